@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs whatever is missing for building, testing and serving lrp-wasm, and does nothing when all
+# is present. Debian packages via apt-get (needs root), npm dependencies via `npm ci`.
+#   --train   also install PyTorch and ONNX for scripts/train_mnist.py
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(emscripten libeigen3-dev cmake g++ make libgtest-dev chromium)
+[[ "${1:-}" == "--train" ]] && packages+=(python3-torch python3-onnx python3-numpy)
+
+missing=()
+for pkg in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "setup: need root to run apt-get (missing: ${missing[*]})" >&2
+    exit 1
+  fi
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+fi
+
+# npm dependencies: reinstall only when package-lock.json changed since the last install.
+if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  echo "setup: installing npm dependencies"
+  npm ci --no-audit --no-fund
+fi
