@@ -1,0 +1,224 @@
+// The thin Embind surface. It only converts between JavaScript values and engine types and turns
+// engine errors into JavaScript Errors; all logic lives in lrp_core, all validation of user-facing
+// options also in the JavaScript wrapper (web/src/index.js), which owns lifetimes and copies.
+#include <emscripten/bind.h>
+#include <emscripten/val.h>
+
+#include "lrp/explain.hpp"
+
+#include <memory>
+
+using emscripten::val;
+
+namespace {
+
+std::vector<float> toFloats(const val& array) {
+  if (array.isNull() || array.isUndefined()) return {};
+  return emscripten::convertJSArrayToNumberVector<float>(array);
+}
+
+std::vector<int> toInts(const val& array) { return emscripten::convertJSArrayToNumberVector<int>(array); }
+
+// A fresh Float32Array that owns a copy: no view of the wasm heap ever reaches JavaScript.
+val copyToFloat32Array(const float* data, size_t count) {
+  return val::global("Float32Array").new_(emscripten::typed_memory_view(count, data));
+}
+
+[[noreturn]] void throwJsError(const std::string& message) {
+  val::global("Error").new_(message).throw_();
+  __builtin_unreachable();
+}
+
+// Runs `body`, converting any C++ exception into a JavaScript Error once the C++ frames are unwound.
+template <typename Body>
+auto guarded(Body&& body) -> decltype(body()) {
+  std::string message;
+  try {
+    return body();
+  } catch (const std::exception& e) {
+    message = e.what();
+  } catch (...) {
+    message = "unknown engine error";
+  }
+  throwJsError(message);
+}
+
+lrp::Rule toRule(const val& spec) {
+  lrp::Rule rule;
+  rule.kind = lrp::ruleKindFromName(spec["kind"].as<std::string>());
+  rule.epsilon = spec["epsilon"].as<float>();
+  rule.stabilizer = spec["stabilizer"].as<float>();
+  rule.gamma = spec["gamma"].as<float>();
+  rule.alpha = spec["alpha"].as<float>();
+  rule.beta = spec["beta"].as<float>();
+  rule.low = toFloats(spec["low"]);
+  rule.high = toFloats(spec["high"]);
+  rule.zeroBias = spec["zeroBias"].as<bool>();
+  return rule;
+}
+
+lrp::RuleOverride toOverride(const val& spec) {
+  using S = lrp::RuleOverride::Selector;
+  const std::string selector = spec["selector"].as<std::string>();
+  lrp::RuleOverride o;
+  if (selector == "first") o.selector = S::First;
+  else if (selector == "dense") o.selector = S::Dense;
+  else if (selector == "conv") o.selector = S::Conv;
+  else if (selector == "layer") o.selector = S::Layer;
+  else throw lrp::Error("unknown rule selector '" + selector + "'");
+  o.layer = spec["layer"].as<int>();
+  o.rule = toRule(spec["rule"]);
+  return o;
+}
+
+val layerReport(const std::vector<lrp::LayerRelevance>& layers) {
+  val list = val::array();
+  for (const auto& layer : layers) {
+    val entry = val::object();
+    entry.set("index", layer.node);
+    entry.set("relevance", copyToFloat32Array(layer.relevance.data(), static_cast<size_t>(layer.relevance.size())));
+    entry.set("sum", layer.sum);
+    entry.set("inputSum", layer.inputSum);
+    list.call<void>("push", entry);
+  }
+  return list;
+}
+
+val toJs(const lrp::Explanation& e) {
+  val result = val::object();
+  result.set("relevance", copyToFloat32Array(e.relevance.data(), static_cast<size_t>(e.relevance.size())));
+  result.set("output", copyToFloat32Array(e.output.data(), static_cast<size_t>(e.output.size())));
+  result.set("target", e.target);
+  if (!e.layers.empty()) result.set("layers", layerReport(e.layers));
+  return result;
+}
+
+class Model {
+ public:
+  explicit Model(std::vector<int> inputShape) : graph_(std::move(inputShape)) {}
+
+  // The constructor's checks (a valid input shape) may throw: build through a guarded factory.
+  static Model* create(const val& inputShape) {
+    return guarded([&] { return new Model(toInts(inputShape)); });
+  }
+
+  int addDense(const std::string& name, int input, int outFeatures, int inFeatures, const val& weight, const val& bias) {
+    return guarded([&] {
+      const std::vector<float> w = toFloats(weight), b = toFloats(bias);
+      if (outFeatures <= 0 || inFeatures <= 0 || static_cast<int64_t>(w.size()) != int64_t{outFeatures} * inFeatures)
+        throw lrp::Error("dense layer '" + name + "': weight has " + std::to_string(w.size()) + " values, expected " +
+                         std::to_string(int64_t{outFeatures} * inFeatures));
+      // The importer gives W row-major (out × in); Eigen is column-major, so map it as its transpose.
+      lrp::Matrix matrix = Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
+          w.data(), outFeatures, inFeatures);
+      lrp::Vector vector = Eigen::Map<const lrp::Vector>(b.data(), static_cast<Eigen::Index>(b.size()));
+      return graph_.add(name, std::make_unique<lrp::DenseLayer>(std::move(matrix), std::move(vector)), {input});
+    });
+  }
+
+  int addRelu(const std::string& name, int input) {
+    return guarded([&] { return graph_.add(name, std::make_unique<lrp::ReLULayer>(), {input}); });
+  }
+
+  int addIdentity(const std::string& name, int input) {
+    return guarded([&] {
+      return graph_.add(name, std::make_unique<lrp::PassThroughLayer>(lrp::LayerKind::Identity), {input});
+    });
+  }
+
+  int addReshape(const std::string& name, int input, const val& shape) {
+    return guarded([&] {
+      return graph_.add(name, std::make_unique<lrp::PassThroughLayer>(lrp::LayerKind::Reshape, toInts(shape)), {input});
+    });
+  }
+
+  int inputSize() const { return graph_.inputSize(); }
+  int outputSize() const { return guarded([&] { return graph_.outputSize(); }); }
+  int layerCount() const { return static_cast<int>(graph_.nodes().size()); }
+  std::string layerName(int id) const { return graph_.node(id).name; }
+  std::string layerKind(int id) const { return lrp::layerKindName(graph_.node(id).layer->kind()); }
+  val layerShape(int id) const { return val::array(graph_.node(id).outputShape); }
+
+  // Logits of `batch` inputs stored one after another.
+  val predict(const val& inputs, int batch) const {
+    return guarded([&] {
+      const lrp::Matrix logits = graph_.predict(toBatch(inputs, batch));
+      return copyToFloat32Array(logits.data(), static_cast<size_t>(logits.size()));
+    });
+  }
+
+  // An array of `batch` explanations; options are normalised by the JavaScript wrapper.
+  val explain(const val& inputs, int batch, const val& options) const {
+    return guarded([&] {
+      const lrp::Matrix x = toBatch(inputs, batch);
+      const std::vector<lrp::Explanation> results = lrp::explainBatch(graph_, x, toRequest(options));
+      val list = val::array();
+      for (const auto& e : results) list.call<void>("push", toJs(e));
+      return list;
+    });
+  }
+
+ private:
+  lrp::Matrix toBatch(const val& inputs, int batch) const {
+    const std::vector<float> values = toFloats(inputs);
+    if (batch < 1 || static_cast<int64_t>(values.size()) != int64_t{graph_.inputSize()} * batch)
+      throw lrp::Error("input has " + std::to_string(values.size()) + " values, expected " +
+                       std::to_string(int64_t{graph_.inputSize()} * std::max(batch, 1)));
+    return Eigen::Map<const lrp::Matrix>(values.data(), graph_.inputSize(), batch);
+  }
+
+  lrp::ExplainRequest toRequest(const val& options) const {
+    lrp::ExplainRequest request;
+    request.method = lrp::methodFromName(options["method"].as<std::string>());
+    request.target = options["target"].as<int>();
+    request.outputRelevance = toFloats(options["outputRelevance"]);
+    request.steps = options["steps"].as<int>();
+    request.samples = options["samples"].as<int>();
+    request.noiseLevel = options["noiseLevel"].as<float>();
+    request.seed = options["seed"].as<uint32_t>();
+    request.layerRelevance = options["layerRelevance"].as<bool>();
+    if (request.method == lrp::Method::LRP) {
+      lrp::CompositeParams params;
+      params.epsilon = options["epsilon"].as<float>();
+      params.stabilizer = options["stabilizer"].as<float>();
+      params.gamma = options["gamma"].as<float>();
+      params.low = toFloats(options["low"]);
+      params.high = toFloats(options["high"]);
+      params.zeroBias = options["zeroBias"].as<bool>();
+      std::vector<lrp::RuleOverride> overrides;
+      const val list = options["overrides"];
+      const int count = list["length"].as<int>();
+      for (int i = 0; i < count; ++i) overrides.push_back(toOverride(list[i]));
+      request.rules = lrp::resolveRules(graph_, options["composite"].as<std::string>(), params, overrides);
+    }
+    return request;
+  }
+
+  lrp::Graph graph_;
+};
+
+std::string compositeList() {
+  std::string names;
+  for (const auto& name : lrp::compositeNames()) names += (names.empty() ? "" : ",") + name;
+  return names;
+}
+
+}  // namespace
+
+EMSCRIPTEN_BINDINGS(lrp_engine) {
+  emscripten::class_<Model>("Model")
+      .constructor(&Model::create, emscripten::allow_raw_pointers())
+      .function("addDense", &Model::addDense)
+      .function("addRelu", &Model::addRelu)
+      .function("addIdentity", &Model::addIdentity)
+      .function("addReshape", &Model::addReshape)
+      .function("inputSize", &Model::inputSize)
+      .function("outputSize", &Model::outputSize)
+      .function("layerCount", &Model::layerCount)
+      .function("layerName", &Model::layerName)
+      .function("layerKind", &Model::layerKind)
+      .function("layerShape", &Model::layerShape)
+      .function("predict", &Model::predict)
+      .function("explain", &Model::explain);
+  emscripten::function("compositeNames", &compositeList);
+}

@@ -1,0 +1,40 @@
+// Composites: which rule each layer gets, by Zennit's names and matching order.
+#pragma once
+
+#include "lrp/graph.hpp"
+#include "lrp/rules.hpp"
+
+#include <optional>
+
+namespace lrp {
+
+// Composite-wide parameters (the top-level explain options).
+struct CompositeParams {
+  float epsilon = 1e-6f;     // parametrises the epsilon rule
+  float stabilizer = 1e-6f;  // ε of every other rule
+  float gamma = 0.25f;
+  std::vector<float> low, high;  // for the z-box of epsilon-gamma-box and deep-taylor (required there)
+  bool zeroBias = false;
+};
+
+// A user rule for `first` (the first dense-or-conv layer), every `dense` or `conv` layer, or one layer.
+struct RuleOverride {
+  enum class Selector { First, Dense, Conv, Layer };
+  Selector selector = Selector::Dense;
+  int layer = -1;  // node id for Selector::Layer
+  Rule rule;
+};
+
+// The names accepted by resolveRules (for error messages and the public API).
+const std::vector<std::string>& compositeNames();
+
+// The rule of every node (std::nullopt: no rule, the layer passes its plain gradient).
+// Precedence, as in Zennit: a rule for that layer index, then `first`, then the composite's first-layer
+// rule, then `dense`/`conv`, then the composite's rule for the layer type. Activations and reshapes
+// always pass. `composite` empty means no composite (only the overrides). Throws lrp::Error on an
+// unknown composite, an out-of-range layer index, or invalid rule parameters.
+std::vector<std::optional<Rule>> resolveRules(const Graph& graph, const std::string& composite,
+                                              const CompositeParams& params,
+                                              const std::vector<RuleOverride>& overrides);
+
+}  // namespace lrp

@@ -1,0 +1,51 @@
+// Explanation methods: LRP (rules per layer), gradient, gradient × input, integrated gradients, SmoothGrad.
+#pragma once
+
+#include "lrp/composite.hpp"
+
+#include <optional>
+
+namespace lrp {
+
+enum class Method { LRP, Gradient, GradientXInput, IntegratedGradients, SmoothGrad };
+
+Method methodFromName(const std::string& name);  // throws lrp::Error naming an unknown method
+
+constexpr int kPredictedTarget = -1;
+
+struct ExplainRequest {
+  Method method = Method::LRP;
+  std::vector<std::optional<Rule>> rules;  // per node, from resolveRules (LRP only)
+  int target = kPredictedTarget;           // class index or kPredictedTarget
+  std::vector<float> outputRelevance;      // replaces the one-hot seed when not empty (size = outputs)
+  int steps = 32;                          // integrated gradients
+  int samples = 16;                        // SmoothGrad
+  float noiseLevel = 0.1f;                 // SmoothGrad: σ / (max(x) − min(x))
+  uint32_t seed = 0;                       // SmoothGrad noise
+  bool layerRelevance = false;
+};
+
+// The relevance held at one node's output, and what the node kept when passing it on.
+struct LayerRelevance {
+  int node;
+  Vector relevance;    // at the node's output (size of its output)
+  double sum;          // Σ relevance at the output
+  double inputSum;     // Σ relevance the node handed to its inputs
+  double absorbed() const { return sum - inputSum; }  // taken by biases and stabilisers
+};
+
+struct Explanation {
+  Vector relevance;  // w.r.t. the input
+  Vector output;     // logits of the (clean) input
+  int target;
+  std::vector<LayerRelevance> layers;  // filled when layerRelevance is requested (LRP only)
+};
+
+// Explains one input (size graph.inputSize()). Throws lrp::Error on invalid requests or inputs.
+Explanation explain(const Graph& graph, const float* input, int inputLength, const ExplainRequest& request);
+
+// Explains several inputs in one pass (shared GEMMs); each gets its own predicted target.
+// `inputs` is inputSize × batch. Not for layerRelevance.
+std::vector<Explanation> explainBatch(const Graph& graph, const Matrix& inputs, const ExplainRequest& request);
+
+}  // namespace lrp

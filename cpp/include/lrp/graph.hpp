@@ -1,0 +1,54 @@
+// The model: a DAG of layers in topological order.
+#pragma once
+
+#include "lrp/layers.hpp"
+
+namespace lrp {
+
+// Input index that refers to the graph's input instead of another node.
+constexpr int kGraphInput = -1;
+
+struct Node {
+  std::string name;
+  std::unique_ptr<Layer> layer;
+  std::vector<int> inputs;  // earlier node ids or kGraphInput
+  Shape outputShape;
+};
+
+// Every node's output for one forward pass (one column per sample).
+struct Activations {
+  Matrix input;
+  std::vector<Matrix> nodes;
+  // The value feeding input slot `k` of node `id`.
+  const Matrix& inputOf(const std::vector<Node>& graphNodes, int id, size_t k) const;
+};
+
+class Graph {
+ public:
+  explicit Graph(Shape inputShape);
+
+  // Appends a node; validates that inputs exist and that shapes fit. Returns its id.
+  int add(std::string name, std::unique_ptr<Layer> layer, std::vector<int> inputs);
+
+  const Shape& inputShape() const { return inputShape_; }
+  int inputSize() const { return inputSize_; }
+  int outputSize() const;
+  int outputNode() const;  // the last node is the output
+  const std::vector<Node>& nodes() const { return nodes_; }
+  const Node& node(int id) const { return nodes_.at(static_cast<size_t>(id)); }
+
+  // Runs the whole graph on x (inputSize × batch) and keeps every node's output.
+  Activations forward(const Matrix& x) const;
+  // The output only (logits), without keeping intermediate activations alive longer than needed.
+  Matrix predict(const Matrix& x) const;
+
+ private:
+  std::vector<const Matrix*> gatherInputs(const Activations& acts, int id) const;
+  void checkInput(const Matrix& x) const;
+
+  Shape inputShape_;
+  int inputSize_;
+  std::vector<Node> nodes_;
+};
+
+}  // namespace lrp

@@ -1,0 +1,144 @@
+// Composites by Zennit's names (Kohlbrenner et al. 2020, "Towards best practice in explaining neural
+// network decisions with LRP", IJCNN), with Zennit's matching order.
+#include "lrp/composite.hpp"
+
+namespace lrp {
+namespace {
+
+struct CompositeSpec {
+  const char* name;
+  RuleKind dense;
+  RuleKind conv;
+  bool hasFirst;
+  RuleKind first;
+  bool firstConvOnly;  // epsilon-gamma-box: only a first *conv* gets the z-box
+};
+
+constexpr CompositeSpec kComposites[] = {
+    {"epsilon-plus", RuleKind::Epsilon, RuleKind::ZPlus, false, RuleKind::Pass, false},
+    {"epsilon-plus-flat", RuleKind::Epsilon, RuleKind::ZPlus, true, RuleKind::Flat, false},
+    {"epsilon-alpha2-beta1", RuleKind::Epsilon, RuleKind::AlphaBeta, false, RuleKind::Pass, false},
+    {"epsilon-alpha2-beta1-flat", RuleKind::Epsilon, RuleKind::AlphaBeta, true, RuleKind::Flat, false},
+    {"epsilon-gamma-box", RuleKind::Epsilon, RuleKind::Gamma, true, RuleKind::ZBox, true},
+    {"deep-taylor", RuleKind::ZPlus, RuleKind::ZPlus, true, RuleKind::ZBox, false},
+};
+
+const CompositeSpec& findComposite(const std::string& name) {
+  for (const auto& spec : kComposites)
+    if (name == spec.name) return spec;
+  std::string known;
+  for (const auto& spec : kComposites) known += std::string(known.empty() ? "" : ", ") + spec.name;
+  throw Error("unknown composite '" + name + "' (known composites: " + known + ")");
+}
+
+bool isLinear(const Node& node) { return dynamic_cast<const LinearLayer*>(node.layer.get()) != nullptr; }
+bool isConv(const Node&) { return false; }  // convolutions arrive with the CNN issue
+bool isActivation(const Node& node) { return node.layer->kind() == LayerKind::ReLU; }
+
+int firstLinearNode(const Graph& graph, bool convOnly) {
+  for (int id = 0; id < static_cast<int>(graph.nodes().size()); ++id) {
+    const Node& node = graph.node(id);
+    if (convOnly ? isConv(node) : isLinear(node)) return id;
+  }
+  return -1;
+}
+
+Rule compositeRule(RuleKind kind, const CompositeParams& params) {
+  Rule rule;
+  rule.kind = kind;
+  rule.epsilon = params.epsilon;
+  rule.stabilizer = params.stabilizer;
+  rule.gamma = params.gamma;
+  rule.zeroBias = params.zeroBias;
+  if (kind == RuleKind::AlphaBeta) {
+    rule.alpha = 2.0f;
+    rule.beta = 1.0f;
+  }
+  if (kind == RuleKind::ZBox) {
+    rule.low = params.low;
+    rule.high = params.high;
+  }
+  return rule;
+}
+
+const Rule* findOverride(const std::vector<RuleOverride>& overrides, RuleOverride::Selector selector, int id = -1) {
+  for (const auto& o : overrides)
+    if (o.selector == selector && (selector != RuleOverride::Selector::Layer || o.layer == id)) return &o.rule;
+  return nullptr;
+}
+
+// The rule of one dense/conv node, following the precedence documented in composite.hpp.
+std::optional<Rule> linearRule(const Graph& graph, int id, const CompositeSpec* composite, const CompositeParams& params,
+                               const std::vector<RuleOverride>& overrides) {
+  using S = RuleOverride::Selector;
+  const Node& node = graph.node(id);
+  if (const Rule* r = findOverride(overrides, S::Layer, id)) return *r;
+  if (id == firstLinearNode(graph, false))
+    if (const Rule* r = findOverride(overrides, S::First, id)) return *r;
+  if (composite && composite->hasFirst && id == firstLinearNode(graph, composite->firstConvOnly)) {
+    if (composite->first == RuleKind::ZBox && (params.low.empty() || params.high.empty()))
+      throw Error(std::string("composite '") + composite->name + "' needs 'low' and 'high' (the input's value range)");
+    return compositeRule(composite->first, params);
+  }
+  if (const Rule* r = findOverride(overrides, isConv(node) ? S::Conv : S::Dense, id)) return *r;
+  if (composite) return compositeRule(isConv(node) ? composite->conv : composite->dense, params);
+  return std::nullopt;
+}
+
+int nodeInputSize(const Graph& graph, int id) {
+  const int source = graph.node(id).inputs.at(0);
+  return static_cast<int>(shapeSize(source == kGraphInput ? graph.inputShape() : graph.node(source).outputShape));
+}
+
+}  // namespace
+
+const std::vector<std::string>& compositeNames() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> all;
+    for (const auto& spec : kComposites) all.emplace_back(spec.name);
+    return all;
+  }();
+  return names;
+}
+
+std::vector<std::optional<Rule>> resolveRules(const Graph& graph, const std::string& composite,
+                                              const CompositeParams& params,
+                                              const std::vector<RuleOverride>& overrides) {
+  const CompositeSpec* spec = composite.empty() ? nullptr : &findComposite(composite);
+  const int count = static_cast<int>(graph.nodes().size());
+  for (const auto& o : overrides)
+    if (o.selector == RuleOverride::Selector::Layer && (o.layer < 0 || o.layer >= count))
+      throw Error("rules: layer index " + std::to_string(o.layer) + " is out of range (the model has " +
+                  std::to_string(count) + " layers)");
+
+  std::vector<std::optional<Rule>> rules(static_cast<size_t>(count));
+  for (int id = 0; id < count; ++id) {
+    const Node& node = graph.node(id);
+    std::optional<Rule> rule;
+    if (isLinear(node)) {
+      rule = linearRule(graph, id, spec, params, overrides);
+    } else if (const Rule* r = findOverride(overrides, RuleOverride::Selector::Layer, id)) {
+      if (r->kind != RuleKind::Pass)
+        throw Error("rules: layer " + std::to_string(id) + " ('" + node.name + "', " + layerKindName(node.layer->kind()) +
+                    ") is not a dense or conv layer; only 'pass' applies to it");
+      rule = *r;
+    } else if (isActivation(node)) {
+      rule = Rule();
+      rule->kind = RuleKind::Pass;
+    }
+    if (rule) {
+      try {
+        validateRule(*rule, nodeInputSize(graph, id));
+      } catch (const Error& e) {
+        throw Error("layer " + std::to_string(id) + " ('" + node.name + "'): " + e.what());
+      }
+      if (rule->kind == RuleKind::Pass && nodeInputSize(graph, id) != shapeSize(node.outputShape))
+        throw Error("layer " + std::to_string(id) + " ('" + node.name +
+                    "'): rule 'pass' needs as many inputs as outputs");
+    }
+    rules[static_cast<size_t>(id)] = std::move(rule);
+  }
+  return rules;
+}
+
+}  // namespace lrp

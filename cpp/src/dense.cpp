@@ -1,0 +1,35 @@
+// Fully connected layer: z = W x + b with W of shape (out × in).
+#include "lrp/layers.hpp"
+
+namespace lrp {
+
+DenseLayer::DenseLayer(Matrix weight, Vector bias) : LinearLayer(std::move(weight), std::move(bias)) {
+  if (weight_.rows() == 0 || weight_.cols() == 0) throw Error("dense layer needs a non-empty weight matrix");
+  if (bias_.size() != 0 && bias_.size() != weight_.rows())
+    throw Error("dense layer bias has " + std::to_string(bias_.size()) + " values, expected " +
+                std::to_string(weight_.rows()));
+}
+
+Shape DenseLayer::outputShape(const std::vector<Shape>& inputShapes) const {
+  if (inputShapes.size() != 1) throw Error("dense layer takes one input");
+  const int64_t features = shapeSize(inputShapes[0]);
+  if (features != weight_.cols())
+    throw Error("dense layer expects " + std::to_string(weight_.cols()) + " input features, got " +
+                std::to_string(features) + " (shape " + shapeToString(inputShapes[0]) + ")");
+  return {static_cast<int>(weight_.rows())};
+}
+
+Matrix DenseLayer::mapForward(const Matrix& x, const Matrix& w, const Vector* b) const {
+  Matrix z;
+  z.noalias() = w * x;
+  if (b != nullptr && b->size() != 0) z.colwise() += *b;
+  return z;
+}
+
+Matrix DenseLayer::mapTranspose(const Matrix& s, const Matrix& w) const {
+  Matrix c;
+  c.noalias() = w.transpose() * s;
+  return c;
+}
+
+}  // namespace lrp

@@ -1,0 +1,229 @@
+// Explanation methods. LRP walks the graph backwards applying each node's rule; the gradient methods
+// walk it backwards with each layer's vector-Jacobian product. Fan-out relevance is summed.
+#include "lrp/explain.hpp"
+
+#include "relevance_kernel.hpp"
+
+#include <cmath>
+
+namespace lrp {
+namespace {
+
+constexpr int kChunk = 16;  // samples per forward pass for integrated gradients / SmoothGrad
+
+void checkRequest(const Graph& graph, const ExplainRequest& request) {
+  const int outputs = graph.outputSize();
+  if (request.target != kPredictedTarget && (request.target < 0 || request.target >= outputs))
+    throw Error("target " + std::to_string(request.target) + " is out of range (the model has " +
+                std::to_string(outputs) + " outputs)");
+  if (!request.outputRelevance.empty()) {
+    if (static_cast<int>(request.outputRelevance.size()) != outputs)
+      throw Error("outputRelevance has " + std::to_string(request.outputRelevance.size()) + " values, expected " +
+                  std::to_string(outputs));
+    for (float v : request.outputRelevance)
+      if (!std::isfinite(v)) throw Error("outputRelevance contains NaN or Infinity");
+  }
+  if (request.method == Method::LRP && request.rules.size() != graph.nodes().size())
+    throw Error("internal: rules were not resolved for this model");
+  if (request.method == Method::IntegratedGradients && (request.steps < 1 || request.steps > 4096))
+    throw Error("steps must be an integer from 1 to 4096, got " + std::to_string(request.steps));
+  if (request.method == Method::SmoothGrad) {
+    if (request.samples < 1 || request.samples > 4096)
+      throw Error("samples must be an integer from 1 to 4096, got " + std::to_string(request.samples));
+    if (!std::isfinite(request.noiseLevel) || request.noiseLevel < 0)
+      throw Error("noiseLevel must be a finite number >= 0");
+  }
+  if (request.layerRelevance && request.method != Method::LRP)
+    throw Error("layerRelevance is only available for method 'lrp'");
+}
+
+int argmax(const Eigen::Ref<const Vector>& v) {
+  Eigen::Index best;
+  v.maxCoeff(&best);
+  return static_cast<int>(best);
+}
+
+// The relevance (or gradient) at the output: outputRelevance if given, else one-hot at the target
+// carrying f_t(x) for LRP (the seed article's choice) or 1 for gradients.
+Matrix outputSeed(const Matrix& logits, const std::vector<int>& targets, const ExplainRequest& request, bool scaleByLogit) {
+  Matrix seed = Matrix::Zero(logits.rows(), logits.cols());
+  for (Eigen::Index col = 0; col < logits.cols(); ++col) {
+    if (!request.outputRelevance.empty()) {
+      seed.col(col) = Eigen::Map<const Vector>(request.outputRelevance.data(), logits.rows());
+    } else {
+      const int t = targets[static_cast<size_t>(col)];
+      seed(t, col) = scaleByLogit ? logits(t, col) : 1.0f;
+    }
+  }
+  return seed;
+}
+
+std::vector<int> resolveTargets(const Matrix& logits, int target) {
+  std::vector<int> targets;
+  for (Eigen::Index col = 0; col < logits.cols(); ++col)
+    targets.push_back(target == kPredictedTarget ? argmax(logits.col(col)) : target);
+  return targets;
+}
+
+// One node's relevance for its inputs under LRP.
+std::vector<Matrix> nodeRelevance(const Graph& graph, int id, const Activations& acts,
+                                  const std::vector<const Matrix*>& inputs, const Matrix& relevance,
+                                  const std::optional<Rule>& rule) {
+  const Node& node = graph.node(id);
+  if (rule && rule->kind == RuleKind::Pass) return std::vector<Matrix>(inputs.size(), relevance);
+  const auto* linear = dynamic_cast<const LinearLayer*>(node.layer.get());
+  if (linear != nullptr && rule) return {linearRelevance(*linear, *inputs[0], acts.nodes[static_cast<size_t>(id)], relevance, *rule)};
+  // No rule: the plain gradient, as Zennit does for modules without a rule (reshapes re-index, ...).
+  return node.layer->gradient(inputs, acts.nodes[static_cast<size_t>(id)], relevance);
+}
+
+// Walks the graph backwards from `seed` at the output. `rules` null: gradient; else LRP.
+Matrix backward(const Graph& graph, const Activations& acts, Matrix seed,
+                const std::vector<std::optional<Rule>>* rules, std::vector<LayerRelevance>* report) {
+  const auto& nodes = graph.nodes();
+  std::vector<Matrix> atOutput(nodes.size());
+  atOutput.back() = std::move(seed);
+  Matrix atInput = Matrix::Zero(graph.inputSize(), acts.input.cols());
+  for (int id = static_cast<int>(nodes.size()) - 1; id >= 0; --id) {
+    Matrix& relevance = atOutput[static_cast<size_t>(id)];
+    if (relevance.size() == 0) continue;  // the output does not depend on this node
+    std::vector<const Matrix*> inputs;
+    for (size_t k = 0; k < nodes[static_cast<size_t>(id)].inputs.size(); ++k) inputs.push_back(&acts.inputOf(nodes, id, k));
+    std::vector<Matrix> passed = rules ? nodeRelevance(graph, id, acts, inputs, relevance, (*rules)[static_cast<size_t>(id)])
+                                       : nodes[static_cast<size_t>(id)].layer->gradient(inputs, acts.nodes[static_cast<size_t>(id)], relevance);
+    double passedSum = 0;
+    for (size_t k = 0; k < passed.size(); ++k) {
+      if (report) passedSum += passed[k].col(0).cast<double>().sum();
+      const int source = nodes[static_cast<size_t>(id)].inputs[k];
+      Matrix& into = source == kGraphInput ? atInput : atOutput[static_cast<size_t>(source)];
+      if (into.size() == 0) into = std::move(passed[k]);
+      else into += passed[k];
+    }
+    if (report) report->push_back(LayerRelevance{id, relevance.col(0), relevance.col(0).cast<double>().sum(), passedSum});
+    relevance.resize(0, 0);  // free what is no longer needed
+  }
+  return atInput;
+}
+
+Matrix gradientAt(const Graph& graph, const Matrix& x, const std::vector<int>& targets, const ExplainRequest& request) {
+  const Activations acts = graph.forward(x);
+  return backward(graph, acts, outputSeed(acts.nodes.back(), targets, request, false), nullptr, nullptr);
+}
+
+// Mean gradient over the columns of `points` (evaluated in chunks to bound memory), all for one target.
+Vector meanGradient(const Graph& graph, const Matrix& points, int target, const ExplainRequest& request) {
+  Vector sum = Vector::Zero(points.rows());
+  for (Eigen::Index start = 0; start < points.cols(); start += kChunk) {
+    const Eigen::Index n = std::min<Eigen::Index>(kChunk, points.cols() - start);
+    const Matrix grads = gradientAt(graph, points.middleCols(start, n), std::vector<int>(static_cast<size_t>(n), target), request);
+    sum += grads.rowwise().sum();
+  }
+  return sum / static_cast<float>(points.cols());
+}
+
+// Reproducible normal noise on every platform (no std:: distributions, whose algorithms differ between
+// libstdc++ and libc++): SplitMix64 + Box–Muller.
+class NormalNoise {
+ public:
+  explicit NormalNoise(uint64_t seed) : state_(seed) {}
+  float next() {
+    if (hasSpare_) {
+      hasSpare_ = false;
+      return spare_;
+    }
+    const double u1 = (static_cast<double>(nextBits() >> 11) + 1.0) * 0x1.0p-53;  // (0, 1]
+    const double u2 = static_cast<double>(nextBits() >> 11) * 0x1.0p-53;
+    const double r = std::sqrt(-2.0 * std::log(u1)), theta = 2.0 * M_PI * u2;
+    spare_ = static_cast<float>(r * std::sin(theta));
+    hasSpare_ = true;
+    return static_cast<float>(r * std::cos(theta));
+  }
+
+ private:
+  uint64_t nextBits() {
+    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  uint64_t state_;
+  bool hasSpare_ = false;
+  float spare_ = 0;
+};
+
+// Integrated gradients (Sundararajan et al. 2017) with a zero baseline: points k/steps·x, k = 1..steps.
+Vector integratedGradients(const Graph& graph, const Vector& x, int target, const ExplainRequest& request) {
+  Matrix points(x.size(), request.steps);
+  for (int k = 1; k <= request.steps; ++k) points.col(k - 1) = x * (static_cast<float>(k) / request.steps);
+  return meanGradient(graph, points, target, request).cwiseProduct(x);
+}
+
+// SmoothGrad (Smilkov et al. 2017): the mean gradient over x + N(0, σ²), σ = noiseLevel·(max x − min x).
+Vector smoothGrad(const Graph& graph, const Vector& x, int target, const ExplainRequest& request) {
+  const float range = x.maxCoeff() - x.minCoeff();
+  const float sigma = request.noiseLevel * (range > 0 ? range : 1.0f);
+  NormalNoise noise(request.seed);
+  Matrix points(x.size(), request.samples);
+  for (Eigen::Index col = 0; col < points.cols(); ++col)
+    for (Eigen::Index row = 0; row < points.rows(); ++row) points(row, col) = x(row) + sigma * noise.next();
+  return meanGradient(graph, points, target, request);
+}
+
+}  // namespace
+
+Method methodFromName(const std::string& name) {
+  if (name == "lrp") return Method::LRP;
+  if (name == "gradient") return Method::Gradient;
+  if (name == "gradient-x-input") return Method::GradientXInput;
+  if (name == "integrated-gradients") return Method::IntegratedGradients;
+  if (name == "smoothgrad") return Method::SmoothGrad;
+  throw Error("unknown method '" + name +
+              "' (known methods: lrp, gradient, gradient-x-input, integrated-gradients, smoothgrad)");
+}
+
+std::vector<Explanation> explainBatch(const Graph& graph, const Matrix& inputs, const ExplainRequest& request) {
+  checkRequest(graph, request);
+  const Activations acts = graph.forward(inputs);
+  const Matrix& logits = acts.nodes.back();
+  const std::vector<int> targets = resolveTargets(logits, request.target);
+
+  Matrix relevance;
+  std::vector<LayerRelevance> report;
+  switch (request.method) {
+    case Method::LRP:
+      relevance = backward(graph, acts, outputSeed(logits, targets, request, true), &request.rules,
+                           request.layerRelevance ? &report : nullptr);
+      break;
+    case Method::Gradient:
+    case Method::GradientXInput:
+      relevance = backward(graph, acts, outputSeed(logits, targets, request, false), nullptr, nullptr);
+      if (request.method == Method::GradientXInput) relevance = relevance.cwiseProduct(inputs);
+      break;
+    case Method::IntegratedGradients:
+    case Method::SmoothGrad:
+      relevance.resize(inputs.rows(), inputs.cols());
+      for (Eigen::Index col = 0; col < inputs.cols(); ++col) {
+        const Vector x = inputs.col(col);
+        const int t = targets[static_cast<size_t>(col)];
+        relevance.col(col) = request.method == Method::IntegratedGradients ? integratedGradients(graph, x, t, request)
+                                                                          : smoothGrad(graph, x, t, request);
+      }
+      break;
+  }
+
+  std::vector<Explanation> results;
+  for (Eigen::Index col = 0; col < inputs.cols(); ++col)
+    results.push_back(Explanation{relevance.col(col), logits.col(col), targets[static_cast<size_t>(col)], {}});
+  if (request.layerRelevance && !results.empty()) results.front().layers = std::move(report);
+  return results;
+}
+
+Explanation explain(const Graph& graph, const float* input, int inputLength, const ExplainRequest& request) {
+  if (inputLength != graph.inputSize())
+    throw Error("input has " + std::to_string(inputLength) + " values, expected " + std::to_string(graph.inputSize()) +
+                " (shape " + shapeToString(graph.inputShape()) + ")");
+  const Matrix x = Eigen::Map<const Matrix>(input, inputLength, 1);
+  return std::move(explainBatch(graph, x, request).front());
+}
+
+}  // namespace lrp

@@ -1,0 +1,75 @@
+#include "lrp/graph.hpp"
+
+#include <cmath>
+
+namespace lrp {
+
+const Matrix& Activations::inputOf(const std::vector<Node>& graphNodes, int id, size_t k) const {
+  const int source = graphNodes[static_cast<size_t>(id)].inputs[k];
+  return source == kGraphInput ? input : nodes[static_cast<size_t>(source)];
+}
+
+Graph::Graph(Shape inputShape)
+    : inputShape_(std::move(inputShape)), inputSize_(static_cast<int>(shapeSize(inputShape_))) {
+  if (inputShape_.empty()) throw Error("the model input needs a shape");
+}
+
+int Graph::add(std::string name, std::unique_ptr<Layer> layer, std::vector<int> inputs) {
+  const int id = static_cast<int>(nodes_.size());
+  if (!layer) throw Error("node '" + name + "' has no layer");
+  if (inputs.empty()) throw Error("node '" + name + "' has no inputs");
+  std::vector<Shape> inputShapes;
+  for (int source : inputs) {
+    if (source != kGraphInput && (source < 0 || source >= id))
+      throw Error("node '" + name + "' refers to unknown input node " + std::to_string(source));
+    inputShapes.push_back(source == kGraphInput ? inputShape_ : nodes_[static_cast<size_t>(source)].outputShape);
+  }
+  Shape shape;
+  try {
+    shape = layer->outputShape(inputShapes);
+  } catch (const Error& e) {
+    throw Error("node '" + name + "': " + e.what());
+  }
+  nodes_.push_back(Node{std::move(name), std::move(layer), std::move(inputs), std::move(shape)});
+  return id;
+}
+
+int Graph::outputNode() const {
+  if (nodes_.empty()) throw Error("the model has no layers");
+  return static_cast<int>(nodes_.size()) - 1;
+}
+
+int Graph::outputSize() const { return static_cast<int>(shapeSize(nodes_.at(static_cast<size_t>(outputNode())).outputShape)); }
+
+void Graph::checkInput(const Matrix& x) const {
+  if (x.rows() != inputSize_)
+    throw Error("input has " + std::to_string(x.rows()) + " values, expected " + std::to_string(inputSize_) +
+                " (shape " + shapeToString(inputShape_) + ")");
+  if (!x.allFinite()) throw Error("input contains NaN or Infinity");
+}
+
+std::vector<const Matrix*> Graph::gatherInputs(const Activations& acts, int id) const {
+  std::vector<const Matrix*> inputs;
+  for (size_t k = 0; k < nodes_[static_cast<size_t>(id)].inputs.size(); ++k)
+    inputs.push_back(&acts.inputOf(nodes_, id, k));
+  return inputs;
+}
+
+Activations Graph::forward(const Matrix& x) const {
+  checkInput(x);
+  outputNode();
+  Activations acts;
+  acts.input = x;
+  acts.nodes.reserve(nodes_.size());
+  for (int id = 0; id < static_cast<int>(nodes_.size()); ++id)
+    acts.nodes.push_back(nodes_[static_cast<size_t>(id)].layer->forward(gatherInputs(acts, id)));
+  return acts;
+}
+
+Matrix Graph::predict(const Matrix& x) const {
+  // Chains are the common case; forward() keeps everything, which a plain prediction does not need,
+  // but the simplicity is worth more than the memory for now.
+  return std::move(forward(x).nodes.back());
+}
+
+}  // namespace lrp

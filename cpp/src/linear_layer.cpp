@@ -1,0 +1,51 @@
+// Shared machinery of linear layers: parameter modifiers (cached) and the plain forward/gradient.
+#include "lrp/layers.hpp"
+
+namespace lrp {
+namespace {
+
+template <typename Tensor>
+Tensor applyMod(const Tensor& p, ParamMod mod, float gamma) {
+  switch (mod) {
+    case ParamMod::Identity: return p;
+    case ParamMod::Positive: return p.cwiseMax(0.0f);
+    case ParamMod::Negative: return p.cwiseMin(0.0f);
+    case ParamMod::GammaPositive: return p + gamma * p.cwiseMax(0.0f);
+    case ParamMod::GammaNegative: return p + gamma * p.cwiseMin(0.0f);
+    case ParamMod::Square: return p.cwiseAbs2();
+    case ParamMod::Ones: return Tensor::Ones(p.rows(), p.cols());
+    case ParamMod::Zero: return Tensor::Zero(p.rows(), p.cols());
+  }
+  throw Error("unknown parameter modifier");
+}
+
+bool usesGamma(ParamMod mod) { return mod == ParamMod::GammaPositive || mod == ParamMod::GammaNegative; }
+
+}  // namespace
+
+const Matrix& LinearLayer::modifiedWeight(ParamMod mod, float gamma) const {
+  if (mod == ParamMod::Identity) return weight_;
+  CacheKey key{mod, usesGamma(mod) ? gamma : 0.0f};
+  auto it = weightCache_.find(key);
+  if (it == weightCache_.end()) it = weightCache_.emplace(key, applyMod(weight_, mod, gamma)).first;
+  return it->second;
+}
+
+const Vector& LinearLayer::modifiedBias(ParamMod mod, float gamma) const {
+  if (mod == ParamMod::Identity) return bias_;
+  CacheKey key{mod, usesGamma(mod) ? gamma : 0.0f};
+  auto it = biasCache_.find(key);
+  if (it == biasCache_.end()) it = biasCache_.emplace(key, applyMod(bias_, mod, gamma)).first;
+  return it->second;
+}
+
+Matrix LinearLayer::forward(const std::vector<const Matrix*>& inputs) const {
+  return mapForward(*inputs[0], weight_, bias_.size() ? &bias_ : nullptr);
+}
+
+std::vector<Matrix> LinearLayer::gradient(const std::vector<const Matrix*>&, const Matrix&,
+                                          const Matrix& gradOutput) const {
+  return {mapTranspose(gradOutput, weight_)};
+}
+
+}  // namespace lrp

@@ -1,0 +1,87 @@
+#include "relevance_kernel.hpp"
+
+namespace lrp {
+namespace {
+
+// A branch's modified input. Ones and bounds are materialised; the kernel never modifies them.
+Matrix modifiedInput(const Matrix& x, InputMod mod, const Rule& rule) {
+  auto bound = [&](const std::vector<float>& values) {
+    Matrix b(x.rows(), x.cols());
+    if (values.size() == 1) {
+      b.setConstant(values[0]);
+    } else {
+      const Eigen::Map<const Vector> column(values.data(), static_cast<Eigen::Index>(values.size()));
+      b.colwise() = column;
+    }
+    return b;
+  };
+  switch (mod) {
+    case InputMod::Identity: return x;
+    case InputMod::Positive: return x.cwiseMax(0.0f);
+    case InputMod::Negative: return x.cwiseMin(0.0f);
+    case InputMod::Ones: return Matrix::Ones(x.rows(), x.cols());
+    case InputMod::Low: return bound(rule.low);
+    case InputMod::High: return bound(rule.high);
+  }
+  throw Error("unknown input modifier");
+}
+
+Matrix gated(const Matrix& relevance, const Matrix& z, OutputGate gate) {
+  switch (gate) {
+    case OutputGate::All: return relevance;
+    case OutputGate::PositiveOutput: return (z.array() > 0.0f).select(relevance, 0.0f);
+    case OutputGate::NegativeOutput: return (z.array() < 0.0f).select(relevance, 0.0f);
+  }
+  return relevance;
+}
+
+struct EvaluatedBranch {
+  Matrix input;
+  const Matrix* weight;
+  float sign;
+  bool silent;  // all-zero input: contributes its bias to z but no relevance
+};
+
+}  // namespace
+
+Matrix stabilizedDivide(const Matrix& numerator, const Matrix& denominator, float epsilon) {
+  const auto sign = (denominator.array() >= 0.0f).select(Matrix::Ones(denominator.rows(), denominator.cols()), -1.0f);
+  const Matrix stabilized = denominator.array() + epsilon * sign.array();
+  if (epsilon == 0.0f) return (stabilized.array() == 0.0f).select(0.0f, numerator.array() / stabilized.array());
+  return numerator.array() / stabilized.array();
+}
+
+Matrix linearRelevance(const LinearLayer& layer, const Matrix& x, const Matrix& z, const Matrix& relevance,
+                       const Rule& rule) {
+  Matrix inputRelevance = Matrix::Zero(x.rows(), x.cols());
+  const float epsilon = stabilizerOf(rule);
+  const bool hasBias = layer.bias().size() != 0;
+
+  for (const BranchGroup& group : branchesOf(rule)) {
+    std::vector<EvaluatedBranch> branches;
+    Matrix denominator = Matrix::Zero(z.rows(), z.cols());
+    for (const Branch& branch : group.branches) {
+      EvaluatedBranch eval{modifiedInput(x, branch.input, rule), &layer.modifiedWeight(branch.weight, rule.gamma),
+                           branch.sign, false};
+      const Vector* bias = hasBias && branch.bias != ParamMod::Zero ? &layer.modifiedBias(branch.bias, rule.gamma) : nullptr;
+      // x⁺ or x⁻ of a one-signed input is all zero (e.g. x⁻ after a ReLU): skip both maps.
+      eval.silent = (branch.input == InputMod::Positive || branch.input == InputMod::Negative) &&
+                    !(eval.input.array() != 0.0f).any();
+      if (!eval.silent) {
+        denominator += branch.sign * layer.mapForward(eval.input, *eval.weight, bias);
+      } else if (bias != nullptr) {
+        denominator.colwise() += branch.sign * *bias;
+      }
+      branches.push_back(std::move(eval));
+    }
+    const Matrix s = stabilizedDivide(gated(relevance, z, group.gate), denominator, epsilon);
+    for (const EvaluatedBranch& branch : branches) {
+      if (branch.silent) continue;
+      const Matrix c = layer.mapTranspose(s, *branch.weight);
+      inputRelevance.array() += (group.coefficient * branch.sign) * branch.input.array() * c.array();
+    }
+  }
+  return inputRelevance;
+}
+
+}  // namespace lrp

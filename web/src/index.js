@@ -1,0 +1,321 @@
+// lrp-wasm: the public API. Loads ONNX models into the WebAssembly engine and explains predictions.
+// This wrapper owns every engine object's lifetime, validates arguments (so that the engine only ever
+// sees well-formed requests) and converts typed arrays; results are always fresh copies.
+import createLrpEngine from '../../build/wasm/lrp_engine.js';
+import { parseOnnx } from './onnx.js';
+
+export const composites = Object.freeze([
+  'epsilon-plus', 'epsilon-plus-flat', 'epsilon-alpha2-beta1', 'epsilon-alpha2-beta1-flat',
+  'epsilon-gamma-box', 'deep-taylor',
+]);
+export const rules = Object.freeze([
+  'epsilon', 'zero', 'z-plus', 'alpha-beta', 'gamma', 'z-box', 'w-square', 'flat', 'pass', 'norm',
+]);
+export const methods = Object.freeze([
+  'lrp', 'gradient', 'gradient-x-input', 'integrated-gradients', 'smoothgrad',
+]);
+
+const DEFAULT_COMPOSITE = 'epsilon-plus-flat';
+const EXPLAIN_OPTIONS = new Set([
+  'target', 'method', 'composite', 'epsilon', 'gamma', 'low', 'high', 'stabilizer', 'zeroBias', 'rules',
+  'layerRelevance', 'outputRelevance', 'steps', 'samples', 'noiseLevel', 'seed',
+]);
+const RULE_OPTIONS = new Set(['rule', 'epsilon', 'gamma', 'alpha', 'beta', 'low', 'high', 'stabilizer', 'zeroBias']);
+
+let enginePromise = null;
+
+// One engine instance (one wasm memory) serves every model of the page or process.
+function engine() {
+  enginePromise ??= createLrpEngine();
+  return enginePromise;
+}
+
+/**
+ * Loads an ONNX model.
+ * @param {ArrayBuffer|Uint8Array|string|URL} source ONNX bytes, a file path (Node) or a URL.
+ */
+export async function loadModel(source) {
+  const bytes = await readSource(source);
+  const spec = parseOnnx(bytes);
+  const module = await engine();
+  return new Model(module, spec);
+}
+
+async function readSource(source) {
+  if (source instanceof Uint8Array) return source;
+  if (source instanceof ArrayBuffer) return new Uint8Array(source);
+  if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  const isUrl = source instanceof URL || (typeof source === 'string' && /^[a-z][a-z0-9+.-]*:/i.test(source) && !/^[a-z]:[\\/]/i.test(source));
+  const inNode = typeof process !== 'undefined' && process.versions?.node != null;
+  if (typeof source === 'string' && source.length === 0) throw new Error('loadModel: empty source');
+  if (inNode && (!isUrl || String(source).startsWith('file:'))) {
+    const { readFile } = await import('node:fs/promises');
+    const path = String(source).startsWith('file:') ? new URL(String(source)) : source;
+    return new Uint8Array(await readFile(path));
+  }
+  if (typeof source === 'string' || source instanceof URL) {
+    const response = await fetch(source);
+    if (!response.ok) throw new Error(`loadModel: fetching ${source} failed: HTTP ${response.status}`);
+    return new Uint8Array(await response.arrayBuffer());
+  }
+  throw new TypeError('loadModel: expected ONNX bytes (ArrayBuffer or Uint8Array), a file path or a URL');
+}
+
+class Model {
+  #module;
+  #engine;
+  #layers;
+  #inputShape;
+  #inputSize;
+  #outputSize;
+
+  constructor(module, spec) {
+    this.#module = module;
+    this.#engine = new module.Model(spec.inputShape);
+    try {
+      spec.nodes.forEach((node, index) => addNode(this.#engine, node, index));
+      this.#inputSize = this.#engine.inputSize();
+      this.#outputSize = this.#engine.outputSize();
+    } catch (error) {
+      this.#engine.delete();
+      this.#engine = null;
+      throw error;
+    }
+    this.#inputShape = Object.freeze([...spec.inputShape]);
+    this.#layers = Object.freeze(spec.nodes.map((node, index) => Object.freeze({
+      index,
+      name: node.name,
+      kind: this.#engine.layerKind(index),
+      outputShape: Object.freeze(Array.from(this.#engine.layerShape(index))),
+    })));
+  }
+
+  /** The input shape without the batch dimension, e.g. [1, 28, 28]. */
+  get inputShape() { return [...this.#inputShape]; }
+  /** The number of outputs (logits). */
+  get outputSize() { this.#live(); return this.#outputSize; }
+  /** The layers in topological order: { index, name, kind, outputShape }. */
+  get layers() { this.#live(); return this.#layers.map((layer) => ({ ...layer, outputShape: [...layer.outputShape] })); }
+
+  /** Logits for one input. */
+  predict(x) {
+    this.#live();
+    return this.#engine.predict(this.#checkInput(x, 'predict'), 1);
+  }
+
+  /** Logits for several inputs at once: an array of Float32Arrays. */
+  predictBatch(inputs) {
+    this.#live();
+    const batch = this.#checkBatch(inputs, 'predictBatch');
+    const logits = this.#engine.predict(batch, inputs.length);
+    return inputs.map((_, i) => logits.slice(i * this.#outputSize, (i + 1) * this.#outputSize));
+  }
+
+  /** Explains one input; see README for the options. */
+  explain(x, options = {}) {
+    this.#live();
+    const input = this.#checkInput(x, 'explain');
+    const request = this.#normalizeOptions(options);
+    const [result] = this.#engine.explain(input, 1, request);
+    return this.#presentResult(result, request);
+  }
+
+  /** Explains several inputs in one pass (each with its own predicted target). */
+  explainBatch(inputs, options = {}) {
+    this.#live();
+    const batch = this.#checkBatch(inputs, 'explainBatch');
+    const request = this.#normalizeOptions(options);
+    if (request.layerRelevance) throw new Error('explainBatch: layerRelevance is only available in explain()');
+    return Array.from(this.#engine.explain(batch, inputs.length, request), (r) => this.#presentResult(r, request));
+  }
+
+  /** Frees the engine's memory for this model. Idempotent; any later call throws. */
+  dispose() {
+    if (this.#engine) {
+      this.#engine.delete();
+      this.#engine = null;
+    }
+  }
+
+  #live() {
+    if (!this.#engine) throw new Error('this model has been disposed');
+  }
+
+  #checkInput(x, what) {
+    if (!(x instanceof Float32Array || x instanceof Float64Array || Array.isArray(x)))
+      throw new TypeError(`${what}: the input must be a Float32Array (got ${describe(x)})`);
+    if (x.length !== this.#inputSize)
+      throw new Error(`${what}: input has ${x.length} values, expected ${this.#inputSize} (shape [${this.#inputShape.join(', ')}])`);
+    const input = x instanceof Float32Array ? x : Float32Array.from(x);
+    const bad = input.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new Error(`${what}: input contains ${input[bad]} at index ${bad}; all values must be finite`);
+    return input;
+  }
+
+  #checkBatch(inputs, what) {
+    if (!Array.isArray(inputs) || inputs.length === 0) throw new TypeError(`${what}: expected a non-empty array of inputs`);
+    const batch = new Float32Array(inputs.length * this.#inputSize);
+    inputs.forEach((x, i) => batch.set(this.#checkInput(x, `${what}[${i}]`), i * this.#inputSize));
+    return batch;
+  }
+
+  #normalizeOptions(options) {
+    if (options === null || typeof options !== 'object') throw new TypeError('explain: options must be an object');
+    for (const key of Object.keys(options))
+      if (!EXPLAIN_OPTIONS.has(key)) throw new Error(`explain: unknown option '${key}' (known: ${[...EXPLAIN_OPTIONS].join(', ')})`);
+    const method = options.method ?? 'lrp';
+    oneOf(method, methods, 'method');
+    const hasRules = options.rules !== undefined;
+    const composite = options.composite ?? (hasRules ? '' : DEFAULT_COMPOSITE);
+    if (composite !== '') oneOf(composite, composites, 'composite');
+    const stabilizer = number(options.stabilizer, 1e-6, 'stabilizer', { min: 0 });
+    return {
+      method,
+      composite,
+      epsilon: number(options.epsilon, 1e-6, 'epsilon', { min: 0 }),
+      stabilizer,
+      gamma: number(options.gamma, 0.25, 'gamma', { min: 0 }),
+      low: bounds(options.low, 'low', this.#inputSize),
+      high: bounds(options.high, 'high', this.#inputSize),
+      zeroBias: boolean(options.zeroBias, 'zeroBias'),
+      overrides: hasRules ? this.#normalizeRules(options.rules, stabilizer) : [],
+      target: this.#normalizeTarget(options.target),
+      outputRelevance: this.#normalizeOutputRelevance(options.outputRelevance),
+      steps: integer(options.steps, 32, 'steps', 1, 4096),
+      samples: integer(options.samples, 16, 'samples', 1, 4096),
+      noiseLevel: number(options.noiseLevel, 0.1, 'noiseLevel', { min: 0 }),
+      seed: integer(options.seed, 0, 'seed', 0, 0xffffffff),
+      layerRelevance: boolean(options.layerRelevance, 'layerRelevance'),
+    };
+  }
+
+  #normalizeTarget(target) {
+    if (target === undefined || target === 'predicted') return -1;
+    if (!Number.isInteger(target) || target < 0 || target >= this.#outputSize)
+      throw new Error(`explain: target must be 'predicted' or an integer class index from 0 to ${this.#outputSize - 1} (got ${describe(target)})`);
+    return target;
+  }
+
+  #normalizeOutputRelevance(seed) {
+    if (seed === undefined || seed === null) return null;
+    if (!(seed instanceof Float32Array || seed instanceof Float64Array || Array.isArray(seed)))
+      throw new TypeError('explain: outputRelevance must be a Float32Array');
+    if (seed.length !== this.#outputSize)
+      throw new Error(`explain: outputRelevance has ${seed.length} values, expected ${this.#outputSize}`);
+    const values = Float32Array.from(seed);
+    if (!values.every(Number.isFinite)) throw new Error('explain: outputRelevance contains NaN or Infinity');
+    return values;
+  }
+
+  #normalizeRules(spec, stabilizer) {
+    if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) throw new TypeError('explain: rules must be an object');
+    return Object.entries(spec).map(([selector, rule]) => {
+      const isIndex = /^\d+$/.test(selector);
+      if (!isIndex && !['first', 'dense', 'conv'].includes(selector))
+        throw new Error(`explain: unknown rules key '${selector}' (use 'first', 'dense', 'conv' or a layer index)`);
+      const layer = isIndex ? Number(selector) : -1;
+      if (isIndex && layer >= this.#layers.length)
+        throw new Error(`explain: rules for layer ${layer}, but the model has ${this.#layers.length} layers (0 to ${this.#layers.length - 1})`);
+      // Per-input z-box bounds are checked against the layer's input size by the engine.
+      return { selector: isIndex ? 'layer' : selector, layer, rule: normalizeRule(rule, `rules.${selector}`, stabilizer, null) };
+    });
+  }
+
+  #presentResult(result, request) {
+    const presented = {
+      relevance: result.relevance,
+      shape: [...this.#inputShape],
+      output: result.output,
+      target: result.target,
+    };
+    if (request.layerRelevance && result.layers) {
+      presented.layers = Array.from(result.layers)
+        .sort((a, b) => a.index - b.index)
+        .map((entry) => ({
+          ...this.#layers[entry.index],
+          outputShape: [...this.#layers[entry.index].outputShape],
+          relevance: entry.relevance,
+          sum: entry.sum,
+          absorbed: entry.sum - entry.inputSum,
+        }));
+    }
+    return presented;
+  }
+}
+
+function addNode(engine, node, index) {
+  const input = node.inputs[0];
+  switch (node.kind) {
+    case 'dense': return engine.addDense(node.name, input, node.outFeatures, node.inFeatures, node.weight, node.bias ?? null);
+    case 'relu': return engine.addRelu(node.name, input);
+    case 'reshape': return engine.addReshape(node.name, input, node.outputShape);
+    case 'identity': return engine.addIdentity(node.name, input);
+    default: throw new Error(`layer ${index} ('${node.name}'): unsupported layer kind '${node.kind}'`);
+  }
+}
+
+function normalizeRule(rule, where, stabilizer, inputSize) {
+  if (rule === null || typeof rule !== 'object') throw new TypeError(`explain: ${where} must be an object like { rule: 'epsilon' }`);
+  for (const key of Object.keys(rule))
+    if (!RULE_OPTIONS.has(key)) throw new Error(`explain: ${where}: unknown rule option '${key}'`);
+  oneOf(rule.rule, rules, `${where}.rule`);
+  const isAlphaBeta = rule.rule === 'alpha-beta';
+  const normalized = {
+    kind: rule.rule,
+    epsilon: number(rule.epsilon, 1e-6, `${where}.epsilon`, { min: 0 }),
+    stabilizer: number(rule.stabilizer, stabilizer, `${where}.stabilizer`, { min: 0 }),
+    gamma: number(rule.gamma, 0.25, `${where}.gamma`, { min: 0 }),
+    alpha: number(rule.alpha, isAlphaBeta ? 2 : 1, `${where}.alpha`, { min: 0 }),
+    beta: number(rule.beta, isAlphaBeta ? 1 : 0, `${where}.beta`, { min: 0 }),
+    low: bounds(rule.low, `${where}.low`, inputSize),
+    high: bounds(rule.high, `${where}.high`, inputSize),
+    zeroBias: boolean(rule.zeroBias, `${where}.zeroBias`),
+  };
+  if (isAlphaBeta && Math.abs(normalized.alpha - normalized.beta - 1) > 1e-6)
+    throw new Error(`explain: ${where}: alpha-beta needs alpha - beta = 1 (got alpha=${normalized.alpha}, beta=${normalized.beta})`);
+  if (rule.rule === 'z-box' && (normalized.low === null || normalized.high === null))
+    throw new Error(`explain: ${where}: rule 'z-box' needs 'low' and 'high'`);
+  return normalized;
+}
+
+function oneOf(value, allowed, what) {
+  if (!allowed.includes(value)) throw new Error(`explain: unknown ${what.split('.').pop()} ${describe(value)} (known: ${allowed.join(', ')})`);
+}
+
+function number(value, fallback, what, { min = -Infinity } = {}) {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new Error(`explain: ${what} must be a finite number (got ${describe(value)})`);
+  if (value < min) throw new Error(`explain: ${what} must be >= ${min} (got ${value})`);
+  return value;
+}
+
+function integer(value, fallback, what, min, max) {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`explain: ${what} must be an integer from ${min} to ${max} (got ${describe(value)})`);
+  return value;
+}
+
+function boolean(value, what) {
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw new Error(`explain: ${what} must be true or false (got ${describe(value)})`);
+  return value;
+}
+
+// z-box bounds: a number, or one value per input of the layer they apply to (null: not given).
+function bounds(value, what, expectedLength) {
+  if (value === undefined || value === null) return null;
+  const values = typeof value === 'number' ? Float32Array.of(value)
+    : (value instanceof Float32Array || value instanceof Float64Array || Array.isArray(value)) ? Float32Array.from(value) : null;
+  if (values === null) throw new TypeError(`explain: ${what} must be a number or a Float32Array`);
+  if (!values.every(Number.isFinite)) throw new Error(`explain: ${what} contains NaN or Infinity`);
+  if (values.length !== 1 && expectedLength != null && values.length !== expectedLength)
+    throw new Error(`explain: ${what} has ${values.length} values, expected 1 or ${expectedLength}`);
+  return values;
+}
+
+function describe(value) {
+  if (typeof value === 'string') return `'${value}'`;
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === 'object') return value.constructor?.name ?? 'object';
+  return String(value);
+}
