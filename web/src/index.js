@@ -45,6 +45,8 @@ async function readSource(source) {
   if (source instanceof Uint8Array) return source;
   if (source instanceof ArrayBuffer) return new Uint8Array(source);
   if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  if (typeof source !== 'string' && !(source instanceof URL))
+    throw new TypeError(`loadModel: expected ONNX bytes (ArrayBuffer or Uint8Array), a file path or a URL (got ${describe(source)})`);
   const isUrl = source instanceof URL || (typeof source === 'string' && /^[a-z][a-z0-9+.-]*:/i.test(source) && !/^[a-z]:[\\/]/i.test(source));
   const inNode = typeof process !== 'undefined' && process.versions?.node != null;
   if (typeof source === 'string' && source.length === 0) throw new Error('loadModel: empty source');
@@ -53,12 +55,9 @@ async function readSource(source) {
     const path = String(source).startsWith('file:') ? new URL(String(source)) : source;
     return new Uint8Array(await readFile(path));
   }
-  if (typeof source === 'string' || source instanceof URL) {
-    const response = await fetch(source);
-    if (!response.ok) throw new Error(`loadModel: fetching ${source} failed: HTTP ${response.status}`);
-    return new Uint8Array(await response.arrayBuffer());
-  }
-  throw new TypeError('loadModel: expected ONNX bytes (ArrayBuffer or Uint8Array), a file path or a URL');
+  const response = await fetch(source);
+  if (!response.ok) throw new Error(`loadModel: fetching ${source} failed: HTTP ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
 }
 
 class Model {
