@@ -36,7 +36,8 @@ Matrix gated(const Matrix& relevance, const Matrix& z, OutputGate gate) {
 }
 
 struct EvaluatedBranch {
-  Matrix input;
+  Matrix storage;       // the modified input, unless it is x itself
+  const Matrix* input;  // points at x or at storage
   const Matrix* weight;
   float sign;
   bool silent;  // all-zero input: contributes its bias to z but no relevance
@@ -59,26 +60,34 @@ Matrix linearRelevance(const LinearLayer& layer, const Matrix& x, const Matrix& 
 
   for (const BranchGroup& group : branchesOf(rule)) {
     std::vector<EvaluatedBranch> branches;
+    branches.reserve(group.branches.size());  // `input` may point into `storage`: never reallocate
     Matrix denominator = Matrix::Zero(z.rows(), z.cols());
     for (const Branch& branch : group.branches) {
-      EvaluatedBranch eval{modifiedInput(x, branch.input, rule), &layer.modifiedWeight(branch.weight, rule.gamma),
-                           branch.sign, false};
+      EvaluatedBranch& eval = branches.emplace_back(
+          EvaluatedBranch{Matrix(), &x, &layer.modifiedWeight(branch.weight, rule.gamma), branch.sign, false});
+      if (branch.input != InputMod::Identity) {
+        eval.storage = modifiedInput(x, branch.input, rule);
+        eval.input = &eval.storage;
+      }
       const Vector* bias = hasBias && branch.bias != ParamMod::Zero ? &layer.modifiedBias(branch.bias, rule.gamma) : nullptr;
       // x⁺ or x⁻ of a one-signed input is all zero (e.g. x⁻ after a ReLU): skip both maps.
       eval.silent = (branch.input == InputMod::Positive || branch.input == InputMod::Negative) &&
-                    !(eval.input.array() != 0.0f).any();
-      if (!eval.silent) {
-        denominator += branch.sign * layer.mapForward(eval.input, *eval.weight, bias);
+                    !(eval.input->array() != 0.0f).any();
+      const bool isOriginalMap = branch.input == InputMod::Identity && branch.weight == ParamMod::Identity &&
+                                 (branch.bias == ParamMod::Identity || !hasBias);
+      if (isOriginalMap) {
+        denominator += branch.sign * z;  // the forward pass already computed this branch (ε, z-box)
+      } else if (!eval.silent) {
+        denominator += branch.sign * layer.mapForward(*eval.input, *eval.weight, bias);
       } else if (bias != nullptr) {
         denominator.colwise() += branch.sign * *bias;
       }
-      branches.push_back(std::move(eval));
     }
     const Matrix s = stabilizedDivide(gated(relevance, z, group.gate), denominator, epsilon);
     for (const EvaluatedBranch& branch : branches) {
       if (branch.silent) continue;
       const Matrix c = layer.mapTranspose(s, *branch.weight);
-      inputRelevance.array() += (group.coefficient * branch.sign) * branch.input.array() * c.array();
+      inputRelevance.array() += (group.coefficient * branch.sign) * branch.input->array() * c.array();
     }
   }
   return inputRelevance;
