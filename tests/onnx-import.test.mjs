@@ -8,7 +8,7 @@ import { parseOnnx } from '../web/src/onnx.js';
 import { buildModel, encodeModel, modelProto, randomFloats, int64s, onnx } from './helpers/onnx-builder.mjs';
 import { referenceForward } from './helpers/reference-forward.mjs';
 
-const GOLDEN = fileURLToPath(new URL('../../shared/golden/', import.meta.url));
+const GOLDEN = fileURLToPath(new URL('./fixtures/golden/', import.meta.url));
 const INT64_MAX = 9223372036854775807n;
 
 // ---------------------------------------------------------------------------------------------

@@ -1,9 +1,10 @@
-// Reads the reference relevances computed by Zennit (../shared/golden, see its README).
+// Reads the reference relevances computed by Zennit, copied from ../shared/golden into tests/fixtures/golden
+// (see its README) so that a clone tests itself wherever it lives.
 import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
-export const goldenRoot = fileURLToPath(new URL('../../../shared/golden/', import.meta.url));
+export const goldenRoot = fileURLToPath(new URL('../fixtures/golden/', import.meta.url));
 
 export function readFloat32(path) {
   const bytes = readFileSync(path);
