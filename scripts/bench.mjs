@@ -308,6 +308,7 @@ function argmax(a) {
   return k;
 }
 
+let firstModel = true;
 async function benchModel(spec, lrp, ortInfo) {
   const res = { name: spec.name, file: path.relative(ROOT, spec.file) || spec.file };
   console.log(`\n=== ${spec.name}  (${res.file})`);
@@ -458,15 +459,32 @@ async function benchModel(spec, lrp, ortInfo) {
       if (m.key.startsWith('explain:')) (res.explain ??= {})[m.key.slice(8)] = m.stats;
       else res[m.key] = m.stats;
     }
-    if (model) res.throughput = await throughput(model, inputs, res.explain?.['epsilon-plus-flat']?.median);
+    const ortBatched = sess
+      ? async (batch) => {
+          const flat = new Float32Array(batch.length * size);
+          batch.forEach((x, k) => flat.set(x, k * size));
+          const feeds = { [sess.inputNames[0]]: new ortInfo.ort.Tensor('float32', flat, [batch.length, ...ortDims.slice(1)]) };
+          return async () => {
+            const out = await sess.run(feeds);
+            sink += touch(out[sess.outputNames[0]].data);
+            return batch.length;
+          };
+        }
+      : null;
+    if (model) res.throughput = await throughput(model, inputs, res.explain?.['epsilon-plus-flat']?.median, ortBatched);
 
     if (rows.length) printTable(['measurement', 'median ms', 'p90 ms', 'min ms', 'calls', 'note'], rows);
     if (res.throughput) {
+      const rate = (v) => v.toFixed(v < 100 ? 1 : 0);
+      const ortT = res.throughput.find((t) => t.ort);
       for (const t of res.throughput) {
+        if (t.ort) continue;
         console.log(
-          `throughput (${t.mode}): ${t.perSec.toFixed(t.perSec < 100 ? 1 : 0)} explanations/s  [epsilon-plus-flat, batch of ${t.batch}, ${t.explanations} explanations in ${t.seconds.toFixed(2)} s]`,
+          `throughput (${t.mode}): ${rate(t.perSec)} explanations/s  [epsilon-plus-flat, batch of ${t.batch}, ${t.explanations} explanations in ${t.seconds.toFixed(2)} s]` +
+            (ortT ? ` = ${(ortT.perSec / t.perSec).toFixed(2)} ORT batched forwards per explanation` : ''),
         );
       }
+      if (ortT) console.log(`throughput (${ortT.mode}): ${rate(ortT.perSec)} forwards/s  [batch of ${ortT.batch}, for reference]`);
     }
     if (res.agreement) {
       const a = res.agreement;
@@ -476,7 +494,13 @@ async function benchModel(spec, lrp, ortInfo) {
       );
     }
     if (res.accuracy) console.log(`ORT accuracy on the first ${res.accuracy.of} test digits: ${res.accuracy.correct}/${res.accuracy.of}`);
-    if (res.loadMs !== undefined || res.ortLoadMs !== undefined) console.log(`load: lrp-wasm ${ms(res.loadMs)} ms, ORT session ${ms(res.ortLoadMs)} ms`);
+    if (res.loadMs !== undefined || res.ortLoadMs !== undefined) {
+      console.log(
+        `load: lrp-wasm loadModel ${ms(res.loadMs)} ms, ORT InferenceSession.create ${ms(res.ortLoadMs)} ms` +
+          (firstModel ? ' (first model: both include instantiating their wasm runtime)' : ''),
+      );
+    }
+    firstModel = false;
 
     // --- ratios -------------------------------------------------------------------------------
     const base = res.ortRun?.median;
@@ -533,7 +557,7 @@ async function benchModel(spec, lrp, ortInfo) {
 // when the package has it, and a loop of explain calls. Like the latencies, the modes are timed in
 // interleaved rounds (at least one pass over the batch per round). The batch is all inputs, or
 // fewer (at least 8) when one pass would take longer than a round.
-async function throughput(model, inputs, explainMs) {
+async function throughput(model, inputs, explainMs, ortBatched) {
   const options = EXPLAINS[0].options;
   const fit = Number.isFinite(explainMs) && explainMs > 0 ? Math.floor(BUDGET_MS / ROUNDS / explainMs) : inputs.length;
   const batch = inputs.slice(0, Math.max(Math.min(8, inputs.length), Math.min(inputs.length, fit)));
@@ -570,19 +594,36 @@ async function throughput(model, inputs, explainMs) {
       return batch.length;
     },
   });
+  if (ortBatched) {
+    // for reference: ORT's forward on the same batch as one [B, ...] tensor
+    try {
+      const run = await ortBatched(batch);
+      await run(); // warm-up
+      modes.push({ mode: 'ORT forward, one batched session.run', ort: true, once: run });
+    } catch (e) {
+      warn(`ORT batched forward skipped: ${e.message}`);
+    }
+  }
   for (const m of modes) Object.assign(m, { count: 0, ms: 0 });
   for (let r = 0; r < ROUNDS; r++) {
     for (const m of modes) {
       const t0 = performance.now();
       let reps = 0;
       while (reps < 1 || performance.now() - t0 < BUDGET_MS / ROUNDS) {
-        m.count += m.once();
+        m.count += m.ort ? await m.once() : m.once();
         reps++;
       }
       m.ms += performance.now() - t0;
     }
   }
-  return modes.map((m) => ({ mode: m.mode, batch: batch.length, explanations: m.count, seconds: m.ms / 1000, perSec: (1000 * m.count) / m.ms }));
+  return modes.map((m) => ({
+    mode: m.mode,
+    ...(m.ort ? { ort: true } : {}),
+    batch: batch.length,
+    [m.ort ? 'forwards' : 'explanations']: m.count,
+    seconds: m.ms / 1000,
+    perSec: (1000 * m.count) / m.ms,
+  }));
 }
 
 function printTable(header, rows) {
