@@ -28,7 +28,13 @@ Matrix DenseLayer::mapForward(const Matrix& x, const Matrix& w, const Vector* b)
 
 Matrix DenseLayer::mapTranspose(const Matrix& s, const Matrix& w) const {
   Matrix c;
-  c.noalias() = w.transpose() * s;
+  if (!ownsWeight(w)) {
+    c.noalias() = w.transpose() * s;
+    return c;
+  }
+  auto it = transposed_.find(&w);
+  if (it == transposed_.end()) it = transposed_.emplace(&w, w.transpose()).first;
+  c.noalias() = it->second * s;
   return c;
 }
 

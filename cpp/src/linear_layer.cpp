@@ -39,6 +39,24 @@ const Vector& LinearLayer::modifiedBias(ParamMod mod, float gamma) const {
   return it->second;
 }
 
+const Vector& LinearLayer::onesResponse(int inputFeatures, ParamMod weight, ParamMod bias, float gamma) const {
+  const auto key = std::make_tuple(weight, bias, usesGamma(weight) || usesGamma(bias) ? gamma : 0.0f);
+  auto it = onesCache_.find(key);
+  if (it == onesCache_.end()) {
+    const Vector* b = bias_.size() != 0 && bias != ParamMod::Zero ? &modifiedBias(bias, gamma) : nullptr;
+    const Matrix response = mapForward(Matrix::Ones(inputFeatures, 1), modifiedWeight(weight, gamma), b);
+    it = onesCache_.emplace(key, response.col(0)).first;
+  }
+  return it->second;
+}
+
+bool LinearLayer::ownsWeight(const Matrix& w) const {
+  if (&w == &weight_) return true;
+  for (const auto& entry : weightCache_)
+    if (&entry.second == &w) return true;
+  return false;
+}
+
 Matrix LinearLayer::forward(const std::vector<const Matrix*>& inputs) const {
   return mapForward(*inputs[0], weight_, bias_.size() ? &bias_ : nullptr);
 }

@@ -77,6 +77,9 @@ Matrix linearRelevance(const LinearLayer& layer, const Matrix& x, const Matrix& 
                                  (branch.bias == ParamMod::Identity || !hasBias);
       if (isOriginalMap) {
         denominator += branch.sign * z;  // the forward pass already computed this branch (ε, z-box)
+      } else if (branch.input == InputMod::Ones) {
+        denominator.colwise() += branch.sign * layer.onesResponse(static_cast<int>(x.rows()), branch.weight,
+                                                                  branch.bias, rule.gamma);
       } else if (!eval.silent) {
         denominator += branch.sign * layer.mapForward(*eval.input, *eval.weight, bias);
       } else if (bias != nullptr) {

@@ -6,6 +6,7 @@
 #include "lrp/types.hpp"
 
 #include <map>
+#include <tuple>
 #include <memory>
 #include <utility>
 
@@ -64,6 +65,10 @@ class LinearLayer : public Layer {
   const Matrix& modifiedWeight(ParamMod mod, float gamma) const;
   const Vector& modifiedBias(ParamMod mod, float gamma) const;
 
+  // The response to an all-ones input, map(1; W_mod) + b_mod, for rules that replace the input by ones
+  // (flat, w²): it does not depend on x, so it is computed once. One column for `inputFeatures` inputs.
+  const Vector& onesResponse(int inputFeatures, ParamMod weight, ParamMod bias, float gamma) const;
+
   Matrix forward(const std::vector<const Matrix*>& inputs) const override;
   std::vector<Matrix> gradient(const std::vector<const Matrix*>& inputs, const Matrix& output,
                                const Matrix& gradOutput) const override;
@@ -76,6 +81,12 @@ class LinearLayer : public Layer {
   using CacheKey = std::pair<ParamMod, float>;
   mutable std::map<CacheKey, Matrix> weightCache_;
   mutable std::map<CacheKey, Vector> biasCache_;
+  mutable std::map<std::tuple<ParamMod, ParamMod, float>, Vector> onesCache_;
+
+ protected:
+  // Whether `w` is this layer's weight or one of its cached modifications (whose addresses are stable),
+  // so that derived layers may cache data derived from it.
+  bool ownsWeight(const Matrix& w) const;
 };
 
 // Fully connected: W is (outFeatures × inFeatures), z = W x + b.
@@ -86,6 +97,11 @@ class DenseLayer : public LinearLayer {
   Shape outputShape(const std::vector<Shape>& inputShapes) const override;
   Matrix mapForward(const Matrix& x, const Matrix& w, const Vector* b) const override;
   Matrix mapTranspose(const Matrix& s, const Matrix& w) const override;
+
+ private:
+  // Wᵀ stored column-major: in WebAssembly a column-major GEMV is about twice as fast as Eigen's
+  // transposed one, and the backward pass runs one per layer and rule branch.
+  mutable std::map<const Matrix*, Matrix> transposed_;
 };
 
 class ReLULayer : public Layer {
