@@ -1,6 +1,8 @@
 // Fully connected layer: z = W x + b with W of shape (out × in).
 #include "lrp/layers.hpp"
 
+#include "kernels.hpp"
+
 namespace lrp {
 
 DenseLayer::DenseLayer(Matrix weight, Vector bias) : LinearLayer(std::move(weight), std::move(bias)) {
@@ -19,23 +21,25 @@ Shape DenseLayer::outputShape(const std::vector<Shape>& inputShapes) const {
   return {static_cast<int>(weight_.rows())};
 }
 
+// Both maps are products Aᵀ X with column-major A (see kernels.hpp): the forward pass uses Wᵀ, stored
+// once per (modified) weight, and the transposed map uses W itself.
+const Matrix& DenseLayer::transposedWeight(const Matrix& w, Matrix& scratch) const {
+  if (!ownsWeight(w)) {
+    scratch = w.transpose();
+    return scratch;
+  }
+  auto it = transposed_.find(&w);
+  if (it == transposed_.end()) it = transposed_.emplace(&w, w.transpose()).first;
+  return it->second;
+}
+
 Matrix DenseLayer::mapForward(const Matrix& x, const Matrix& w, const Vector* b) const {
-  Matrix z;
-  z.noalias() = w * x;
+  Matrix scratch;
+  Matrix z = transposedProduct(transposedWeight(w, scratch), x);
   if (b != nullptr && b->size() != 0) z.colwise() += *b;
   return z;
 }
 
-Matrix DenseLayer::mapTranspose(const Matrix& s, const Matrix& w) const {
-  Matrix c;
-  if (!ownsWeight(w)) {
-    c.noalias() = w.transpose() * s;
-    return c;
-  }
-  auto it = transposed_.find(&w);
-  if (it == transposed_.end()) it = transposed_.emplace(&w, w.transpose()).first;
-  c.noalias() = it->second * s;
-  return c;
-}
+Matrix DenseLayer::mapTranspose(const Matrix& s, const Matrix& w) const { return transposedProduct(w, s); }
 
 }  // namespace lrp

@@ -99,8 +99,8 @@ class DenseLayer : public LinearLayer {
   Matrix mapTranspose(const Matrix& s, const Matrix& w) const override;
 
  private:
-  // Wᵀ stored column-major: in WebAssembly a column-major GEMV is about twice as fast as Eigen's
-  // transposed one, and the backward pass runs one per layer and rule branch.
+  // Wᵀ of the weight or of a cached modification (`scratch` holds it for any other matrix).
+  const Matrix& transposedWeight(const Matrix& w, Matrix& scratch) const;
   mutable std::map<const Matrix*, Matrix> transposed_;
 };
 
