@@ -157,7 +157,9 @@ test('page loads the model and shows an empty state', async () => {
   await waitReady(page);
   assert.equal(await page.textContent('#prediction'), '');
   assert.equal(await page.locator('#scores [role="listitem"]').count(), 10);
-  assert.equal(await page.inputValue('#composite'), 'epsilon-plus-flat');
+  // epsilon-plus by default: on an MLP the flat first layer of epsilon-plus-flat gives a uniform map
+  assert.equal(await page.inputValue('#composite'), 'epsilon-plus');
+  assert.equal(await page.isChecked('#overlay'), true, 'the heatmap is overlaid on the digit by default');
   const status = await page.locator('#status').getAttribute('data-kind');
   assert.notEqual(status, 'error', await page.textContent('#status'));
   // the drawing canvas' backing store follows its CSS size × devicePixelRatio
@@ -215,8 +217,8 @@ test('every method in the selector explains, and switching changes the heatmap',
     'epsilon-plus', 'epsilon-plus-flat', 'gradient', 'gradient-x-input',
   ]);
   const maps = {};
-  for (const v of ['epsilon-plus', 'epsilon-alpha2-beta1', 'epsilon-alpha2-beta1-flat', 'deep-taylor',
-    'epsilon-gamma-box', 'gradient', 'gradient-x-input', 'epsilon-plus-flat']) {
+  for (const v of ['epsilon-plus-flat', 'epsilon-alpha2-beta1', 'epsilon-alpha2-beta1-flat', 'deep-taylor',
+    'epsilon-gamma-box', 'gradient', 'gradient-x-input', 'epsilon-plus']) {
     const n = await explainedCount(page);
     await page.selectOption('#composite', v);
     const r = await waitExplained(page, n, 'composite');
@@ -233,24 +235,25 @@ test('every method in the selector explains, and switching changes the heatmap',
     assert.ok((await page.textContent('#composite-help')).length > 10, `${v}: the method is described`);
     if (v === 'gradient') await shot(page, '03-gradient');
   }
-  assert.ok(pixelDiff(base, maps['epsilon-plus']) > 0, 'epsilon-plus differs from epsilon-plus-flat');
-  assert.ok(pixelDiff(base, maps.gradient) > 0, 'gradient differs from epsilon-plus-flat');
+  assert.ok(pixelDiff(base, maps['epsilon-plus-flat']) > 0, 'epsilon-plus-flat differs from epsilon-plus');
+  assert.ok(pixelDiff(base, maps.gradient) > 0, 'gradient differs from epsilon-plus');
   // (an MLP has no conv layer, so epsilon-plus and epsilon-alpha2-beta1 coincide on it: both epsilon)
   assert.ok(pixelDiff(maps['epsilon-plus'], maps['deep-taylor']) > 0, 'epsilon-plus differs from deep-taylor');
   assert.ok(pixelDiff(maps.gradient, maps['gradient-x-input']) > 0, 'gradient differs from gradient × input');
-  assert.equal(pixelDiff(base, maps['epsilon-plus-flat']), 0, 'same method again → same heatmap');
+  assert.equal(pixelDiff(base, maps['epsilon-plus']), 0, 'same method again → same heatmap');
 });
 
 test('the overlay checkbox stacks the heatmap on the input (keyboard operable)', async () => {
   const before = await readHeatmap(page);
   await page.focus('#overlay');
   await page.keyboard.press('Space');
+  assert.equal(await page.isChecked('#overlay'), false);
+  assert.equal(await page.isVisible('#heatmap-under'), false);
+  await page.keyboard.press('Space');
   assert.equal(await page.isChecked('#overlay'), true);
   assert.equal(await page.evaluate(() => document.querySelector('.maps').classList.contains('overlay')), true);
   assert.ok(await page.isVisible('#heatmap-under'));
   await shot(page, '03-overlay');
-  await page.keyboard.press('Space');
-  assert.equal(await page.isVisible('#heatmap-under'), false);
   assert.equal(pixelDiff(before, await readHeatmap(page)), 0, 'the overlay only changes the display');
 });
 
