@@ -65,6 +65,13 @@ test('hostile models: absurd sizes and unsupported operators', async () => {
     initializers: { w: { dims: [1, 1, 3, 3], data: new Float32Array(9) } },
   });
   await rejectsCleanly(model, () => loadModel(conv), /Conv.*my_conv/);
+  const poisoned = buildModel({
+    input: { name: 'input', shape: [null, 3] },
+    output: { name: 'y', shape: [null, 2] },
+    nodes: [{ op: 'Gemm', name: 'poisoned_fc', inputs: ['input', 'w'], outputs: ['y'], attrs: { transB: 1 } }],
+    initializers: { w: { dims: [2, 3], data: Float32Array.of(1, 2, 3, 4, NaN, 6) } },
+  });
+  await rejectsCleanly(model, () => loadModel(poisoned), /poisoned_fc.*must be finite/);
   model.dispose();
 });
 

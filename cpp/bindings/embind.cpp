@@ -112,7 +112,13 @@ class Model {
       lrp::Matrix matrix = Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
           w.data(), outFeatures, inFeatures);
       lrp::Vector vector = Eigen::Map<const lrp::Vector>(b.data(), static_cast<Eigen::Index>(b.size()));
-      return graph_.add(name, std::make_unique<lrp::DenseLayer>(std::move(matrix), std::move(vector)), {input});
+      std::unique_ptr<lrp::DenseLayer> layer;
+      try {
+        layer = std::make_unique<lrp::DenseLayer>(std::move(matrix), std::move(vector));
+      } catch (const lrp::Error& e) {
+        throw lrp::Error("node '" + name + "': " + e.what());
+      }
+      return graph_.add(name, std::move(layer), {input});
     });
   }
 

@@ -126,19 +126,31 @@ std::vector<std::optional<Rule>> resolveRules(const Graph& graph, const std::str
       rule = Rule();
       rule->kind = RuleKind::Pass;
     }
-    if (rule) {
-      try {
-        validateRule(*rule, nodeInputSize(graph, id));
-      } catch (const Error& e) {
-        throw Error("layer " + std::to_string(id) + " ('" + node.name + "'): " + e.what());
-      }
-      if (rule->kind == RuleKind::Pass && nodeInputSize(graph, id) != shapeSize(node.outputShape))
-        throw Error("layer " + std::to_string(id) + " ('" + node.name +
-                    "'): rule 'pass' needs as many inputs as outputs");
-    }
     rules[static_cast<size_t>(id)] = std::move(rule);
   }
+  checkRules(graph, rules);
   return rules;
+}
+
+void checkRules(const Graph& graph, const std::vector<std::optional<Rule>>& rules) {
+  if (rules.size() != graph.nodes().size())
+    throw Error("rules: expected one entry per layer (" + std::to_string(graph.nodes().size()) + "), got " +
+                std::to_string(rules.size()));
+  for (int id = 0; id < static_cast<int>(rules.size()); ++id) {
+    const auto& rule = rules[static_cast<size_t>(id)];
+    if (!rule) continue;
+    const Node& node = graph.node(id);
+    const std::string where = "layer " + std::to_string(id) + " ('" + node.name + "'): ";
+    try {
+      validateRule(*rule, nodeInputSize(graph, id));
+    } catch (const Error& e) {
+      throw Error(where + e.what());
+    }
+    if (rule->kind == RuleKind::Pass && nodeInputSize(graph, id) != shapeSize(node.outputShape))
+      throw Error(where + "rule 'pass' needs as many inputs as outputs");
+    if (rule->kind != RuleKind::Pass && !isLinear(node))
+      throw Error(where + "only 'pass' applies to a " + layerKindName(node.layer->kind()) + " layer");
+  }
 }
 
 }  // namespace lrp

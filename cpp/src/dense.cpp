@@ -10,6 +10,8 @@ DenseLayer::DenseLayer(Matrix weight, Vector bias) : LinearLayer(std::move(weigh
   if (bias_.size() != 0 && bias_.size() != weight_.rows())
     throw Error("dense layer bias has " + std::to_string(bias_.size()) + " values, expected " +
                 std::to_string(weight_.rows()));
+  // A hostile or corrupted model must not turn every later result into NaN.
+  if (!weight_.allFinite() || !bias_.allFinite()) throw Error("dense layer parameters must be finite (found NaN or Infinity)");
 }
 
 Shape DenseLayer::outputShape(const std::vector<Shape>& inputShapes) const {

@@ -23,8 +23,7 @@ void checkRequest(const Graph& graph, const ExplainRequest& request) {
     for (float v : request.outputRelevance)
       if (!std::isfinite(v)) throw Error("outputRelevance contains NaN or Infinity");
   }
-  if (request.method == Method::LRP && request.rules.size() != graph.nodes().size())
-    throw Error("internal: rules were not resolved for this model");
+  if (request.method == Method::LRP) checkRules(graph, request.rules);
   if (request.method == Method::IntegratedGradients && (request.steps < 1 || request.steps > 4096))
     throw Error("steps must be an integer from 1 to 4096, got " + std::to_string(request.steps));
   if (request.method == Method::SmoothGrad) {

@@ -37,4 +37,8 @@ std::vector<std::optional<Rule>> resolveRules(const Graph& graph, const std::str
                                               const CompositeParams& params,
                                               const std::vector<RuleOverride>& overrides);
 
+// Checks rules built by hand (resolveRules' results pass): one entry per node, valid parameters, bounds
+// that fit each layer's input, 'pass' only where inputs and outputs have the same size. Throws lrp::Error.
+void checkRules(const Graph& graph, const std::vector<std::optional<Rule>>& rules);
+
 }  // namespace lrp
