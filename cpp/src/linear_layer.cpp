@@ -21,22 +21,24 @@ Tensor applyMod(const Tensor& p, ParamMod mod, float gamma) {
 
 bool usesGamma(ParamMod mod) { return mod == ParamMod::GammaPositive || mod == ParamMod::GammaNegative; }
 
-}  // namespace
-
-const Matrix& LinearLayer::modifiedWeight(ParamMod mod, float gamma) const {
-  if (mod == ParamMod::Identity) return weight_;
-  CacheKey key{mod, usesGamma(mod) ? gamma : 0.0f};
-  auto it = weightCache_.find(key);
-  if (it == weightCache_.end()) it = weightCache_.emplace(key, applyMod(weight_, mod, gamma)).first;
+// `original` modified by `mod`, computed on first use and kept in `cache` (std::map: stable addresses).
+template <typename Tensor, typename Cache>
+const Tensor& cachedMod(const Tensor& original, Cache& cache, ParamMod mod, float gamma) {
+  if (mod == ParamMod::Identity) return original;
+  const typename Cache::key_type key{mod, usesGamma(mod) ? gamma : 0.0f};
+  auto it = cache.find(key);
+  if (it == cache.end()) it = cache.emplace(key, applyMod(original, mod, gamma)).first;
   return it->second;
 }
 
+}  // namespace
+
+const Matrix& LinearLayer::modifiedWeight(ParamMod mod, float gamma) const {
+  return cachedMod(weight_, weightCache_, mod, gamma);
+}
+
 const Vector& LinearLayer::modifiedBias(ParamMod mod, float gamma) const {
-  if (mod == ParamMod::Identity) return bias_;
-  CacheKey key{mod, usesGamma(mod) ? gamma : 0.0f};
-  auto it = biasCache_.find(key);
-  if (it == biasCache_.end()) it = biasCache_.emplace(key, applyMod(bias_, mod, gamma)).first;
-  return it->second;
+  return cachedMod(bias_, biasCache_, mod, gamma);
 }
 
 const Vector& LinearLayer::onesResponse(int inputFeatures, ParamMod weight, ParamMod bias, float gamma) const {
