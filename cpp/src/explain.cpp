@@ -84,19 +84,19 @@ Matrix backward(const Graph& graph, const Activations& acts, Matrix seed,
   atOutput.back() = std::move(seed);
   Matrix atInput = Matrix::Zero(graph.inputSize(), acts.input.cols());
   for (int id = static_cast<int>(nodes.size()) - 1; id >= 0; --id) {
-    Matrix& relevance = atOutput[static_cast<size_t>(id)];
+    const auto index = static_cast<size_t>(id);
+    Matrix& relevance = atOutput[index];
     if (relevance.size() == 0) continue;  // the output does not depend on this node
-    std::vector<const Matrix*> inputs;
-    for (size_t k = 0; k < nodes[static_cast<size_t>(id)].inputs.size(); ++k) inputs.push_back(&acts.inputOf(nodes, id, k));
-    std::vector<Matrix> passed = rules ? nodeRelevance(graph, id, acts, inputs, relevance, (*rules)[static_cast<size_t>(id)])
-                                       : nodes[static_cast<size_t>(id)].layer->gradient(inputs, acts.nodes[static_cast<size_t>(id)], relevance);
+    const std::vector<const Matrix*> inputs = graph.inputsOf(acts, id);
+    std::vector<Matrix> passed = rules ? nodeRelevance(graph, id, acts, inputs, relevance, (*rules)[index])
+                                       : nodes[index].layer->gradient(inputs, acts.nodes[index], relevance);
     double passedSum = 0;
     for (size_t k = 0; k < passed.size(); ++k) {
       if (report) passedSum += passed[k].col(0).cast<double>().sum();
-      const int source = nodes[static_cast<size_t>(id)].inputs[k];
+      const int source = nodes[index].inputs[k];
       Matrix& into = source == kGraphInput ? atInput : atOutput[static_cast<size_t>(source)];
       if (into.size() == 0) into = std::move(passed[k]);
-      else into += passed[k];
+      else into += passed[k];  // fan-out: relevance arriving from several consumers is summed
     }
     if (report) report->push_back(LayerRelevance{id, relevance.col(0), relevance.col(0).cast<double>().sum(), passedSum});
     relevance.resize(0, 0);  // free what is no longer needed

@@ -48,7 +48,7 @@ void Graph::checkInput(const Matrix& x) const {
   if (!x.allFinite()) throw Error("input contains NaN or Infinity");
 }
 
-std::vector<const Matrix*> Graph::gatherInputs(const Activations& acts, int id) const {
+std::vector<const Matrix*> Graph::inputsOf(const Activations& acts, int id) const {
   std::vector<const Matrix*> inputs;
   for (size_t k = 0; k < nodes_[static_cast<size_t>(id)].inputs.size(); ++k)
     inputs.push_back(&acts.inputOf(nodes_, id, k));
@@ -62,13 +62,13 @@ Activations Graph::forward(const Matrix& x) const {
   acts.input = x;
   acts.nodes.reserve(nodes_.size());
   for (int id = 0; id < static_cast<int>(nodes_.size()); ++id)
-    acts.nodes.push_back(nodes_[static_cast<size_t>(id)].layer->forward(gatherInputs(acts, id)));
+    acts.nodes.push_back(nodes_[static_cast<size_t>(id)].layer->forward(inputsOf(acts, id)));
   return acts;
 }
 
 Matrix Graph::predict(const Matrix& x) const {
-  // Chains are the common case; forward() keeps everything, which a plain prediction does not need,
-  // but the simplicity is worth more than the memory for now.
+  // forward() keeps every activation, which a prediction does not need; for the models at hand the
+  // simplicity is worth more than the memory.
   return std::move(forward(x).nodes.back());
 }
 

@@ -39,11 +39,13 @@ class Graph {
 
   // Runs the whole graph on x (inputSize × batch) and keeps every node's output.
   Activations forward(const Matrix& x) const;
-  // The output only (logits), without keeping intermediate activations alive longer than needed.
+  // The output only (logits).
   Matrix predict(const Matrix& x) const;
 
+  // The values feeding node `id` in a forward pass.
+  std::vector<const Matrix*> inputsOf(const Activations& acts, int id) const;
+
  private:
-  std::vector<const Matrix*> gatherInputs(const Activations& acts, int id) const;
   void checkInput(const Matrix& x) const;
 
   Shape inputShape_;
