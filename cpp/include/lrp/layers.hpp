@@ -1,5 +1,5 @@
 // Layers: the forward map of each node and its gradient (vector-Jacobian product).
-// Linear layers (dense, later conv) additionally expose their map with *modified* parameters, which is
+// Linear layers (dense, conv) additionally expose their map with *modified* parameters, which is
 // all the generic relevance kernel needs to evaluate any rule (see rules.hpp).
 #pragma once
 
@@ -12,7 +12,14 @@
 
 namespace lrp {
 
-enum class LayerKind { Dense, ReLU, Reshape, Identity };
+enum class LayerKind {
+  Dense, Conv,                                  // linear layers: every LRP rule applies
+  ReLU, LeakyReLU, Clip, Sigmoid, Tanh,         // element-wise activations: relevance passes
+  BatchNorm,                                    // a batch-norm left after canonization: relevance passes
+  MaxPool,                                      // relevance follows the gradient (winner takes all)
+  AvgPool, GlobalAvgPool, Add,                  // parameter-free linear maps: the norm rule
+  Concat, Pad, Reshape, Identity,               // re-indexing: relevance follows the gradient
+};
 
 // The name used in the public API (`model.layers[i].kind`).
 const char* layerKindName(LayerKind kind);
@@ -104,13 +111,157 @@ class DenseLayer : public LinearLayer {
   mutable std::map<const Matrix*, Matrix> transposed_;
 };
 
-class ReLULayer : public Layer {
+// Spatial geometry of a convolution or pooling window over a C×H×W input (ONNX semantics).
+struct WindowGeometry {
+  int kernelH = 1, kernelW = 1;
+  int strideH = 1, strideW = 1;
+  int padTop = 0, padLeft = 0, padBottom = 0, padRight = 0;
+  int dilationH = 1, dilationW = 1;
+  bool ceilMode = false;  // pooling only: round the output size up (a window must start inside input + left pad)
+
+  // Output size along one axis; throws lrp::Error when the window does not fit.
+  int outputHeight(int inputHeight) const;
+  int outputWidth(int inputWidth) const;
+};
+
+// 2-D convolution (cross-correlation, as ONNX and PyTorch) on a C×H×W input with `groups` groups.
+// W is (outChannels × inChannels/groups·kH·kW): row o is filter o in (c, kh, kw) order, i.e. ONNX's
+// [O, I/g, kH, kW] weight flattened. Padded cells are zeros that take part in no rule (absent).
+class Conv2DLayer : public LinearLayer {
  public:
-  LayerKind kind() const override { return LayerKind::ReLU; }
+  Conv2DLayer(Matrix weight, Vector bias, Shape inputShape, WindowGeometry geometry, int groups);
+  LayerKind kind() const override { return LayerKind::Conv; }
+  Shape outputShape(const std::vector<Shape>& inputShapes) const override;
+  Matrix mapForward(const Matrix& x, const Matrix& w, const Vector* b) const override;
+  Matrix mapTranspose(const Matrix& s, const Matrix& w) const override;
+
+ private:
+  Shape inputShape_;  // C, H, W
+  WindowGeometry geometry_;
+  int groups_;
+  int outHeight_, outWidth_;
+};
+
+// Max pooling; padding is −∞. The gradient goes to the first maximum of each window in row-major
+// order (PyTorch's tie-break); overlapping windows accumulate.
+class MaxPoolLayer : public Layer {
+ public:
+  MaxPoolLayer(Shape inputShape, WindowGeometry geometry);
+  LayerKind kind() const override { return LayerKind::MaxPool; }
   Shape outputShape(const std::vector<Shape>& inputShapes) const override;
   Matrix forward(const std::vector<const Matrix*>& inputs) const override;
   std::vector<Matrix> gradient(const std::vector<const Matrix*>& inputs, const Matrix& output,
                                const Matrix& gradOutput) const override;
+
+ private:
+  Shape inputShape_;
+  WindowGeometry geometry_;
+  int outHeight_, outWidth_;
+};
+
+// Average pooling with zero padding. countIncludePad: padded cells count in the divisor (but cells of a
+// ceil-mode window beyond the padded input never do, as in PyTorch/ONNX).
+class AvgPoolLayer : public Layer {
+ public:
+  AvgPoolLayer(Shape inputShape, WindowGeometry geometry, bool countIncludePad);
+  LayerKind kind() const override { return LayerKind::AvgPool; }
+  Shape outputShape(const std::vector<Shape>& inputShapes) const override;
+  Matrix forward(const std::vector<const Matrix*>& inputs) const override;
+  std::vector<Matrix> gradient(const std::vector<const Matrix*>& inputs, const Matrix& output,
+                               const Matrix& gradOutput) const override;
+
+ private:
+  Shape inputShape_;
+  WindowGeometry geometry_;
+  bool countIncludePad_;
+  int outHeight_, outWidth_;
+};
+
+// Mean over each channel's H×W: C×H×W → C×1×1.
+class GlobalAvgPoolLayer : public Layer {
+ public:
+  LayerKind kind() const override { return LayerKind::GlobalAvgPool; }
+  Shape outputShape(const std::vector<Shape>& inputShapes) const override;
+  Matrix forward(const std::vector<const Matrix*>& inputs) const override;
+  std::vector<Matrix> gradient(const std::vector<const Matrix*>& inputs, const Matrix& output,
+                               const Matrix& gradOutput) const override;
+};
+
+// Element-wise activations. ReLU, LeakyReLU (a = slope), Clip (a = min, b = max), Sigmoid, Tanh.
+class ActivationLayer : public Layer {
+ public:
+  explicit ActivationLayer(LayerKind kind, float a = 0.0f, float b = 0.0f);
+  LayerKind kind() const override { return kind_; }
+  Shape outputShape(const std::vector<Shape>& inputShapes) const override;
+  Matrix forward(const std::vector<const Matrix*>& inputs) const override;
+  std::vector<Matrix> gradient(const std::vector<const Matrix*>& inputs, const Matrix& output,
+                               const Matrix& gradOutput) const override;
+
+ private:
+  LayerKind kind_;
+  float a_, b_;
+};
+
+class ReLULayer : public ActivationLayer {
+ public:
+  ReLULayer() : ActivationLayer(LayerKind::ReLU) {}
+};
+
+// A batch-norm that had no linear layer to fold into: y = scale_c · x + shift_c per channel
+// (scale = γ/√(σ²+ε), shift = β − μ·scale). Relevance passes through it (Zennit's layer map).
+class BatchNormLayer : public Layer {
+ public:
+  BatchNormLayer(Vector scale, Vector shift, Shape inputShape);
+  LayerKind kind() const override { return LayerKind::BatchNorm; }
+  Shape outputShape(const std::vector<Shape>& inputShapes) const override;
+  Matrix forward(const std::vector<const Matrix*>& inputs) const override;
+  std::vector<Matrix> gradient(const std::vector<const Matrix*>& inputs, const Matrix& output,
+                               const Matrix& gradOutput) const override;
+
+ private:
+  Vector scale_, shift_;
+  Shape inputShape_;
+};
+
+// Sum of two tensors of the same shape (residual connections), or of one tensor and a constant of the
+// output's size (a bias-like operand, already broadcast by the importer; it absorbs relevance).
+class AddLayer : public Layer {
+ public:
+  explicit AddLayer(Vector constant = Vector()) : constant_(std::move(constant)) {}
+  LayerKind kind() const override { return LayerKind::Add; }
+  Shape outputShape(const std::vector<Shape>& inputShapes) const override;
+  Matrix forward(const std::vector<const Matrix*>& inputs) const override;
+  std::vector<Matrix> gradient(const std::vector<const Matrix*>& inputs, const Matrix& output,
+                               const Matrix& gradOutput) const override;
+
+ private:
+  Vector constant_;
+};
+
+// Concatenation along the channel axis (the first axis of C×H×W or of a feature vector).
+class ConcatLayer : public Layer {
+ public:
+  LayerKind kind() const override { return LayerKind::Concat; }
+  Shape outputShape(const std::vector<Shape>& inputShapes) const override;
+  Matrix forward(const std::vector<const Matrix*>& inputs) const override;
+  std::vector<Matrix> gradient(const std::vector<const Matrix*>& inputs, const Matrix& output,
+                               const Matrix& gradOutput) const override;
+};
+
+// Constant padding of the spatial axes of C×H×W: pads = top, left, bottom, right (non-negative).
+class PadLayer : public Layer {
+ public:
+  PadLayer(Shape inputShape, int top, int left, int bottom, int right, float value);
+  LayerKind kind() const override { return LayerKind::Pad; }
+  Shape outputShape(const std::vector<Shape>& inputShapes) const override;
+  Matrix forward(const std::vector<const Matrix*>& inputs) const override;
+  std::vector<Matrix> gradient(const std::vector<const Matrix*>& inputs, const Matrix& output,
+                               const Matrix& gradOutput) const override;
+
+ private:
+  Shape inputShape_;
+  int top_, left_, bottom_, right_;
+  float value_;
 };
 
 // Identity and dropout (inference), and reshape/flatten: the features keep their order, so all of them
