@@ -32,8 +32,25 @@ const CompositeSpec& findComposite(const std::string& name) {
 }
 
 bool isLinear(const Node& node) { return dynamic_cast<const LinearLayer*>(node.layer.get()) != nullptr; }
-bool isConv(const Node&) { return false; }  // convolutions arrive with the CNN issue
-bool isActivation(const Node& node) { return node.layer->kind() == LayerKind::ReLU; }
+bool isConv(const Node& node) { return node.layer->kind() == LayerKind::Conv; }
+
+// Zennit's base layer map, shared by every composite and by `rules` alone: activations and un-merged
+// batch-norms pass relevance, parameter-free linear maps (avg-pool, sum) use the norm rule. Layers that
+// only re-index (reshape, concat, pad, max-pool) get no rule: relevance follows their gradient.
+std::optional<RuleKind> baseRule(LayerKind kind) {
+  switch (kind) {
+    case LayerKind::ReLU:
+    case LayerKind::LeakyReLU:
+    case LayerKind::Clip:
+    case LayerKind::Sigmoid:
+    case LayerKind::Tanh:
+    case LayerKind::BatchNorm: return RuleKind::Pass;
+    case LayerKind::AvgPool:
+    case LayerKind::GlobalAvgPool:
+    case LayerKind::Add: return RuleKind::Norm;
+    default: return std::nullopt;
+  }
+}
 
 int firstLinearNode(const Graph& graph, bool convOnly) {
   for (int id = 0; id < static_cast<int>(graph.nodes().size()); ++id) {
@@ -118,13 +135,11 @@ std::vector<std::optional<Rule>> resolveRules(const Graph& graph, const std::str
     if (isLinear(node)) {
       rule = linearRule(graph, id, spec, params, overrides);
     } else if (const Rule* r = findOverride(overrides, RuleOverride::Selector::Layer, id)) {
-      if (r->kind != RuleKind::Pass)
-        throw Error("rules: layer " + std::to_string(id) + " ('" + node.name + "', " + layerKindName(node.layer->kind()) +
-                    ") is not a dense or conv layer; only 'pass' applies to it");
       rule = *r;
-    } else if (isActivation(node)) {
+    } else if (const auto kind = baseRule(node.layer->kind())) {
       rule = Rule();
-      rule->kind = RuleKind::Pass;
+      rule->kind = *kind;
+      rule->stabilizer = params.stabilizer;
     }
     rules[static_cast<size_t>(id)] = std::move(rule);
   }
@@ -148,8 +163,9 @@ void checkRules(const Graph& graph, const std::vector<std::optional<Rule>>& rule
     }
     if (rule->kind == RuleKind::Pass && nodeInputSize(graph, id) != shapeSize(node.outputShape))
       throw Error(where + "rule 'pass' needs as many inputs as outputs");
-    if (rule->kind != RuleKind::Pass && !isLinear(node))
-      throw Error(where + "only 'pass' applies to a " + layerKindName(node.layer->kind()) + " layer");
+    if (rule->kind != RuleKind::Pass && rule->kind != RuleKind::Norm && !isLinear(node))
+      throw Error(where + "is not a dense or conv layer; only 'pass' and 'norm' apply to a " +
+                  layerKindName(node.layer->kind()) + " layer");
   }
 }
 

@@ -64,6 +64,16 @@ std::vector<int> resolveTargets(const Matrix& logits, int target) {
   return targets;
 }
 
+// The norm rule on a parameter-free layer (avg-pool, sum): R_k = x_k ⊙ ∂z/∂x_kᵀ (R / stab(z)), i.e. each
+// input gets relevance in proportion to its contribution (Zennit's Norm rule; a constant operand of a
+// sum absorbs its share).
+std::vector<Matrix> normRelevance(const Layer& layer, const std::vector<const Matrix*>& inputs, const Matrix& z,
+                                  const Matrix& relevance, const Rule& rule) {
+  std::vector<Matrix> passed = layer.gradient(inputs, z, stabilizedDivide(relevance, z, stabilizerOf(rule)));
+  for (size_t k = 0; k < passed.size(); ++k) passed[k].array() *= inputs[k]->array();
+  return passed;
+}
+
 // One node's relevance for its inputs under LRP.
 std::vector<Matrix> nodeRelevance(const Graph& graph, int id, const Activations& acts,
                                   const std::vector<const Matrix*>& inputs, const Matrix& relevance,
@@ -71,9 +81,11 @@ std::vector<Matrix> nodeRelevance(const Graph& graph, int id, const Activations&
   const Node& node = graph.node(id);
   if (rule && rule->kind == RuleKind::Pass) return std::vector<Matrix>(inputs.size(), relevance);
   const auto* linear = dynamic_cast<const LinearLayer*>(node.layer.get());
-  if (linear != nullptr && rule) return {linearRelevance(*linear, *inputs[0], acts.nodes[static_cast<size_t>(id)], relevance, *rule)};
+  const Matrix& z = acts.nodes[static_cast<size_t>(id)];
+  if (linear != nullptr && rule) return {linearRelevance(*linear, *inputs[0], z, relevance, *rule)};
+  if (rule && rule->kind == RuleKind::Norm) return normRelevance(*node.layer, inputs, z, relevance, *rule);
   // No rule: the plain gradient, as Zennit does for modules without a rule (reshapes re-index, ...).
-  return node.layer->gradient(inputs, acts.nodes[static_cast<size_t>(id)], relevance);
+  return node.layer->gradient(inputs, z, relevance);
 }
 
 // Walks the graph backwards from `seed` at the output. `rules` null: gradient; else LRP.

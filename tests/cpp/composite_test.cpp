@@ -321,7 +321,7 @@ TEST(CompositeErrors, LayerIndexOutOfRange) {
 TEST(CompositeErrors, LinearRuleOnActivationOrReshape) {
   const Mlp net = compositeMlp();
   EXPECT_TRUE(throwsWith([&] { lrp::resolveRules(net.graph, "", {}, {overrideFor(S::Layer, epsilonRule(0.1f), 2)}); },
-                         "only 'pass' applies"));
+                         "only 'pass' and 'norm' apply"));
   EXPECT_TRUE(throwsWith([&] { lrp::resolveRules(net.graph, "", {}, {overrideFor(S::Layer, makeRule(RuleKind::ZPlus), 0)}); },
                          "not a dense or conv layer"));
 }
