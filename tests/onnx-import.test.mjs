@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 import { parseOnnx } from '../web/src/onnx.js';
-import { buildModel, encodeModel, modelProto, randomFloats, int64s, onnx } from './helpers/onnx-builder.mjs';
+import { buildModel, encodeModel, modelProto, randomFloats, randomTensor, int64s, onnx } from './helpers/onnx-builder.mjs';
 import { referenceForward } from './helpers/reference-forward.mjs';
 
 const GOLDEN = fileURLToPath(new URL('./fixtures/golden/', import.meta.url));
@@ -42,10 +42,14 @@ function readFloat32(path) {
   return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
 }
 
-/** Evaluate with onnxruntime (the independent referee for the semantics of our test models). */
+/**
+ * Evaluate with onnxruntime (the independent referee for the semantics of our test models), with its
+ * graph optimizations off so that it runs the model as written (its own Pad fusion would otherwise
+ * both hide what we check and reject some valid Pad + AveragePool pairs).
+ */
 async function runtimeForward(bytes, input, inputShape) {
   const ort = await import('onnxruntime-web');
-  const session = await ort.InferenceSession.create(bytes);
+  const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'disabled' });
   const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', input, [1, ...inputShape]) };
   const result = await session.run(feeds);
   return result[session.outputNames[0]].data;
@@ -79,6 +83,63 @@ test('golden tiny-mlp: reference forward of the spec reproduces the logits', () 
   const { cases, num_inputs: numInputs, input_shape: inputShape } = JSON.parse(readFileSync(`${GOLDEN}tiny-mlp/cases.json`, 'utf8'));
   const size = inputShape.reduce((a, b) => a * b, 1);
   const inputs = readFloat32(`${GOLDEN}tiny-mlp/inputs.f32`);
+  assert.equal(inputs.length, numInputs * size);
+  assert.ok(cases.length > 0);
+  for (const c of cases) {
+    const logits = referenceForward(spec, inputs.subarray(c.input_index * size, (c.input_index + 1) * size));
+    assertClose(logits, c.output, 1e-4, `case ${c.id}`);
+  }
+});
+
+/** Float values of an initializer of a model file (float_data or raw_data). */
+function initializerValues(bytes, name) {
+  const tensor = onnx.ModelProto.decode(bytes).graph.initializer.find((t) => t.name === name);
+  if (tensor.floatData.length > 0) return Float64Array.from(tensor.floatData);
+  const raw = tensor.rawData;
+  return Float64Array.from(new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength)));
+}
+
+test('golden tiny-cnn: parses into conv/relu/maxpool/conv(+BN)/relu/avgpool(+Pad)/reshape/dense', () => {
+  const bytes = readFileSync(`${GOLDEN}tiny-cnn/model.onnx`);
+  const spec = parseOnnx(bytes);
+  assert.deepEqual(spec.inputShape, [2, 12, 12]);
+  assert.equal(spec.outputName, 'logits');
+  assert.equal(spec.outputSize, 5);
+  assert.deepEqual(kinds(spec), ['conv', 'relu', 'maxpool', 'conv', 'relu', 'avgpool', 'reshape', 'dense']);
+  assert.deepEqual(spec.nodes.map((n) => n.inputs), [[-1], [0], [1], [2], [3], [4], [5], [6]]);
+  assert.deepEqual(spec.nodes.map((n) => n.outputShape), [[4, 12, 12], [4, 12, 12], [4, 6, 6], [6, 4, 4], [6, 4, 4], [6, 2, 2], [24], [5]]);
+
+  const [conv1, , pool, conv2, , avg] = spec.nodes;
+  assert.deepEqual({ ...conv1, weight: undefined, bias: undefined }, {
+    name: '/0/Conv', kind: 'conv', inputs: [-1], outputShape: [4, 12, 12], weight: undefined, bias: undefined,
+    kernel: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], group: 1,
+  });
+  assert.deepEqual(Array.from(conv1.weight), Array.from(initializerValues(bytes, '0.weight'), Math.fround));
+  assert.deepEqual(pool, {
+    name: '/2/MaxPool', kind: 'maxpool', inputs: [1], outputShape: [4, 6, 6],
+    kernel: [2, 2], strides: [2, 2], pads: [0, 0, 0, 0], dilations: [1, 1], ceilMode: false,
+  });
+  assert.deepEqual(avg, {
+    name: '/6/AveragePool', kind: 'avgpool', inputs: [4], outputShape: [6, 2, 2],
+    kernel: [2, 2], strides: [2, 2], pads: [0, 0, 0, 0], dilations: [1, 1], ceilMode: false, countIncludePad: true,
+  });
+
+  // The batch-norm is merged into the second conv: W' = W·s, b' = (b − μ)·s + β, s = γ/√(σ² + ε).
+  const [w, b, gamma, beta, mean, variance] = ['3.weight', '3.bias', '4.weight', '4.bias', '4.running_mean', '4.running_var']
+    .map((name) => initializerValues(bytes, name));
+  const epsilon = Math.fround(1e-5);
+  const s = Array.from(gamma, (g, c) => g / Math.sqrt(variance[c] + epsilon));
+  const rowLength = 4 * 3 * 3;
+  assert.equal(conv2.name, '/3/Conv');
+  assertClose(conv2.weight, Array.from(w, (v, k) => v * s[Math.floor(k / rowLength)]), 1e-6, 'folded weight');
+  assertClose(conv2.bias, Array.from(b, (v, c) => (v - mean[c]) * s[c] + beta[c]), 1e-6, 'folded bias');
+});
+
+test('golden tiny-cnn: reference forward of the spec reproduces the logits', () => {
+  const spec = parseOnnx(readFileSync(`${GOLDEN}tiny-cnn/model.onnx`));
+  const { cases, num_inputs: numInputs, input_shape: inputShape } = JSON.parse(readFileSync(`${GOLDEN}tiny-cnn/cases.json`, 'utf8'));
+  const size = inputShape.reduce((a, b) => a * b, 1);
+  const inputs = readFloat32(`${GOLDEN}tiny-cnn/inputs.f32`);
   assert.equal(inputs.length, numInputs * size);
   assert.ok(cases.length > 0);
   for (const c of cases) {
@@ -210,19 +271,20 @@ test('MatMul + Add of a constant vector fuses into one dense layer, in either op
   }
 });
 
-test('Add that is not a MatMul bias is an unsupported operator', () => {
-  assert.throws(() => parseOnnx(model({
+test('Add of a constant that is not a MatMul bias becomes an add layer', () => {
+  const spec = parseOnnx(model({
     inputShape: [2],
     nodes: [
       { op: 'Relu', name: 'r', inputs: ['x'], outputs: ['h'] },
       { op: 'Add', name: 'add1', inputs: ['h', 'b'], outputs: ['y'] },
     ],
     initializers: { b: { dims: [2], data: f32(1, 2) } },
-  })), /unsupported ONNX operator 'Add' \(node 'add1'\)/);
+  }));
+  assert.deepEqual(spec.nodes[1], { name: 'add1', kind: 'add', inputs: [0], outputShape: [2], constant: f32(1, 2) });
 });
 
 test('MatMul whose product is also used elsewhere is not fused with the Add', () => {
-  assert.throws(() => parseOnnx(model({
+  const spec = parseOnnx(model({
     inputShape: [3],
     nodes: [
       { op: 'MatMul', name: 'mm', inputs: ['x', 'W'], outputs: ['h'] },
@@ -230,7 +292,10 @@ test('MatMul whose product is also used elsewhere is not fused with the Add', ()
       { op: 'Add', name: 'add', inputs: ['h', 'b'], outputs: ['y'] },
     ],
     initializers: { W: MATMUL_B, b: { dims: [2], data: f32(1, 2) } },
-  })), /unsupported ONNX operator 'Add' \(node 'add'\)/);
+  }));
+  assert.deepEqual(kinds(spec), ['dense', 'add'], 'the side Relu is pruned, the Add stays separate');
+  assert.equal(spec.nodes[0].bias, null);
+  assert.deepEqual(Array.from(spec.nodes[1].constant), [1, 2]);
 });
 
 test('MatMul rejects a K that does not match the input', () => {
@@ -239,6 +304,637 @@ test('MatMul rejects a K that does not match the input', () => {
     nodes: [{ op: 'MatMul', name: 'mm', inputs: ['x', 'W'], outputs: ['y'] }],
     initializers: { W: MATMUL_B },
   })), /'mm' \(MatMul\): the right operand of shape \[3,2\] expects 3 input features, but the input has 4/);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Conv
+// ---------------------------------------------------------------------------------------------
+
+/** One Conv on an input [C, H, W]; weight [O, C/group, kH, kW] random, bias optional. */
+function convModel({ inputShape, weightDims, attrs = {}, bias = true, name = 'conv', seed = 21 }) {
+  return model({
+    inputShape,
+    nodes: [{ op: 'Conv', name, inputs: bias ? ['x', 'W', 'B'] : ['x', 'W'], outputs: ['y'], attrs }],
+    initializers: { W: randomTensor(weightDims, seed), ...(bias ? { B: randomTensor([weightDims[0]], seed + 1) } : {}) },
+  });
+}
+
+test('Conv becomes a conv node: ONNX weight order, bias, default attributes', () => {
+  const W = randomTensor([3, 2, 2, 2], 5);
+  const spec = parseOnnx(model({
+    inputShape: [2, 4, 5],
+    nodes: [{ op: 'Conv', name: 'c1', inputs: ['x', 'W', 'B'], outputs: ['y'], attrs: { kernel_shape: [2, 2] } }],
+    initializers: { W, B: { dims: [3], data: f32(1, 2, 3) } },
+  }));
+  assert.deepEqual(spec.nodes, [{
+    name: 'c1', kind: 'conv', inputs: [-1], outputShape: [3, 3, 4], weight: W.data, bias: f32(1, 2, 3),
+    kernel: [2, 2], strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1], group: 1,
+  }]);
+  assert.equal(spec.outputSize, 36);
+  const noBias = parseOnnx(convModel({ inputShape: [2, 4, 5], weightDims: [3, 2, 2, 2], bias: false }));
+  assert.equal(noBias.nodes[0].bias, null);
+});
+
+test('Conv output shapes: stride, symmetric and asymmetric pads, dilation (ONNX order top, left, bottom, right)', () => {
+  const cases = [
+    // [input H×W, kernel, attrs, expected [Ho, Wo], expected pads]
+    [[7, 7], [3, 3], { strides: [2, 2] }, [3, 3], [0, 0, 0, 0]],
+    [[7, 7], [3, 3], { strides: [2, 2], pads: [1, 1, 1, 1] }, [4, 4], [1, 1, 1, 1]],
+    [[6, 8], [3, 3], { pads: [1, 0, 2, 3] }, [7, 9], [1, 0, 2, 3]],
+    [[6, 8], [3, 2], { strides: [1, 3], pads: [0, 2, 0, 1] }, [4, 4], [0, 2, 0, 1]],
+    [[9, 9], [3, 3], { dilations: [2, 3] }, [5, 3], [0, 0, 0, 0]],
+    [[9, 9], [3, 3], { dilations: [2, 2], pads: [2, 2, 2, 2], strides: [2, 2] }, [5, 5], [2, 2, 2, 2]],
+  ];
+  for (const [[h, w], [kH, kW], attrs, expected, pads] of cases) {
+    const spec = parseOnnx(convModel({ inputShape: [2, h, w], weightDims: [3, 2, kH, kW], attrs }));
+    assert.deepEqual(spec.nodes[0].outputShape, [3, ...expected], JSON.stringify(attrs));
+    assert.deepEqual(spec.nodes[0].pads, pads, JSON.stringify(attrs));
+    assert.deepEqual(spec.nodes[0].strides, attrs.strides ?? [1, 1]);
+    assert.deepEqual(spec.nodes[0].dilations, attrs.dilations ?? [1, 1]);
+  }
+});
+
+test('Conv auto_pad SAME_UPPER / SAME_LOWER / VALID resolve into explicit pads', () => {
+  const cases = [
+    // 7×6 input, kernel 4×3, stride 2: out ceil(7/2)=4, ceil(6/2)=3; total pad H 3·2+4−7=3, W 2·2+3−6=1
+    ['SAME_UPPER', [4, 3], [1, 0, 2, 1]],
+    ['SAME_LOWER', [4, 3], [2, 1, 1, 0]],
+    ['VALID', [2, 2], [0, 0, 0, 0]],
+    ['NOTSET', [2, 2], [0, 0, 0, 0]],
+  ];
+  for (const [autoPad, out, pads] of cases) {
+    const spec = parseOnnx(convModel({ inputShape: [1, 7, 6], weightDims: [2, 1, 4, 3], attrs: { auto_pad: autoPad, strides: [2, 2] } }));
+    assert.deepEqual(spec.nodes[0].outputShape, [2, ...out], autoPad);
+    assert.deepEqual(spec.nodes[0].pads, pads, autoPad);
+  }
+  // Stride 1 SAME keeps the size; an even kernel pads one more at the end (UPPER) or start (LOWER).
+  const same = parseOnnx(convModel({ inputShape: [1, 5, 5], weightDims: [1, 1, 2, 2], attrs: { auto_pad: 'SAME_UPPER' } }));
+  assert.deepEqual(same.nodes[0].outputShape, [1, 5, 5]);
+  assert.deepEqual(same.nodes[0].pads, [0, 0, 1, 1]);
+});
+
+test('Conv groups and depthwise convolution', () => {
+  const grouped = parseOnnx(convModel({ inputShape: [6, 5, 5], weightDims: [4, 3, 3, 3], attrs: { group: 2 } }));
+  assert.deepEqual(grouped.nodes[0].outputShape, [4, 3, 3]);
+  assert.equal(grouped.nodes[0].group, 2);
+  assert.equal(grouped.nodes[0].weight.length, 4 * 3 * 3 * 3);
+  const depthwise = parseOnnx(convModel({ inputShape: [4, 5, 5], weightDims: [8, 1, 3, 3], attrs: { group: 4, pads: [1, 1, 1, 1] } }));
+  assert.deepEqual(depthwise.nodes[0].outputShape, [8, 5, 5]);
+  assert.equal(depthwise.nodes[0].group, 4);
+});
+
+test('Conv errors name the node and the problem', () => {
+  const conv = (options) => () => parseOnnx(convModel({ name: 'cv', ...options }));
+  assert.throws(conv({ inputShape: [3, 5, 5], weightDims: [4, 2, 3, 3] }),
+    /ONNX node 'cv' \(Conv\): weight W of shape \[4,2,3,3\] with group 1 expects 2 input channels, but the input has 3/);
+  assert.throws(conv({ inputShape: [3, 5, 5], weightDims: [4, 1, 3, 3], attrs: { group: 2 } }),
+    /'cv' \(Conv\): group 2 does not divide the 3 input channels/);
+  assert.throws(conv({ inputShape: [4, 5, 5], weightDims: [3, 2, 3, 3], attrs: { group: 2 } }),
+    /'cv' \(Conv\): group 2 does not divide the 3 output channels/);
+  assert.throws(conv({ inputShape: [4, 5, 5], weightDims: [4, 2, 3, 3], attrs: { group: 0 } }), /'cv' \(Conv\): group must be a positive integer, got 0/);
+  assert.throws(conv({ inputShape: [1, 4, 4], weightDims: [2, 1, 5, 3] }),
+    /'cv' \(Conv\): kernel 5×3 does not fit: size 5 along H is larger than the padded input 4/);
+  assert.throws(conv({ inputShape: [1, 4, 4], weightDims: [2, 1, 3, 3], attrs: { pads: [0, 0, 0, 0], dilations: [1, 2] } }),
+    /'cv' \(Conv\): kernel 3×3 does not fit: size 3 \(dilated to 5\) along W is larger than the padded input 4/);
+  assert.throws(conv({ inputShape: [1, 4, 4], weightDims: [2, 1, 3, 3], attrs: { kernel_shape: [3, 2] } }),
+    /'cv' \(Conv\): kernel_shape \[3,2\] does not match weight W of shape \[2,1,3,3\]/);
+  assert.throws(conv({ inputShape: [1, 4, 4], weightDims: [2, 1, 3, 3], attrs: { auto_pad: 'SAME_UPPER', pads: [1, 1, 1, 1] } }),
+    /'cv' \(Conv\): auto_pad SAME_UPPER cannot be combined with explicit pads/);
+  assert.throws(conv({ inputShape: [1, 4, 4], weightDims: [2, 1, 3, 3], attrs: { auto_pad: 'SAME' } }), /'cv' \(Conv\): unknown auto_pad 'SAME'/);
+  assert.throws(conv({ inputShape: [1, 4, 4], weightDims: [2, 1, 3, 3], attrs: { pads: [1, 1] } }), /'cv' \(Conv\): pads must have 4 values/);
+  assert.throws(conv({ inputShape: [1, 4, 4], weightDims: [2, 1, 3, 3], attrs: { strides: [0, 1] } }), /'cv' \(Conv\): strides \[0,1\] must be integers ≥ 1/);
+  assert.throws(conv({ inputShape: [1, 4, 4], weightDims: [2, 1, 3, 3], attrs: { pads: [-1, 0, 0, 0] } }), /'cv' \(Conv\): pads \[-1,0,0,0\] must be non-negative/);
+  // 1-D and 3-D convolutions, dense inputs
+  assert.throws(conv({ inputShape: [2, 8], weightDims: [3, 2, 3] }),
+    /'cv' \(Conv\): only 2-D convolutions are supported: expects a 4-D input \[batch, C, H, W\], got \[batch, 2,8\]/);
+  assert.throws(conv({ inputShape: [2, 4, 4], weightDims: [3, 2, 3] }),
+    /'cv' \(Conv\): only 2-D convolutions are supported: weight W must be 4-D \[O, C\/group, kH, kW\], got shape \[3,2,3\]/);
+  assert.throws(() => parseOnnx(model({
+    inputShape: [1, 4, 4],
+    nodes: [{ op: 'Conv', name: 'cv', inputs: ['x', 'W', 'B'], outputs: ['y'] }],
+    initializers: { W: randomTensor([2, 1, 3, 3]), B: randomTensor([3]) },
+  })), /'cv' \(Conv\): bias B must have shape \[2\], got \[3\]/);
+  assert.throws(() => parseOnnx(buildModel({
+    inputs: [{ name: 'x', shape: [null, 1, 4, 4] }, { name: 'w', shape: [2, 1, 3, 3] }],
+    output: { name: 'y' },
+    nodes: [{ op: 'Conv', name: 'cv', inputs: ['x', 'w'], outputs: ['y'] }],
+  })), /the graph has 2 inputs/);
+});
+
+test('Conv with absurd sizes is rejected before allocating', () => {
+  // Output 2^14 × 2^14 × 2^4 channels = 2^32 elements, from pads alone.
+  assert.throws(() => parseOnnx(convModel({ name: 'cv', inputShape: [1, 2, 2], weightDims: [16, 1, 1, 1], attrs: { pads: [2 ** 13, 2 ** 13, 2 ** 13, 2 ** 13] } })),
+    /ONNX node 'cv' \(Conv\) output is too large: shape \[16,16386,16386\] exceeds 268435456 elements/);
+  // Weight dims of 2^40 elements without data fail on the dims.
+  assert.throws(() => parseOnnx(model({
+    inputShape: [1, 4, 4],
+    nodes: [{ op: 'Conv', name: 'cv', inputs: ['x', 'W'], outputs: ['y'] }],
+    initializers: { W: { dims: [2 ** 20, 2 ** 20, 1, 1], data: new Float32Array(0) } },
+  })), /initializer 'W' is too large: dims \[1048576,1048576,1,1\] exceed 268435456 elements/);
+  assert.throws(() => parseOnnx(convModel({ name: 'cv', inputShape: [1, 4, 4], weightDims: [2, 1, 3, 3], attrs: { strides: [2 ** 40, 1] } })),
+    /'cv' \(Conv\): strides \[1099511627776,1\] must be integers ≥ 1/);
+  assert.throws(() => parseOnnx(model({
+    inputShape: [1, 4, 4],
+    nodes: [{ op: 'Conv', name: 'cv', inputs: ['x', 'W'], outputs: ['y'] }],
+    initializers: { W: { dims: [0, 1, 3, 3], data: new Float32Array(0) } },
+  })), /'cv' \(Conv\): weight W of shape \[0,1,3,3\] is empty/);
+});
+
+// ---------------------------------------------------------------------------------------------
+// MaxPool, AveragePool, GlobalAveragePool
+// ---------------------------------------------------------------------------------------------
+
+function poolModel(op, inputShape, attrs, name = 'pool') {
+  return model({ inputShape, nodes: [{ op, name, inputs: ['x'], outputs: ['y'], attrs }] });
+}
+
+test('MaxPool: kernel, strides, pads, dilations, ceil_mode (PyTorch rule)', () => {
+  const spec = parseOnnx(poolModel('MaxPool', [3, 8, 8], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }, 'mp'));
+  assert.deepEqual(spec.nodes, [{
+    name: 'mp', kind: 'maxpool', inputs: [-1], outputShape: [3, 4, 4],
+    kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], dilations: [1, 1], ceilMode: false,
+  }]);
+  const cases = [
+    // [H, attrs, expected H]: ceil((5+2−2)/2)+1 = 4, but the 4th window would start at 6 ≥ 5+1: 3
+    [5, { kernel_shape: [2, 2], strides: [2, 2], pads: [1, 1, 1, 1], ceil_mode: 1 }, 3],
+    [6, { kernel_shape: [3, 3], strides: [2, 2], ceil_mode: 1 }, 3], // ceil(3/2)+1 = 3
+    [6, { kernel_shape: [3, 3], strides: [2, 2] }, 2],
+    [7, { kernel_shape: [2, 2], strides: [2, 2], ceil_mode: 1 }, 4],
+    [9, { kernel_shape: [3, 3], dilations: [2, 2] }, 5],
+    [7, { kernel_shape: [2, 2], auto_pad: 'SAME_UPPER', strides: [2, 2] }, 4],
+  ];
+  for (const [h, attrs, expected] of cases) {
+    const { nodes: [pool] } = parseOnnx(poolModel('MaxPool', [1, h, h], attrs));
+    assert.deepEqual(pool.outputShape, [1, expected, expected], JSON.stringify(attrs));
+    assert.equal(pool.ceilMode, attrs.ceil_mode === 1);
+    assert.deepEqual(pool.dilations, attrs.dilations ?? [1, 1]);
+  }
+});
+
+test('MaxPool errors: storage_order, used indices, padding-only windows, missing kernel, ceil_mode with auto_pad', () => {
+  assert.throws(() => parseOnnx(poolModel('MaxPool', [1, 4, 4], { kernel_shape: [2, 2], storage_order: 1 }, 'mp')),
+    /'mp' \(MaxPool\): storage_order 1 is not supported \(only 0\)/);
+  assert.throws(() => parseOnnx(model({
+    inputShape: [1, 4, 4],
+    nodes: [
+      { op: 'MaxPool', name: 'mp', inputs: ['x'], outputs: ['y', 'idx'], attrs: { kernel_shape: [2, 2] } },
+      { op: 'Cast', name: 'use', inputs: ['idx'], outputs: ['z'], attrs: { to: onnx.TensorProto.DataType.FLOAT } },
+    ],
+  })), /unsupported ONNX operator 'MaxPool' \(node 'mp'\): its indices output 'idx' is used/);
+  // An unused indices output is fine.
+  assert.deepEqual(kinds(parseOnnx(model({
+    inputShape: [1, 4, 4],
+    nodes: [{ op: 'MaxPool', name: 'mp', inputs: ['x'], outputs: ['y', 'idx'], attrs: { kernel_shape: [2, 2] } }],
+  }))), ['maxpool']);
+  assert.throws(() => parseOnnx(poolModel('MaxPool', [1, 4, 4], { kernel_shape: [2, 2], pads: [2, 0, 0, 0] }, 'mp')),
+    /'mp' \(MaxPool\): output 0 along H would be computed from padding only/);
+  assert.throws(() => parseOnnx(poolModel('MaxPool', [1, 1, 4], { kernel_shape: [2, 1], dilations: [2, 1], pads: [1, 0, 1, 0] }, 'mp')),
+    /'mp' \(MaxPool\): output 0 along H would be computed from padding only/);
+  assert.throws(() => parseOnnx(poolModel('MaxPool', [1, 4, 4], {}, 'mp')), /'mp' \(MaxPool\): missing kernel_shape/);
+  assert.throws(() => parseOnnx(poolModel('MaxPool', [1, 4, 4], { kernel_shape: [2] }, 'mp')), /'mp' \(MaxPool\): only 2-D pooling is supported/);
+  assert.throws(() => parseOnnx(poolModel('MaxPool', [4, 4], { kernel_shape: [2] }, 'mp')), /'mp' \(MaxPool\): only 2-D max pooling are supported: expects a 4-D input/);
+  assert.throws(() => parseOnnx(poolModel('MaxPool', [1, 4, 4], { kernel_shape: [2, 2], ceil_mode: 1, auto_pad: 'VALID' }, 'mp')),
+    /'mp' \(MaxPool\): ceil_mode=1 cannot be combined with auto_pad VALID/);
+  assert.throws(() => parseOnnx(poolModel('MaxPool', [1, 4, 4], { kernel_shape: [5, 2] }, 'mp')), /'mp' \(MaxPool\): kernel 5×2 does not fit/);
+});
+
+test('AveragePool: count_include_pad, ceil_mode, auto_pad', () => {
+  const spec = parseOnnx(poolModel('AveragePool', [2, 6, 6], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], count_include_pad: 1, ceil_mode: 1 }, 'ap'));
+  assert.deepEqual(spec.nodes, [{
+    name: 'ap', kind: 'avgpool', inputs: [-1], outputShape: [2, 4, 4],
+    kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], dilations: [1, 1], ceilMode: true, countIncludePad: true,
+  }]);
+  const exclusive = parseOnnx(poolModel('AveragePool', [2, 6, 6], { kernel_shape: [2, 2], pads: [0, 1, 0, 1] }));
+  assert.equal(exclusive.nodes[0].countIncludePad, false);
+  assert.deepEqual(exclusive.nodes[0].outputShape, [2, 5, 7]);
+  const same = parseOnnx(poolModel('AveragePool', [2, 5, 5], { kernel_shape: [2, 2], auto_pad: 'SAME_LOWER' }));
+  assert.deepEqual(same.nodes[0].pads, [1, 1, 0, 0]);
+  assert.deepEqual(same.nodes[0].outputShape, [2, 5, 5]);
+  assert.throws(() => parseOnnx(poolModel('AveragePool', [1, 6, 6], { kernel_shape: [2, 2], dilations: [2, 2] }, 'ap')),
+    /'ap' \(AveragePool\): dilations \[2,2\] are not supported \(only 1\)/);
+  assert.throws(() => parseOnnx(poolModel('AveragePool', [1, 6, 6], { kernel_shape: [2, 2], count_include_pad: 2 }, 'ap')),
+    /'ap' \(AveragePool\): count_include_pad must be 0 or 1, got 2/);
+  // Padding-only windows have no average without count_include_pad; with it they are 0.
+  assert.throws(() => parseOnnx(poolModel('AveragePool', [1, 4, 4], { kernel_shape: [2, 2], pads: [0, 0, 0, 3] }, 'ap')),
+    /'ap' \(AveragePool\): output 4 along W would be computed from padding only/);
+  assert.deepEqual(parseOnnx(poolModel('AveragePool', [1, 4, 4], { kernel_shape: [2, 2], pads: [0, 0, 0, 3], count_include_pad: 1 })).nodes[0].outputShape, [1, 3, 6]);
+});
+
+test('GlobalAveragePool becomes [C, 1, 1]', () => {
+  const spec = parseOnnx(model({ inputShape: [5, 3, 4], nodes: [{ op: 'GlobalAveragePool', name: 'gap', inputs: ['x'], outputs: ['y'] }] }));
+  assert.deepEqual(spec.nodes, [{ name: 'gap', kind: 'globalavgpool', inputs: [-1], outputShape: [5, 1, 1] }]);
+  assert.throws(() => parseOnnx(model({ inputShape: [5], nodes: [{ op: 'GlobalAveragePool', name: 'gap', inputs: ['x'], outputs: ['y'] }] })),
+    /'gap' \(GlobalAveragePool\): only 2-D global average pooling are supported: expects a 4-D input \[batch, C, H, W\], got \[batch, 5\]/);
+});
+
+// ---------------------------------------------------------------------------------------------
+// BatchNormalization
+// ---------------------------------------------------------------------------------------------
+
+function bnInitializers(channels, seed) {
+  return {
+    gamma: randomTensor([channels], seed), beta: randomTensor([channels], seed + 1),
+    mean: randomTensor([channels], seed + 2), var: randomTensor([channels], seed + 3, { min: 0.2, max: 2 }),
+  };
+}
+
+function bnNode(input, output, attrs = {}, name = 'bn') {
+  return { op: 'BatchNormalization', name, inputs: [input, 'gamma', 'beta', 'mean', 'var'], outputs: [output], attrs };
+}
+
+/** s and β − μ·s of the bnInitializers, float64. */
+function bnScaleShift(bn, epsilon = Math.fround(1e-5)) {
+  const scale = Array.from(bn.gamma.data, (g, c) => g / Math.sqrt(bn.var.data[c] + epsilon));
+  return { scale, shift: scale.map((s, c) => bn.beta.data[c] - bn.mean.data[c] * s) };
+}
+
+test('BatchNormalization after a Conv is merged into its weight and bias (RULES.md)', () => {
+  for (const withBias of [true, false]) {
+    const bn = bnInitializers(3, 40);
+    const W = randomTensor([3, 2, 2, 2], 30);
+    const B = randomTensor([3], 31);
+    const spec = parseOnnx(model({
+      inputShape: [2, 4, 4],
+      nodes: [
+        { op: 'Conv', name: 'conv', inputs: withBias ? ['x', 'W', 'B'] : ['x', 'W'], outputs: ['c'] },
+        bnNode('c', 'y', { epsilon: 0.001 }),
+      ],
+      initializers: { W, ...(withBias ? { B } : {}), ...bn },
+    }));
+    assert.deepEqual(kinds(spec), ['conv'], `bias ${withBias}`);
+    assert.equal(spec.nodes[0].name, 'conv');
+    const { scale, shift } = bnScaleShift(bn, Math.fround(0.001));
+    assertClose(spec.nodes[0].weight, Array.from(W.data, (w, k) => w * scale[Math.floor(k / 8)]), 1e-6, 'W·s');
+    assertClose(spec.nodes[0].bias, scale.map((s, c) => (withBias ? B.data[c] : 0) * s + shift[c]), 1e-6, '(b − μ)·s + β');
+  }
+});
+
+test('BatchNormalization after Gemm, and after MatMul + Add, is merged into the dense layer', () => {
+  const bn = bnInitializers(2, 50);
+  const { scale, shift } = bnScaleShift(bn);
+  const gemm = parseOnnx(model({
+    inputShape: [3],
+    nodes: [{ op: 'Gemm', name: 'fc', inputs: ['x', 'B', 'C'], outputs: ['h'], attrs: { transB: 1 } }, bnNode('h', 'y')],
+    initializers: { B: { dims: [2, 3], data: f32(1, 2, 3, 4, 5, 6) }, C: { dims: [2], data: f32(10, 20) }, ...bn },
+  }));
+  assert.deepEqual(kinds(gemm), ['dense']);
+  assertClose(gemm.nodes[0].weight, [1, 2, 3, 4, 5, 6].map((w, k) => w * scale[Math.floor(k / 3)]), 1e-6, 'W·s');
+  assertClose(gemm.nodes[0].bias, [10, 20].map((b, c) => b * scale[c] + shift[c]), 1e-5, 'bias');
+
+  const matmul = parseOnnx(model({
+    inputShape: [3],
+    nodes: [
+      { op: 'MatMul', name: 'mm', inputs: ['x', 'W'], outputs: ['p'] },
+      { op: 'Add', name: 'add', inputs: ['p', 'b'], outputs: ['h'] },
+      bnNode('h', 'y'),
+    ],
+    initializers: { W: MATMUL_B, b: { dims: [2], data: f32(10, 20) }, ...bn },
+  }));
+  assert.deepEqual(kinds(matmul), ['dense']);
+  assertClose(matmul.nodes[0].bias, [10, 20].map((b, c) => b * scale[c] + shift[c]), 1e-5, 'bias');
+});
+
+test('a BatchNormalization that cannot be merged becomes a batchnorm node with scale and shift', () => {
+  const bn = bnInitializers(3, 60);
+  const { scale, shift } = bnScaleShift(bn);
+  // After a Relu (no linear layer), on a C×H×W tensor
+  const afterRelu = parseOnnx(model({
+    inputShape: [3, 2, 2],
+    nodes: [{ op: 'Relu', name: 'r', inputs: ['x'], outputs: ['h'] }, bnNode('h', 'y')],
+    initializers: bn,
+  }));
+  assert.deepEqual(kinds(afterRelu), ['relu', 'batchnorm']);
+  const node = afterRelu.nodes[1];
+  assert.deepEqual([node.name, node.inputs, node.outputShape], ['bn', [0], [3, 2, 2]]);
+  assertClose(node.scale, scale, 1e-6, 'scale');
+  assertClose(node.shift, shift, 1e-6, 'shift');
+  assert.ok(node.scale instanceof Float32Array && node.shift instanceof Float32Array);
+  // On the graph input, and on a conv output that something else reads too (a residual branch)
+  assert.deepEqual(kinds(parseOnnx(model({ inputShape: [3, 2, 2], nodes: [bnNode('x', 'y')], initializers: bn }))), ['batchnorm']);
+  const shared = parseOnnx(model({
+    inputShape: [3, 4, 4],
+    nodes: [
+      { op: 'Conv', name: 'conv', inputs: ['x', 'W'], outputs: ['c'], attrs: { pads: [1, 1, 1, 1] } },
+      bnNode('c', 'n'),
+      { op: 'Add', name: 'res', inputs: ['c', 'n'], outputs: ['y'] },
+    ],
+    initializers: { W: randomTensor([3, 3, 3, 3], 61), ...bn },
+  }));
+  assert.deepEqual(kinds(shared), ['conv', 'batchnorm', 'add']);
+  assert.deepEqual(shared.nodes[2].inputs, [0, 1]);
+  // On a feature vector ([N, C] in ONNX terms) that no dense layer produced: per feature
+  const dense = parseOnnx(model({
+    inputShape: [3],
+    nodes: [{ op: 'Relu', name: 'r', inputs: ['x'], outputs: ['h'] }, bnNode('h', 'y')],
+    initializers: bn,
+  }));
+  assert.deepEqual(kinds(dense), ['relu', 'batchnorm']);
+});
+
+test('BatchNormalization errors: parameter shapes, training mode, non-finite normalization', () => {
+  const bn = bnInitializers(3, 70);
+  assert.throws(() => parseOnnx(model({ inputShape: [4, 2, 2], nodes: [bnNode('x', 'y')], initializers: bn })),
+    /ONNX node 'bn' \(BatchNormalization\): scale 'gamma' must have shape \[4\] \(the channels of input \[batch, 4,2,2\]\), got \[3\]/);
+  assert.throws(() => parseOnnx(model({ inputShape: [3, 2, 2], nodes: [bnNode('x', 'y', { training_mode: 1 })], initializers: bn })),
+    /'bn' \(BatchNormalization\): training_mode=1 is not supported/);
+  assert.throws(() => parseOnnx(model({
+    inputShape: [3, 2, 2],
+    nodes: [bnNode('x', 'y')],
+    initializers: { ...bn, var: { dims: [3], data: f32(1, -1, 1) } },
+  })), /'bn' \(BatchNormalization\): channel 1 has no finite normalization/);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Add, Sub, Concat
+// ---------------------------------------------------------------------------------------------
+
+test('Add of two computed tensors of the same shape is a residual add', () => {
+  const spec = parseOnnx(model({
+    inputShape: [2, 3, 3],
+    nodes: [
+      { op: 'Relu', name: 'r', inputs: ['x'], outputs: ['h'] },
+      { op: 'Add', name: 'res', inputs: ['h', 'x'], outputs: ['y'] },
+    ],
+  }));
+  assert.deepEqual(spec.nodes[1], { name: 'res', kind: 'add', inputs: [0, -1], outputShape: [2, 3, 3] });
+  assert.throws(() => parseOnnx(model({
+    inputShape: [2, 3, 3],
+    nodes: [
+      { op: 'GlobalAveragePool', name: 'g', inputs: ['x'], outputs: ['h'] },
+      { op: 'Add', name: 'res', inputs: ['h', 'x'], outputs: ['y'] },
+    ],
+  })), /ONNX node 'res' \(Add\): cannot add tensors of shapes \[batch, 2,1,1\] and \[batch, 2,3,3\]: two computed tensors must have the same shape/);
+});
+
+test('Add of a constant broadcasts it to the full output size, in either operand order', () => {
+  const cases = [
+    // [constant dims, data, expected over a [2, 2, 3] tensor]
+    [[2, 1, 1], f32(1, 2), [1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2]],
+    [[1, 2, 1, 1], f32(1, 2), [1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2]],
+    [[3], f32(1, 2, 3), [1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3]],
+    [[2, 1], f32(5, 6), [5, 5, 5, 6, 6, 6, 5, 5, 5, 6, 6, 6]],
+    [[], f32(7), new Array(12).fill(7)],
+    [[1], f32(7), new Array(12).fill(7)],
+    [[2, 2, 3], randomFloats(12, 3), Array.from(randomFloats(12, 3))],
+  ];
+  for (const [dims, data, expected] of cases) {
+    for (const inputs of [['h', 'c'], ['c', 'h']]) {
+      const spec = parseOnnx(model({
+        inputShape: [2, 2, 3],
+        nodes: [{ op: 'Relu', name: 'r', inputs: ['x'], outputs: ['h'] }, { op: 'Add', name: 'add', inputs, outputs: ['y'] }],
+        initializers: { c: { dims, data } },
+      }));
+      const add = spec.nodes[1];
+      assert.deepEqual([add.kind, add.inputs, add.outputShape], ['add', [0], [2, 2, 3]], `[${dims}]`);
+      assert.ok(add.constant instanceof Float32Array);
+      assert.deepEqual(Array.from(add.constant), expected, `[${dims}] ${inputs}`);
+    }
+  }
+});
+
+test('Add of a constant that does not broadcast to the tensor is rejected', () => {
+  const add = (dims, inputShape = [2, 2, 3]) => () => parseOnnx(model({
+    inputShape,
+    nodes: [{ op: 'Add', name: 'add', inputs: ['x', 'c'], outputs: ['y'] }],
+    initializers: { c: randomTensor(dims) },
+  }));
+  assert.throws(add([3, 1, 1]), /ONNX node 'add' \(Add\): constant 'c' of shape \[3,1,1\] does not broadcast to the tensor's shape \[batch, 2,2,3\]/);
+  assert.throws(add([2]), /constant 'c' of shape \[2\] does not broadcast/);
+  assert.throws(add([2, 2, 2, 3]), /constant 'c' of shape \[2,2,2,3\] does not broadcast/, 'a batch of constants would broadcast the batch');
+  assert.throws(add([1, 1, 2, 2, 3]), /constant 'c' of shape \[1,1,2,2,3\] does not broadcast/, 'higher rank');
+  assert.throws(add([4], [1, 1, 1]), /constant 'c' of shape \[4\] does not broadcast/, 'the constant must not enlarge the tensor');
+  assert.throws(() => parseOnnx(model({
+    inputShape: [2],
+    nodes: [{ op: 'Add', name: 'add', inputs: ['c', 'c'], outputs: ['k'] }, { op: 'Add', inputs: ['x', 'k'], outputs: ['y'] }],
+    initializers: { c: randomTensor([2]) },
+  })), /unsupported ONNX operator 'Add' \(node 'add'\): both operands are constants/);
+});
+
+test('Sub of a constant is the add of its negation; other Subs are unsupported', () => {
+  const spec = parseOnnx(model({
+    inputShape: [2, 1, 2],
+    nodes: [{ op: 'Sub', name: 'sub', inputs: ['x', 'c'], outputs: ['y'] }],
+    initializers: { c: { dims: [2, 1, 1], data: f32(1, -2) } },
+  }));
+  assert.deepEqual(spec.nodes, [{ name: 'sub', kind: 'add', inputs: [-1], outputShape: [2, 1, 2], constant: f32(-1, -1, 2, 2) }]);
+  assert.throws(() => parseOnnx(model({
+    inputShape: [2],
+    nodes: [{ op: 'Sub', name: 'sub', inputs: ['c', 'x'], outputs: ['y'] }],
+    initializers: { c: randomTensor([2]) },
+  })), /unsupported ONNX operator 'Sub' \(node 'sub'\): only the subtraction of a constant from a computed tensor is supported/);
+});
+
+test('Concat of computed tensors along the channel axis', () => {
+  for (const axis of [1, -3]) {
+    const spec = parseOnnx(model({
+      inputShape: [2, 3, 3],
+      nodes: [
+        { op: 'Conv', name: 'c', inputs: ['x', 'W'], outputs: ['h'], attrs: { pads: [1, 1, 1, 1] } },
+        { op: 'Concat', name: 'cat', inputs: ['x', 'h', 'x'], outputs: ['y'], attrs: { axis } },
+      ],
+      initializers: { W: randomTensor([4, 2, 3, 3]) },
+    }));
+    assert.deepEqual(spec.nodes[1], { name: 'cat', kind: 'concat', inputs: [-1, 0, -1], outputShape: [8, 3, 3] }, `axis ${axis}`);
+  }
+  const features = parseOnnx(model({
+    inputShape: [3],
+    nodes: [{ op: 'Relu', inputs: ['x'], outputs: ['h'] }, { op: 'Concat', name: 'cat', inputs: ['x', 'h'], outputs: ['y'], attrs: { axis: 1 } }],
+  }));
+  assert.deepEqual(features.nodes[1].outputShape, [6]);
+});
+
+test('Concat errors: other axes, mismatched shapes, constants mixed in', () => {
+  const concat = (axis, inputShape = [2, 3, 3]) => () => parseOnnx(model({
+    inputShape,
+    nodes: [{ op: 'Concat', name: 'cat', inputs: ['x', 'x'], outputs: ['y'], attrs: { axis } }],
+  }));
+  assert.throws(concat(2), /ONNX node 'cat' \(Concat\): only concatenation along the channel axis 1 is supported, got axis 2 for rank 4/);
+  assert.throws(concat(0), /only concatenation along the channel axis 1 is supported, got axis 0/);
+  assert.throws(concat(-1), /got axis -1 for rank 4/);
+  assert.throws(concat(4), /'cat' \(Concat\): axis 4 is out of range for rank 4/);
+  assert.throws(() => parseOnnx(model({
+    inputShape: [2, 4, 4],
+    nodes: [
+      { op: 'MaxPool', inputs: ['x'], outputs: ['p'], attrs: { kernel_shape: [2, 2], strides: [2, 2] } },
+      { op: 'Concat', name: 'cat', inputs: ['x', 'p'], outputs: ['y'], attrs: { axis: 1 } },
+    ],
+  })), /'cat' \(Concat\): cannot concatenate shapes \[batch, 2,4,4\] and \[batch, 2,2,2\] along axis 1/);
+  assert.throws(() => parseOnnx(model({
+    inputShape: [2],
+    nodes: [{ op: 'Concat', name: 'cat', inputs: ['x', 'c'], outputs: ['y'], attrs: { axis: 1 } }],
+    initializers: { c: randomTensor([1, 2]) },
+  })), /unsupported ONNX operator 'Concat' \(node 'cat'\): input 'c' is a constant/);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Pad
+// ---------------------------------------------------------------------------------------------
+
+/** Pad (opset 13 form) of [batch, C, H, W] with ONNX pads [0, 0, top, left, 0, 0, bottom, right]. */
+function padNodes(pads, { value, output = 'p', name = 'pad' } = {}) {
+  return {
+    nodes: [{ op: 'Pad', name, inputs: value === undefined ? ['x', 'pads'] : ['x', 'pads', 'value'], outputs: [output], attrs: { mode: 'constant' } }],
+    initializers: { pads: { dims: [8], data: int64s(...pads) }, ...(value === undefined ? {} : { value: { dims: [], data: f32(value) } }) },
+  };
+}
+
+test('a zero Pad read only by an AveragePool is absorbed into its pads with countIncludePad', () => {
+  const pad = padNodes([0, 0, 1, 2, 0, 0, 0, 1]);
+  for (const [attrs, pads] of [[{}, [1, 2, 0, 1]], [{ count_include_pad: 1, pads: [1, 1, 1, 1] }, [2, 3, 1, 2]]]) {
+    const spec = parseOnnx(model({
+      inputShape: [2, 5, 5],
+      nodes: [...pad.nodes, { op: 'AveragePool', name: 'ap', inputs: ['p'], outputs: ['y'], attrs: { kernel_shape: [2, 2], ...attrs } }],
+      initializers: pad.initializers,
+    }));
+    assert.deepEqual(kinds(spec), ['avgpool'], JSON.stringify(attrs));
+    assert.deepEqual(spec.nodes[0].inputs, [-1]);
+    assert.deepEqual(spec.nodes[0].pads, pads);
+    assert.equal(spec.nodes[0].countIncludePad, true);
+  }
+  // count_include_pad=0 with the pool's own pads cannot count the Pad's cells and not its own: kept apart.
+  const apart = parseOnnx(model({
+    inputShape: [2, 5, 5],
+    nodes: [...pad.nodes, { op: 'AveragePool', name: 'ap', inputs: ['p'], outputs: ['y'], attrs: { kernel_shape: [2, 2], pads: [1, 1, 1, 1] } }],
+    initializers: pad.initializers,
+  }));
+  assert.deepEqual(kinds(apart), ['pad', 'avgpool']);
+  assert.deepEqual(apart.nodes[0], { name: 'pad', kind: 'pad', inputs: [-1], outputShape: [2, 6, 8], pads: [1, 2, 0, 1], value: 0 });
+  assert.deepEqual([apart.nodes[1].inputs, apart.nodes[1].pads, apart.nodes[1].countIncludePad], [[0], [1, 1, 1, 1], false]);
+});
+
+test('a zero Pad read only by a Conv is absorbed into its pads', () => {
+  const pad = padNodes([0, 0, 2, 0, 0, 0, 1, 3]);
+  const spec = parseOnnx(model({
+    inputShape: [2, 5, 5],
+    nodes: [...pad.nodes, { op: 'Conv', name: 'conv', inputs: ['p', 'W'], outputs: ['y'], attrs: { pads: [1, 1, 1, 1], strides: [2, 2] } }],
+    initializers: { ...pad.initializers, W: randomTensor([3, 2, 3, 3]) },
+  }));
+  assert.deepEqual(kinds(spec), ['conv']);
+  assert.deepEqual(spec.nodes[0].inputs, [-1]);
+  assert.deepEqual(spec.nodes[0].pads, [3, 1, 2, 4]);
+  assert.deepEqual(spec.nodes[0].outputShape, [3, 4, 4]); // H: ⌊(5+3+2−3)/2⌋+1, W: ⌊(5+1+4−3)/2⌋+1
+});
+
+test('other Pads become pad nodes: other readers, two readers, a non-zero value, the graph output', () => {
+  const pad = padNodes([0, 0, 1, 0, 0, 0, 0, 1]);
+  const relu = parseOnnx(model({ inputShape: [2, 3, 3], nodes: [...pad.nodes, { op: 'Relu', name: 'r', inputs: ['p'], outputs: ['y'] }], initializers: pad.initializers }));
+  assert.deepEqual(relu.nodes, [
+    { name: 'pad', kind: 'pad', inputs: [-1], outputShape: [2, 4, 4], pads: [1, 0, 0, 1], value: 0 },
+    { name: 'r', kind: 'relu', inputs: [0], outputShape: [2, 4, 4] },
+  ]);
+  const maxpool = parseOnnx(model({ inputShape: [2, 3, 3], nodes: [...pad.nodes, { op: 'MaxPool', inputs: ['p'], outputs: ['y'], attrs: { kernel_shape: [2, 2] } }], initializers: pad.initializers }));
+  assert.deepEqual(kinds(maxpool), ['pad', 'maxpool'], 'max-pool padding is −∞, not 0');
+  const twoReaders = parseOnnx(model({
+    inputShape: [2, 3, 3],
+    nodes: [
+      ...pad.nodes,
+      { op: 'Conv', name: 'conv', inputs: ['p', 'W'], outputs: ['c'] },
+      { op: 'Conv', name: 'conv2', inputs: ['p', 'W'], outputs: ['d'] },
+      { op: 'Add', inputs: ['c', 'd'], outputs: ['y'] },
+    ],
+    initializers: { ...pad.initializers, W: randomTensor([2, 2, 2, 2]) },
+  }));
+  assert.deepEqual(kinds(twoReaders), ['pad', 'conv', 'conv', 'add']);
+  assert.deepEqual(twoReaders.nodes[1].pads, [0, 0, 0, 0]);
+  const valued = padNodes([0, 0, 1, 1, 0, 0, 1, 1], { value: -0.5 });
+  const nonZero = parseOnnx(model({
+    inputShape: [2, 3, 3],
+    nodes: [...valued.nodes, { op: 'Conv', name: 'conv', inputs: ['p', 'W'], outputs: ['y'] }],
+    initializers: { ...valued.initializers, W: randomTensor([2, 2, 2, 2]) },
+  }));
+  assert.deepEqual(nonZero.nodes[0], { name: 'pad', kind: 'pad', inputs: [-1], outputShape: [2, 5, 5], pads: [1, 1, 1, 1], value: -0.5 });
+  const last = padNodes([0, 0, 1, 1, 0, 0, 1, 1], { output: 'y' });
+  assert.deepEqual(kinds(parseOnnx(model({ inputShape: [2, 3, 3], nodes: last.nodes, initializers: last.initializers }))), ['pad']);
+});
+
+test('Pad from attributes (opset < 11) and with an axes input (opset 18)', () => {
+  const old = parseOnnx(model({
+    opset: 10,
+    inputShape: [1, 3, 3],
+    nodes: [{ op: 'Pad', name: 'pad', inputs: ['x'], outputs: ['y'], attrs: { pads: [0, 0, 1, 2, 0, 0, 3, 4], value: 1.5 } }],
+  }));
+  assert.deepEqual(old.nodes, [{ name: 'pad', kind: 'pad', inputs: [-1], outputShape: [1, 7, 9], pads: [1, 2, 3, 4], value: 1.5 }]);
+  const axes = parseOnnx(model({
+    opset: 18,
+    inputShape: [1, 3, 3],
+    nodes: [{ op: 'Pad', name: 'pad', inputs: ['x', 'pads', '', 'axes'], outputs: ['y'] }],
+    initializers: { pads: { dims: [4], data: int64s(1, 2, 3, 4) }, axes: { dims: [2], data: int64s(-1, 2) } },
+  }));
+  assert.deepEqual(axes.nodes[0].pads, [2, 1, 4, 3], 'axes [W, H]: begin W 1, H 2; end W 3, H 4');
+});
+
+test('Pad errors: batch or channel pads, negative pads, other modes, other ranks', () => {
+  const pad = (pads, inputShape = [2, 3, 3]) => () => parseOnnx(model({ inputShape, ...padNodes(pads, { output: 'y' }) }));
+  assert.throws(pad([0, 1, 0, 0, 0, 0, 0, 0]), /ONNX node 'pad' \(Pad\): only the spatial axes \(H, W\) may be padded, got pads \[0,1,0,0,0,0,0,0\]/);
+  assert.throws(pad([1, 0, 0, 0, 0, 0, 0, 0]), /only the spatial axes \(H, W\) may be padded/);
+  assert.throws(pad([0, 0, -1, 0, 0, 0, 0, 0]), /'pad' \(Pad\): pads \[0,0,-1,0,0,0,0,0\] must be non-negative integers \(cropping is not supported\)/);
+  assert.throws(() => parseOnnx(model({
+    inputShape: [4],
+    nodes: [{ op: 'Pad', name: 'pad', inputs: ['x', 'pads'], outputs: ['y'] }],
+    initializers: { pads: { dims: [4], data: int64s(0, 1, 0, 1) } },
+  })), /'pad' \(Pad\): only 4-D \[batch, C, H, W\] tensors can be padded, got \[batch, 4\]/);
+  assert.throws(() => parseOnnx(model({
+    inputShape: [1, 3, 3],
+    nodes: [{ op: 'Pad', name: 'pad', inputs: ['x', 'pads'], outputs: ['y'], attrs: { mode: 'reflect' } }],
+    initializers: { pads: { dims: [8], data: int64s(0, 0, 1, 1, 0, 0, 1, 1) } },
+  })), /unsupported ONNX operator 'Pad' \(node 'pad'\): mode 'reflect' is not supported \(only 'constant'\)/);
+  assert.throws(() => parseOnnx(model({
+    inputShape: [1, 3, 3],
+    nodes: [{ op: 'Pad', name: 'pad', inputs: ['x', 'pads'], outputs: ['y'] }],
+    initializers: { pads: { dims: [4], data: int64s(0, 0, 1, 1) } },
+  })), /'pad' \(Pad\): pads \[0,0,1,1\] must have 8 values/);
+  assert.throws(() => parseOnnx(model({ opset: 10, inputShape: [1, 3, 3], nodes: [{ op: 'Pad', name: 'pad', inputs: ['x'], outputs: ['y'] }] })),
+    /'pad' \(Pad\): missing pads/);
+  assert.throws(pad([0, 0, 2 ** 20, 2 ** 20, 0, 0, 0, 0]), /ONNX node 'pad' \(Pad\) output is too large/);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Element-wise activations
+// ---------------------------------------------------------------------------------------------
+
+test('LeakyRelu, Sigmoid, Tanh keep the shape; LeakyRelu alpha defaults to 0.01', () => {
+  const spec = parseOnnx(model({
+    inputShape: [2, 2],
+    nodes: [
+      { op: 'LeakyRelu', name: 'l1', inputs: ['x'], outputs: ['a'] },
+      { op: 'LeakyRelu', name: 'l2', inputs: ['a'], outputs: ['b'], attrs: { alpha: 0.25 } },
+      { op: 'Sigmoid', name: 's', inputs: ['b'], outputs: ['c'] },
+      { op: 'Tanh', name: 't', inputs: ['c'], outputs: ['y'] },
+    ],
+  }));
+  assert.deepEqual(spec.nodes, [
+    { name: 'l1', kind: 'leakyrelu', inputs: [-1], outputShape: [2, 2], alpha: 0.01 },
+    { name: 'l2', kind: 'leakyrelu', inputs: [0], outputShape: [2, 2], alpha: 0.25 },
+    { name: 's', kind: 'sigmoid', inputs: [1], outputShape: [2, 2] },
+    { name: 't', kind: 'tanh', inputs: [2], outputShape: [2, 2] },
+  ]);
+});
+
+test('Clip bounds from inputs (opset ≥ 11) or attributes (opset < 11); missing bounds are ±FLT_MAX', () => {
+  const FLT_MAX = 3.4028234663852886e38;
+  const clip = (opset, inputs, attrs, initializers = {}) => parseOnnx(model({
+    opset, inputShape: [3], nodes: [{ op: 'Clip', name: 'clip', inputs, outputs: ['y'], attrs }], initializers,
+  })).nodes[0];
+  const bounds = { lo: { dims: [], data: f32(-1) }, hi: { dims: [], data: f32(6) } };
+  assert.deepEqual(clip(13, ['x', 'lo', 'hi'], {}, bounds), { name: 'clip', kind: 'clip', inputs: [-1], outputShape: [3], min: -1, max: 6 });
+  assert.deepEqual([clip(13, ['x', '', 'hi'], {}, bounds).min, clip(13, ['x', '', 'hi'], {}, bounds).max], [-FLT_MAX, 6]);
+  assert.deepEqual([clip(13, ['x', 'lo'], {}, bounds).min, clip(13, ['x', 'lo'], {}, bounds).max], [-1, FLT_MAX]);
+  assert.deepEqual([clip(13, ['x'], {}).min, clip(13, ['x'], {}).max], [-FLT_MAX, FLT_MAX]);
+  const old = clip(6, ['x'], { min: { float: 0 }, max: { float: 6 } });
+  assert.deepEqual([old.min, old.max], [0, 6]);
+  assert.deepEqual([clip(6, ['x'], { max: 0.5 }).min, clip(6, ['x'], { max: 0.5 }).max], [-FLT_MAX, 0.5]);
+  // Constant-node bounds (what PyTorch emits) and a Constant of infinity
+  const viaConstant = parseOnnx(model({
+    inputShape: [3],
+    nodes: [
+      { op: 'Constant', outputs: ['lo'], attrs: { value: { tensor: { dims: [], data: f32(-Infinity) } } } },
+      { op: 'Constant', outputs: ['hi'], attrs: { value: { tensor: { dims: [], data: f32(1) } } } },
+      { op: 'Clip', name: 'clip', inputs: ['x', 'lo', 'hi'], outputs: ['y'] },
+    ],
+  })).nodes[0];
+  assert.deepEqual([viaConstant.min, viaConstant.max], [-FLT_MAX, 1]);
+  assert.throws(() => clip(13, ['x', 'lo', 'hi'], {}, { ...bounds, lo: { dims: [2], data: f32(0, 1) } }),
+    /ONNX node 'clip' \(Clip\): min 'lo' must be a scalar, got shape \[2\]/);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -510,15 +1206,17 @@ test('a Softmax that is not the graph output is an unsupported operator', () => 
 test('an unsupported operator is named with its node', () => {
   assert.throws(() => parseOnnx(model({
     inputShape: [1, 4, 4],
-    nodes: [{ op: 'Conv', name: 'conv1', inputs: ['x', 'W'], outputs: ['y'] }],
+    nodes: [{ op: 'ConvTranspose', name: 'deconv1', inputs: ['x', 'W'], outputs: ['y'] }],
     initializers: { W: { dims: [1, 1, 1, 1], data: f32(1) } },
-  })), { message: "unsupported ONNX operator 'Conv' (node 'conv1')" });
+  })), { message: "unsupported ONNX operator 'ConvTranspose' (node 'deconv1')" });
   assert.throws(() => parseOnnx(model({
     inputShape: [4],
     nodes: [{ op: 'Relu', name: 'custom', inputs: ['x'], outputs: ['y'], domain: 'com.example' }],
   })), { message: "unsupported ONNX operator 'com.example.Relu' (node 'custom')" });
-  assert.throws(() => parseOnnx(model({ inputShape: [4], nodes: [{ op: 'Tanh', inputs: ['x'], outputs: ['y'] }] })),
-    { message: "unsupported ONNX operator 'Tanh' (node 'Tanh_0')" }, 'unnamed nodes get a positional name');
+  assert.throws(() => parseOnnx(model({ inputShape: [4], nodes: [{ op: 'Erf', inputs: ['x'], outputs: ['y'] }] })),
+    { message: "unsupported ONNX operator 'Erf' (node 'Erf_0')" }, 'unnamed nodes get a positional name');
+  assert.throws(() => parseOnnx(model({ inputShape: [1, 4, 4], nodes: [{ op: 'GlobalMaxPool', name: 'gmp', inputs: ['x'], outputs: ['y'] }] })),
+    { message: "unsupported ONNX operator 'GlobalMaxPool' (node 'gmp')" });
 });
 
 test('layers that do not feed the output are dropped, indices renumbered', () => {
@@ -700,5 +1398,189 @@ test('reference forward of parsed specs matches onnxruntime on the synthetic mod
       continue;
     }
     assertClose(referenceForward(spec, input), expected, 1e-5, name);
+  }
+});
+
+test('reference forward of parsed conv/residual specs matches onnxruntime on the original models (folding keeps the forward pass)', async () => {
+  const bn = (prefix, channels, seed) => Object.fromEntries(Object.entries(bnInitializers(channels, seed)).map(([k, v]) => [`${prefix}${k}`, v]));
+  const bnOp = (prefix, input, output, attrs = {}) => ({
+    op: 'BatchNormalization', inputs: [input, `${prefix}gamma`, `${prefix}beta`, `${prefix}mean`, `${prefix}var`], outputs: [output], attrs,
+  });
+  const pads8 = (top, left, bottom, right) => ({ dims: [8], data: int64s(0, 0, top, left, 0, 0, bottom, right) });
+  const models = {
+    'conv stride + asymmetric pads, maxpool ceil_mode, flatten, gemm': model({
+      inputShape: [2, 9, 8],
+      nodes: [
+        { op: 'Conv', inputs: ['x', 'W1', 'B1'], outputs: ['c'], attrs: { strides: [2, 1], pads: [1, 0, 2, 1] } },
+        { op: 'Relu', inputs: ['c'], outputs: ['r'] },
+        { op: 'MaxPool', inputs: ['r'], outputs: ['p'], attrs: { kernel_shape: [2, 3], strides: [2, 2], pads: [0, 1, 1, 0], ceil_mode: 1 } },
+        { op: 'Flatten', inputs: ['p'], outputs: ['f'] },
+        { op: 'Gemm', inputs: ['f', 'W2', 'B2'], outputs: ['y'], attrs: { transB: 1 } },
+      ],
+      initializers: { W1: randomTensor([3, 2, 3, 3], 1), B1: randomTensor([3], 2), W2: randomTensor([4, 3 * 3 * 4], 3), B2: randomTensor([4], 4) },
+    }),
+    'dilation, groups, depthwise, auto_pad SAME_UPPER / SAME_LOWER / VALID': model({
+      inputShape: [4, 9, 10],
+      nodes: [
+        { op: 'Conv', inputs: ['x', 'W1'], outputs: ['a'], attrs: { dilations: [2, 3], pads: [2, 3, 2, 3] } },
+        { op: 'Conv', inputs: ['a', 'W2', 'B2'], outputs: ['b'], attrs: { group: 2, auto_pad: 'SAME_UPPER', strides: [2, 2] } },
+        { op: 'Conv', inputs: ['b', 'W3', 'B3'], outputs: ['c'], attrs: { group: 6, auto_pad: 'SAME_LOWER', kernel_shape: [2, 2] } },
+        { op: 'Conv', inputs: ['c', 'W4'], outputs: ['y'], attrs: { auto_pad: 'VALID', strides: [1, 2] } },
+      ],
+      initializers: {
+        W1: randomTensor([4, 4, 3, 3], 5), W2: randomTensor([6, 2, 3, 4], 6), B2: randomTensor([6], 7),
+        W3: randomTensor([12, 1, 2, 2], 8), B3: randomTensor([12], 9), W4: randomTensor([2, 12, 2, 2], 10),
+      },
+    }),
+    'batch-norm merged into conv (no bias) and gemm, leaky relu': model({
+      inputShape: [3, 6, 6],
+      nodes: [
+        { op: 'Conv', inputs: ['x', 'W1'], outputs: ['c'], attrs: { pads: [1, 1, 1, 1] } },
+        bnOp('a', 'c', 'n', { epsilon: 0.01 }),
+        { op: 'LeakyRelu', inputs: ['n'], outputs: ['r'], attrs: { alpha: 0.2 } },
+        { op: 'GlobalAveragePool', inputs: ['r'], outputs: ['g'] },
+        { op: 'Flatten', inputs: ['g'], outputs: ['f'] },
+        { op: 'Gemm', inputs: ['f', 'W2', 'B2'], outputs: ['h'], attrs: { transB: 1 } },
+        bnOp('b', 'h', 'y'),
+      ],
+      initializers: { W1: randomTensor([5, 3, 3, 3], 11), W2: randomTensor([4, 5], 12), B2: randomTensor([4], 13), ...bn('a', 5, 14), ...bn('b', 4, 18) },
+    }),
+    'matmul + add + batch-norm, standalone batch-norms': model({
+      inputShape: [6],
+      nodes: [
+        bnOp('a', 'x', 'n0'),
+        { op: 'MatMul', inputs: ['n0', 'W'], outputs: ['m'] },
+        { op: 'Add', inputs: ['b', 'm'], outputs: ['h'] },
+        bnOp('b', 'h', 'n1'),
+        { op: 'Tanh', inputs: ['n1'], outputs: ['t'] },
+        bnOp('c', 't', 'y'),
+      ],
+      initializers: { W: randomTensor([6, 3], 22), b: randomTensor([3], 23), ...bn('a', 6, 24), ...bn('b', 3, 28), ...bn('c', 3, 32) },
+    }),
+    'residual block: conv-bn-relu-conv-bn + identity, relu, global pool, gemm': model({
+      inputShape: [4, 5, 5],
+      nodes: [
+        { op: 'Conv', inputs: ['x', 'W1', 'B1'], outputs: ['c1'], attrs: { pads: [1, 1, 1, 1] } },
+        bnOp('a', 'c1', 'n1'),
+        { op: 'Relu', inputs: ['n1'], outputs: ['r1'] },
+        { op: 'Conv', inputs: ['r1', 'W2'], outputs: ['c2'], attrs: { pads: [1, 1, 1, 1] } },
+        bnOp('b', 'c2', 'n2'),
+        { op: 'Add', inputs: ['n2', 'x'], outputs: ['s'] },
+        { op: 'Relu', inputs: ['s'], outputs: ['r2'] },
+        { op: 'GlobalAveragePool', inputs: ['r2'], outputs: ['g'] },
+        { op: 'Flatten', inputs: ['g'], outputs: ['f'] },
+        { op: 'Gemm', inputs: ['f', 'W3', 'B3'], outputs: ['y'], attrs: { transB: 1 } },
+      ],
+      initializers: {
+        W1: randomTensor([4, 4, 3, 3], 36), B1: randomTensor([4], 37), W2: randomTensor([4, 4, 3, 3], 38), W3: randomTensor([3, 4], 39), B3: randomTensor([3], 40),
+        ...bn('a', 4, 41), ...bn('b', 4, 45),
+      },
+    }),
+    'conv output + constant [C,1,1], minus a constant, shared conv output with its batch-norm': model({
+      inputShape: [2, 4, 4],
+      nodes: [
+        { op: 'Conv', inputs: ['x', 'W'], outputs: ['c'] },
+        { op: 'Add', inputs: ['k', 'c'], outputs: ['a'] },
+        { op: 'Sub', inputs: ['a', 'm'], outputs: ['s'] },
+        bnOp('a', 's', 'n'),
+        { op: 'Add', inputs: ['s', 'n'], outputs: ['y'] },
+      ],
+      initializers: { W: randomTensor([3, 2, 2, 2], 50), k: randomTensor([3, 1, 1], 51), m: randomTensor([1, 3], 52), ...bn('a', 3, 53) },
+    }),
+    'concat of two branches and the input': model({
+      inputShape: [2, 5, 5],
+      nodes: [
+        { op: 'Conv', inputs: ['x', 'W1'], outputs: ['a'], attrs: { pads: [1, 1, 1, 1] } },
+        { op: 'MaxPool', inputs: ['x'], outputs: ['b'], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } },
+        { op: 'Concat', inputs: ['a', 'x', 'b'], outputs: ['c'], attrs: { axis: -3 } },
+        { op: 'Conv', inputs: ['c', 'W2', 'B2'], outputs: ['y'], attrs: { kernel_shape: [1, 1] } },
+      ],
+      initializers: { W1: randomTensor([3, 2, 3, 3], 57), W2: randomTensor([2, 7, 1, 1], 58), B2: randomTensor([2], 59) },
+    }),
+    'PyTorch AvgPool2d(padding): zero Pad + AveragePool, absorbed': model({
+      inputShape: [2, 7, 6],
+      nodes: [
+        { op: 'Pad', inputs: ['x', 'pads'], outputs: ['p'], attrs: { mode: 'constant' } },
+        { op: 'AveragePool', inputs: ['p'], outputs: ['y'], attrs: { kernel_shape: [3, 3], strides: [2, 2], ceil_mode: 1 } },
+      ],
+      initializers: { pads: pads8(1, 1, 1, 1) },
+    }),
+    'zero Pad + AveragePool count_include_pad with own pads, absorbed; zero Pad + Conv, absorbed': model({
+      inputShape: [2, 6, 7],
+      nodes: [
+        { op: 'Pad', inputs: ['x', 'pads1', 'zero'], outputs: ['p'] },
+        { op: 'AveragePool', inputs: ['p'], outputs: ['a'], attrs: { kernel_shape: [2, 3], strides: [2, 2], pads: [0, 1, 1, 0], count_include_pad: 1, ceil_mode: 1 } },
+        { op: 'Pad', inputs: ['a', 'pads2'], outputs: ['q'] },
+        { op: 'Conv', inputs: ['q', 'W', 'B'], outputs: ['y'], attrs: { strides: [2, 1], pads: [0, 1, 0, 0] } },
+      ],
+      initializers: { pads1: pads8(2, 0, 1, 1), zero: { dims: [], data: f32(0) }, pads2: pads8(0, 1, 2, 0), W: randomTensor([3, 2, 3, 2], 60), B: randomTensor([3], 61) },
+    }),
+    'Pads kept: non-zero value before a conv, before a relu, before an exclusive average pool with own pads': model({
+      inputShape: [2, 5, 5],
+      nodes: [
+        { op: 'Pad', inputs: ['x', 'pads1', 'value'], outputs: ['p'] },
+        { op: 'Conv', inputs: ['p', 'W'], outputs: ['c'] },
+        { op: 'Pad', inputs: ['c', 'pads2'], outputs: ['q'] },
+        { op: 'Relu', inputs: ['q'], outputs: ['r'] },
+        { op: 'Pad', inputs: ['r', 'pads3'], outputs: ['s'] },
+        { op: 'AveragePool', inputs: ['s'], outputs: ['y'], attrs: { kernel_shape: [2, 2], pads: [1, 1, 0, 0] } },
+      ],
+      initializers: {
+        pads1: pads8(1, 2, 0, 1), value: { dims: [1], data: f32(0.75) }, W: randomTensor([2, 2, 2, 2], 62),
+        pads2: pads8(0, 0, 1, 1), pads3: pads8(1, 0, 0, 1),
+      },
+    }),
+    'pooling: average without count_include_pad + ceil_mode, max with dilation and pads, clip, sigmoid': model({
+      inputShape: [2, 9, 8],
+      nodes: [
+        { op: 'AveragePool', inputs: ['x'], outputs: ['a'], attrs: { kernel_shape: [3, 2], strides: [2, 2], pads: [1, 1, 1, 0], ceil_mode: 1 } },
+        { op: 'MaxPool', inputs: ['x'], outputs: ['b'], attrs: { kernel_shape: [2, 3], dilations: [2, 1], pads: [1, 1, 0, 1], strides: [2, 2], ceil_mode: 1 } },
+        { op: 'Clip', inputs: ['a', 'lo', ''], outputs: ['ca'] },
+        { op: 'Sigmoid', inputs: ['b'], outputs: ['sb'] },
+        { op: 'Concat', inputs: ['ca', 'sb'], outputs: ['y'], attrs: { axis: 1 } },
+      ],
+      initializers: { lo: { dims: [], data: f32(-0.25) } },
+    }),
+    'opset 10: Pad and Clip from attributes': model({
+      opset: 10,
+      inputShape: [1, 4, 4],
+      nodes: [
+        { op: 'Pad', inputs: ['x'], outputs: ['p'], attrs: { pads: [0, 0, 1, 0, 0, 0, 0, 2], value: -0.5 } },
+        { op: 'Clip', inputs: ['p'], outputs: ['c'], attrs: { min: -0.3, max: { float: 0.6 } } },
+        { op: 'Pad', inputs: ['c'], outputs: ['q'], attrs: { pads: [0, 0, 1, 1, 0, 0, 1, 1] } },
+        { op: 'AveragePool', inputs: ['q'], outputs: ['y'], attrs: { kernel_shape: [2, 2] } },
+      ],
+    }),
+    'opset 18: Pad with axes': model({
+      opset: 18,
+      inputShape: [2, 3, 4],
+      nodes: [
+        { op: 'Pad', inputs: ['x', 'pads', '', 'axes'], outputs: ['p'] },
+        { op: 'Conv', inputs: ['p', 'W'], outputs: ['y'] },
+      ],
+      initializers: { pads: { dims: [4], data: int64s(2, 0, 1, 1) }, axes: { dims: [2], data: int64s(3, 2) }, W: randomTensor([1, 2, 3, 3], 63) },
+    }),
+  };
+  const expectedKinds = {
+    'batch-norm merged into conv (no bias) and gemm, leaky relu': ['conv', 'leakyrelu', 'globalavgpool', 'reshape', 'dense'],
+    'matmul + add + batch-norm, standalone batch-norms': ['batchnorm', 'dense', 'tanh', 'batchnorm'],
+    'residual block: conv-bn-relu-conv-bn + identity, relu, global pool, gemm': ['conv', 'relu', 'conv', 'add', 'relu', 'globalavgpool', 'reshape', 'dense'],
+    'conv output + constant [C,1,1], minus a constant, shared conv output with its batch-norm': ['conv', 'add', 'add', 'batchnorm', 'add'],
+    'PyTorch AvgPool2d(padding): zero Pad + AveragePool, absorbed': ['avgpool'],
+    'zero Pad + AveragePool count_include_pad with own pads, absorbed; zero Pad + Conv, absorbed': ['avgpool', 'conv'],
+    'Pads kept: non-zero value before a conv, before a relu, before an exclusive average pool with own pads': ['pad', 'conv', 'pad', 'relu', 'pad', 'avgpool'],
+    'opset 10: Pad and Clip from attributes': ['pad', 'clip', 'avgpool'],
+    'opset 18: Pad with axes': ['conv'],
+  };
+  for (const [name, bytes] of Object.entries(models)) {
+    const spec = parseOnnx(bytes);
+    if (expectedKinds[name]) assert.deepEqual(kinds(spec), expectedKinds[name], name);
+    for (const seed of [101, 102]) {
+      const input = randomFloats(spec.inputShape.reduce((a, b) => a * b, 1), seed);
+      const expected = await runtimeForward(bytes, input, spec.inputShape).catch((e) => { throw new Error(`${name}: ${e.message}`); });
+      assert.equal(spec.outputSize, expected.length, `${name}: output size`);
+      const scale = Math.max(1, ...Array.from(expected, Math.abs));
+      assertClose(referenceForward(spec, input), expected, 1e-4 * scale, name);
+    }
   }
 });

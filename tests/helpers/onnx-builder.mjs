@@ -137,3 +137,10 @@ export function randomFloats(count, seed = 1) {
 export function int64s(...values) {
   return BigInt64Array.from(values.map(BigInt));
 }
+
+/** An initializer { dims, data } of deterministic pseudo-random floats in [min, max). */
+export function randomTensor(dims, seed = 1, { min = -1, max = 1 } = {}) {
+  const data = randomFloats(dims.reduce((a, b) => a * b, 1), seed);
+  for (let i = 0; i < data.length; i++) data[i] = min + ((data[i] + 1) / 2) * (max - min);
+  return { dims, data };
+}

@@ -4,7 +4,9 @@
 // engine builds its layers from (see the JSDoc of parseOnnx for the exact format). Everything the
 // engine does not need is resolved here: constant sub-graphs (PyTorch's `x.view(x.size(0), -1)`)
 // are folded, MatMul + Add become one dense layer, Gemm's alpha/beta/transB are folded into the
-// weights, and a trailing Softmax is stripped so that the explained outputs are the logits.
+// weights, a BatchNormalization is merged into the Conv/dense layer before it, a zero Pad is merged
+// into the Conv or AveragePool after it, auto_pad is resolved into explicit pads, and a trailing
+// Softmax is stripped so that the explained outputs are the logits.
 //
 // Shapes are tracked without the batch dimension. Inside folded shape tensors the batch size is the
 // symbol BATCH: known to exist, value unknown.
@@ -24,6 +26,9 @@ const MAX_ELEMENTS = 2 ** 28;
 /** The batch size inside a folded shape tensor. */
 const BATCH = Symbol('batch');
 
+/** Largest float32: stands for an infinite Clip bound. */
+const FLT_MAX = 3.4028234663852886e38;
+
 // ---------------------------------------------------------------------------------------------
 // Public entry point
 // ---------------------------------------------------------------------------------------------
@@ -34,14 +39,33 @@ const BATCH = Symbol('batch');
  * @param {Uint8Array|ArrayBuffer} bytes the .onnx file
  * @returns {{
  *   inputName: string, inputShape: number[], outputName: string, outputSize: number,
- *   nodes: Array<{ name: string, kind: 'dense'|'relu'|'reshape'|'identity', inputs: number[],
- *                  outputShape: number[], inFeatures?: number, outFeatures?: number,
- *                  weight?: Float32Array, bias?: Float32Array|null }>,
+ *   nodes: Array<{ name: string, kind: string, inputs: number[], outputShape: number[], ... }>,
  *   strippedSoftmax: false|'Softmax'|'LogSoftmax',
  * }}
- * Shapes exclude the batch dimension. Nodes are in topological order; `inputs` holds indices of
- * earlier nodes, -1 being the graph input. Only nodes that feed the output are kept, so the last
- * node produces the output. Dense weights are outFeatures×inFeatures, row-major.
+ * Shapes exclude the batch dimension; images are C×H×W. Nodes are in topological order; `inputs`
+ * holds indices of earlier nodes, -1 being the graph input. Only nodes that feed the output are kept,
+ * so the last node produces the output. Every node has `name`, `kind`, `inputs`, `outputShape`, plus:
+ *
+ *   dense          inFeatures, outFeatures, weight: Float32Array (outFeatures×inFeatures, row-major),
+ *                  bias: Float32Array(outFeatures) | null
+ *   conv           weight: Float32Array in ONNX order [O, C/group, kH, kW], bias: Float32Array(O) | null,
+ *                  kernel: [kH, kW], strides: [sH, sW], pads: [top, left, bottom, right],
+ *                  dilations: [dH, dW], group
+ *   maxpool        kernel, strides, pads, dilations, ceilMode: boolean
+ *   avgpool        kernel, strides, pads, dilations: [1, 1], ceilMode: boolean, countIncludePad: boolean
+ *   globalavgpool  (outputShape [C, 1, 1])
+ *   batchnorm      scale: Float32Array(C), shift: Float32Array(C): y = scale_c·x + shift_c
+ *                  (only a batch-norm that could not be merged into a conv/dense layer)
+ *   add            two inputs of the same shape; or one input and constant: Float32Array of the
+ *                  output's size (the ONNX operand broadcast to it)
+ *   concat         inputs concatenated along the channel axis (the first axis of outputShape)
+ *   pad            pads: [top, left, bottom, right] (non-negative), value: number
+ *   leakyrelu      alpha
+ *   clip           min, max (a missing bound is ∓FLT_MAX, ±3.4028234663852886e38)
+ *   relu, sigmoid, tanh, reshape, identity   nothing else
+ *
+ * Pooling output sizes follow PyTorch: floor((in + padBegin + padEnd − dilation·(k−1) − 1)/stride) + 1,
+ * with ceil instead of floor when ceilMode, where the last window must start inside input + padBegin.
  * @throws {Error} naming the problem (operator and node, expected vs. got) for anything unsupported
  */
 export function parseOnnx(bytes) {
@@ -105,13 +129,22 @@ function constant(tensor) {
   return { constant: tensor };
 }
 
+/**
+ * Tensor table entry of a zero Pad not yet turned into a layer: a Conv or AveragePool reading it
+ * absorbs it into its own pads; any other reader makes it a 'pad' layer (GraphConverter.entry).
+ */
+function pendingPad(padNode, source, shape, pads) {
+  return { shape, pendingPad: { padNode, source, pads } };
+}
+
 class GraphConverter {
   constructor(graph) {
     this.tensors = new Map();
     this.nodes = [];
     this.strippedSoftmax = false;
-    // Dense layers made from a MatMul: an Add of a constant right after them is their bias.
-    this.biasFusable = new Set();
+    // Layer index → the one tensor name through which exactly one node reads the layer's output.
+    // Only such a layer may absorb the node after it (bias Add, BatchNormalization).
+    this.soleReader = new Map();
 
     // Cheap structural checks first, before any weight is decoded.
     const input = readGraphInput(graph, new Set(graph.initializer.map((tensor) => tensor.name)));
@@ -137,14 +170,21 @@ class GraphConverter {
 
   // --- lookups used by the operator handlers ---
 
+  /** The table entry of `name`; a pending Pad becomes a layer now (its reader cannot absorb it). */
   entry(node, name) {
+    const entry = this.lookup(node, name);
+    return entry.pendingPad ? this.materializePad(entry) : entry;
+  }
+
+  /** The table entry of `name` as it is, possibly a pending Pad. */
+  lookup(node, name) {
     const entry = this.tensors.get(name);
     if (!entry) throw nodeError(node, `input '${name}' is not produced by any earlier node (missing tensor, or nodes not in topological order)`);
     return entry;
   }
 
   isConstant(node, name) {
-    return 'constant' in this.entry(node, name);
+    return 'constant' in this.lookup(node, name);
   }
 
   /** A tensor computed from the graph input. */
@@ -167,6 +207,27 @@ class GraphConverter {
     return this.consumers.get(name) ?? 0;
   }
 
+  /**
+   * The Conv/AveragePool input `name` and, when it is a pending zero Pad that `absorb(pads)` accepts,
+   * that Pad's [top, left, bottom, right] to add to the reader's own pads. `shape` is the shape the
+   * reader sees (the padded one).
+   */
+  paddableActivation(node, name, absorb) {
+    const entry = this.lookup(node, name);
+    if (entry.pendingPad && absorb(entry.pendingPad.pads)) {
+      return { input: entry.pendingPad.source, extraPads: entry.pendingPad.pads, shape: entry.shape, absorbed: true };
+    }
+    const input = this.activation(node, name);
+    return { input, extraPads: [0, 0, 0, 0], shape: input.shape, absorbed: false };
+  }
+
+  /** The layer computing `name` if the current node is the only reader of its output, else null. */
+  exclusiveLayer(name) {
+    const entry = this.tensors.get(name);
+    if (!entry || !('node' in entry) || entry.node < 0) return null;
+    return this.soleReader.get(entry.node) === name && this.consumerCount(name) === 1 ? this.nodes[entry.node] : null;
+  }
+
   // --- results of the operator handlers ---
 
   addLayer(node, layer) {
@@ -174,16 +235,32 @@ class GraphConverter {
     const index = this.nodes.length;
     this.nodes.push({ name: node.displayName, ...layer });
     this.tensors.set(node.output[0], activation(index, layer.outputShape));
+    if (this.consumerCount(node.output[0]) === 1) this.soleReader.set(index, node.output[0]);
     return index;
+  }
+
+  materializePad(entry) {
+    const { padNode, source, pads } = entry.pendingPad;
+    this.addLayer(padNode, { kind: 'pad', inputs: [source.node], outputShape: entry.shape, pads, value: 0 });
+    return this.tensors.get(padNode.output[0]);
   }
 
   setConstant(name, tensor) {
     this.tensors.set(name, constant(tensor));
   }
 
-  /** The output name now denotes the same value as `entry` (no layer needed). */
-  alias(name, entry) {
+  /**
+   * The output name now denotes the same value as `entry` (no layer needed). `from` is the name the
+   * aliasing node read it by: if that node was the layer's only reader, `name` takes over that role.
+   */
+  alias(name, entry, from) {
     this.tensors.set(name, entry);
+    if (!('node' in entry) || entry.node < 0) return;
+    if (from !== undefined && this.soleReader.get(entry.node) === from && this.consumerCount(name) === 1) {
+      this.soleReader.set(entry.node, name);
+    } else {
+      this.soleReader.delete(entry.node);
+    }
   }
 
   layer(index) {
@@ -193,8 +270,9 @@ class GraphConverter {
   // --- final assembly ---
 
   finish() {
-    const outputEntry = this.tensors.get(this.output.name);
+    let outputEntry = this.tensors.get(this.output.name);
     if (!outputEntry) throw invalidModel(`no node produces the graph output '${this.output.name}'`);
+    if (outputEntry.pendingPad) outputEntry = this.materializePad(outputEntry);
     if ('constant' in outputEntry) throw invalidModel(`the graph output '${this.output.name}' does not depend on the input`);
     if (outputEntry.node === -1) throw invalidModel(`the graph output '${this.output.name}' is the input itself; the model has no layers`);
     checkDeclaredOutputShape(this.output, outputEntry.shape);
@@ -293,8 +371,19 @@ function keepNodesFeeding(nodes, outputIndex) {
 const OPERATORS = {
   Gemm: convertGemm,
   MatMul: convertMatMul,
+  Conv: convertConv,
+  MaxPool: convertMaxPool,
+  AveragePool: convertAveragePool,
+  GlobalAveragePool: convertGlobalAveragePool,
+  BatchNormalization: convertBatchNormalization,
   Add: convertAdd,
-  Relu: convertRelu,
+  Sub: convertSub,
+  Pad: convertPad,
+  Relu: elementwise('relu'),
+  LeakyRelu: convertLeakyRelu,
+  Clip: convertClip,
+  Sigmoid: elementwise('sigmoid'),
+  Tanh: elementwise('tanh'),
   Flatten: convertFlatten,
   Reshape: convertReshape,
   Identity: convertIdentity,
@@ -306,7 +395,7 @@ const OPERATORS = {
   Gather: foldGather,
   Unsqueeze: foldUnsqueeze,
   Squeeze: foldSqueeze,
-  Concat: foldConcat,
+  Concat: convertConcat,
   Cast: foldCast,
   Slice: foldSlice,
 };
@@ -346,33 +435,312 @@ function convertMatMul(node, ctx) {
   if (inFeatures !== features) {
     throw nodeError(node, `the right operand of shape [${b.dims}] expects ${inFeatures} input features, but the input has ${features}`);
   }
-  const index = ctx.addLayer(node, {
+  // A following Add of a constant becomes the bias (convertAdd), when nothing else reads the product.
+  ctx.addLayer(node, {
     kind: 'dense', inputs: [input.node], outputShape: [outFeatures], inFeatures, outFeatures,
     weight: transposed(b.data, inFeatures, outFeatures, 1), bias: null,
   });
-  // Only fuse a following Add when nothing else reads the bias-free product.
-  if (ctx.consumerCount(node.output[0]) === 1) ctx.biasFusable.add(index);
 }
 
-/** Add is supported as the bias of a preceding MatMul (PyTorch's Linear without Gemm). */
+// --- convolution and pooling ---
+
+function convertConv(node, ctx) {
+  const [xName, wName, bName] = node.input;
+  // A zero Pad in front is always absorbed: padded cells of a convolution are zeros.
+  const { input, extraPads, shape } = ctx.paddableActivation(node, xName, () => true);
+  requireImage(node, shape, 'convolutions');
+  const w = floatConstant(node, ctx, wName, 'weight W');
+  if (w.dims.length !== 4) {
+    throw nodeError(node, `only 2-D convolutions are supported: weight W must be 4-D [O, C/group, kH, kW], got shape [${w.dims}]`);
+  }
+  const [outChannels, groupChannels, kH, kW] = w.dims;
+  if (w.data.length === 0) throw nodeError(node, `weight W of shape [${w.dims}] is empty`);
+  const kernelShape = attrInts(node, 'kernel_shape');
+  if (kernelShape && !sameDims(kernelShape, [kH, kW])) {
+    throw nodeError(node, `kernel_shape [${kernelShape}] does not match weight W of shape [${w.dims}]`);
+  }
+  const group = attrInt(node, 'group', 1);
+  const channels = shape[0];
+  if (!(Number.isSafeInteger(group) && group >= 1)) throw nodeError(node, `group must be a positive integer, got ${group}`);
+  if (channels % group !== 0) throw nodeError(node, `group ${group} does not divide the ${channels} input channels`);
+  if (outChannels % group !== 0) throw nodeError(node, `group ${group} does not divide the ${outChannels} output channels of weight W [${w.dims}]`);
+  if (groupChannels * group !== channels) {
+    throw nodeError(node, `weight W of shape [${w.dims}] with group ${group} expects ${groupChannels * group} input channels, but the input has ${channels} (shape [batch, ${shape}])`);
+  }
+  const geometry = windowGeometry(node, shape, [kH, kW]);
+  const outputShape = [outChannels, ...geometry.outputSize];
+  checkLayerShape(node, outputShape);
+
+  let bias = null;
+  if (bName) {
+    const b = floatConstant(node, ctx, bName, 'bias B');
+    if (b.data.length !== outChannels || b.dims.length !== 1) throw nodeError(node, `bias B must have shape [${outChannels}], got [${b.dims}]`);
+    bias = Float32Array.from(b.data);
+  }
+  ctx.addLayer(node, {
+    kind: 'conv', inputs: [input.node], outputShape, weight: Float32Array.from(w.data), bias,
+    kernel: [kH, kW], strides: geometry.strides, pads: addPads(geometry.pads, extraPads), dilations: geometry.dilations, group,
+  });
+}
+
+function convertMaxPool(node, ctx) {
+  const input = ctx.activation(node, node.input[0]);
+  requireImage(node, input.shape, 'max pooling');
+  const indices = node.output[1];
+  if (indices && ctx.consumerCount(indices) > 0) {
+    throw unsupportedOperator(node, `its indices output '${indices}' is used; only the first output may be used`);
+  }
+  const storageOrder = attrInt(node, 'storage_order', 0);
+  if (storageOrder !== 0) throw nodeError(node, `storage_order ${storageOrder} is not supported (only 0)`);
+  const ceilMode = ceilModeAttribute(node);
+  const geometry = windowGeometry(node, input.shape, kernelShapeAttribute(node), { ceilMode });
+  const outputShape = [input.shape[0], ...geometry.outputSize];
+  checkLayerShape(node, outputShape);
+  requireInputInEveryWindow(node, input.shape, geometry);
+  ctx.addLayer(node, {
+    kind: 'maxpool', inputs: [input.node], outputShape,
+    kernel: geometry.kernel, strides: geometry.strides, pads: geometry.pads, dilations: geometry.dilations, ceilMode,
+  });
+}
+
+function convertAveragePool(node, ctx) {
+  const name = node.input[0];
+  // The shape the pool sees is the same whether or not a pending Pad in front gets absorbed.
+  const seen = ctx.lookup(node, name);
+  if ('constant' in seen) ctx.activation(node, name);  // throws the usual message
+  requireImage(node, seen.shape, 'average pooling');
+  const dilations = attrInts(node, 'dilations');
+  if (dilations && dilations.some((d) => d !== 1)) throw nodeError(node, `dilations [${dilations}] are not supported (only 1)`);
+  const ceilMode = ceilModeAttribute(node);
+  const countIncludePadAttr = attrInt(node, 'count_include_pad', 0);
+  if (countIncludePadAttr !== 0 && countIncludePadAttr !== 1) throw nodeError(node, `count_include_pad must be 0 or 1, got ${countIncludePadAttr}`);
+  const geometry = windowGeometry(node, seen.shape, kernelShapeAttribute(node), { ceilMode, dilations: false });
+  const outputShape = [seen.shape[0], ...geometry.outputSize];
+  checkLayerShape(node, outputShape);
+
+  // A zero Pad in front counts in the divisor like the pool's own padding with count_include_pad;
+  // it can be absorbed unless the pool has its own padding that must not count.
+  const ownPadding = geometry.pads.some((p) => p > 0);
+  // (PyTorch exports AvgPool2d, whose count_include_pad defaults to True, as Pad + AveragePool even
+  // for padding=0.)
+  const { input, extraPads, absorbed } = ctx.paddableActivation(node, name, () => countIncludePadAttr === 1 || !ownPadding);
+  const pads = addPads(geometry.pads, extraPads);
+  const countIncludePad = countIncludePadAttr === 1 || absorbed;
+  if (!countIncludePad) requireInputInEveryWindow(node, input.shape, { ...geometry, pads });
+  ctx.addLayer(node, {
+    kind: 'avgpool', inputs: [input.node], outputShape,
+    kernel: geometry.kernel, strides: geometry.strides, pads, dilations: [1, 1], ceilMode, countIncludePad,
+  });
+}
+
+function convertGlobalAveragePool(node, ctx) {
+  const input = ctx.activation(node, node.input[0]);
+  requireImage(node, input.shape, 'global average pooling');
+  ctx.addLayer(node, { kind: 'globalavgpool', inputs: [input.node], outputShape: [input.shape[0], 1, 1] });
+}
+
+// --- batch normalization ---
+
+/**
+ * Inference batch-norm y = s·(x − μ) + β with s = γ/√(σ²+ε) per channel (axis 1). Merged into the
+ * Conv or dense layer it follows when nothing else reads that layer's output (RULES.md):
+ * W' = W·s per output channel, b' = (b − μ)·s + β. Otherwise a 'batchnorm' node.
+ */
+function convertBatchNormalization(node, ctx) {
+  const [xName, ...paramNames] = node.input;
+  if (attrInt(node, 'training_mode', 0) !== 0) throw nodeError(node, 'training_mode=1 is not supported; export the model in eval mode');
+  if (attrInt(node, 'spatial', 1) !== 1) throw nodeError(node, 'spatial=0 is not supported');
+  const used = node.output.slice(1).filter((name) => name && ctx.consumerCount(name) > 0);
+  if (used.length > 0) throw unsupportedOperator(node, `its training output '${used[0]}' is used; only the first output may be used`);
+  const input = ctx.activation(node, xName);
+  const channels = input.shape[0];
+  if (paramNames.length !== 4 || paramNames.some((name) => !name)) throw nodeError(node, 'expects the inputs X, scale, B, input_mean and input_var');
+  const [gamma, beta, mean, variance] = ['scale', 'B', 'input_mean', 'input_var'].map((role, i) => {
+    const tensor = floatConstant(node, ctx, paramNames[i], role);
+    if (tensor.data.length !== channels || tensor.dims.length !== 1) {
+      throw nodeError(node, `${role} '${paramNames[i]}' must have shape [${channels}] (the channels of input [batch, ${input.shape}]), got [${tensor.dims}]`);
+    }
+    return tensor.data;
+  });
+  const epsilon = attrFloat(node, 'epsilon', 1e-5);
+  const scale = new Float64Array(channels);
+  const shift = new Float64Array(channels);
+  for (let c = 0; c < channels; c++) {
+    scale[c] = gamma[c] / Math.sqrt(variance[c] + epsilon);
+    shift[c] = beta[c] - mean[c] * scale[c];
+    if (!Number.isFinite(scale[c]) || !Number.isFinite(shift[c])) {
+      throw nodeError(node, `channel ${c} has no finite normalization (scale ${gamma[c]}, var ${variance[c]}, epsilon ${epsilon}, mean ${mean[c]}, B ${beta[c]})`);
+    }
+  }
+
+  const layer = ctx.exclusiveLayer(xName);
+  if (layer && (layer.kind === 'conv' || layer.kind === 'dense')) {
+    // Row o of either weight layout holds the weights into output channel o.
+    const rowLength = layer.weight.length / channels;
+    const bias = new Float32Array(channels);
+    for (let o = 0; o < channels; o++) {
+      for (let k = o * rowLength; k < (o + 1) * rowLength; k++) layer.weight[k] *= scale[o];
+      bias[o] = (layer.bias ? layer.bias[o] : 0) * scale[o] + shift[o];  // (b − μ)·s + β
+    }
+    layer.bias = bias;
+    ctx.alias(node.output[0], input, xName);
+    return;
+  }
+  ctx.addLayer(node, {
+    kind: 'batchnorm', inputs: [input.node], outputShape: input.shape,
+    scale: Float32Array.from(scale), shift: Float32Array.from(shift),
+  });
+}
+
+// --- element-wise operators with two operands ---
+
+/**
+ * Add of two computed tensors of the same shape (a residual connection), or of a computed tensor and
+ * a constant that broadcasts to it. A constant added to a dense layer's output that nothing else
+ * reads becomes (part of) that layer's bias (PyTorch's Linear as MatMul + Add).
+ */
 function convertAdd(node, ctx) {
   const [left, right] = node.input;
-  const constantSide = [left, right].find((name) => ctx.isConstant(node, name));
-  const activationSide = [left, right].find((name) => !ctx.isConstant(node, name));
-  const reason = 'only the addition of a constant bias right after a MatMul is supported';
-  if (!constantSide || !activationSide) throw unsupportedOperator(node, reason);
-  const input = ctx.activation(node, activationSide);
-  if (!ctx.biasFusable.has(input.node)) throw unsupportedOperator(node, reason);
-
-  const dense = ctx.layer(input.node);
-  dense.bias = broadcastBias(node, floatConstant(node, ctx, constantSide, 'bias'), dense.outFeatures, 1);
-  ctx.biasFusable.delete(input.node);
-  ctx.alias(node.output[0], input);
+  const leftConstant = ctx.isConstant(node, left);
+  const rightConstant = ctx.isConstant(node, right);
+  if (leftConstant && rightConstant) throw unsupportedOperator(node, 'both operands are constants; only additions to a computed tensor are supported');
+  if (leftConstant || rightConstant) {
+    const [tensorName, constantName] = leftConstant ? [right, left] : [left, right];
+    addConstant(node, ctx, tensorName, constantName, 1);
+    return;
+  }
+  const a = ctx.activation(node, left);
+  const b = ctx.activation(node, right);
+  if (!sameDims(a.shape, b.shape)) {
+    throw nodeError(node, `cannot add tensors of shapes [batch, ${a.shape}] and [batch, ${b.shape}]: two computed tensors must have the same shape`);
+  }
+  ctx.addLayer(node, { kind: 'add', inputs: [a.node, b.node], outputShape: a.shape });
 }
 
-function convertRelu(node, ctx) {
+/** Sub of a constant is the Add of its negation. */
+function convertSub(node, ctx) {
+  const [left, right] = node.input;
+  if (ctx.isConstant(node, left) || !ctx.isConstant(node, right)) {
+    throw unsupportedOperator(node, 'only the subtraction of a constant from a computed tensor is supported');
+  }
+  addConstant(node, ctx, left, right, -1);
+}
+
+function addConstant(node, ctx, tensorName, constantName, sign) {
+  const input = ctx.activation(node, tensorName);
+  const constantTensor = floatConstant(node, ctx, constantName, 'constant operand');
+  const expanded = broadcastTo(node, constantTensor, constantName, input.shape, sign);
+  const layer = ctx.exclusiveLayer(tensorName);
+  if (layer && layer.kind === 'dense') {
+    if (layer.bias) for (let i = 0; i < expanded.length; i++) expanded[i] += layer.bias[i];
+    layer.bias = expanded;
+    ctx.alias(node.output[0], input, tensorName);
+    return;
+  }
+  ctx.addLayer(node, { kind: 'add', inputs: [input.node], outputShape: input.shape, constant: expanded });
+}
+
+/** Concat of computed tensors along the channel axis; of constants it is folded. */
+function convertConcat(node, ctx) {
+  const names = node.input.filter((name) => name);
+  const constants = names.filter((name) => ctx.isConstant(node, name));
+  if (constants.length === names.length) {
+    foldConcat(node, ctx);
+    return;
+  }
+  if (constants.length > 0) {
+    throw unsupportedOperator(node, `input '${constants[0]}' is a constant; only computed tensors can be concatenated with computed tensors`);
+  }
+  const parts = names.map((name) => ctx.activation(node, name));
+  const rank = parts[0].shape.length + 1;
+  const rawAxis = attrInt(node, 'axis', null);
+  if (normalizeAxis(node, rawAxis, rank) !== 1) {
+    throw nodeError(node, `only concatenation along the channel axis 1 is supported, got axis ${rawAxis} for rank ${rank}`);
+  }
+  const [first] = parts;
+  for (const part of parts) {
+    if (part.shape.length !== first.shape.length || part.shape.some((dim, i) => i > 0 && dim !== first.shape[i])) {
+      throw nodeError(node, `cannot concatenate shapes [batch, ${first.shape}] and [batch, ${part.shape}] along axis 1: the other dimensions differ`);
+    }
+  }
+  const outputShape = [parts.reduce((sum, part) => sum + part.shape[0], 0), ...first.shape.slice(1)];
+  ctx.addLayer(node, { kind: 'concat', inputs: parts.map((part) => part.node), outputShape });
+}
+
+// --- padding ---
+
+/**
+ * Constant Pad of the spatial axes of an N×C×H×W tensor. Opset ≥ 11 gives pads (and constant_value,
+ * opset 18 also axes) as inputs, older opsets as attributes. A zero Pad read by one node only stays
+ * pending: a Conv or AveragePool absorbs it into its pads, any other reader makes it a layer.
+ */
+function convertPad(node, ctx) {
+  const mode = attrString(node, 'mode', 'constant');
+  if (mode !== 'constant') throw unsupportedOperator(node, `mode '${mode}' is not supported (only 'constant')`);
+  const input = ctx.activation(node, node.input[0], 'data');
+  const rank = input.shape.length + 1;
+  let pads;
+  let value;
+  let axes = range(rank);
+  if (node.input[1]) {
+    pads = intConstant(node, ctx, node.input[1], 'pads').data;
+    value = node.input[2] ? scalarFloat(node, ctx, node.input[2], 'constant_value') : 0;
+    if (node.input[3]) axes = intConstant(node, ctx, node.input[3], 'axes').data.map((axis) => normalizeAxis(node, axis, rank));
+  } else {
+    pads = attrInts(node, 'pads');
+    if (!pads) throw nodeError(node, 'missing pads (neither an input nor an attribute)');
+    value = attrFloat(node, 'value', 0);
+  }
+  if (pads.length !== 2 * axes.length) throw nodeError(node, `pads [${pads}] must have ${2 * axes.length} values (begin and end of ${axes.length} axes)`);
+  const begin = new Array(rank).fill(0);
+  const end = new Array(rank).fill(0);
+  axes.forEach((axis, j) => {
+    begin[axis] += pads[j];
+    end[axis] += pads[j + axes.length];
+  });
+  const full = [...begin, ...end];
+  if (rank !== 4) throw nodeError(node, `only 4-D [batch, C, H, W] tensors can be padded, got [batch, ${input.shape}]`);
+  if (begin[0] || begin[1] || end[0] || end[1]) {
+    throw nodeError(node, `only the spatial axes (H, W) may be padded, got pads [${full}] for input [batch, ${input.shape}]`);
+  }
+  if (full.some((p) => !(Number.isSafeInteger(p) && p >= 0))) throw nodeError(node, `pads [${full}] must be non-negative integers (cropping is not supported)`);
+  if (Number.isNaN(value)) throw nodeError(node, 'constant_value is NaN');
+  const spatial = [begin[2], begin[3], end[2], end[3]];
+  const [channels, height, width] = input.shape;
+  const outputShape = [channels, height + spatial[0] + spatial[2], width + spatial[1] + spatial[3]];
+  checkLayerShape(node, outputShape);
+  if (value === 0 && ctx.consumerCount(node.output[0]) === 1) {
+    ctx.tensors.set(node.output[0], pendingPad(node, input, outputShape, spatial));
+    return;
+  }
+  ctx.addLayer(node, { kind: 'pad', inputs: [input.node], outputShape, pads: spatial, value });
+}
+
+// --- element-wise activations and shape operators ---
+
+function elementwise(kind) {
+  return (node, ctx) => {
+    const input = ctx.activation(node, node.input[0]);
+    ctx.addLayer(node, { kind, inputs: [input.node], outputShape: input.shape });
+  };
+}
+
+function convertLeakyRelu(node, ctx) {
   const input = ctx.activation(node, node.input[0]);
-  ctx.addLayer(node, { kind: 'relu', inputs: [input.node], outputShape: input.shape });
+  ctx.addLayer(node, { kind: 'leakyrelu', inputs: [input.node], outputShape: input.shape, alpha: attrFloat(node, 'alpha', 0.01) });
+}
+
+/** Clip: bounds are inputs from opset 11, attributes before; a missing bound is ±FLT_MAX. */
+function convertClip(node, ctx) {
+  const input = ctx.activation(node, node.input[0]);
+  const bound = (index, name, fallback) => {
+    const value = node.input[index] ? scalarFloat(node, ctx, node.input[index], name) : attrFloat(node, name, fallback);
+    if (Number.isNaN(value)) throw nodeError(node, `${name} is NaN`);
+    return Math.min(Math.max(value, -FLT_MAX), FLT_MAX);
+  };
+  const min = bound(1, 'min', -FLT_MAX);
+  const max = bound(2, 'max', FLT_MAX);
+  ctx.addLayer(node, { kind: 'clip', inputs: [input.node], outputShape: input.shape, min, max });
 }
 
 function convertFlatten(node, ctx) {
@@ -420,7 +788,7 @@ function convertDropout(node, ctx) {
 function convertSoftmax(node, ctx) {
   const isTrailing = node.output[0] === ctx.output.name && ctx.consumerCount(node.output[0]) === 1;
   if (!isTrailing) throw unsupportedOperator(node, 'only a trailing Softmax/LogSoftmax that produces the graph output is supported (it is stripped)');
-  ctx.alias(node.output[0], ctx.activation(node, node.input[0]));
+  ctx.alias(node.output[0], ctx.activation(node, node.input[0]), node.input[0]);
   ctx.strippedSoftmax = node.opType;
 }
 
@@ -579,6 +947,150 @@ function featureCount(node, shape) {
     throw nodeError(node, `expects a 2-D input [batch, features], got [batch, ${shape}]; add a Flatten before it`);
   }
   return shape[0];
+}
+
+/** Convolutions and pooling read C×H×W images (4-D [batch, C, H, W] tensors in ONNX terms). */
+function requireImage(node, shape, what) {
+  if (shape.length !== 3) {
+    throw nodeError(node, `only 2-D ${what} are supported: expects a 4-D input [batch, C, H, W], got [batch, ${shape}]`);
+  }
+}
+
+function kernelShapeAttribute(node) {
+  const kernel = attrInts(node, 'kernel_shape');
+  if (!kernel) throw nodeError(node, 'missing kernel_shape');
+  if (kernel.length !== 2) throw nodeError(node, `only 2-D pooling is supported: kernel_shape must have 2 values, got [${kernel}]`);
+  return kernel;
+}
+
+function ceilModeAttribute(node) {
+  const ceilMode = attrInt(node, 'ceil_mode', 0);
+  if (ceilMode !== 0 && ceilMode !== 1) throw nodeError(node, `ceil_mode must be 0 or 1, got ${ceilMode}`);
+  return ceilMode === 1;
+}
+
+/**
+ * Kernel, strides, dilations and explicit pads [top, left, bottom, right] of a 2-D window over a
+ * C×H×W input (auto_pad resolved), and the output size [Ho, Wo]; throws when the window does not fit.
+ */
+function windowGeometry(node, shape, kernel, { ceilMode = false, dilations: allowDilations = true } = {}) {
+  const inputSize = shape.slice(1);
+  const check = (values, name, min) => {
+    if (values.length !== 2) throw nodeError(node, `${name} must have 2 values for a 2-D window, got [${values}]`);
+    if (values.some((v) => !(Number.isSafeInteger(v) && v >= min && v <= MAX_ELEMENTS))) {
+      throw nodeError(node, `${name} [${values}] must be integers ${min === 0 ? '≥ 0' : '≥ 1'}`);
+    }
+    return values;
+  };
+  check(kernel, 'kernel_shape', 1);
+  const strides = check(attrInts(node, 'strides') ?? [1, 1], 'strides', 1);
+  const dilations = allowDilations ? check(attrInts(node, 'dilations') ?? [1, 1], 'dilations', 1) : [1, 1];
+  const extent = [0, 1].map((i) => dilations[i] * (kernel[i] - 1) + 1);
+  const autoPad = attrString(node, 'auto_pad', 'NOTSET');
+  const explicitPads = attrInts(node, 'pads');
+  let pads;
+  if (explicitPads) {
+    if (explicitPads.length !== 4) throw nodeError(node, `pads must have 4 values [top, left, bottom, right] for a 2-D window, got [${explicitPads}]`);
+    if (explicitPads.some((p) => !(Number.isSafeInteger(p) && p >= 0 && p <= MAX_ELEMENTS))) throw nodeError(node, `pads [${explicitPads}] must be non-negative integers`);
+  }
+  if (autoPad === 'NOTSET') {
+    pads = explicitPads ?? [0, 0, 0, 0];
+  } else {
+    if (explicitPads && explicitPads.some((p) => p !== 0)) throw nodeError(node, `auto_pad ${autoPad} cannot be combined with explicit pads [${explicitPads}]`);
+    if (ceilMode) throw nodeError(node, `ceil_mode=1 cannot be combined with auto_pad ${autoPad}`);
+    if (autoPad === 'VALID') {
+      pads = [0, 0, 0, 0];
+    } else if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+      // Output ceil(in / stride); the odd pad cell goes to the end (UPPER) or the beginning (LOWER).
+      pads = [0, 0, 0, 0];
+      for (let i = 0; i < 2; i++) {
+        const out = Math.ceil(inputSize[i] / strides[i]);
+        const total = Math.max(0, (out - 1) * strides[i] + extent[i] - inputSize[i]);
+        const before = autoPad === 'SAME_UPPER' ? Math.floor(total / 2) : Math.ceil(total / 2);
+        pads[i] = before;
+        pads[i + 2] = total - before;
+      }
+    } else {
+      throw nodeError(node, `unknown auto_pad '${autoPad}' (expected NOTSET, VALID, SAME_UPPER or SAME_LOWER)`);
+    }
+  }
+  const outputSize = [0, 1].map((i) => {
+    const padded = inputSize[i] + pads[i] + pads[i + 2];
+    if (padded < extent[i]) {
+      const dilated = dilations[i] === 1 ? '' : ` (dilated to ${extent[i]})`;
+      throw nodeError(node, `kernel ${kernel[0]}×${kernel[1]} does not fit: size ${kernel[i]}${dilated} along ${i === 0 ? 'H' : 'W'} is larger than the padded input ${padded} (input [batch, ${shape}], pads [${pads}])`);
+    }
+    const steps = (padded - extent[i]) / strides[i];
+    let out = (ceilMode ? Math.ceil(steps) : Math.floor(steps)) + 1;
+    // PyTorch: the last window must start inside the input or the begin padding.
+    if (ceilMode && (out - 1) * strides[i] >= inputSize[i] + pads[i]) out -= 1;
+    return out;
+  });
+  return { kernel, strides, pads, dilations, outputSize };
+}
+
+/** A max (or average without count_include_pad) window that sees only padding has no value. */
+function requireInputInEveryWindow(node, shape, { kernel, strides, pads, dilations, outputSize }) {
+  for (let i = 0; i < 2; i++) {
+    const size = shape[i + 1];
+    for (let o = 0; o < outputSize[i]; o++) {
+      const start = o * strides[i] - pads[i];
+      const first = Math.max(0, Math.ceil(-start / dilations[i]));
+      const last = Math.min(kernel[i] - 1, Math.floor((size - 1 - start) / dilations[i]));
+      if (last < first) {
+        throw nodeError(node, `output ${o} along ${i === 0 ? 'H' : 'W'} would be computed from padding only (input [batch, ${shape}], pads [${pads}]); the padding is too large for the kernel`);
+      }
+    }
+  }
+}
+
+function addPads(a, b) {
+  return a.map((p, i) => p + b[i]);
+}
+
+function checkLayerShape(node, shape) {
+  checkShape(shape, () => `ONNX node '${node.displayName}' (${node.opType}) output`);
+}
+
+function sameDims(a, b) {
+  return a.length === b.length && a.every((dim, i) => dim === b[i]);
+}
+
+/** A float constant with exactly one element (scalar or [1]). */
+function scalarFloat(node, ctx, name, role) {
+  const tensor = floatConstant(node, ctx, name, role);
+  if (tensor.data.length !== 1) throw nodeError(node, `${role} '${name}' must be a scalar, got shape [${tensor.dims}]`);
+  return tensor.data[0];
+}
+
+/**
+ * `sign`·constant broadcast (ONNX multidirectional broadcasting) to [batch, ...shape] without changing
+ * it, as a Float32Array of product(shape) values.
+ */
+function broadcastTo(node, tensor, name, shape, sign) {
+  const full = [1, ...shape];
+  const { dims } = tensor;
+  const offset = full.length - dims.length;
+  const fits = offset >= 0 && dims.every((dim, i) => dim === 1 || (i + offset > 0 && dim === full[i + offset]));
+  if (!fits) throw nodeError(node, `constant '${name}' of shape [${dims}] does not broadcast to the tensor's shape [batch, ${shape}]`);
+  // Stride of each output axis in the constant (0 where the constant is broadcast).
+  const constantStrides = rowMajorStrides(dims);
+  const strides = shape.map((dim, axis) => {
+    const i = axis + 1 - offset;
+    return i >= 0 && dims[i] !== 1 ? constantStrides[i] : 0;
+  });
+  const result = new Float32Array(product(shape));
+  const index = new Array(shape.length).fill(0);
+  for (let k = 0; k < result.length; k++) {
+    let source = 0;
+    for (let axis = 0; axis < shape.length; axis++) source += index[axis] * strides[axis];
+    result[k] = sign * tensor.data[source];
+    for (let axis = shape.length - 1; axis >= 0; axis--) {
+      if (++index[axis] < shape[axis]) break;
+      index[axis] = 0;
+    }
+  }
+  return result;
 }
 
 function floatConstant(node, ctx, name, role) {
@@ -741,6 +1253,11 @@ function attrFloat(node, name, fallback) {
 function attrInts(node, name) {
   const attr = findAttribute(node, name, AttributeType.INTS);
   return attr ? attr.ints.map(toSafeInteger) : null;
+}
+
+function attrString(node, name, fallback) {
+  const attr = findAttribute(node, name, AttributeType.STRING);
+  return attr ? new TextDecoder().decode(attr.s) : fallback;
 }
 
 // ---------------------------------------------------------------------------------------------
