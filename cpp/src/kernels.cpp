@@ -1,5 +1,7 @@
 #include "kernels.hpp"
 
+#include <algorithm>
+
 #ifdef __wasm_simd128__
 #include <wasm_simd128.h>
 #endif
@@ -110,5 +112,121 @@ Matrix transposedProduct(const Matrix& a, const Matrix& x) {
 }
 
 #endif
+
+}  // namespace lrp
+
+// ---------------------------------------------------------------------------------------------------------
+// Packed GEMM for the convolutions.
+
+namespace lrp {
+namespace {
+
+// 4 floats in one SIMD register. GCC and Clang both lower these vector extensions to SSE natively and to
+// SIMD128 in WebAssembly; `may_alias` and 4-byte alignment make the loads legal on any float array.
+typedef float Float4 __attribute__((vector_size(16)));
+typedef float UnalignedFloat4 __attribute__((vector_size(16), aligned(4), may_alias));
+
+inline Float4 load4(const float* p) { return *reinterpret_cast<const UnalignedFloat4*>(p); }
+inline void store4(float* p, Float4 v) { *reinterpret_cast<UnalignedFloat4*>(p) = v; }
+
+// The 8×4 block C[0..8) × [0..4) (leading dimension ldc) = (or +=) Σ_p A(·, p) B(p, ·) over kc steps of one
+// A panel and one B panel: 8 accumulators, 2 loads and 4 broadcasts per step. (Measured in V8: 26 GFLOP/s,
+// against 19–20 for 12×4 or 8×6, which run out of registers.)
+inline void microKernel(int kc, const float* a, const float* b, float* c, std::ptrdiff_t ldc, bool add) {
+  Float4 acc[kPanelCols][2] = {};
+  for (int p = 0; p < kc; ++p) {
+    const Float4 a0 = load4(a), a1 = load4(a + 4);
+    for (int j = 0; j < kPanelCols; ++j) {
+      const float bj = b[j];
+      const Float4 bv = {bj, bj, bj, bj};
+      acc[j][0] += a0 * bv;
+      acc[j][1] += a1 * bv;
+    }
+    a += kPanelRows;
+    b += kPanelCols;
+  }
+  for (int j = 0; j < kPanelCols; ++j) {
+    float* cj = c + j * ldc;
+    if (add) {
+      store4(cj, load4(cj) + acc[j][0]);
+      store4(cj + 4, load4(cj + 4) + acc[j][1]);
+    } else {
+      store4(cj, acc[j][0]);
+      store4(cj + 4, acc[j][1]);
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<float> packColumnPanels(const float* b, int k, int n, std::ptrdiff_t strideK, std::ptrdiff_t strideN) {
+  const int panels = panelCount(n, kPanelCols);
+  std::vector<float> out(static_cast<size_t>(panels) * kPanelCols * static_cast<size_t>(k), 0.0f);
+  for (int jp = 0; jp < panels; ++jp) {
+    float* panel = out.data() + static_cast<std::ptrdiff_t>(jp) * kPanelCols * k;
+    const int cols = std::min(kPanelCols, n - jp * kPanelCols);
+    for (int q = 0; q < cols; ++q) {
+      const float* src = b + static_cast<std::ptrdiff_t>(jp * kPanelCols + q) * strideN;
+      for (int p = 0; p < k; ++p) panel[static_cast<std::ptrdiff_t>(p) * kPanelCols + q] = src[p * strideK];
+    }
+  }
+  return out;
+}
+
+void packRowPanels(const float* a, int m, int k, std::ptrdiff_t strideM, std::ptrdiff_t strideK, float* out) {
+  const int panels = panelCount(m, kPanelRows);
+  for (int ip = 0; ip < panels; ++ip) {
+    float* panel = out + static_cast<std::ptrdiff_t>(ip) * kPanelRows * k;
+    const int rows = std::min(kPanelRows, m - ip * kPanelRows);
+    const float* src = a + static_cast<std::ptrdiff_t>(ip) * kPanelRows * strideM;
+    for (int p = 0; p < k; ++p) {
+      float* dst = panel + static_cast<std::ptrdiff_t>(p) * kPanelRows;
+      const float* col = src + p * strideK;
+      int r = 0;
+      for (; r < rows; ++r) dst[r] = col[r * strideM];
+      for (; r < kPanelRows; ++r) dst[r] = 0.0f;
+    }
+  }
+}
+
+void packedProduct(int m, int n, int k, const float* aPanels, const float* bPanels, float* c, std::ptrdiff_t ldc,
+                   bool accumulate) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    if (!accumulate)
+      for (int j = 0; j < n; ++j) std::fill(c + j * ldc, c + j * ldc + m, 0.0f);
+    return;
+  }
+  // Blocking: a kc-slice of one A panel (8 KB) stays in L1 while it meets a block of B panels (64 KB, L2).
+  constexpr int kBlockK = 256, kBlockPanels = 16;
+  const int rowPanels = panelCount(m, kPanelRows), colPanels = panelCount(n, kPanelCols);
+  float tile[kPanelRows * kPanelCols];
+  for (int k0 = 0; k0 < k; k0 += kBlockK) {
+    const int kc = std::min(kBlockK, k - k0);
+    const bool add = accumulate || k0 > 0;
+    for (int j0 = 0; j0 < colPanels; j0 += kBlockPanels) {
+      const int j1 = std::min(colPanels, j0 + kBlockPanels);
+      for (int ip = 0; ip < rowPanels; ++ip) {
+        const float* a = aPanels + (static_cast<std::ptrdiff_t>(ip) * k + k0) * kPanelRows;
+        const int rows = std::min(kPanelRows, m - ip * kPanelRows);
+        for (int jp = j0; jp < j1; ++jp) {
+          const float* b = bPanels + (static_cast<std::ptrdiff_t>(jp) * k + k0) * kPanelCols;
+          const int cols = std::min(kPanelCols, n - jp * kPanelCols);
+          float* block = c + static_cast<std::ptrdiff_t>(jp) * kPanelCols * ldc + ip * kPanelRows;
+          if (rows == kPanelRows && cols == kPanelCols) {
+            microKernel(kc, a, b, block, ldc, add);
+          } else {  // an edge block: through a full-size tile
+            microKernel(kc, a, b, tile, kPanelRows, false);
+            for (int q = 0; q < cols; ++q)
+              for (int r = 0; r < rows; ++r) {
+                float& target = block[q * ldc + r];
+                target = (add ? target : 0.0f) + tile[q * kPanelRows + r];
+              }
+          }
+        }
+      }
+    }
+  }
+}
 
 }  // namespace lrp

@@ -140,6 +140,14 @@ class Conv2DLayer : public LinearLayer {
   WindowGeometry geometry_;
   int groups_;
   int outHeight_, outWidth_;
+
+  // A weight (the original or a cached modification) packed for the GEMM kernel, per group: the filters
+  // as B-panels of Wᵀ for the forward map, and W as B-panels for the transposed map (each on first use).
+  struct PackedWeight {
+    std::vector<float> forward, transpose;
+  };
+  const PackedWeight& packedWeight(const Matrix& w, PackedWeight& scratch, bool forward) const;
+  mutable std::map<const Matrix*, PackedWeight> packed_;
 };
 
 // Max pooling; padding is −∞. The gradient goes to the first maximum of each window in row-major
@@ -185,6 +193,11 @@ class GlobalAvgPoolLayer : public Layer {
   Matrix forward(const std::vector<const Matrix*>& inputs) const override;
   std::vector<Matrix> gradient(const std::vector<const Matrix*>& inputs, const Matrix& output,
                                const Matrix& gradOutput) const override;
+
+ private:
+  // C, H, W as last given to outputShape (which the graph calls when the node is added): forward and
+  // gradient see only a column of C·H·W values and need C to average each channel.
+  mutable Shape inputShape_;
 };
 
 // Element-wise activations. ReLU, LeakyReLU (a = slope), Clip (a = min, b = max), Sigmoid, Tanh.
