@@ -58,13 +58,20 @@ test('hostile models: absurd sizes and unsupported operators', async () => {
     initializers: { w: { dims: [100000, 100000], data: new Float32Array(4) } },
   });
   await rejectsCleanly(model, () => loadModel(huge), /too large|does not match|elements|size/i);
-  const conv = buildModel({
+  const deconv = buildModel({
     input: { name: 'input', shape: [null, 1, 4, 4] },
-    output: { name: 'y', shape: [null, 1, 2, 2] },
-    nodes: [{ op: 'Conv', name: 'my_conv', inputs: ['input', 'w'], outputs: ['y'] }],
+    output: { name: 'y', shape: [null, 1, 6, 6] },
+    nodes: [{ op: 'ConvTranspose', name: 'my_deconv', inputs: ['input', 'w'], outputs: ['y'] }],
     initializers: { w: { dims: [1, 1, 3, 3], data: new Float32Array(9) } },
   });
-  await rejectsCleanly(model, () => loadModel(conv), /Conv.*my_conv/);
+  await rejectsCleanly(model, () => loadModel(deconv), /unsupported ONNX operator 'ConvTranspose' \(node 'my_deconv'\)/);
+  const hugeConv = buildModel({
+    input: { name: 'input', shape: [null, 3, 60000, 60000] },
+    output: { name: 'y', shape: [null, 64, 60000, 60000] },
+    nodes: [{ op: 'Conv', name: 'huge_conv', inputs: ['input', 'w'], outputs: ['y'], attrs: { pads: [1, 1, 1, 1] } }],
+    initializers: { w: { dims: [64, 3, 3, 3], data: new Float32Array(64 * 27) } },
+  });
+  await rejectsCleanly(model, () => loadModel(hugeConv), /too large|exceed/i);
   const poisoned = buildModel({
     input: { name: 'input', shape: [null, 3] },
     output: { name: 'y', shape: [null, 2] },

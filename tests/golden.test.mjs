@@ -4,8 +4,7 @@ import assert from 'node:assert/strict';
 import { loadModel } from 'lrp-wasm';
 import { loadGolden, relevanceError } from './helpers/golden.mjs';
 
-// tiny-cnn joins this list with the convolution issue.
-for (const name of ['tiny-mlp']) {
+for (const name of ['tiny-mlp', 'tiny-cnn']) {
   const golden = loadGolden(name);
 
   test(`${name}: logits match the reference`, async () => {

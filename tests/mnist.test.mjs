@@ -29,6 +29,24 @@ test('mnist-mlp.onnx: at least 98.0% on the 10,000 MNIST test digits', async () 
   assert.ok(acc >= 0.98, `accuracy ${(100 * acc).toFixed(2)}% < 98.0%`);
 });
 
+test('mnist-cnn.onnx: at least 99.0% on the 10,000 MNIST test digits', async () => {
+  const acc = await accuracy('mnist-cnn.onnx');
+  console.log(`mnist-cnn test accuracy: ${(100 * acc).toFixed(2)}%`);
+  assert.ok(acc >= 0.99, `accuracy ${(100 * acc).toFixed(2)}% < 99.0%`);
+});
+
+test('mnist-cnn.onnx: batch-norms are folded and explanations favour the digit', async () => {
+  const model = await loadModel(modelPath('mnist-cnn.onnx'));
+  assert.ok(!model.layers.some((l) => l.kind === 'batchnorm'));
+  assert.ok(model.layers.some((l) => l.kind === 'conv'));
+  for (let k = 0; k < 20; k++) {
+    const r = model.explain(images[k], { composite: 'epsilon-plus-flat' });
+    assert.ok(r.relevance.every(Number.isFinite));
+    assert.ok(r.relevance.reduce((a, b) => a + b, 0) > 0);
+  }
+  model.dispose();
+});
+
 test('mnist-mlp.onnx: explanations of real digits are finite and favour the digit', async () => {
   const model = await loadModel(modelPath('mnist-mlp.onnx'));
   for (let k = 0; k < 20; k++) {

@@ -24,7 +24,11 @@ export type RuleName =
 
 export type MethodName = 'lrp' | 'gradient' | 'gradient-x-input' | 'integrated-gradients' | 'smoothgrad';
 
-export type LayerKind = 'dense' | 'relu' | 'reshape' | 'identity';
+export type LayerKind =
+  | 'dense' | 'conv'
+  | 'relu' | 'leaky-relu' | 'clip' | 'sigmoid' | 'tanh'
+  | 'batchnorm' | 'maxpool' | 'avgpool' | 'global-avgpool'
+  | 'add' | 'concat' | 'pad' | 'reshape' | 'identity';
 
 /** Numbers accepted as an input or a seed: copied into a Float32Array. */
 export type FloatArray = Float32Array | Float64Array | readonly number[];
@@ -143,6 +147,9 @@ export interface Model {
 
 /** Loads an ONNX model from bytes, a file path (Node) or a URL. */
 export function loadModel(source: ArrayBuffer | ArrayBufferView | string | URL): Promise<Model>;
+
+/** Bytes of WebAssembly memory the engine holds (its high-water mark: wasm memory only grows); 0 before the first model. */
+export function engineMemoryBytes(): number;
 
 export const composites: readonly CompositeName[];
 export const rules: readonly RuleName[];

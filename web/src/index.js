@@ -23,11 +23,17 @@ const EXPLAIN_OPTIONS = new Set([
 const RULE_OPTIONS = new Set(['rule', 'epsilon', 'gamma', 'alpha', 'beta', 'low', 'high', 'stabilizer', 'zeroBias']);
 
 let enginePromise = null;
+let engineModule = null;
 
 // One engine instance (one wasm memory) serves every model of the page or process.
 function engine() {
-  enginePromise ??= createLrpEngine();
+  enginePromise ??= createLrpEngine().then((module) => (engineModule = module));
   return enginePromise;
+}
+
+/** Bytes of WebAssembly memory the engine holds: its high-water mark, since wasm memory only grows. */
+export function engineMemoryBytes() {
+  return engineModule ? engineModule.HEAP8.length : 0;
 }
 
 /**
@@ -242,14 +248,28 @@ class Model {
   }
 }
 
+// Builds one engine layer from the importer's node description (web/src/onnx.js documents the format).
 function addNode(engine, node, index) {
-  const input = node.inputs[0];
+  const [input] = node.inputs;
+  const { name } = node;
   switch (node.kind) {
-    case 'dense': return engine.addDense(node.name, input, node.outFeatures, node.inFeatures, node.weight, node.bias ?? null);
-    case 'relu': return engine.addRelu(node.name, input);
-    case 'reshape': return engine.addReshape(node.name, input, node.outputShape);
-    case 'identity': return engine.addIdentity(node.name, input);
-    default: throw new Error(`layer ${index} ('${node.name}'): unsupported layer kind '${node.kind}'`);
+    case 'dense': return engine.addDense(name, input, node.outFeatures, node.inFeatures, node.weight, node.bias ?? null);
+    case 'conv': return engine.addConv(name, input, node.outputShape[0], node.weight, node.bias ?? null, node);
+    case 'maxpool':
+    case 'avgpool':
+    case 'globalavgpool': return engine.addPool(name, input, node.kind, node);
+    case 'relu':
+    case 'sigmoid':
+    case 'tanh': return engine.addActivation(name, input, node.kind, 0, 0);
+    case 'leakyrelu': return engine.addActivation(name, input, node.kind, node.alpha, 0);
+    case 'clip': return engine.addActivation(name, input, node.kind, node.min, node.max);
+    case 'batchnorm': return engine.addBatchNorm(name, input, node.scale, node.shift);
+    case 'add': return engine.addAdd(name, node.inputs, node.constant ?? null);
+    case 'concat': return engine.addConcat(name, node.inputs);
+    case 'pad': return engine.addPad(name, input, node.pads, node.value ?? 0);
+    case 'reshape': return engine.addReshape(name, input, node.outputShape);
+    case 'identity': return engine.addIdentity(name, input);
+    default: throw new Error(`layer ${index} ('${name}'): unsupported layer kind '${node.kind}'`);
   }
 }
 

@@ -1,0 +1,46 @@
+// A small ResNet-style model exported by scripts/export_resnet.py (residual blocks with batch-norm, a
+// strided block with a 1×1 projection shortcut, global average pooling; 3×32×32 input): it loads, its
+// logits match PyTorch's, and every composite explains it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { loadModel, composites, methods } from 'lrp-wasm';
+import { readFloat32 } from './helpers/golden.mjs';
+
+const dir = fileURLToPath(new URL('./fixtures/resnet-small/', import.meta.url));
+const reference = JSON.parse(readFileSync(`${dir}reference.json`, 'utf8'));
+const inputs = readFloat32(`${dir}inputs.f32`);
+const size = reference.input_shape.reduce((a, b) => a * b, 1);
+const input = (k) => inputs.slice(k * size, (k + 1) * size);
+
+test('resnet-small: predicts PyTorch\'s logits within 1e-4', async () => {
+  const model = await loadModel(`${dir}model.onnx`);
+  assert.deepEqual(model.inputShape, reference.input_shape);
+  const kinds = model.layers.map((l) => l.kind);
+  assert.ok(kinds.includes('add') && kinds.includes('global-avgpool') && kinds.includes('conv'), kinds.join(' '));
+  assert.ok(!kinds.includes('batchnorm'), 'every batch-norm is folded into its convolution');
+  for (let k = 0; k < reference.num_inputs; k++) {
+    const logits = model.predict(input(k));
+    const scale = Math.max(1, ...reference.logits[k].map(Math.abs));
+    reference.logits[k].forEach((v, i) => assert.ok(Math.abs(logits[i] - v) <= 1e-4 * scale, `input ${k}, logit ${i}: ${logits[i]} vs ${v}`));
+  }
+  model.dispose();
+});
+
+test('resnet-small: every composite and method explains; residual sums conserve relevance', async () => {
+  const model = await loadModel(`${dir}model.onnx`);
+  const x = input(0);
+  for (const composite of composites) {
+    const r = model.explain(x, { composite, low: -3, high: 3, layerRelevance: true });
+    assert.ok(r.relevance.every(Number.isFinite), composite);
+    assert.ok(r.relevance.some((v) => v !== 0), composite);
+    for (const add of r.layers.filter((l) => l.kind === 'add'))
+      assert.ok(Math.abs(add.absorbed) <= 1e-3 * Math.max(1, Math.abs(add.sum)), `${composite}: ${add.name} absorbed ${add.absorbed} of ${add.sum}`);
+  }
+  for (const method of methods.filter((m) => m !== 'lrp')) {
+    const r = model.explain(x, { method, steps: 8, samples: 4 });
+    assert.ok(r.relevance.every(Number.isFinite) && r.relevance.some((v) => v !== 0), method);
+  }
+  model.dispose();
+});
