@@ -308,6 +308,35 @@ test("a '7' stroke gives a digit and a heatmap", async (t) => {
   await shot(page, '05-seven-full', { fullPage: true });
 });
 
+test('switching the model to the CNN re-explains the drawing, and switching back restores the MLP map', async () => {
+  await page.click('#clear');
+  await stroke(page, [[0.5, 0.16], [0.5, 0.5], [0.5, 0.84]]);
+  await page.selectOption('#composite', 'epsilon-plus');
+  const mlpMap = await readHeatmap(page);
+  const n = await explainedCount(page);
+  await page.selectOption('#model', 'cnn');
+  const r = await waitExplained(page, n, 'model');
+  assert.equal(await page.evaluate(() => window.__lrpDemo.modelName), 'cnn');
+  assert.equal(r.prediction, 1, 'the CNN also reads the vertical bar as a 1');
+  assert.ok(r.maxAbsRelevance > 0);
+  const cnnMap = await readHeatmap(page);
+  assert.ok(pixelDiff(mlpMap, cnnMap) > 0, 'the CNN explains differently from the MLP');
+  assert.match(await page.textContent('#model-description'), /CNN/);
+  // The CNN's first layer is a convolution: the flat rule no longer gives a uniform map.
+  const m = await explainedCount(page);
+  await page.selectOption('#composite', 'epsilon-plus-flat');
+  await waitExplained(page, m, 'composite');
+  assert.equal(await page.isVisible('#relevance-note'), false);
+  await shot(page, '05-cnn', { fullPage: true });
+  const k = await explainedCount(page);
+  await page.selectOption('#composite', 'epsilon-plus');
+  await waitExplained(page, k, 'composite');
+  const j = await explainedCount(page);
+  await page.selectOption('#model', 'mlp');
+  await waitExplained(page, j, 'model');
+  assert.equal(pixelDiff(mlpMap, await readHeatmap(page)), 0, 'back on the MLP: the same map as before');
+});
+
 test('phone-sized screen: no horizontal scrolling, canvas fits, drawing works', async () => {
   const phone = await browser.newContext({
     viewport: { width: 375, height: 740 },

@@ -4,7 +4,11 @@
 import { preprocess, rgbaToGrey, SIZE } from './preprocess.js';
 
 const BUNDLE_URL = '/dist/lrp-wasm.js';
-const MODEL_URL = '/models/mnist-mlp.onnx';
+// The bundled models, trained by scripts/train_mnist.py; the #model selector switches between them.
+const MODELS = {
+  mlp: { url: '/models/mnist-mlp.onnx', description: 'a 5-layer ReLU MLP' },
+  cnn: { url: '/models/mnist-cnn.onnx', description: 'a small CNN (conv, batch-norm, pooling, dense)' },
+};
 const STROKE_WIDTH = 0.08; // fraction of the canvas side (≈ 22 px on a 280 px canvas, MNIST-like)
 
 // Value of #composite → options for model.explain (target is added at the call) and a description.
@@ -439,44 +443,70 @@ function update(trigger) {
   body.dataset.explained = String(demo.explained);
 }
 
-// ---------------------------------------------------------------- start-up
-async function init() {
-  setStatus('Loading the WebAssembly engine…');
-  let loadModel;
+// ---------------------------------------------------------------- start-up and model switching
+const modelSelect = $('model');
+const modelFooter = $('model-description');
+const loadedModels = new Map(); // name → model, so switching back is instant
+let loadModelFn = null;
+
+async function loadBundle() {
   try {
-    ({ loadModel } = await import(BUNDLE_URL));
-    if (typeof loadModel !== 'function') throw new Error('the bundle does not export loadModel');
+    ({ loadModel: loadModelFn } = await import(BUNDLE_URL));
+    if (typeof loadModelFn !== 'function') throw new Error('the bundle does not export loadModel');
   } catch (err) {
     throw new Error(`Could not load the lrp-wasm bundle ${BUNDLE_URL} (build it with "npm run build"): ${err.message}`);
   }
+}
 
-  setStatus('Loading the model…');
+async function fetchModel(name) {
+  const { url } = MODELS[name];
   let bytes;
   try {
-    const resp = await fetch(MODEL_URL);
-    if (!resp.ok) {
-      throw new Error(`HTTP ${resp.status}${resp.status === 404 ? ' (train it with "npm run train")' : ''}`);
-    }
+    const resp = await fetch(url);
+    if (!resp.ok) throw new Error(`HTTP ${resp.status}${resp.status === 404 ? ' (train it with "npm run train")' : ''}`);
     bytes = new Uint8Array(await resp.arrayBuffer());
   } catch (err) {
-    throw new Error(`Could not download the model ${MODEL_URL}: ${err.message}`);
+    throw new Error(`Could not download the model ${url}: ${err.message}`);
   }
+  let loaded;
   try {
-    model = await loadModel(bytes);
+    loaded = await loadModelFn(bytes);
   } catch (err) {
-    throw new Error(`Could not load the model ${MODEL_URL}: ${err.message}`);
+    throw new Error(`Could not load the model ${url}: ${err.message}`);
   }
-  const inputSize = (model.inputShape || []).reduce((a, b) => a * b, 1);
-  if (inputSize !== SIZE * SIZE || model.outputSize !== 10) {
-    const got = `input ${JSON.stringify(model.inputShape)} and ${model.outputSize} outputs`;
-    model = null;
+  const inputSize = (loaded.inputShape || []).reduce((a, b) => a * b, 1);
+  if (inputSize !== SIZE * SIZE || loaded.outputSize !== 10) {
+    const got = `input ${JSON.stringify(loaded.inputShape)} and ${loaded.outputSize} outputs`;
+    loaded.dispose();
     throw new Error(`The model must take a 28×28 image and give 10 scores; it has ${got}`);
   }
+  return loaded;
+}
+
+async function useModel(name) {
+  body.dataset.state = 'loading';
+  setStatus('Loading the model…');
+  if (!loadedModels.has(name)) loadedModels.set(name, await fetchModel(name));
+  model = loadedModels.get(name);
   demo.model = model;
-  const layers = Array.isArray(model.layers) ? model.layers.length : '?';
-  setStatus(`Model loaded (${layers} layers, input ${model.inputShape.join('×')}). Draw a digit from 0 to 9.`);
+  demo.modelName = name;
+  modelFooter.textContent = MODELS[name].description;
+  setStatus(`Model loaded (${model.layers.length} layers, input ${model.inputShape.join('×')}). Draw a digit from 0 to 9.`);
   body.dataset.state = 'ready';
-  if (strokes.length) update('ready'); // the user drew while the model was loading
+  if (strokes.length) update('model');
+}
+
+modelSelect.addEventListener('change', () => {
+  useModel(modelSelect.value).catch((err) => {
+    body.dataset.state = 'error';
+    showError('Error', err);
+  });
+});
+
+async function init() {
+  setStatus('Loading the WebAssembly engine…');
+  await loadBundle();
+  await useModel(modelSelect.value);
   resolveReady(model);
 }
 
