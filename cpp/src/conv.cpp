@@ -68,6 +68,11 @@ struct Tap {
   int owFirst, owLast;         // valid ow in [owFirst, owLast)
 };
 
+ConvDims dimsOf(const Shape& input, const WindowGeometry& g, int groups, int outHeight, int outWidth, int K) {
+  return ConvDims{input[1],    input[2],    outHeight,   outWidth,    input[0] / groups, g.kernelH, g.kernelW,
+                  g.strideH,   g.strideW,   g.dilationH, g.dilationW, g.padTop,          g.padLeft, K};
+}
+
 std::vector<Tap> tapsOf(const ConvDims& d) {
   std::vector<Tap> taps;
   taps.reserve(static_cast<size_t>(d.K));
@@ -327,9 +332,7 @@ Matrix Conv2DLayer::mapForward(const Matrix& x, const Matrix& w, const Vector* b
   PackedWeight scratch;
   const std::vector<float>& filters = direct ? scratch.forward : packedWeight(w, scratch, true).forward;
 
-  const ConvDims d{H, W, outHeight_, outWidth_, channels / groups_, geometry_.kernelH, geometry_.kernelW,
-                   geometry_.strideH, geometry_.strideW, geometry_.dilationH, geometry_.dilationW,
-                   geometry_.padTop, geometry_.padLeft, static_cast<int>(w.cols())};
+  const ConvDims d = dimsOf(inputShape_, geometry_, groups_, outHeight_, outWidth_, static_cast<int>(w.cols()));
   const std::ptrdiff_t groupFilters = static_cast<std::ptrdiff_t>(panelCount(perGroup, kPanelCols)) * kPanelCols * d.K;
   const std::vector<Tap> taps = tapsOf(d);
   const std::vector<Run> rows = direct ? outputRows(d) : std::vector<Run>();
@@ -371,9 +374,7 @@ Matrix Conv2DLayer::mapTranspose(const Matrix& s, const Matrix& w) const {
   PackedWeight scratch;
   const std::vector<float>& filters = direct ? scratch.transpose : packedWeight(w, scratch, false).transpose;
 
-  const ConvDims d{H, W, outHeight_, outWidth_, channels / groups_, geometry_.kernelH, geometry_.kernelW,
-                   geometry_.strideH, geometry_.strideW, geometry_.dilationH, geometry_.dilationW,
-                   geometry_.padTop, geometry_.padLeft, static_cast<int>(w.cols())};
+  const ConvDims d = dimsOf(inputShape_, geometry_, groups_, outHeight_, outWidth_, static_cast<int>(w.cols()));
   const std::ptrdiff_t groupFilters = static_cast<std::ptrdiff_t>(panelCount(d.K, kPanelCols)) * kPanelCols * perGroup;
   const std::vector<Tap> taps = tapsOf(d);
   const std::vector<Run> rows = direct ? outputRows(d) : std::vector<Run>();
