@@ -109,6 +109,29 @@ test('layerRelevance: the conservation report adds up', async () => {
   model.dispose();
 });
 
+test('restrict: the explanations through each unit of a layer add up to the whole explanation', async () => {
+  const model = await loadModel(golden.modelPath);
+  for (const options of [{ composite: 'epsilon-plus-flat' }, { composite: 'epsilon-alpha2-beta1' }, { method: 'gradient' }]) {
+    const whole = model.explain(x, { ...options, target: 3 }).relevance;
+    const layer = 2; // the second dense layer: 8 units
+    const total = new Float64Array(16);
+    for (let unit = 0; unit < 8; unit++) {
+      const part = model.explain(x, { ...options, target: 3, restrict: { layer, unit } }).relevance;
+      part.forEach((v, i) => { total[i] += v; });
+    }
+    total.forEach((v, i) => assert.ok(Math.abs(v - whole[i]) < 1e-5, `${JSON.stringify(options)} input ${i}: ${v} vs ${whole[i]}`));
+    const all = model.explain(x, { ...options, target: 3, restrict: { layer, units: [0, 1, 2, 3, 4, 5, 6, 7] } }).relevance;
+    assert.deepEqual(all, whole);
+  }
+  // Through one unit only: the layer report shows zero elsewhere at that layer.
+  const r = model.explain(x, { target: 3, restrict: { layer: 2, unit: 5 }, layerRelevance: true });
+  const atLayer = r.layers[2].relevance;
+  atLayer.forEach((v, k) => { if (k !== 5) assert.equal(v, 0); });
+  assert.throws(() => model.explain(x, { restrict: { layer: 2, unit: 8 } }), /unit.*0 to 7 of layer 2/);
+  assert.throws(() => model.explain(x, { restrict: { layer: 9, unit: 0 } }), /restrict.layer/);
+  model.dispose();
+});
+
 test('explainBatch and predictBatch agree with single calls', async () => {
   const model = await loadModel(golden.modelPath);
   const inputs = [0, 1, 2, 3].map((i) => golden.input(i));

@@ -282,6 +282,8 @@ class Model {
     request.noiseLevel = options["noiseLevel"].as<float>();
     request.seed = options["seed"].as<uint32_t>();
     request.layerRelevance = options["layerRelevance"].as<bool>();
+    request.restrictLayer = options["restrictLayer"].as<int>();
+    request.restrictUnits = toInts(options["restrictUnits"]);
     if (request.method == lrp::Method::LRP) {
       lrp::CompositeParams params;
       params.epsilon = options["epsilon"].as<float>();

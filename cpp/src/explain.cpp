@@ -32,6 +32,18 @@ void checkRequest(const Graph& graph, const ExplainRequest& request) {
     if (!std::isfinite(request.noiseLevel) || request.noiseLevel < 0)
       throw Error("noiseLevel must be a finite number >= 0");
   }
+  if (request.restrictLayer != -1) {
+    const int count = static_cast<int>(graph.nodes().size());
+    if (request.restrictLayer < 0 || request.restrictLayer >= count)
+      throw Error("restrict: layer " + std::to_string(request.restrictLayer) + " is out of range (the model has " +
+                  std::to_string(count) + " layers)");
+    const int64_t units = shapeSize(graph.node(request.restrictLayer).outputShape);
+    if (request.restrictUnits.empty()) throw Error("restrict: give at least one unit");
+    for (int unit : request.restrictUnits)
+      if (unit < 0 || unit >= units)
+        throw Error("restrict: unit " + std::to_string(unit) + " is out of range (layer " +
+                    std::to_string(request.restrictLayer) + " has " + std::to_string(units) + " units)");
+  }
   if (request.layerRelevance && request.method != Method::LRP)
     throw Error("layerRelevance is only available for method 'lrp'");
 }
@@ -88,9 +100,16 @@ std::vector<Matrix> nodeRelevance(const Graph& graph, int id, const Activations&
   return node.layer->gradient(inputs, z, relevance);
 }
 
+// Keeps the relevance at the restricted layer's output only at the chosen units (see ExplainRequest).
+void restrictToUnits(Matrix& relevance, const std::vector<int>& units) {
+  Matrix kept = Matrix::Zero(relevance.rows(), relevance.cols());
+  for (int unit : units) kept.row(unit) = relevance.row(unit);
+  relevance = std::move(kept);
+}
+
 // Walks the graph backwards from `seed` at the output. `rules` null: gradient; else LRP.
-Matrix backward(const Graph& graph, const Activations& acts, Matrix seed,
-                const std::vector<std::optional<Rule>>* rules, std::vector<LayerRelevance>* report) {
+Matrix backward(const Graph& graph, const Activations& acts, Matrix seed, const std::vector<std::optional<Rule>>* rules,
+                const ExplainRequest& request, std::vector<LayerRelevance>* report) {
   const auto& nodes = graph.nodes();
   std::vector<Matrix> atOutput(nodes.size());
   atOutput.back() = std::move(seed);
@@ -99,6 +118,8 @@ Matrix backward(const Graph& graph, const Activations& acts, Matrix seed,
     const auto index = static_cast<size_t>(id);
     Matrix& relevance = atOutput[index];
     if (relevance.size() == 0) continue;  // the output does not depend on this node
+    // In reverse topological order every consumer has been processed: the relevance here is complete.
+    if (id == request.restrictLayer) restrictToUnits(relevance, request.restrictUnits);
     const std::vector<const Matrix*> inputs = graph.inputsOf(acts, id);
     std::vector<Matrix> passed = rules ? nodeRelevance(graph, id, acts, inputs, relevance, (*rules)[index])
                                        : nodes[index].layer->gradient(inputs, acts.nodes[index], relevance);
@@ -118,7 +139,7 @@ Matrix backward(const Graph& graph, const Activations& acts, Matrix seed,
 
 Matrix gradientAt(const Graph& graph, const Matrix& x, const std::vector<int>& targets, const ExplainRequest& request) {
   const Activations acts = graph.forward(x);
-  return backward(graph, acts, outputSeed(acts.nodes.back(), targets, request, false), nullptr, nullptr);
+  return backward(graph, acts, outputSeed(acts.nodes.back(), targets, request, false), nullptr, request, nullptr);
 }
 
 // Mean gradient over the columns of `points` (evaluated in chunks to bound memory), all for one target.
@@ -202,12 +223,12 @@ std::vector<Explanation> explainBatch(const Graph& graph, const Matrix& inputs, 
   std::vector<LayerRelevance> report;
   switch (request.method) {
     case Method::LRP:
-      relevance = backward(graph, acts, outputSeed(logits, targets, request, true), &request.rules,
+      relevance = backward(graph, acts, outputSeed(logits, targets, request, true), &request.rules, request,
                            request.layerRelevance ? &report : nullptr);
       break;
     case Method::Gradient:
     case Method::GradientXInput:
-      relevance = backward(graph, acts, outputSeed(logits, targets, request, false), nullptr, nullptr);
+      relevance = backward(graph, acts, outputSeed(logits, targets, request, false), nullptr, request, nullptr);
       if (request.method == Method::GradientXInput) relevance = relevance.cwiseProduct(inputs);
       break;
     case Method::IntegratedGradients:

@@ -94,6 +94,11 @@ export interface ExplainOptions {
   noiseLevel?: number;
   /** SmoothGrad: seed of the noise (default 0); the same seed gives the same result. */
   seed?: number;
+  /**
+   * Only what flows through some units of one layer: the relevance (or gradient) at that layer's output
+   * is kept at `unit` (or `units`, flat indices into its output) and zeroed elsewhere.
+   */
+  restrict?: { layer: number; unit?: number; units?: number[] };
 }
 
 export interface LayerInfo {

@@ -18,7 +18,7 @@ export const methods = Object.freeze([
 const DEFAULT_COMPOSITE = 'epsilon-plus-flat';
 const EXPLAIN_OPTIONS = new Set([
   'target', 'method', 'composite', 'epsilon', 'gamma', 'low', 'high', 'stabilizer', 'zeroBias', 'rules',
-  'layerRelevance', 'outputRelevance', 'steps', 'samples', 'noiseLevel', 'seed',
+  'layerRelevance', 'outputRelevance', 'steps', 'samples', 'noiseLevel', 'seed', 'restrict',
 ]);
 const RULE_OPTIONS = new Set(['rule', 'epsilon', 'gamma', 'alpha', 'beta', 'low', 'high', 'stabilizer', 'zeroBias']);
 
@@ -191,7 +191,25 @@ class Model {
       noiseLevel: number(options.noiseLevel, 0.1, 'noiseLevel', { min: 0 }),
       seed: integer(options.seed, 0, 'seed', 0, 0xffffffff),
       layerRelevance: boolean(options.layerRelevance, 'layerRelevance'),
+      ...this.#normalizeRestriction(options.restrict),
     };
+  }
+
+  // restrict: { layer, unit } or { layer, units: [...] } → the relevance at that layer's output is kept
+  // only at those units, so the explanation shows what flows through them alone.
+  #normalizeRestriction(restrict) {
+    if (restrict === undefined || restrict === null) return { restrictLayer: -1, restrictUnits: [] };
+    if (typeof restrict !== 'object') throw new TypeError('explain: restrict must be an object like { layer: 3, unit: 17 }');
+    for (const key of Object.keys(restrict))
+      if (!['layer', 'unit', 'units'].includes(key)) throw new Error(`explain: restrict: unknown key '${key}' (use layer and unit or units)`);
+    const { layer } = restrict;
+    if (!Number.isInteger(layer) || layer < 0 || layer >= this.#layers.length)
+      throw new Error(`explain: restrict.layer must be a layer index from 0 to ${this.#layers.length - 1} (got ${describe(layer)})`);
+    const units = restrict.units ?? (restrict.unit === undefined ? undefined : [restrict.unit]);
+    const size = this.#layers[layer].outputShape.reduce((a, b) => a * b, 1);
+    if (!Array.isArray(units) || units.length === 0 || !units.every((u) => Number.isInteger(u) && u >= 0 && u < size))
+      throw new Error(`explain: restrict needs unit (or units) from 0 to ${size - 1} of layer ${layer} (got ${describe(restrict.unit ?? restrict.units)})`);
+    return { restrictLayer: layer, restrictUnits: units };
   }
 
   #normalizeTarget(target) {

@@ -23,6 +23,11 @@ struct ExplainRequest {
   float noiseLevel = 0.1f;                 // SmoothGrad: σ / (max(x) − min(x))
   uint32_t seed = 0;                       // SmoothGrad noise
   bool layerRelevance = false;
+  // Restrict the backward pass at one layer to some of its units: the relevance (or gradient) at that
+  // layer's output is set to zero except at `restrictUnits` (flat indices), so the result shows what
+  // flows through those units alone. restrictLayer = -1: no restriction.
+  int restrictLayer = -1;
+  std::vector<int> restrictUnits;
 };
 
 // The relevance held at one node's output, and what the node kept when passing it on.
