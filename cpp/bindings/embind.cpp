@@ -175,7 +175,7 @@ class Model {
       if (kind == "maxpool") return std::make_unique<lrp::MaxPoolLayer>(shapeOf(input), toGeometry(spec));
       if (kind == "avgpool")
         return std::make_unique<lrp::AvgPoolLayer>(shapeOf(input), toGeometry(spec), spec["countIncludePad"].as<bool>());
-      if (kind == "globalavgpool") return std::make_unique<lrp::GlobalAvgPoolLayer>();
+      if (kind == "globalavgpool") return std::make_unique<lrp::GlobalAvgPoolLayer>(shapeOf(input));
       throw lrp::Error("unknown pooling '" + kind + "'");
     });
   }

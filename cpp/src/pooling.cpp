@@ -257,18 +257,20 @@ std::vector<Matrix> AvgPoolLayer::gradient(const std::vector<const Matrix*>& inp
 // ---------------------------------------------------------------------------------------------------------
 // Global average pooling
 
+GlobalAvgPoolLayer::GlobalAvgPoolLayer(Shape inputShape) : inputShape_(std::move(inputShape)) {
+  if (inputShape_.size() != 3) throw Error("global-avgpool expects a C×H×W input, got shape " + shapeToString(inputShape_));
+  shapeSize(inputShape_);
+}
+
 Shape GlobalAvgPoolLayer::outputShape(const std::vector<Shape>& inputShapes) const {
   if (inputShapes.size() != 1) throw Error("global-avgpool takes one input");
-  const Shape& shape = inputShapes[0];
-  if (shape.size() != 3) throw Error("global-avgpool expects a C×H×W input, got shape " + shapeToString(shape));
-  shapeSize(shape);
-  inputShape_ = shape;
-  return {shape[0], 1, 1};
+  if (inputShapes[0] != inputShape_)
+    throw Error("global-avgpool built for " + shapeToString(inputShape_) + " got input " + shapeToString(inputShapes[0]));
+  return {inputShape_[0], 1, 1};
 }
 
 Matrix GlobalAvgPoolLayer::forward(const std::vector<const Matrix*>& inputs) const {
   const Matrix& x = *inputs.at(0);
-  if (inputShape_.size() != 3) throw Error("global-avgpool: input shape unknown (the layer is not in a graph)");
   const int channels = inputShape_[0];
   const Eigen::Index area = static_cast<Eigen::Index>(inputShape_[1]) * inputShape_[2];
   checkRows("global-avgpool", x, channels * area, "input");
@@ -281,7 +283,6 @@ Matrix GlobalAvgPoolLayer::forward(const std::vector<const Matrix*>& inputs) con
 std::vector<Matrix> GlobalAvgPoolLayer::gradient(const std::vector<const Matrix*>& inputs, const Matrix&,
                                                  const Matrix& gradOutput) const {
   const Matrix& x = *inputs.at(0);
-  if (inputShape_.size() != 3) throw Error("global-avgpool: input shape unknown (the layer is not in a graph)");
   const int channels = inputShape_[0];
   const Eigen::Index area = static_cast<Eigen::Index>(inputShape_[1]) * inputShape_[2];
   checkRows("global-avgpool", x, channels * area, "input");

@@ -276,9 +276,10 @@ TEST(AvgPool, RejectsBadGeometry) {
 // Global average pooling
 
 TEST(GlobalAvgPool, MeanPerChannelAndGradient) {
-  lrp::GlobalAvgPoolLayer layer;
+  lrp::GlobalAvgPoolLayer layer({3, 4, 5});
   EXPECT_EQ(layer.outputShape({{3, 4, 5}}), (lrp::Shape{3, 1, 1}));
-  EXPECT_TRUE(throwsWith([&] { layer.outputShape({{60}}); }, "C×H×W"));
+  EXPECT_TRUE(throwsWith([&] { lrp::GlobalAvgPoolLayer bad({60}); }, "C×H×W"));
+  EXPECT_TRUE(throwsWith([&] { layer.outputShape({{3, 4, 6}}); }, "built for [3, 4, 5]"));
   EXPECT_TRUE(throwsWith([&] { layer.outputShape({{3, 4}, {3, 4}}); }, "one input"));
   EXPECT_EQ(layer.outputShape({{3, 4, 5}}), (lrp::Shape{3, 1, 1}));
   std::mt19937 rng(2);

@@ -188,6 +188,7 @@ class AvgPoolLayer : public Layer {
 // Mean over each channel's H×W: C×H×W → C×1×1.
 class GlobalAvgPoolLayer : public Layer {
  public:
+  explicit GlobalAvgPoolLayer(Shape inputShape);
   LayerKind kind() const override { return LayerKind::GlobalAvgPool; }
   Shape outputShape(const std::vector<Shape>& inputShapes) const override;
   Matrix forward(const std::vector<const Matrix*>& inputs) const override;
@@ -195,9 +196,7 @@ class GlobalAvgPoolLayer : public Layer {
                                const Matrix& gradOutput) const override;
 
  private:
-  // C, H, W as last given to outputShape (which the graph calls when the node is added): forward and
-  // gradient see only a column of C·H·W values and need C to average each channel.
-  mutable Shape inputShape_;
+  Shape inputShape_;  // C, H, W: forward and gradient see a column of C·H·W values
 };
 
 // Element-wise activations. ReLU, LeakyReLU (a = slope), Clip (a = min, b = max), Sigmoid, Tanh.
