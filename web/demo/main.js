@@ -1,76 +1,155 @@
-// lrp-wasm demo: draw a digit → prediction → pixel relevance heatmap.
-// No framework; the only requests are to this origin (/dist/ bundle, /models/ model).
+// lrp-wasm demo: draw (or pick, or drop) a digit → prediction → relevance heatmaps, live while drawing.
+// No framework. The engine runs in a module worker (worker.js); this thread only draws. The only
+// requests are to this origin (/dist/ bundle in the worker, /models/ models and samples).
+//
+// Input: strokes over an optional background (a picked MNIST test digit or a dropped image). With no
+// strokes, the background itself is the input (a test digit exactly as in the test set); with strokes,
+// the canvas (background + strokes) is preprocessed like MNIST. Undo removes the last stroke, Clear
+// removes everything, the background too.
 
-import { preprocess, rgbaToGrey, SIZE } from './preprocess.js';
+import { preprocess, rgbaToGrey, resizeArea, SIZE } from './preprocess.js';
 
-const BUNDLE_URL = '/dist/lrp-wasm.js';
-// The bundled models, trained by scripts/train_mnist.py; the #model selector switches between them.
 const MODELS = {
   mlp: { url: '/models/mnist-mlp.onnx', description: 'a 5-layer ReLU MLP' },
   cnn: { url: '/models/mnist-cnn.onnx', description: 'a small CNN (conv, batch-norm, pooling, dense)' },
+  custom: { url: null, description: 'your model' },
 };
+const SAMPLES_URL = '/models/mnist-samples.bin';
 const STROKE_WIDTH = 0.08; // fraction of the canvas side (≈ 22 px on a 280 px canvas, MNIST-like)
 
-// Value of #composite → options for model.explain (target is added at the call) and a description.
-const METHODS = {
-  'epsilon-plus-flat': {
-    options: { composite: 'epsilon-plus-flat' },
-    help: 'LRP: flat rule on the first layer, z⁺ on conv layers, ε on dense layers.',
-  },
-  'epsilon-plus': {
-    options: { composite: 'epsilon-plus' },
-    help: 'LRP: z⁺ on conv layers, ε on dense layers.',
-  },
-  'epsilon-alpha2-beta1': {
-    options: { composite: 'epsilon-alpha2-beta1' },
-    help: 'LRP: α2β1 on conv layers, ε on dense layers.',
-  },
-  'epsilon-alpha2-beta1-flat': {
-    options: { composite: 'epsilon-alpha2-beta1-flat' },
-    help: 'LRP: flat rule on the first layer, α2β1 on conv layers, ε on dense layers.',
-  },
-  'deep-taylor': {
-    options: { composite: 'deep-taylor', low: 0, high: 1 }, // bounds = the pixel range of the input
-    help: 'Deep Taylor: z-box rule with pixel bounds [0, 1] on the first layer, z⁺ everywhere else.',
-  },
-  'epsilon-gamma-box': {
-    options: { composite: 'epsilon-gamma-box', low: 0, high: 1 },
-    help: 'LRP: z-box [0, 1] on the first conv layer, γ = 0.25 on conv layers, ε on dense layers.',
-  },
-  gradient: {
-    options: { method: 'gradient' },
-    help: 'Plain gradient ∂f/∂x of the predicted score: sensitivity, not a decomposition.',
-  },
-  'gradient-x-input': {
-    options: { method: 'gradient-x-input' },
-    help: 'Gradient × input: x ⊙ ∂f/∂x.',
-  },
+// ---------------------------------------------------------------- methods
+const COMPOSITES = {
+  'epsilon-plus': 'LRP: z⁺ on conv layers, ε on dense layers.',
+  'epsilon-plus-flat': 'LRP: flat rule on the first layer, z⁺ on conv layers, ε on dense layers.',
+  'epsilon-alpha2-beta1': 'LRP: α2β1 on conv layers, ε on dense layers.',
+  'epsilon-alpha2-beta1-flat': 'LRP: flat rule on the first layer, α2β1 on conv layers, ε on dense layers.',
+  'deep-taylor': 'Deep Taylor: z-box [low, high] on the first layer, z⁺ everywhere else.',
+  'epsilon-gamma-box': 'LRP: z-box [low, high] on the first conv layer, γ on conv layers, ε on dense layers.',
+};
+const RULES = {
+  epsilon: 'ε rule on every dense and conv layer.',
+  zero: 'LRP-0 (ε = 0) on every dense and conv layer.',
+  'z-plus': 'z⁺ rule on every dense and conv layer.',
+  'alpha-beta': 'α/β rule (α − β = 1) on every dense and conv layer.',
+  gamma: 'γ rule on every dense and conv layer.',
+  'z-box': 'z-box [low, high] on every dense and conv layer.',
+  'w-square': 'w² rule on every dense and conv layer.',
+  flat: 'flat rule on every dense and conv layer.',
+};
+const GRADIENTS = {
+  gradient: ['gradient', 'Plain gradient ∂f/∂x: sensitivity, not a decomposition.'],
+  'gradient-x-input': ['gradient × input', 'Gradient × input: x ⊙ ∂f/∂x.'],
+  'integrated-gradients': ['integrated gradients', 'Integrated gradients from a black baseline (steps).'],
+  smoothgrad: ['SmoothGrad', 'SmoothGrad: the gradient averaged over noisy copies (samples, noise, seed).'],
 };
 
 const $ = (id) => document.getElementById(id);
 const body = document.body;
+const num = (id, fallback) => {
+  const v = Number($(id).value);
+  return Number.isFinite(v) ? v : fallback;
+};
+
+function fillMethodSelect(select, { withOff = false, withRules = true } = {}) {
+  const group = (label, entries) => {
+    const g = document.createElement('optgroup');
+    g.label = label;
+    for (const [value, text] of entries) g.append(new Option(text, value));
+    select.append(g);
+  };
+  if (withOff) select.append(new Option('(nothing)', 'off'));
+  group('LRP composites', Object.keys(COMPOSITES).map((k) => [k, k]));
+  if (withRules) group('LRP, one rule everywhere', Object.keys(RULES).map((k) => [`rule:${k}`, `${k} rule`]));
+  group('Gradient methods', Object.entries(GRADIENTS).map(([k, [t]]) => [k, t]));
+}
+
+/** Options of model.explain for a method value; `params` reads the parameter inputs (or defaults). */
+function optionsFor(value, params = true) {
+  const p = (id, dflt) => (params ? num(id, dflt) : dflt);
+  const box = { low: p('low', 0), high: p('high', 1) };
+  if (COMPOSITES[value]) {
+    const o = { composite: value };
+    if (value === 'deep-taylor' || value === 'epsilon-gamma-box') Object.assign(o, box);
+    if (value === 'epsilon-gamma-box') o.gamma = p('gamma', 0.25);
+    return o;
+  }
+  if (value.startsWith('rule:')) {
+    const rule = value.slice(5);
+    const spec = { rule };
+    if (rule === 'epsilon') spec.epsilon = p('epsilon', 0.1);
+    if (rule === 'gamma') spec.gamma = p('gamma', 0.25);
+    if (rule === 'alpha-beta') {
+      spec.alpha = p('alpha', 2);
+      spec.beta = spec.alpha - 1; // α − β = 1, enforced here and in the inputs
+    }
+    if (rule === 'z-box') Object.assign(spec, box);
+    const rules = { dense: spec, conv: spec };
+    const first = params ? $('first-rule').value : '';
+    if (first) {
+      rules.first = { rule: first };
+      if (first === 'z-box') Object.assign(rules.first, box);
+      if (first === 'epsilon') rules.first.epsilon = p('epsilon', 0.1);
+    }
+    return { rules };
+  }
+  if (GRADIENTS[value]) {
+    const o = { method: value };
+    if (value === 'integrated-gradients') o.steps = Math.round(p('steps', 32));
+    if (value === 'smoothgrad') {
+      o.samples = Math.round(p('samples', 16));
+      o.noiseLevel = p('noise', 0.1);
+      o.seed = Math.round(p('seed', 0));
+    }
+    return o;
+  }
+  return { composite: value }; // unknown: let the engine name the problem
+}
+
+function paramsShown(value) {
+  const shown = new Set();
+  if (value === 'deep-taylor' || value === 'epsilon-gamma-box') shown.add('box');
+  if (value === 'epsilon-gamma-box' || value === 'rule:gamma') shown.add('gamma');
+  if (value === 'rule:epsilon') shown.add('epsilon');
+  if (value === 'rule:alpha-beta') shown.add('alpha');
+  if (value === 'rule:z-box') shown.add('box');
+  if (value.startsWith('rule:')) {
+    shown.add('first');
+    if ($('first-rule').value === 'z-box') shown.add('box');
+    if ($('first-rule').value === 'epsilon') shown.add('epsilon');
+  }
+  if (value === 'integrated-gradients') shown.add('steps');
+  if (value === 'smoothgrad') shown.add('smooth');
+  return shown;
+}
+
+const helpOf = (value) =>
+  COMPOSITES[value] ?? (value.startsWith('rule:') ? `LRP: ${RULES[value.slice(5)] ?? ''}` : GRADIENTS[value]?.[1]) ?? '';
+const labelOf = (select) => select.selectedOptions[0]?.textContent.trim() ?? select.value;
+
+// ---------------------------------------------------------------- elements
 const canvas = $('canvas');
 const ctx = canvas.getContext('2d', { willReadFrequently: true });
-const clearButton = $('clear');
-const select = $('composite');
+const methodSelect = $('method');
+const compareSelect = $('compare');
+const modelSelect = $('model');
+const statusEl = $('status');
+const hintEl = $('canvas-hint');
 const predictionEl = $('prediction');
 const probabilityEl = $('probability');
 const scoresEl = $('scores');
-const inputCanvas = $('input');
-const inputCtx = inputCanvas.getContext('2d');
-const heatmap = $('heatmap');
-const heatCtx = heatmap.getContext('2d', { willReadFrequently: true });
-const heatUnder = $('heatmap-under');
-const heatUnderCtx = heatUnder.getContext('2d');
-const overlayBox = $('overlay');
-const helpEl = $('composite-help');
-const noteEl = $('relevance-note');
-const heatTargetEl = $('heatmap-target');
 const statsEl = $('relevance-stats');
-const legendMin = $('legend-min');
-const legendMax = $('legend-max');
-const statusEl = $('status');
-const hintEl = $('canvas-hint');
+const noteEl = $('relevance-note');
+fillMethodSelect(methodSelect);
+fillMethodSelect(compareSelect, { withOff: true, withRules: false });
+methodSelect.value = 'epsilon-plus';
+compareSelect.value = 'gradient';
+
+const maps = {
+  main: { canvas: $('heatmap'), under: $('heatmap-under') },
+  compare: { canvas: $('heatmap2'), under: $('heatmap2-under') },
+  unit: { canvas: $('heatmap-unit'), under: $('heatmap-unit-under') },
+};
+const inputCanvas = $('input');
 
 // ---------------------------------------------------------------- test / debugging hook
 let resolveReady, rejectReady;
@@ -78,8 +157,11 @@ const ready = new Promise((res, rej) => {
   resolveReady = res;
   rejectReady = rej;
 });
-ready.catch(() => {}); // the failure is shown in #status; don't also report an unhandled rejection
-const demo = { ready, lastResult: null, explained: 0, model: null, error: null };
+ready.catch(() => {}); // the failure is shown in #status
+const demo = {
+  ready, lastResult: null, explained: 0, modelName: null, error: null,
+  latencies: {}, latency: {}, samples: null,
+};
 window.__lrpDemo = demo;
 
 // ---------------------------------------------------------------- status line
@@ -89,73 +171,146 @@ function setStatus(text, kind = 'info') {
   statusEl.classList.toggle('error', kind === 'error');
   statusEl.setAttribute('role', kind === 'error' ? 'alert' : 'status');
 }
-
 function showError(prefix, err) {
   const msg = err && err.message ? err.message : String(err);
   demo.error = `${prefix}: ${msg}`;
   setStatus(demo.error, 'error');
 }
-
 window.addEventListener('error', (e) => showError('Unexpected error', e.error || e.message));
 window.addEventListener('unhandledrejection', (e) => showError('Unexpected error', e.reason));
 
-// ---------------------------------------------------------------- score bars (built once)
-const scoreRows = [];
-for (let k = 0; k < 10; k++) {
-  const row = document.createElement('div');
-  row.className = 'score';
-  row.setAttribute('role', 'listitem');
-  row.dataset.class = String(k);
-  row.innerHTML =
-    `<span class="score-label">${k}</span>` +
-    '<span class="score-track"><span class="score-zero"></span><span class="score-bar"></span></span>' +
-    '<span class="score-value"></span>';
-  scoresEl.appendChild(row);
-  scoreRows.push({
-    row,
-    bar: row.querySelector('.score-bar'),
-    zero: row.querySelector('.score-zero'),
-    value: row.querySelector('.score-value'),
+// ---------------------------------------------------------------- worker
+let worker = null;
+let seq = 0;
+const waiting = new Map(); // id → { resolve, reject } for 'load'
+let inFlight = null; // the explain request being computed
+let pending = null; // the newest request waiting for the worker (older ones are dropped)
+let painted = 0; // id of the newest painted result
+
+function startWorker() {
+  worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+  worker.onmessage = (e) => {
+    const m = e.data;
+    if (m.type === 'result' || (m.type === 'error' && inFlight && m.id === inFlight.id)) {
+      const req = inFlight;
+      inFlight = null;
+      if (m.type === 'result') onResult(req, m);
+      else showError('Explaining failed', new Error(m.message));
+      if (pending) {
+        const next = pending;
+        pending = null;
+        send(next);
+      }
+      return;
+    }
+    const w = waiting.get(m.id);
+    if (!w) return;
+    waiting.delete(m.id);
+    if (m.type === 'error') w.reject(new Error(m.message));
+    else w.resolve(m);
+  };
+  worker.onerror = (e) => {
+    e.preventDefault?.();
+    const err = new Error(`the engine worker failed: ${e.message || 'could not start (module workers need a current browser)'}`);
+    for (const w of waiting.values()) w.reject(err);
+    waiting.clear();
+    showError('Error', err);
+  };
+}
+
+function call(msg, transfer = []) {
+  const id = ++seq;
+  return new Promise((resolve, reject) => {
+    waiting.set(id, { resolve, reject });
+    worker.postMessage({ ...msg, id }, transfer);
   });
 }
 
+function send(req) {
+  inFlight = req;
+  worker.postMessage({
+    type: 'explain', id: req.id, model: req.model, input: req.input, jobs: req.jobs, wantLayers: req.wantLayers,
+  });
+}
+
+/** Queues an explanation request; only the newest pending one is kept. */
+function request(req) {
+  req.id = ++seq;
+  if (inFlight) pending = req;
+  else send(req);
+  return req.id;
+}
+
+// ---------------------------------------------------------------- scores
+let scoreRows = [];
+function buildScores(n) {
+  scoresEl.textContent = '';
+  scoreRows = [];
+  for (let k = 0; k < n; k++) {
+    const row = document.createElement('div');
+    row.className = 'score';
+    row.setAttribute('role', 'listitem');
+    row.dataset.class = String(k);
+    row.innerHTML =
+      `<span class="score-label">${k}</span>` +
+      '<span class="score-track"><span class="score-zero"></span><span class="score-bar"></span></span>' +
+      '<span class="score-value"></span>';
+    scoresEl.appendChild(row);
+    scoreRows.push({ row, bar: row.querySelector('.score-bar'), zero: row.querySelector('.score-zero'), value: row.querySelector('.score-value') });
+  }
+  resetScores();
+}
 function renderScores(logits, predicted) {
   let lo = 0, hi = 0;
-  for (const v of logits) {
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
+  for (const v of logits) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
   const span = hi - lo || 1;
-  const zero = (-lo / span) * 100;
-  scoreRows.forEach(({ row, bar, zero: zeroEl, value }, k) => {
+  scoreRows.forEach(({ row, bar, zero, value }, k) => {
     const v = logits[k];
     const a = ((Math.min(v, 0) - lo) / span) * 100;
     const b = ((Math.max(v, 0) - lo) / span) * 100;
     bar.style.left = `${a}%`;
     bar.style.width = `${Math.max(b - a, 0)}%`;
     bar.classList.toggle('negative', v < 0);
-    zeroEl.style.left = `${zero}%`;
+    zero.style.left = `${(-lo / span) * 100}%`;
     value.textContent = v.toFixed(2);
     row.classList.toggle('predicted', k === predicted);
-    row.setAttribute('aria-label', `digit ${k}: logit ${v.toFixed(2)}${k === predicted ? ' (predicted)' : ''}`);
+    row.setAttribute('aria-label', `class ${k}: logit ${v.toFixed(2)}${k === predicted ? ' (predicted)' : ''}`);
   });
 }
-
 function resetScores() {
   for (const { row, bar, value } of scoreRows) {
     bar.style.width = '0';
     value.textContent = '';
     row.classList.remove('predicted');
-    row.setAttribute('aria-label', `digit ${row.dataset.class}: no score yet`);
+    row.setAttribute('aria-label', `class ${row.dataset.class}: no score yet`);
   }
 }
-resetScores();
 
-// ---------------------------------------------------------------- drawing canvas
-/** @type {{x:number,y:number}[][]} strokes in canvas-relative coordinates (0..1), redrawn on resize */
+// ---------------------------------------------------------------- input: strokes over a background
+/** @type {{x:number,y:number}[][]} strokes in canvas-relative coordinates (0..1) */
 let strokes = [];
+/** @type {null | { x: Float32Array, label: number|null, name: string, bitmap?: ImageBitmap, light?: boolean }} */
+let background = null;
+let backgroundCanvas = null; // the background x drawn at 28×28, scaled up when painting
 let activePointer = null;
 let frameRequest = 0;
+
+function setBackground(bg) {
+  background = bg;
+  backgroundCanvas = null;
+  if (bg) {
+    backgroundCanvas = document.createElement('canvas');
+    backgroundCanvas.width = backgroundCanvas.height = SIZE;
+    const c = backgroundCanvas.getContext('2d');
+    const img = c.createImageData(SIZE, SIZE);
+    for (let i = 0; i < SIZE * SIZE; i++) {
+      const v = Math.round(Math.min(1, Math.max(0, bg.x[i])) * 255);
+      img.data[4 * i] = img.data[4 * i + 1] = img.data[4 * i + 2] = v;
+      img.data[4 * i + 3] = 255;
+    }
+    c.putImageData(img, 0, 0);
+  }
+}
 
 function fitCanvas() {
   const rect = canvas.getBoundingClientRect();
@@ -173,7 +328,11 @@ function fitCanvas() {
 function redraw() {
   const s = canvas.width;
   ctx.fillStyle = '#000';
-  ctx.fillRect(0, 0, s, canvas.height);
+  ctx.fillRect(0, 0, s, s);
+  if (backgroundCanvas) {
+    ctx.imageSmoothingEnabled = true;
+    ctx.drawImage(backgroundCanvas, 0, 0, s, s);
+  }
   ctx.strokeStyle = '#fff';
   ctx.fillStyle = '#fff';
   ctx.lineWidth = STROKE_WIDTH * s;
@@ -186,7 +345,6 @@ function redraw() {
       ctx.fill();
       continue;
     }
-    // Smooth: quadratic curves through the midpoints, with the samples as control points.
     ctx.beginPath();
     ctx.moveTo(pts[0].x * s, pts[0].y * s);
     for (let i = 1; i < pts.length - 1; i++) {
@@ -198,20 +356,20 @@ function redraw() {
     ctx.lineTo(last.x * s, last.y * s);
     ctx.stroke();
   }
-  hintEl.hidden = strokes.length > 0;
+  hintEl.hidden = strokes.length > 0 || !!background;
+  $('undo').disabled = strokes.length === 0;
 }
 
 function pointOf(e) {
   const rect = canvas.getBoundingClientRect();
   return { x: (e.clientX - rect.left) / rect.width, y: (e.clientY - rect.top) / rect.height };
 }
-
 function addPoint(pts, p) {
   const q = pts[pts.length - 1];
   if (!q || Math.hypot(p.x - q.x, p.y - q.y) > 0.002) pts.push(p);
 }
 
-// At most one redraw + explanation per animation frame while drawing.
+// At most one redraw + explanation request per animation frame while drawing.
 function scheduleFrame() {
   if (frameRequest) return;
   frameRequest = requestAnimationFrame(() => {
@@ -220,30 +378,26 @@ function scheduleFrame() {
     update('draw');
   });
 }
-
 function flushFrame(trigger) {
   if (frameRequest) {
     cancelAnimationFrame(frameRequest);
     frameRequest = 0;
   }
   redraw();
-  update(trigger);
+  return update(trigger);
 }
 
+let strokeTiming = null; // { id, t0, model } of the request made at the last pointerup
+
 canvas.addEventListener('pointerdown', (e) => {
-  if (activePointer !== null) return; // one pointer draws at a time
+  if (activePointer !== null) return;
   if (e.pointerType === 'mouse' && e.button !== 0) return;
   e.preventDefault();
   activePointer = e.pointerId;
-  try {
-    canvas.setPointerCapture(e.pointerId);
-  } catch {
-    /* synthetic events may have no capturable pointer */
-  }
+  try { canvas.setPointerCapture(e.pointerId); } catch { /* synthetic events */ }
   strokes.push([pointOf(e)]);
   scheduleFrame();
 });
-
 canvas.addEventListener('pointermove', (e) => {
   if (e.pointerId !== activePointer) return;
   e.preventDefault();
@@ -252,248 +406,744 @@ canvas.addEventListener('pointermove', (e) => {
   for (const ev of events.length ? events : [e]) addPoint(pts, pointOf(ev));
   scheduleFrame();
 });
-
 function endStroke(e) {
   if (e.pointerId !== activePointer) return;
   activePointer = null;
+  const t0 = performance.now();
   if (e.type === 'pointerup') addPoint(strokes[strokes.length - 1], pointOf(e));
   if (canvas.hasPointerCapture?.(e.pointerId)) canvas.releasePointerCapture(e.pointerId);
-  flushFrame('pointerup');
+  const id = flushFrame('pointerup');
+  if (id) strokeTiming = { id, t0, model: currentName };
 }
 canvas.addEventListener('pointerup', endStroke);
 canvas.addEventListener('pointercancel', endStroke);
 canvas.addEventListener('lostpointercapture', endStroke);
 canvas.addEventListener('contextmenu', (e) => e.preventDefault());
 
-function clearDrawing() {
+function undo() {
+  if (!strokes.length) return;
+  strokes.pop();
+  flushFrame('undo');
+}
+function clearAll() {
   strokes = [];
   activePointer = null;
+  setBackground(null);
+  $('sample').value = '';
   flushFrame('clear');
 }
-clearButton.addEventListener('click', clearDrawing);
-function describeMethod() {
-  helpEl.textContent = METHODS[select.value]?.help ?? '';
-}
-select.addEventListener('change', () => {
-  describeMethod();
-  flushFrame('composite');
+$('undo').addEventListener('click', undo);
+$('clear').addEventListener('click', clearAll);
+document.addEventListener('keydown', (e) => {
+  if ((e.ctrlKey || e.metaKey) && !e.shiftKey && e.key.toLowerCase() === 'z') {
+    const t = e.target;
+    if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.isContentEditable)) return;
+    e.preventDefault();
+    undo();
+  }
 });
-describeMethod();
 
-function applyOverlay() {
-  document.querySelector('.maps').classList.toggle('overlay', overlayBox.checked);
+// ---------------------------------------------------------------- MNIST test digits
+let samples = null; // { labels: Uint8Array, images: Uint8Array (N·784), index: Uint16Array }
+async function loadSamples() {
+  const resp = await fetch(SAMPLES_URL);
+  if (!resp.ok) throw new Error(`HTTP ${resp.status}`);
+  const buf = new Uint8Array(await resp.arrayBuffer());
+  const n = buf[0] | (buf[1] << 8);
+  if (buf.length !== 2 + n + n * 784 + 2 * n) throw new Error(`${SAMPLES_URL}: ${buf.length} bytes, expected ${2 + n * 787} for ${n} digits`);
+  const idx = new Uint16Array(n);
+  const off = 2 + n + n * 784;
+  for (let k = 0; k < n; k++) idx[k] = buf[off + 2 * k] | (buf[off + 2 * k + 1] << 8);
+  samples = { n, labels: buf.subarray(2, 2 + n), images: buf.subarray(2 + n, 2 + n + n * 784), index: idx };
+  demo.samples = { count: n, labels: Array.from(samples.labels) };
+  const select = $('sample');
+  const groups = [];
+  for (let c = 0; c < 10; c++) {
+    const g = document.createElement('optgroup');
+    g.label = `Digit ${c}`;
+    groups.push(g);
+  }
+  for (let k = 0; k < n; k++) {
+    groups[samples.labels[k]]?.append(new Option(`a ${samples.labels[k]} (test #${idx[k]})`, String(k)));
+  }
+  select.append(...groups.filter((g) => g.children.length));
 }
-overlayBox.addEventListener('change', applyOverlay);
-applyOverlay();
 
-new ResizeObserver(() => {
-  if (fitCanvas() && strokes.length) update('resize');
-}).observe(canvas);
-window.addEventListener('resize', () => {
-  if (fitCanvas() && strokes.length) update('resize');
+function pickSample(k) {
+  if (!samples || !(k >= 0 && k < samples.n)) return;
+  const x = new Float32Array(784);
+  for (let i = 0; i < 784; i++) x[i] = samples.images[k * 784 + i] / 255;
+  strokes = [];
+  setBackground({ x, label: samples.labels[k], name: `test digit #${samples.index[k]} (label ${samples.labels[k]})` });
+  $('sample').value = String(k);
+  flushFrame('sample');
+}
+$('sample').addEventListener('change', () => {
+  if ($('sample').value === '') clearAll();
+  else pickSample(Number($('sample').value));
 });
-fitCanvas();
-redraw();
+$('random').addEventListener('click', () => {
+  if (samples) pickSample(Math.floor(Math.random() * samples.n));
+});
 
-// ---------------------------------------------------------------- prediction + explanation
-let model = null;
+// ---------------------------------------------------------------- image files
+async function loadImageFile(file) {
+  if (!file) return;
+  let bitmap;
+  try {
+    bitmap = await createImageBitmap(file);
+  } catch (err) {
+    showError(`Could not read the image "${file.name}"`, new Error('not an image this browser can decode'));
+    return;
+  }
+  const scale = Math.min(1, 280 / Math.max(bitmap.width, bitmap.height));
+  const w = Math.max(1, Math.round(bitmap.width * scale));
+  const h = Math.max(1, Math.round(bitmap.height * scale));
+  const c = document.createElement('canvas');
+  c.width = w;
+  c.height = h;
+  const cx = c.getContext('2d', { willReadFrequently: true });
+  cx.fillStyle = '#fff'; // transparent pixels count as paper
+  cx.fillRect(0, 0, w, h);
+  cx.drawImage(bitmap, 0, 0, w, h);
+  const rgba = cx.getImageData(0, 0, w, h).data;
+  const grey = new Float32Array(w * h);
+  for (let i = 0; i < w * h; i++) grey[i] = (0.299 * rgba[4 * i] + 0.587 * rgba[4 * i + 1] + 0.114 * rgba[4 * i + 2]) / 255;
+  // MNIST is white ink on black: invert when the background (the border's mean) is light
+  let border = 0, nb = 0;
+  for (let x = 0; x < w; x++) { border += grey[x] + grey[(h - 1) * w + x]; nb += 2; }
+  for (let y = 0; y < h; y++) { border += grey[y * w] + grey[y * w + w - 1]; nb += 2; }
+  const light = border / nb > 0.5;
+  if (light) for (let i = 0; i < grey.length; i++) grey[i] = 1 - grey[i];
+  // remove the background level (the border's mean after inverting) so that only the ink remains
+  let b = 0;
+  for (let x = 0; x < w; x++) b += grey[x] + grey[(h - 1) * w + x];
+  for (let y = 0; y < h; y++) b += grey[y * w] + grey[y * w + w - 1];
+  b = Math.min(0.9, b / nb);
+  for (let i = 0; i < grey.length; i++) grey[i] = Math.max(0, (grey[i] - b) / (1 - b));
+  const x = preprocess(grey, w, h);
+  if (!x) {
+    showError(`The image "${file.name}"`, new Error('has no visible digit (it is blank after converting to grey)'));
+    return;
+  }
+  strokes = [];
+  setBackground({ x, label: null, name: `image ${file.name}`, bitmap, light });
+  $('sample').value = '';
+  flushFrame('image');
+}
+$('image-file').addEventListener('change', (e) => {
+  loadImageFile(e.target.files[0]);
+  e.target.value = '';
+});
+const dropZone = $('drop-zone');
+dropZone.addEventListener('dragover', (e) => {
+  e.preventDefault();
+  dropZone.classList.add('dragging');
+});
+dropZone.addEventListener('dragleave', () => dropZone.classList.remove('dragging'));
+dropZone.addEventListener('drop', (e) => {
+  e.preventDefault();
+  dropZone.classList.remove('dragging');
+  const file = [...(e.dataTransfer?.files ?? [])][0];
+  if (file) loadImageFile(file);
+});
 
-function softmax(logits) {
-  let m = -Infinity;
-  for (const v of logits) m = Math.max(m, v);
-  const e = Array.from(logits, (v) => Math.exp(v - m));
-  const z = e.reduce((a, b) => a + b, 0);
-  return e.map((v) => v / z);
+// ---------------------------------------------------------------- the model's input
+let currentName = null;
+let info = null; // { inputShape, outputSize, layers, image: { C, H, W } | null }
+
+function imageShapeOf(shape) {
+  if (shape.length === 3 && shape[0] >= 1 && shape[0] <= 4) return { C: shape[0], H: shape[1], W: shape[2] };
+  if (shape.length === 2) return { C: 1, H: shape[0], W: shape[1] };
+  if (shape.length === 1 && shape[0] === SIZE * SIZE) return { C: 1, H: SIZE, W: SIZE };
+  return null;
 }
 
-function argmax(a) {
-  let k = 0;
-  for (let i = 1; i < a.length; i++) if (a[i] > a[k]) k = i;
-  return k;
+/** The 28×28 digit the page explains (null: nothing drawn). */
+function currentDigit() {
+  if (background && strokes.length === 0) return background.x;
+  const w = canvas.width, h = canvas.height;
+  return preprocess(rgbaToGrey(ctx.getImageData(0, 0, w, h).data), w, h);
 }
 
-function drawInput(x) {
-  const img = inputCtx.createImageData(SIZE, SIZE);
-  for (let i = 0; i < SIZE * SIZE; i++) {
-    const v = Math.round(Math.min(1, Math.max(0, x[i])) * 255);
-    img.data[4 * i] = img.data[4 * i + 1] = img.data[4 * i + 2] = v;
+/** The model input for a 28×28 digit: resized to H×W and repeated over the channels. */
+function modelInput(x) {
+  const { C, H, W } = info.image;
+  if (C === 3 && background?.bitmap && strokes.length === 0 && !(H === SIZE && W === SIZE)) {
+    // a colour model and a colour image: the image's own RGB, resized to H×W
+    const c = document.createElement('canvas');
+    c.width = W;
+    c.height = H;
+    const cx = c.getContext('2d', { willReadFrequently: true });
+    cx.drawImage(background.bitmap, 0, 0, W, H);
+    const d = cx.getImageData(0, 0, W, H).data;
+    const out = new Float32Array(3 * H * W);
+    for (let ch = 0; ch < 3; ch++) for (let i = 0; i < H * W; i++) out[ch * H * W + i] = d[4 * i + ch] / 255;
+    return out;
+  }
+  const plane = H === SIZE && W === SIZE ? x : resizeArea(x, SIZE, SIZE, W, H);
+  const out = new Float32Array(C * H * W);
+  for (let ch = 0; ch < C; ch++) out.set(plane, ch * H * W);
+  return out;
+}
+
+function targetSpec() {
+  const kind = $('target-kind').value;
+  const a = Number($('target-a').value);
+  const b = Number($('target-b').value);
+  if (kind === 'class') return { kind, a };
+  if (kind === 'contrast') return { kind, a, b };
+  return { kind: 'predicted' };
+}
+
+let unitChoice = null; // { layer, unit } chosen in the flow view
+
+function update(trigger) {
+  if (!info || !worker) return 0;
+  if (!info.image) return 0;
+  const x = currentDigit();
+  if (!x) {
+    pending = null;
+    painted = seq + 1; // results still in flight are stale now
+    showEmpty();
+    if (body.dataset.state === 'ready' && statusEl.dataset.kind !== 'error') setStatus('Draw a digit, pick one from the test set or drop an image.');
+    return 0;
+  }
+  const input = modelInput(x);
+  const method = methodSelect.value;
+  const options = optionsFor(method);
+  const target = targetSpec();
+  const jobs = [{ key: 'main', options, target }];
+  if (compareSelect.value !== 'off') jobs.push({ key: 'compare', options: optionsFor(compareSelect.value, false), target });
+  if (unitChoice) jobs.push({ key: 'unit', options: { ...options, restrict: unitChoice.restrict }, target });
+  const isLrp = !options.method;
+  return request({
+    trigger, model: currentName, input, x, jobs, wantLayers: isLrp,
+    method, compare: compareSelect.value, options, t: performance.now(),
+  });
+}
+
+// ---------------------------------------------------------------- painting
+const COLORMAPS = {
+  // blue–white–red, white at 0
+  bwr(v) {
+    const fade = Math.round(255 * (1 - Math.abs(v)));
+    return [v < 0 ? fade : 255, fade, v > 0 ? fade : 255];
+  },
+  // cold and hot: black at 0, blue → cyan for negative, red → yellow for positive
+  coldhot(v) {
+    const t = Math.abs(v);
+    const main = Math.round(255 * Math.min(1, 2 * t));
+    const second = Math.round(255 * Math.max(0, 2 * t - 1));
+    return v >= 0 ? [main, second, 0] : [0, second, main];
+  },
+};
+const GRADIENT_CSS = {
+  bwr: 'linear-gradient(90deg, rgb(0,0,255), #fff 50%, rgb(255,0,0))',
+  coldhot: 'linear-gradient(90deg, rgb(0,255,255), rgb(0,0,255) 25%, #000 50%, rgb(255,0,0) 75%, rgb(255,255,0))',
+};
+
+/** Sums relevance over channels into an H×W plane. */
+function plane(relevance) {
+  const { C, H, W } = info.image;
+  if (C === 1) return relevance;
+  const out = new Float32Array(H * W);
+  for (let ch = 0; ch < C; ch++) for (let i = 0; i < H * W; i++) out[i] += relevance[ch * H * W + i];
+  return out;
+}
+
+function stats(R) {
+  let maxAbs = 0, sum = 0, lo = Infinity, hi = -Infinity;
+  for (const r of R) {
+    if (!Number.isFinite(r)) continue;
+    maxAbs = Math.max(maxAbs, Math.abs(r));
+    lo = Math.min(lo, r);
+    hi = Math.max(hi, r);
+    sum += r;
+  }
+  return { maxAbs, sum, lo, hi };
+}
+
+function sizeCanvas(c, W, H) {
+  if (c.width !== W || c.height !== H) {
+    c.width = W;
+    c.height = H;
+  }
+}
+
+function paintMap(map, R, maxAbs) {
+  const { H, W } = info.image;
+  sizeCanvas(map.canvas, W, H);
+  const c = map.canvas.getContext('2d', { willReadFrequently: true });
+  const img = c.createImageData(W, H);
+  const cm = COLORMAPS[$('colormap').value] ?? COLORMAPS.bwr;
+  for (let i = 0; i < W * H; i++) {
+    const r = R[i];
+    const v = maxAbs > 0 && Number.isFinite(r) ? Math.max(-1, Math.min(1, r / maxAbs)) : 0;
+    const [cr, cg, cb] = cm(v);
+    img.data[4 * i] = cr;
+    img.data[4 * i + 1] = cg;
+    img.data[4 * i + 2] = cb;
     img.data[4 * i + 3] = 255;
   }
-  inputCtx.putImageData(img, 0, 0);
-  // ink on paper (dark on white) beneath the heatmap for the overlay view
-  for (let i = 0; i < SIZE * SIZE; i++) {
-    const v = 255 - Math.round(Math.min(1, Math.max(0, x[i])) * 160);
-    img.data[4 * i] = img.data[4 * i + 1] = img.data[4 * i + 2] = v;
-  }
-  heatUnderCtx.putImageData(img, 0, 0);
+  c.putImageData(img, 0, 0);
 }
 
-// Blue–white–red, symmetric around 0 (white), scaled by max |R|.
-function drawHeatmap(relevance, maxAbs) {
-  const img = heatCtx.createImageData(SIZE, SIZE);
-  const d = img.data;
-  for (let i = 0; i < SIZE * SIZE; i++) {
-    const r = relevance[i];
-    const v = maxAbs > 0 && Number.isFinite(r) ? Math.max(-1, Math.min(1, r / maxAbs)) : 0;
-    const fade = Math.round(255 * (1 - Math.abs(v)));
-    d[4 * i] = v < 0 ? fade : 255;
-    d[4 * i + 1] = fade;
-    d[4 * i + 2] = v > 0 ? fade : 255;
-    d[4 * i + 3] = 255;
+function clearMap(map) {
+  map.canvas.getContext('2d').clearRect(0, 0, map.canvas.width, map.canvas.height);
+}
+
+function paintInput(input) {
+  const { C, H, W } = info.image;
+  for (const c of [inputCanvas, ...Object.values(maps).map((m) => m.under)]) sizeCanvas(c, W, H);
+  const img = new ImageData(W, H);
+  const under = new ImageData(W, H);
+  for (let i = 0; i < W * H; i++) {
+    for (let ch = 0; ch < 3; ch++) {
+      const v = Math.min(1, Math.max(0, input[(C === 3 ? ch : 0) * H * W + i]));
+      img.data[4 * i + ch] = Math.round(v * 255);
+      under.data[4 * i + ch] = 255 - Math.round(v * 160); // ink on paper, beneath the overlay
+    }
+    img.data[4 * i + 3] = under.data[4 * i + 3] = 255;
   }
-  heatCtx.putImageData(img, 0, 0);
+  inputCanvas.getContext('2d').putImageData(img, 0, 0);
+  for (const m of Object.values(maps)) m.under.getContext('2d').putImageData(under, 0, 0);
+  $('input-size').textContent = `${W}×${H}${C > 1 ? `×${C}` : ''}`;
 }
 
 function showEmpty() {
   predictionEl.textContent = '';
   probabilityEl.textContent = '';
-  heatTargetEl.textContent = '';
+  $('heatmap-target').textContent = '';
   statsEl.textContent = '';
-  legendMin.textContent = '−max';
-  legendMax.textContent = '+max';
+  $('legend-min').textContent = '−max';
+  $('legend-max').textContent = '+max';
   resetScores();
-  inputCtx.clearRect(0, 0, SIZE, SIZE);
-  heatUnderCtx.clearRect(0, 0, SIZE, SIZE);
-  heatCtx.clearRect(0, 0, SIZE, SIZE);
+  inputCanvas.getContext('2d').clearRect(0, 0, inputCanvas.width, inputCanvas.height);
+  for (const m of Object.values(maps)) {
+    clearMap(m);
+    m.under.getContext('2d').clearRect(0, 0, m.under.width, m.under.height);
+  }
   noteEl.hidden = true;
+  flowChart.textContent = '';
+  lastLayers = null;
+  drawUnits();
   body.dataset.drawing = 'empty';
   demo.lastResult = null;
 }
 
 const fmt = (v) => (Math.abs(v) >= 100 || (Math.abs(v) < 0.01 && v !== 0) ? v.toExponential(2) : v.toFixed(3));
+const argmax = (a) => a.reduce((k, v, i) => (v > a[k] ? i : k), 0);
+function softmax(a) {
+  const m = Math.max(...a);
+  const e = Array.from(a, (v) => Math.exp(v - m));
+  const s = e.reduce((p, q) => p + q, 0);
+  return e.map((v) => v / s);
+}
+const median = (a) => {
+  const s = [...a].sort((p, q) => p - q);
+  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : null;
+};
 
-function update(trigger) {
-  if (!model) return; // still loading (or failed): the drawing is kept and explained once loaded
-  const w = canvas.width, h = canvas.height;
-  const x = preprocess(rgbaToGrey(ctx.getImageData(0, 0, w, h).data), w, h);
-  if (!x) {
-    showEmpty();
-    if (body.dataset.state === 'ready') setStatus('Draw a digit from 0 to 9.');
-    return;
+let lastPaint = null; // the last painted request + result (for re-colouring without recomputing)
+
+function onResult(req, m) {
+  if (req.id < painted) return; // stale (a newer input was already painted or cleared)
+  if (req.model !== currentName) return; // the model changed meanwhile
+  painted = req.id;
+  if (currentDigit() === null) return; // cleared meanwhile
+  paintResult(req, m);
+  const now = performance.now();
+  if (strokeTiming && req.id >= strokeTiming.id && strokeTiming.model === req.model) {
+    const ms = now - strokeTiming.t0;
+    (demo.latencies[req.model] ??= []).push(ms);
+    demo.latency[req.model] = median(demo.latencies[req.model]);
+    $('latency').textContent = `Last stroke → heatmap: ${ms.toFixed(0)} ms (median ${demo.latency[req.model].toFixed(0)} ms on the ${req.model.toUpperCase()}).`;
+    strokeTiming = null;
   }
-  body.dataset.drawing = 'digit';
-  drawInput(x);
+}
 
-  const choice = select.value;
-  const options = { ...(METHODS[choice]?.options ?? { composite: choice }), target: 'predicted' };
-  let logits, result;
-  try {
-    logits = model.predict(x);
-    result = model.explain(x, options);
-  } catch (err) {
-    showError(`Explaining with "${choice}" failed`, err);
-    heatCtx.clearRect(0, 0, SIZE, SIZE);
-    statsEl.textContent = '';
-    noteEl.hidden = true;
-    return;
-  }
-
+function paintResult(req, m) {
+  lastPaint = { req, m };
+  const { logits, results } = m;
+  const main = results.main;
   const predicted = argmax(logits);
   const probs = softmax(logits);
   predictionEl.textContent = String(predicted);
   probabilityEl.textContent = `${(probs[predicted] * 100).toFixed(1)} % (softmax)`;
   renderScores(logits, predicted);
+  paintInput(req.input);
+  body.dataset.drawing = 'digit';
 
-  const R = result.relevance;
-  if (!R || R.length !== SIZE * SIZE) {
-    showError('Explanation', new Error(`expected ${SIZE * SIZE} relevance values, got ${R ? R.length : 'none'}`));
+  if (main.error) {
+    showError(`Explaining with "${req.method}" failed`, new Error(main.error));
+    clearMap(maps.main);
+    statsEl.textContent = '';
+    noteEl.hidden = true;
     return;
   }
-  let maxAbs = 0, sum = 0, lo = Infinity, hi = -Infinity;
-  for (let i = 0; i < R.length; i++) {
-    if (!Number.isFinite(R[i])) continue;
-    maxAbs = Math.max(maxAbs, Math.abs(R[i]));
-    lo = Math.min(lo, R[i]);
-    hi = Math.max(hi, R[i]);
-    sum += R[i];
-  }
-  // The flat rule gives every input of a dense layer the same share: on an MLP, whose first layer is
-  // dense, the map is uniform. Say so rather than leave the user puzzling over a flat red square.
-  const uniform = maxAbs > 0 && hi - lo <= 1e-4 * maxAbs;
+  const R = plane(main.relevance);
+  const st = stats(R);
+  paintMap(maps.main, R, st.maxAbs);
+  const uniform = st.maxAbs > 0 && st.hi - st.lo <= 1e-4 * st.maxAbs;
   noteEl.hidden = !uniform;
   noteEl.textContent = uniform
     ? 'Every pixel got the same relevance: the flat rule on a dense first layer (every pixel feeds ' +
       'every neuron) spreads relevance evenly. Try epsilon-plus or deep-taylor for a per-pixel map.'
     : '';
-  drawHeatmap(R, maxAbs);
-  const target = typeof result.target === 'number' ? result.target : predicted;
-  heatTargetEl.textContent = `for ${target}`;
-  legendMin.textContent = maxAbs > 0 ? `−${fmt(maxAbs)}` : '−max';
-  legendMax.textContent = maxAbs > 0 ? `+${fmt(maxAbs)}` : '+max';
-  const isLrp = !options.method || options.method === 'lrp';
+  const tg = req.jobs[0].target;
+  const target = main.target;
+  const targetText = tg.kind === 'contrast' ? `for ${tg.a}, not ${tg.b}` : `for ${target}`;
+  $('heatmap-target').textContent = targetText;
+  $('legend-min').textContent = st.maxAbs > 0 ? `−${fmt(st.maxAbs)}` : '−max';
+  $('legend-max').textContent = st.maxAbs > 0 ? `+${fmt(st.maxAbs)}` : '+max';
+  const isLrp = !req.options.method;
+  const fx = tg.kind === 'contrast' ? logits[tg.a] - logits[tg.b] : logits[target];
+  const fxText = tg.kind === 'contrast' ? `f${tg.a} − f${tg.b}` : `f${target}(x)`;
   statsEl.textContent = isLrp
-    ? `Σ relevance = ${fmt(sum)} (logit of ${target} = ${fmt(logits[target])}) · max |R| = ${fmt(maxAbs)}`
-    : `Σ = ${fmt(sum)} · max |value| = ${fmt(maxAbs)}`;
-  if (statusEl.dataset.kind === 'error' || trigger !== 'draw') {
-    setStatus(`Predicted ${predicted}; relevance by ${select.selectedOptions[0]?.textContent.trim() ?? choice}.`);
+    ? `Σ R = ${fmt(st.sum)} vs ${fxText} = ${fmt(fx)} (${fx !== 0 ? ((st.sum / fx) * 100).toFixed(1) : '—'} % conserved) · max |R| = ${fmt(st.maxAbs)}`
+    : `Σ = ${fmt(st.sum)} · ${fxText} = ${fmt(fx)} · max |value| = ${fmt(st.maxAbs)}`;
+
+  let compare = null;
+  if (results.compare && !results.compare.error) {
+    const R2 = plane(results.compare.relevance);
+    const s2 = stats(R2);
+    paintMap(maps.compare, R2, s2.maxAbs);
+    compare = { method: req.compare, maxAbsRelevance: s2.maxAbs, sumRelevance: s2.sum };
+  } else {
+    clearMap(maps.compare);
+    if (results.compare?.error) showError(`Comparing with "${req.compare}" failed`, new Error(results.compare.error));
   }
 
+  let unit = null;
+  if (results.unit && !results.unit.error) {
+    const R3 = plane(results.unit.relevance);
+    const s3 = stats(R3);
+    paintMap(maps.unit, R3, s3.maxAbs);
+    unit = { ...unitChoice, restrict: undefined, maxAbsRelevance: s3.maxAbs, sumRelevance: s3.sum };
+    $('unit-caption').textContent = `Through ${unitChoice.label}: Σ R = ${fmt(s3.sum)}`;
+  } else {
+    clearMap(maps.unit);
+    if (results.unit?.error) showError('Restricting to the unit failed', new Error(results.unit.error));
+    else $('unit-caption').textContent = 'No unit chosen';
+  }
+
+  lastLayers = main.layers ?? null;
+  renderFlow(lastLayers, st.sum, isLrp);
+
+  if (statusEl.dataset.kind === 'error' || req.trigger !== 'draw') {
+    if (!(results.compare?.error || results.unit?.error)) {
+      const src = background && !strokes.length ? background.name : 'your drawing';
+      setStatus(`Predicted ${predicted} for ${src}; relevance ${targetText} by ${labelOf(methodSelect)}.`);
+    }
+  }
   demo.explained += 1;
   demo.lastResult = {
-    trigger,
-    method: choice,
+    trigger: req.trigger,
+    method: req.method,
+    model: req.model,
     prediction: predicted,
     probability: probs[predicted],
     logits: Array.from(logits),
     target,
-    maxAbsRelevance: maxAbs,
-    sumRelevance: sum,
-    shape: result.shape ? Array.from(result.shape) : null,
+    targetSpec: tg,
+    maxAbsRelevance: st.maxAbs,
+    sumRelevance: st.sum,
+    fx,
+    shape: info.inputShape.slice(),
+    compare,
+    unit,
+    layers: lastLayers ? lastLayers.map(({ index, name, kind, sum, absorbed }) => ({ index, name, kind, sum, absorbed })) : null,
+    ms: m.ms,
   };
   body.dataset.explained = String(demo.explained);
 }
 
-// ---------------------------------------------------------------- start-up and model switching
-const modelSelect = $('model');
-const modelFooter = $('model-description');
-const loadedModels = new Map(); // name → model, so switching back is instant
-let loadModelFn = null;
+// ---------------------------------------------------------------- relevance flow
+const flowChart = $('flow-chart');
+const unitsCanvas = $('units');
+let lastLayers = null;
 
-async function loadBundle() {
-  try {
-    ({ loadModel: loadModelFn } = await import(BUNDLE_URL));
-    if (typeof loadModelFn !== 'function') throw new Error('the bundle does not export loadModel');
-  } catch (err) {
-    throw new Error(`Could not load the lrp-wasm bundle ${BUNDLE_URL} (build it with "npm run build"): ${err.message}`);
+function renderFlow(layers, inputSum, isLrp) {
+  flowChart.textContent = '';
+  if (!layers || !isLrp) {
+    const p = document.createElement('p');
+    p.className = 'help';
+    p.textContent = isLrp ? '' : 'The per-layer flow is shown for LRP methods.';
+    flowChart.append(p);
+    drawUnits();
+    return;
+  }
+  const rows = [...layers].reverse().map((l) => ({ label: `${l.index} ${l.kind}`, title: l.name, sum: l.sum, absorbed: l.absorbed }));
+  rows.push({ label: 'input', title: 'Σ R over the input pixels', sum: inputSum, absorbed: 0 });
+  const max = Math.max(1e-12, ...rows.map((r) => Math.abs(r.sum) + Math.abs(r.absorbed)));
+  for (const r of rows) {
+    const row = document.createElement('div');
+    row.className = 'flow-row';
+    row.setAttribute('role', 'listitem');
+    row.title = r.title;
+    row.setAttribute('aria-label', `${r.label}: Σ R = ${fmt(r.sum)}, absorbed ${fmt(r.absorbed)}`);
+    const w = (Math.abs(r.sum) / max) * 100;
+    const wa = (Math.abs(r.absorbed) / max) * 100;
+    row.innerHTML =
+      `<span class="flow-label"></span><span class="flow-track"><span class="flow-bar${r.sum < 0 ? ' negative' : ''}" style="width:${w}%"></span>` +
+      `<span class="flow-absorbed" style="width:${wa}%"></span></span><span class="flow-value">${fmt(r.sum)}</span>`;
+    row.querySelector('.flow-label').textContent = r.label;
+    flowChart.append(row);
+  }
+  drawUnits();
+}
+
+function fillFlowLayers() {
+  const sel = $('flow-layer');
+  sel.textContent = '';
+  for (const l of info.layers) {
+    if (l.kind === 'reshape' || l.index === info.layers.length - 1) continue;
+    sel.append(new Option(`${l.index}: ${l.kind} ${l.outputShape.join('×')}`, String(l.index)));
+  }
+  const firstHidden = info.layers.find((l) => l.kind === 'relu' || l.kind === 'dense' || l.kind === 'conv');
+  if (firstHidden) sel.value = String(firstHidden.index);
+}
+
+/** Units of a layer: a dense output's features, or a conv-like output's channels. */
+function unitsOf(layerIndex, rel) {
+  const l = info.layers[layerIndex];
+  const shape = l.outputShape;
+  if (shape.length === 3) {
+    const [C, H, W] = shape;
+    const vals = new Float32Array(C);
+    if (rel) for (let c = 0; c < C; c++) for (let i = 0; i < H * W; i++) vals[c] += rel[c * H * W + i];
+    return { n: C, vals, channel: true, size: H * W };
+  }
+  const n = shape.reduce((a, b) => a * b, 1);
+  return { n, vals: rel ? rel : new Float32Array(n), channel: false, size: 1 };
+}
+
+function drawUnits() {
+  const c = unitsCanvas;
+  const g = c.getContext('2d');
+  const cssW = Math.round(c.getBoundingClientRect().width || 320);
+  if (c.width !== cssW) c.width = cssW;
+  g.clearRect(0, 0, c.width, c.height);
+  const sel = $('flow-layer').value;
+  if (!info || sel === '' || !lastLayers) return;
+  const li = Number(sel);
+  const rel = lastLayers.find((l) => l.index === li)?.relevance;
+  const u = unitsOf(li, rel);
+  let max = 0;
+  for (const v of u.vals) max = Math.max(max, Math.abs(v));
+  const bw = c.width / u.n;
+  const mid = c.height / 2;
+  g.fillStyle = '#d9dde5';
+  g.fillRect(0, mid, c.width, 1);
+  for (let k = 0; k < u.n; k++) {
+    const v = max > 0 ? u.vals[k] / max : 0;
+    g.fillStyle = v >= 0 ? '#d7301f' : '#2c62c9';
+    const h = Math.abs(v) * (mid - 2);
+    g.fillRect(k * bw, v >= 0 ? mid - h : mid + 1, Math.max(1, bw - (bw > 3 ? 1 : 0)), Math.max(h, v !== 0 ? 1 : 0));
+  }
+  if (unitChoice && unitChoice.layer === li) {
+    g.strokeStyle = '#1d2330';
+    g.lineWidth = 2;
+    g.strokeRect(unitChoice.unit * bw, 1, Math.max(2, bw), c.height - 2);
   }
 }
 
-async function fetchModel(name) {
-  const { url } = MODELS[name];
-  let bytes;
-  try {
-    const resp = await fetch(url);
-    if (!resp.ok) throw new Error(`HTTP ${resp.status}${resp.status === 404 ? ' (train it with "npm run train")' : ''}`);
-    bytes = new Uint8Array(await resp.arrayBuffer());
-  } catch (err) {
-    throw new Error(`Could not download the model ${url}: ${err.message}`);
+function chooseUnit(unit) {
+  const sel = $('flow-layer').value;
+  if (!info || sel === '' || unit === null || !Number.isInteger(unit)) {
+    unitChoice = null;
+  } else {
+    const li = Number(sel);
+    const u = unitsOf(li, null);
+    if (unit < 0 || unit >= u.n) {
+      showError('Unit', new Error(`layer ${li} has units 0..${u.n - 1}, not ${unit}`));
+      return;
+    }
+    const restrict = u.channel
+      ? { layer: li, units: Array.from({ length: u.size }, (_, i) => unit * u.size + i) }
+      : { layer: li, unit };
+    unitChoice = { layer: li, unit, restrict, label: `${u.channel ? 'channel' : 'unit'} ${unit} of layer ${li} (${info.layers[li].kind})` };
   }
-  let loaded;
-  try {
-    loaded = await loadModelFn(bytes);
-  } catch (err) {
-    throw new Error(`Could not load the model ${url}: ${err.message}`);
+  $('unit').value = unitChoice ? String(unit) : '';
+  drawUnits();
+  flushFrame('unit');
+}
+unitsCanvas.addEventListener('click', (e) => {
+  const sel = $('flow-layer').value;
+  if (sel === '' || !info) return;
+  const rect = unitsCanvas.getBoundingClientRect();
+  const n = unitsOf(Number(sel), null).n;
+  chooseUnit(Math.min(n - 1, Math.max(0, Math.floor(((e.clientX - rect.left) / rect.width) * n))));
+});
+unitsCanvas.addEventListener('keydown', (e) => {
+  if (!['ArrowLeft', 'ArrowRight'].includes(e.key)) return;
+  e.preventDefault();
+  const cur = unitChoice ? unitChoice.unit : -1;
+  chooseUnit(Math.max(0, cur + (e.key === 'ArrowRight' ? 1 : -1)));
+});
+$('unit').addEventListener('change', () => {
+  const v = $('unit').value;
+  chooseUnit(v === '' ? null : Number(v));
+});
+$('unit-clear').addEventListener('click', () => chooseUnit(null));
+$('flow-layer').addEventListener('change', () => {
+  unitChoice = null;
+  $('unit').value = '';
+  drawUnits();
+  flushFrame('unit');
+});
+
+// ---------------------------------------------------------------- controls
+function describeMethod() {
+  $('method-help').textContent = helpOf(methodSelect.value);
+  const shown = paramsShown(methodSelect.value);
+  for (const el of document.querySelectorAll('#params .param')) el.hidden = !shown.has(el.dataset.param);
+  $('params').hidden = shown.size === 0;
+}
+methodSelect.addEventListener('change', () => {
+  describeMethod();
+  flushFrame('method');
+});
+compareSelect.addEventListener('change', () => flushFrame('compare'));
+$('first-rule').addEventListener('change', () => {
+  describeMethod();
+  flushFrame('param');
+});
+// α − β = 1: each of the two follows the other
+$('alpha').addEventListener('input', () => {
+  const a = Math.max(1, num('alpha', 2));
+  $('beta').value = String(+(a - 1).toFixed(6));
+});
+$('beta').addEventListener('input', () => {
+  const b = Math.max(0, num('beta', 1));
+  $('alpha').value = String(+(b + 1).toFixed(6));
+});
+for (const id of ['alpha', 'beta']) {
+  $(id).addEventListener('change', () => {
+    if (num('alpha', 2) < 1) { $('alpha').value = '1'; $('beta').value = '0'; }
+    flushFrame('param');
+  });
+}
+for (const id of ['epsilon', 'gamma', 'low', 'high', 'steps', 'samples', 'noise', 'seed']) {
+  $(id).addEventListener('change', () => flushFrame('param'));
+}
+function describeTarget() {
+  const kind = $('target-kind').value;
+  document.querySelector('[data-target="a"]').hidden = kind === 'predicted';
+  document.querySelector('[data-target="b"]').hidden = kind !== 'contrast';
+}
+$('target-kind').addEventListener('change', () => {
+  describeTarget();
+  flushFrame('target');
+});
+$('target-a').addEventListener('change', () => flushFrame('target'));
+$('target-b').addEventListener('change', () => flushFrame('target'));
+
+function repaintColours() {
+  const cm = $('colormap').value;
+  $('legend-bar').style.background = GRADIENT_CSS[cm];
+  body.dataset.colormap = cm;
+  if (lastPaint && currentDigit()) paintResult(lastPaint.req, lastPaint.m);
+}
+$('colormap').addEventListener('change', repaintColours);
+function applyOpacity() {
+  const v = num('opacity', 72);
+  document.documentElement.style.setProperty('--overlay-opacity', String(v / 100));
+  $('opacity').setAttribute('aria-valuetext', `${v} %`);
+}
+$('opacity').addEventListener('input', applyOpacity);
+function applyOverlay() {
+  body.classList.toggle('overlay', $('overlay').checked);
+}
+$('overlay').addEventListener('change', applyOverlay);
+
+// ---------------------------------------------------------------- PNG download
+$('download').addEventListener('click', () => {
+  const src = maps.main.canvas;
+  if (!demo.lastResult) {
+    setStatus('Nothing to download yet: draw or pick a digit first.');
+    return;
   }
-  const inputSize = (loaded.inputShape || []).reduce((a, b) => a * b, 1);
-  if (inputSize !== SIZE * SIZE || loaded.outputSize !== 10) {
-    const got = `input ${JSON.stringify(loaded.inputShape)} and ${loaded.outputSize} outputs`;
-    loaded.dispose();
-    throw new Error(`The model must take a 28×28 image and give 10 scores; it has ${got}`);
+  const scale = Math.max(1, Math.floor(280 / Math.max(src.width, src.height)));
+  const c = document.createElement('canvas');
+  c.width = src.width * scale;
+  c.height = src.height * scale;
+  const g = c.getContext('2d');
+  g.imageSmoothingEnabled = false; // nearest neighbour: crisp pixels
+  g.drawImage(src, 0, 0, c.width, c.height);
+  c.toBlob((blob) => {
+    if (!blob) {
+      showError('Download', new Error('the browser could not encode the PNG'));
+      return;
+    }
+    const a = $('download-link');
+    if (a.href) URL.revokeObjectURL(a.href);
+    a.href = URL.createObjectURL(blob);
+    const r = demo.lastResult;
+    a.download = `lrp-${currentName}-${r.method.replace(/[^a-z0-9-]+/gi, '_')}-class${r.target}.png`;
+    a.click();
+  }, 'image/png');
+});
+
+// ---------------------------------------------------------------- models
+function describeModel(name) {
+  const shape = info.inputShape.join('×');
+  $('model-summary').textContent = `${name === 'custom' ? customFileName : name.toUpperCase()} · input ${shape} · ${info.outputSize} outputs · ${info.layers.length} layers`;
+  const ol = $('model-layers');
+  ol.textContent = '';
+  for (const l of info.layers) {
+    const li = document.createElement('li');
+    li.textContent = `${l.kind} ${l.outputShape.join('×')} (${l.name})`;
+    ol.append(li);
   }
-  return loaded;
+  $('model-description').textContent = name === 'custom' ? `your model ${customFileName}` : MODELS[name].description;
 }
 
-async function useModel(name) {
+function fillTargets(n) {
+  for (const id of ['target-a', 'target-b']) {
+    const sel = $(id);
+    const old = sel.value;
+    sel.textContent = '';
+    for (let k = 0; k < n; k++) sel.append(new Option(String(k), String(k)));
+    sel.value = old !== '' && Number(old) < n ? old : String(id === 'target-a' ? Math.min(3, n - 1) : Math.min(8, n - 1));
+  }
+}
+
+let customFileName = '';
+const infos = new Map();
+
+async function useModel(name, { loaded } = {}) {
   body.dataset.state = 'loading';
   setStatus('Loading the model…');
-  if (!loadedModels.has(name)) loadedModels.set(name, await fetchModel(name));
-  model = loadedModels.get(name);
-  demo.model = model;
+  let m = loaded ?? infos.get(name);
+  if (!m) m = await call({ type: 'load', name, url: MODELS[name].url });
+  infos.set(name, m);
+  currentName = name;
   demo.modelName = name;
-  modelFooter.textContent = MODELS[name].description;
-  setStatus(`Model loaded (${model.layers.length} layers, input ${model.inputShape.join('×')}). Draw a digit from 0 to 9.`);
+  info = { inputShape: m.inputShape, outputSize: m.outputSize, layers: m.layers, image: imageShapeOf(m.inputShape) };
+  unitChoice = null;
+  $('unit').value = '';
+  lastLayers = null;
+  lastPaint = null;
+  painted = seq + 1;
+  buildScores(m.outputSize);
+  fillTargets(m.outputSize);
+  fillFlowLayers();
+  describeModel(name);
   body.dataset.state = 'ready';
-  if (strokes.length) update('model');
+  if (!info.image) {
+    showEmpty();
+    setStatus(`This model's input has the shape [${m.inputShape.join(', ')}], which is not an image (expected channels × height × width): ` +
+      'the demo can show its layers but cannot feed it a drawing. Choose an image model.', 'error');
+    body.dataset.inputKind = 'not-image';
+    return;
+  }
+  body.dataset.inputKind = 'image';
+  const { C, H, W } = info.image;
+  setStatus(`Model loaded (${m.layers.length} layers, input ${m.inputShape.join('×')}${H !== SIZE || W !== SIZE ? `: drawings are resized to ${H}×${W}${C > 1 ? ` and repeated over ${C} channels` : ''}` : ''}). Draw a digit from 0 to 9.`);
+  if (currentDigit()) flushFrame('model');
+  else showEmpty();
 }
 
 modelSelect.addEventListener('change', () => {
@@ -503,11 +1153,50 @@ modelSelect.addEventListener('change', () => {
   });
 });
 
+$('model-file').addEventListener('change', async (e) => {
+  const file = e.target.files[0];
+  e.target.value = '';
+  if (!file) return;
+  setStatus(`Loading your model ${file.name}…`);
+  let m;
+  try {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    m = await call({ type: 'load', name: 'custom', bytes }, [bytes.buffer]);
+  } catch (err) {
+    showError(`Could not use your model "${file.name}"`, err);
+    demo.modelError = err.message;
+    return;
+  }
+  customFileName = file.name;
+  infos.delete('custom');
+  const opt = modelSelect.querySelector('option[value="custom"]');
+  opt.disabled = false;
+  opt.textContent = `Your model: ${file.name}`;
+  modelSelect.value = 'custom';
+  await useModel('custom', { loaded: m });
+});
+
+// ---------------------------------------------------------------- start-up
 async function init() {
+  applyOpacity();
+  applyOverlay();
+  describeMethod();
+  describeTarget();
+  repaintColours();
+  fitCanvas();
+  redraw();
+  window.addEventListener('resize', () => {
+    if (fitCanvas()) scheduleFrame();
+    drawUnits();
+  });
   setStatus('Loading the WebAssembly engine…');
-  await loadBundle();
+  loadSamples().catch((err) => {
+    $('sample').disabled = $('random').disabled = true;
+    $('sample-help').textContent = `The test digits could not be loaded (${err.message}); run "node scripts/make_samples.mjs".`;
+  });
+  startWorker();
   await useModel(modelSelect.value);
-  resolveReady(model);
+  resolveReady(demo.modelName);
 }
 
 init().catch((err) => {
