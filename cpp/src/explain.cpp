@@ -4,12 +4,23 @@
 
 #include "relevance_kernel.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace lrp {
 namespace {
 
-constexpr int kChunk = 16;  // samples per forward pass for integrated gradients / SmoothGrad
+// Integrated gradients and SmoothGrad evaluate many points; they run in chunks of up to 16 samples per
+// forward pass, fewer when one sample's activations are large (ResNet-18: ~4M values), so the memory a
+// chunk holds stays near kChunkValues floats.
+constexpr int kMaxChunk = 16;
+constexpr int64_t kChunkValues = int64_t{16} << 20;
+
+int chunkSize(const Graph& graph) {
+  int64_t perSample = graph.inputSize();
+  for (const Node& node : graph.nodes()) perSample += shapeSize(node.outputShape);
+  return static_cast<int>(std::clamp<int64_t>(kChunkValues / perSample, 1, kMaxChunk));
+}
 
 void checkRequest(const Graph& graph, const ExplainRequest& request) {
   const int outputs = graph.outputSize();
@@ -145,8 +156,9 @@ Matrix gradientAt(const Graph& graph, const Matrix& x, const std::vector<int>& t
 // Mean gradient over the columns of `points` (evaluated in chunks to bound memory), all for one target.
 Vector meanGradient(const Graph& graph, const Matrix& points, int target, const ExplainRequest& request) {
   Vector sum = Vector::Zero(points.rows());
-  for (Eigen::Index start = 0; start < points.cols(); start += kChunk) {
-    const Eigen::Index n = std::min<Eigen::Index>(kChunk, points.cols() - start);
+  const Eigen::Index chunk = chunkSize(graph);
+  for (Eigen::Index start = 0; start < points.cols(); start += chunk) {
+    const Eigen::Index n = std::min<Eigen::Index>(chunk, points.cols() - start);
     const Matrix grads = gradientAt(graph, points.middleCols(start, n), std::vector<int>(static_cast<size_t>(n), target), request);
     sum += grads.rowwise().sum();
   }

@@ -26,6 +26,13 @@ Matrix modifiedInput(const Matrix& x, InputMod mod, const Rule& rule) {
   throw Error("unknown input modifier");
 }
 
+// The value of a Low/High input when the rule's bound is one number for every input, else nullptr.
+const float* scalarBound(InputMod mod, const Rule& rule) {
+  if (mod == InputMod::Low && rule.low.size() == 1) return &rule.low[0];
+  if (mod == InputMod::High && rule.high.size() == 1) return &rule.high[0];
+  return nullptr;
+}
+
 Matrix gated(const Matrix& relevance, const Matrix& z, OutputGate gate) {
   switch (gate) {
     case OutputGate::All: return relevance;
@@ -80,6 +87,14 @@ Matrix linearRelevance(const LinearLayer& layer, const Matrix& x, const Matrix& 
       } else if (branch.input == InputMod::Ones) {
         denominator.colwise() += branch.sign * layer.onesResponse(static_cast<int>(x.rows()), branch.weight,
                                                                   branch.bias, rule.gamma);
+      } else if (const float* bound = scalarBound(branch.input, rule)) {
+        // A constant input l·1 (z-box with scalar bounds): its response l·map(1; W_k) + b_k comes from two
+        // cached responses to ones, map(1; W_k) and map(1; W_k) + b_k (the layer knows how b broadcasts).
+        const int rows = static_cast<int>(x.rows());
+        const Vector& ones = layer.onesResponse(rows, branch.weight, ParamMod::Zero, rule.gamma);
+        denominator.colwise() += (branch.sign * *bound) * ones;
+        if (bias != nullptr)
+          denominator.colwise() += branch.sign * (layer.onesResponse(rows, branch.weight, branch.bias, rule.gamma) - ones);
       } else if (!eval.silent) {
         denominator += branch.sign * layer.mapForward(*eval.input, *eval.weight, bias);
       } else if (bias != nullptr) {
