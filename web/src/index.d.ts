@@ -159,3 +159,75 @@ export function engineMemoryBytes(): number;
 export const composites: readonly CompositeName[];
 export const rules: readonly RuleName[];
 export const methods: readonly MethodName[];
+
+/** The perturbation of `evaluate`: what a perturbed input value becomes. */
+export type Perturbation =
+  | { type: 'constant'; /** Default 0. */ value?: number }
+  /** Independent uniform noise in [low, high) (defaults 0 and 1), seeded per input (default seed 0): reproducible. */
+  | { type: 'uniform'; low?: number; high?: number; seed?: number };
+
+export type PerturbationOrder = 'morf' | 'lerf';
+
+export interface EvaluateOptions {
+  /** Most relevant first, least relevant first, or both (default 'both'). */
+  order?: PerturbationOrder | 'both' | PerturbationOrder[];
+  /** Side of the square patches of the input's last two (spatial) dimensions, all channels together (default 1). */
+  patchSize?: number;
+  /** Number of perturbation steps (default: the number of patches to perturb, at most 50). */
+  steps?: number;
+  /** Fraction of the patches perturbed after the last step (default 1). */
+  fraction?: number;
+  /** Default { type: 'constant', value: 0 }. */
+  perturbation?: Perturbation;
+  /**
+   * Options of model.explain that make the relevance (default: model.explain's defaults), or
+   * { method: 'random', seed } for the random baseline (uniform random relevance, seeded per input).
+   */
+  explain?: Omit<ExplainOptions, 'target' | 'layerRelevance'> | { method: 'random'; seed?: number };
+  /** The relevance of each input, given by the caller instead of `explain`. */
+  relevance?: FloatArray[];
+  /** The output whose value is followed: 'predicted' (default, on the unperturbed input), a class, or one per input. Fixed while perturbing. */
+  target?: 'predicted' | number | number[];
+  /** Called after each batch with the number of inputs done and the total. */
+  onProgress?: (done: number, total: number) => void;
+  /** At most this many forward passes per model.predictBatch call (default 512). */
+  batchSize?: number;
+}
+
+export interface PerturbationCurve {
+  /** f_target(x^k) for k = 0..steps (k = 0: the unperturbed input). */
+  curve: number[];
+  /** Mean over k = 0..steps of f(x⁰) − f(x^k). */
+  aopc: number;
+}
+
+export interface InputEvaluation {
+  target: number;
+  morf?: PerturbationCurve;
+  lerf?: PerturbationCurve;
+}
+
+export interface OrderSummary extends PerturbationCurve {
+  /** The standard error of the mean AOPC over the inputs. */
+  aopcStdErr: number;
+}
+
+export interface Evaluation {
+  /** One entry per input. */
+  inputs: InputEvaluation[];
+  /** The mean curve and the mean AOPC over the inputs (present for each order evaluated). */
+  morf?: OrderSummary;
+  lerf?: OrderSummary;
+  patchSize: number;
+  /** The number of patches. */
+  patches: number;
+  steps: number;
+  /** The number of patches perturbed after step k, k = 0..steps. */
+  perturbed: number[];
+}
+
+/**
+ * Pixel-flipping (region perturbation) evaluation of explanations with AOPC (Samek et al. 2017):
+ * perturbs patches in the order of their summed relevance and follows the target output.
+ */
+export function evaluate(model: Model, inputs: FloatArray[], options?: EvaluateOptions): Promise<Evaluation>;

@@ -356,3 +356,4 @@ function describe(value) {
   if (typeof value === 'object') return value.constructor?.name ?? 'object';
   return String(value);
 }
+export { evaluate } from './evaluate.js';
