@@ -74,34 +74,64 @@ export const explainedCount = (p) => p.evaluate(() => Number(document.body.datas
 
 /** Waits until an explanation newer than `before` has been painted (for `trigger`, if given). */
 export async function waitExplained(p, before, trigger) {
-  await p.waitForFunction(
-    ([n, t]) => {
-      const d = window.__lrpDemo;
-      return Number(document.body.dataset.explained) > n && d.lastResult && (!t || d.lastResult.trigger === t);
-    },
-    [before, trigger ?? null],
-    { timeout: TIMEOUT },
-  );
+  try {
+    await p.waitForFunction(
+      ([n, t]) => {
+        const d = window.__lrpDemo;
+        return Number(document.body.dataset.explained) > n && d.lastResult && (!t || d.lastResult.trigger === t);
+      },
+      [before, trigger ?? null],
+      { timeout: TIMEOUT },
+    );
+  } catch (err) {
+    const state = await p.evaluate(() => ({
+      status: document.getElementById('status').textContent,
+      explained: document.body.dataset.explained,
+      trigger: window.__lrpDemo.lastResult?.trigger,
+    })).catch(() => null);
+    throw new Error(`no explanation (trigger ${trigger}) after #${before}: ${JSON.stringify(state)}; ${err.message}`);
+  }
   return p.evaluate(() => window.__lrpDemo.lastResult);
 }
 
-/** Runs `action` and waits for the explanation it triggers. */
+/**
+ * Runs `action` and waits until the page has painted the result of the request the action made (or a
+ * newer one: the page coalesces requests); returns window.__lrpDemo.lastResult.
+ */
 export async function after(p, trigger, action) {
-  const n = await explainedCount(p);
+  const before = await p.evaluate(() => window.__lrpDemo.requested);
   await action();
-  return waitExplained(p, n, trigger);
+  try {
+    await p.waitForFunction(
+      ([b, t]) => {
+        const d = window.__lrpDemo;
+        // (not checked: the trigger `t`, since a later request, e.g. a blur's change event, may replace it)
+        return d.requested > b && d.painted >= d.requested && d.lastResult && d.lastResult.id >= d.requested;
+      },
+      [before, trigger],
+      { timeout: TIMEOUT },
+    );
+  } catch (err) {
+    const state = await p.evaluate(() => ({
+      status: document.getElementById('status').textContent,
+      requested: window.__lrpDemo.requested,
+      painted: window.__lrpDemo.painted,
+      last: window.__lrpDemo.lastResult && { id: window.__lrpDemo.lastResult.id, triggers: window.__lrpDemo.lastResult.triggers },
+    })).catch(() => null);
+    throw new Error(`no explanation (trigger ${trigger}) after request #${before}: ${JSON.stringify(state)}; ${err.message}`);
+  }
+  return p.evaluate(() => window.__lrpDemo.lastResult);
 }
 
 /** Draws one stroke with the mouse through points given as fractions (0..1) of the canvas. */
 export async function stroke(p, points, steps = 8) {
+  await p.locator('#canvas').scrollIntoViewIfNeeded();
   const box = await p.locator('#canvas').boundingBox();
   const at = ([fx, fy]) => [box.x + fx * box.width, box.y + fy * box.height];
-  const before = await explainedCount(p);
   await p.mouse.move(...at(points[0]));
   await p.mouse.down();
   for (const pt of points.slice(1)) await p.mouse.move(...at(pt), { steps });
-  await p.mouse.up();
-  return waitExplained(p, before, 'pointerup');
+  return after(p, 'pointerup', () => p.mouse.up());
 }
 
 export const ONE = [[0.5, 0.16], [0.5, 0.5], [0.5, 0.84]];

@@ -160,7 +160,7 @@ const ready = new Promise((res, rej) => {
 ready.catch(() => {}); // the failure is shown in #status
 const demo = {
   ready, lastResult: null, explained: 0, modelName: null, error: null,
-  latencies: {}, latency: {}, samples: null,
+  latencies: {}, latency: {}, samples: null, requested: 0, painted: 0,
 };
 window.__lrpDemo = demo;
 
@@ -236,6 +236,9 @@ function send(req) {
 /** Queues an explanation request; only the newest pending one is kept. */
 function request(req) {
   req.id = ++seq;
+  // a replaced request's triggers are carried over: its result is this one's
+  req.triggers = pending ? [...pending.triggers, req.trigger] : [req.trigger];
+  demo.requested = req.id;
   if (inFlight) pending = req;
   else send(req);
   return req.id;
@@ -619,7 +622,7 @@ function update(trigger) {
   const isLrp = !options.method;
   return request({
     trigger, model: currentName, input, x, jobs, wantLayers: isLrp,
-    method, compare: compareSelect.value, options, t: performance.now(),
+    method, compare: compareSelect.value, options, t: performance.now(), unitChoice,
   });
 }
 
@@ -751,6 +754,7 @@ function onResult(req, m) {
   if (req.id < painted) return; // stale (a newer input was already painted or cleared)
   if (req.model !== currentName) return; // the model changed meanwhile
   painted = req.id;
+  demo.painted = req.id;
   if (currentDigit() === null) return; // cleared meanwhile
   paintResult(req, m);
   const now = performance.now();
@@ -820,8 +824,9 @@ function paintResult(req, m) {
     const R3 = plane(results.unit.relevance);
     const s3 = stats(R3);
     paintMap(maps.unit, R3, s3.maxAbs);
-    unit = { ...unitChoice, restrict: undefined, maxAbsRelevance: s3.maxAbs, sumRelevance: s3.sum };
-    $('unit-caption').textContent = `Through ${unitChoice.label}: Σ R = ${fmt(s3.sum)}`;
+    const uc = req.unitChoice;
+    unit = { layer: uc.layer, unit: uc.unit, label: uc.label, maxAbsRelevance: s3.maxAbs, sumRelevance: s3.sum };
+    $('unit-caption').textContent = `Through ${uc.label}: Σ R = ${fmt(s3.sum)}`;
   } else {
     clearMap(maps.unit);
     if (results.unit?.error) showError('Restricting to the unit failed', new Error(results.unit.error));
@@ -840,6 +845,8 @@ function paintResult(req, m) {
   demo.explained += 1;
   demo.lastResult = {
     trigger: req.trigger,
+    triggers: req.triggers,
+    id: req.id,
     method: req.method,
     model: req.model,
     prediction: predicted,
