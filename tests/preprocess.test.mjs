@@ -13,6 +13,7 @@ import {
   centerOfMass,
   placeByCenterOfMass,
   preprocess,
+  imageToGrey,
 } from '../web/demo/preprocess.js';
 
 /** A w×h black image with white filled rectangles [x0, x1) × [y0, y1). */
@@ -153,4 +154,35 @@ test('rgbaToGrey: white is 1, black 0, transparent counts as black', () => {
   assert.equal(g[1], 0);
   assert.equal(g[2], 0);
   assert.ok(Math.abs(g[3] - 128 / 255) < 1e-3);
+});
+
+/** RGBA bytes of a w×h image filled with `bg` (an [r, g, b]) and rectangles of colour `ink`. */
+function rgbaImage(w, h, bg, ink, rects) {
+  const d = new Uint8ClampedArray(4 * w * h);
+  for (let i = 0; i < w * h; i++) d.set([...bg, 255], 4 * i);
+  for (const [x0, y0, x1, y1] of rects) {
+    for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) d.set([...ink, 255], 4 * (y * w + x));
+  }
+  return d;
+}
+
+test('imageToGrey: dark ink on light paper is inverted to white on black, the paper becomes 0', () => {
+  const rgba = rgbaImage(60, 40, [240, 236, 225], [20, 20, 30], [[28, 5, 33, 35]]);
+  const { grey, inverted, background } = imageToGrey(rgba, 60, 40);
+  assert.equal(inverted, true);
+  assert.ok(background < 0.1, `background level ${background}`);
+  assert.equal(grey[0], 0, 'paper → black');
+  assert.ok(grey[20 * 60 + 30] > 0.9, `ink → ${grey[20 * 60 + 30]}`);
+  const x = preprocess(grey, 60, 40);
+  const b = boundingBox(x, SIZE, SIZE, 0);
+  assert.ok(b.y1 - b.y0 >= 20, 'the stroke is fitted to 20 pixels like MNIST');
+});
+
+test('imageToGrey: light ink on a dark (grey) background is kept, its background level removed', () => {
+  const rgba = rgbaImage(30, 30, [50, 50, 50], [255, 255, 255], [[10, 10, 20, 20]]);
+  const { grey, inverted } = imageToGrey(rgba, 30, 30);
+  assert.equal(inverted, false);
+  assert.equal(grey[0], 0);
+  assert.ok(Math.abs(grey[15 * 30 + 15] - 1) < 1e-6);
+  assert.throws(() => imageToGrey(new Uint8Array(7), 2, 2), /expected 16 RGBA bytes, got 7/);
 });

@@ -7,7 +7,7 @@
 // the canvas (background + strokes) is preprocessed like MNIST. Undo removes the last stroke, Clear
 // removes everything, the background too.
 
-import { preprocess, rgbaToGrey, resizeArea, SIZE } from './preprocess.js';
+import { preprocess, rgbaToGrey, imageToGrey, resizeArea, SIZE } from './preprocess.js';
 
 const MODELS = {
   mlp: { url: '/models/mnist-mlp.onnx', description: 'a 5-layer ReLU MLP' },
@@ -509,21 +509,8 @@ async function loadImageFile(file) {
   cx.fillStyle = '#fff'; // transparent pixels count as paper
   cx.fillRect(0, 0, w, h);
   cx.drawImage(bitmap, 0, 0, w, h);
-  const rgba = cx.getImageData(0, 0, w, h).data;
-  const grey = new Float32Array(w * h);
-  for (let i = 0; i < w * h; i++) grey[i] = (0.299 * rgba[4 * i] + 0.587 * rgba[4 * i + 1] + 0.114 * rgba[4 * i + 2]) / 255;
-  // MNIST is white ink on black: invert when the background (the border's mean) is light
-  let border = 0, nb = 0;
-  for (let x = 0; x < w; x++) { border += grey[x] + grey[(h - 1) * w + x]; nb += 2; }
-  for (let y = 0; y < h; y++) { border += grey[y * w] + grey[y * w + w - 1]; nb += 2; }
-  const light = border / nb > 0.5;
-  if (light) for (let i = 0; i < grey.length; i++) grey[i] = 1 - grey[i];
-  // remove the background level (the border's mean after inverting) so that only the ink remains
-  let b = 0;
-  for (let x = 0; x < w; x++) b += grey[x] + grey[(h - 1) * w + x];
-  for (let y = 0; y < h; y++) b += grey[y * w] + grey[y * w + w - 1];
-  b = Math.min(0.9, b / nb);
-  for (let i = 0; i < grey.length; i++) grey[i] = Math.max(0, (grey[i] - b) / (1 - b));
+  // MNIST is white ink on black: luminance, inverted when the background is light, background removed
+  const { grey, inverted: light } = imageToGrey(cx.getImageData(0, 0, w, h).data, w, h);
   const x = preprocess(grey, w, h);
   if (!x) {
     showError(`The image "${file.name}"`, new Error('has no visible digit (it is blank after converting to grey)'));

@@ -200,3 +200,30 @@ export function preprocess(grey, width, height, { threshold = 0.05, normalize = 
   if (k !== 1) for (let i = 0; i < out.length; i++) out[i] = Math.min(1, out[i] * k);
   return out;
 }
+
+/**
+ * Grey values (0..1) of a photo or scan of a digit, as MNIST has them: white ink on black. The colour
+ * is reduced to its luminance (alpha is ignored: draw the image on white first); when the background
+ * (the mean of the border pixels) is light, the image is inverted (dark ink on paper → white on
+ * black), and the background level is subtracted so that only the ink remains. Feed the result to
+ * `preprocess`.
+ * @param {Uint8ClampedArray|Uint8Array} rgba  width·height RGBA bytes
+ * @returns {{ grey: Float32Array, inverted: boolean, background: number }}
+ */
+export function imageToGrey(rgba, width, height) {
+  const n = width * height;
+  if (rgba.length !== 4 * n) throw new Error(`imageToGrey: expected ${4 * n} RGBA bytes, got ${rgba.length}`);
+  const grey = new Float32Array(n);
+  for (let i = 0; i < n; i++) grey[i] = (0.299 * rgba[4 * i] + 0.587 * rgba[4 * i + 1] + 0.114 * rgba[4 * i + 2]) / 255;
+  const borderMean = () => {
+    let s = 0, k = 0;
+    for (let x = 0; x < width; x++) { s += grey[x] + grey[(height - 1) * width + x]; k += 2; }
+    for (let y = 0; y < height; y++) { s += grey[y * width] + grey[y * width + width - 1]; k += 2; }
+    return s / k;
+  };
+  const inverted = borderMean() > 0.5;
+  if (inverted) for (let i = 0; i < n; i++) grey[i] = 1 - grey[i];
+  const background = Math.min(0.9, borderMean());
+  for (let i = 0; i < n; i++) grey[i] = Math.max(0, (grey[i] - background) / (1 - background));
+  return { grey, inverted, background };
+}
