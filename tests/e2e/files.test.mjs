@@ -4,6 +4,7 @@ import { test, before, after as afterAll } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { buildModel } from '../helpers/onnx-builder.mjs';
 import { setup, waitReady, after, stroke, readHeatmap, shot, ROOT, ONE, noProblems } from './helpers.mjs';
 
 let env, page;
@@ -129,6 +130,16 @@ test('a broken model file: a visible error naming the problem; the previous mode
     assert.equal(await page.getAttribute('#status', 'role'), 'alert');
     assert.ok(await page.isVisible('#status'));
   }
+  // a well-formed model with an operator the engine does not support: the error names it
+  const erf = buildModel({
+    input: { name: 'input', shape: [null, 1, 28, 28] },
+    output: { name: 'logits', shape: [null, 1, 28, 28] },
+    nodes: [{ op: 'Erf', name: 'my_erf', inputs: ['input'], outputs: ['logits'] }],
+  });
+  await page.evaluate(() => document.getElementById('status').removeAttribute('data-kind'));
+  await page.setInputFiles('#model-file', { name: 'erf.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from(erf) });
+  await page.waitForFunction(() => document.getElementById('status').dataset.kind === 'error');
+  assert.match(await page.textContent('#status'), /Could not use your model "erf\.onnx".*unsupported ONNX operator 'Erf' \(node 'my_erf'\)/);
   await shot(page, '25-broken-model');
   assert.equal(await page.inputValue('#model'), 'mlp');
   const r = await stroke(page, ONE);
