@@ -187,8 +187,21 @@ test('phone-sized screen: no horizontal scrolling, canvas fits, drawing works', 
     assert.ok(m.scrollW <= m.innerW, `page is ${m.scrollW}px wide on a ${m.innerW}px screen`);
     assert.ok(m.left >= 0 && m.right <= m.innerW);
     assert.equal(m.w, Math.round(m.cssW * 3), 'canvas uses devicePixelRatio 3');
+    // a finger: real touch events (CDP), which the page receives as pointer events of type 'touch'
     await p.locator('#canvas').scrollIntoViewIfNeeded();
-    const r = await stroke(p, [[0.5, 0.18], [0.5, 0.82]]);
+    const box = await p.locator('#canvas').boundingBox();
+    const cdp = await phone.newCDPSession(p);
+    const touch = (type, fy) => cdp.send('Input.dispatchTouchEvent', {
+      type, touchPoints: type === 'touchEnd' ? [] : [{ x: box.x + box.width / 2, y: box.y + fy * box.height }],
+    });
+    await touch('touchStart', 0.18);
+    for (let i = 1; i <= 8; i++) {
+      await touch('touchMove', 0.18 + i * 0.08);
+      await p.waitForTimeout(30);
+    }
+    await p.waitForFunction(() => window.__lrpDemo.lastResult?.trigger === 'draw');
+    assert.equal(await p.evaluate(() => window.__lrpDemo.pointerType), 'touch');
+    const r = await after(p, 'pointerup', () => touch('touchEnd'));
     assert.equal(r.prediction, 1);
     await shot(p, '06-phone', { fullPage: true });
     await p.tap('#random');

@@ -397,6 +397,7 @@ canvas.addEventListener('pointerdown', (e) => {
   if (e.pointerType === 'mouse' && e.button !== 0) return;
   e.preventDefault();
   activePointer = e.pointerId;
+  demo.pointerType = e.pointerType;
   try { canvas.setPointerCapture(e.pointerId); } catch { /* synthetic events */ }
   strokes.push([pointOf(e)]);
   scheduleFrame();
@@ -786,6 +787,7 @@ function paintResult(req, m) {
   const target = main.target;
   const targetText = tg.kind === 'contrast' ? `for ${tg.a}, not ${tg.b}` : `for ${target}`;
   $('heatmap-target').textContent = targetText;
+  maps.main.canvas.setAttribute('aria-label', `Relevance heatmap ${targetText} by ${labelOf(methodSelect)}: red pixels speak for it, blue against`);
   $('legend-min').textContent = st.maxAbs > 0 ? `−${fmt(st.maxAbs)}` : '−max';
   $('legend-max').textContent = st.maxAbs > 0 ? `+${fmt(st.maxAbs)}` : '+max';
   const isLrp = !req.options.method;
@@ -801,6 +803,7 @@ function paintResult(req, m) {
     const s2 = stats(R2);
     paintMap(maps.compare, R2, s2.maxAbs);
     compare = { method: req.compare, maxAbsRelevance: s2.maxAbs, sumRelevance: s2.sum };
+    maps.compare.canvas.setAttribute('aria-label', `Second heatmap ${targetText} by ${labelOf(compareSelect)}, for comparison`);
   } else {
     clearMap(maps.compare);
     if (results.compare?.error) showError(`Comparing with "${req.compare}" failed`, new Error(results.compare.error));
@@ -814,10 +817,12 @@ function paintResult(req, m) {
     const uc = req.unitChoice;
     unit = { layer: uc.layer, unit: uc.unit, label: uc.label, maxAbsRelevance: s3.maxAbs, sumRelevance: s3.sum };
     $('unit-caption').textContent = `Through ${uc.label}: Σ R = ${fmt(s3.sum)}`;
+    maps.unit.canvas.closest('figure').classList.remove('empty');
   } else {
     clearMap(maps.unit);
     if (results.unit?.error) showError('Restricting to the unit failed', new Error(results.unit.error));
     else $('unit-caption').textContent = 'No unit chosen';
+    maps.unit.canvas.closest('figure').classList.add('empty');
   }
 
   lastLayers = main.layers ?? null;
