@@ -689,11 +689,13 @@ function paintInput(input) {
   for (const c of [inputCanvas, ...Object.values(maps).map((m) => m.under)]) sizeCanvas(c, W, H);
   const img = new ImageData(W, H);
   const under = new ImageData(W, H);
+  const dark = $('colormap').value === 'coldhot';
   for (let i = 0; i < W * H; i++) {
     for (let ch = 0; ch < 3; ch++) {
       const v = Math.min(1, Math.max(0, input[(C === 3 ? ch : 0) * H * W + i]));
       img.data[4 * i + ch] = Math.round(v * 255);
-      under.data[4 * i + ch] = 255 - Math.round(v * 160); // ink on paper, beneath the overlay
+      // beneath the overlay: ink on paper for blue–white–red, faint white ink on black for cold-and-hot
+      under.data[4 * i + ch] = dark ? Math.round(v * 120) : 255 - Math.round(v * 160);
     }
     img.data[4 * i + 3] = under.data[4 * i + 3] = 255;
   }
