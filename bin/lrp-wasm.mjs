@@ -390,7 +390,7 @@ class Progress {
       const filled = Math.round(fraction * width);
       const elapsed = (performance.now() - this.start) / 1000;
       const eta = fraction > 0 ? elapsed * (1 / fraction - 1) : 0;
-      process.stderr.write(`\r\x1b[2K${this.label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${Math.round(100 * fraction)}% ${note} eta ${eta.toFixed(0)}s`);
+      process.stderr.write(`\r\x1b[2K${this.label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${Math.round(100 * fraction)}% ${done}/${this.total}${note ? ` ${note}` : ''}, eta ${eta.toFixed(0)} s`);
     } else {
       const decile = Math.floor(fraction * 10);
       if (decile > this.lastDecile) {
