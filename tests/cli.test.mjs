@@ -68,6 +68,15 @@ test('cli explain: heatmap PNGs and JSON relevances that match model.explain', a
     assert.deepEqual(Array.from(heatmap.data.subarray(o, o + 3)), [255, 0, 0]);
   }
 
+  // Dark ink on white paper with --invert reads as the same digit.
+  const inverted = new PNG({ width: 28, height: 28 });
+  images[0].forEach((v, i) => inverted.data.set([255 - Math.round(v * 255), 255 - Math.round(v * 255), 255 - Math.round(v * 255), 255], 4 * i));
+  writeFileSync(join(dir, 'paper.png'), PNG.sync.write(inverted));
+  const inv = run('explain', mlp, 'paper.png', '--invert', '--composite', 'epsilon-plus', '--out', out);
+  assert.equal(inv.status, 0, inv.stderr);
+  const paper = JSON.parse(readFileSync(join(out, 'paper.json'), 'utf8'));
+  assertRelevanceClose(paper.relevance, model.explain(images[0], { composite: 'epsilon-plus' }).relevance, 'inverted');
+
   // Gradient method and a fixed target; --scale.
   const g = run('explain', mlp, 'seven.png', '--method', 'gradient', '--target', '3', '--scale', '2', '--out', out);
   assert.equal(g.status, 0, g.stderr);
