@@ -172,6 +172,39 @@ test('switching the model to the CNN re-explains the drawing, and back restores 
   await page.click('#clear');
 });
 
+test('a busy engine: requests are coalesced, results painted in order, the page keeps drawing', async (t) => {
+  await page.selectOption('#model', 'cnn');
+  await page.waitForFunction(() => window.__lrpDemo.modelName === 'cnn' && document.body.dataset.state === 'ready');
+  await page.selectOption('#method', 'smoothgrad'); // slow on purpose: 64 noisy backward passes
+  await page.fill('#samples', '64');
+  await page.locator('#samples').dispatchEvent('change');
+  await page.evaluate(() => {
+    window.__longTasks = [];
+    new PerformanceObserver((l) => window.__longTasks.push(...l.getEntries().map((e) => e.duration))).observe({ entryTypes: ['longtask'] });
+  });
+  const before = await page.evaluate(() => ({ sent: window.__lrpDemo.sent, dropped: window.__lrpDemo.dropped, n: window.__lrpDemo.paintedIds.length }));
+  const box = await page.locator('#canvas').boundingBox();
+  await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.2);
+  await page.mouse.down();
+  for (let i = 1; i <= 24; i++) {
+    await page.mouse.move(box.x + box.width * (0.3 + 0.4 * Math.sin(i / 4) ** 2), box.y + box.height * (0.2 + i * 0.025));
+    await page.waitForTimeout(16);
+  }
+  const r = await after(page, 'pointerup', () => page.mouse.up());
+  const s = await page.evaluate(() => ({ sent: window.__lrpDemo.sent, dropped: window.__lrpDemo.dropped, ids: window.__lrpDemo.paintedIds, long: window.__longTasks }));
+  const ids = s.ids.slice(before.n);
+  assert.ok(s.dropped > before.dropped, `stale requests were dropped while the worker was busy (${s.dropped - before.dropped})`);
+  assert.ok(ids.every((v, i) => i === 0 || v > ids[i - 1]), `painted in order: ${ids}`);
+  assert.equal(r.method, 'smoothgrad');
+  assert.ok(r.maxAbsRelevance > 0);
+  t.diagnostic(`sent ${s.sent - before.sent} requests, dropped ${s.dropped - before.dropped}, painted ${ids.length}; main-thread long tasks: ${s.long.map((d) => d.toFixed(0)).join(', ') || 'none'} ms`);
+  await shot(page, '05-busy-cnn-smoothgrad');
+  await page.fill('#samples', '16');
+  await after(page, 'method', () => page.selectOption('#method', 'epsilon-plus'));
+  await after(page, 'model', () => page.selectOption('#model', 'mlp'));
+  await page.click('#clear');
+});
+
 test('phone-sized screen: no horizontal scrolling, canvas fits, drawing works', async () => {
   const sink = { console: [], page: [], requests: [], foreign: [] };
   const p = await env.newPage({ viewport: { width: 375, height: 740 }, deviceScaleFactor: 3, isMobile: true, hasTouch: true }, sink);

@@ -160,7 +160,7 @@ const ready = new Promise((res, rej) => {
 ready.catch(() => {}); // the failure is shown in #status
 const demo = {
   ready, lastResult: null, explained: 0, modelName: null, error: null,
-  latencies: {}, latency: {}, samples: null, requested: 0, painted: 0,
+  latencies: {}, latency: {}, samples: null, requested: 0, painted: 0, sent: 0, dropped: 0, paintedIds: [],
 };
 window.__lrpDemo = demo;
 
@@ -228,6 +228,7 @@ function call(msg, transfer = []) {
 
 function send(req) {
   inFlight = req;
+  demo.sent += 1;
   worker.postMessage({
     type: 'explain', id: req.id, model: req.model, input: req.input, jobs: req.jobs, wantLayers: req.wantLayers,
   });
@@ -239,6 +240,7 @@ function request(req) {
   // a replaced request's triggers are carried over: its result is this one's
   req.triggers = pending ? [...pending.triggers, req.trigger] : [req.trigger];
   demo.requested = req.id;
+  if (pending) demo.dropped += 1;
   if (inFlight) pending = req;
   else send(req);
   return req.id;
@@ -745,6 +747,8 @@ function onResult(req, m) {
   if (req.model !== currentName) return; // the model changed meanwhile
   painted = req.id;
   demo.painted = req.id;
+  demo.paintedIds.push(req.id);
+  if (demo.paintedIds.length > 200) demo.paintedIds.shift();
   if (currentDigit() === null) return; // cleared meanwhile
   paintResult(req, m);
   const now = performance.now();
