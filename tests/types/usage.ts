@@ -1,6 +1,6 @@
 // Type-checked (not run) by tests/types.test.mjs: the README's API example must compile against
 // web/src/index.d.ts, and misuse must not.
-import { loadModel, composites, type Explanation, type Model } from 'lrp-wasm';
+import { loadModel, evaluate, composites, type Explanation, type Model } from 'lrp-wasm';
 
 export async function example(): Promise<Explanation[]> {
   const model: Model = await loadModel('web/models/mnist-mlp.onnx');
@@ -18,6 +18,10 @@ export async function example(): Promise<Explanation[]> {
   ];
   const absorbed: number = results[5].layers?.[0].absorbed ?? 0;
   model.predictBatch([x]).forEach((l) => l.length + absorbed);
+  const evaluation = await evaluate(model, [x], { explain: { composite: 'epsilon-plus' }, patchSize: 2, steps: 10,
+    perturbation: { type: 'uniform', low: 0, high: 1, seed: 3 }, onProgress: (done, total) => done / total });
+  const aopc: number = evaluation.morf?.aopc ?? 0;
+  model.explain(x, { restrict: { layer: 1, unit: 3 } }).relevance[0] + aopc;
   model.dispose();
   return results;
 }
