@@ -54,7 +54,7 @@ test('page loads the model (in a worker) and shows an empty state', async () => 
   assert.equal(await page.inputValue('#method'), 'epsilon-plus');
   assert.equal(await page.isChecked('#overlay'), true, 'the heatmap is overlaid on the digit by default');
   assert.notEqual(await page.locator('#status').getAttribute('data-kind'), 'error', await page.textContent('#status'));
-  assert.match(await page.textContent('#model-summary'), /input 1×28×28 · 10 outputs/);
+  assert.match(await page.textContent('#model-summary'), /input 1×28×28 · 10 outputs · 10 layers · engine memory \d+\.\d MB/);
   const dims = await page.evaluate(() => {
     const c = document.getElementById('canvas');
     const r = c.getBoundingClientRect();

@@ -1094,7 +1094,8 @@ $('download').addEventListener('click', () => {
 // ---------------------------------------------------------------- models
 function describeModel(name) {
   const shape = info.inputShape.join('×');
-  $('model-summary').textContent = `${name === 'custom' ? customFileName : name.toUpperCase()} · input ${shape} · ${info.outputSize} outputs · ${info.layers.length} layers`;
+  const mem = info.memoryBytes ? ` · engine memory ${(info.memoryBytes / 2 ** 20).toFixed(1)} MB` : '';
+  $('model-summary').textContent = `${name === 'custom' ? customFileName : name.toUpperCase()} · input ${shape} · ${info.outputSize} outputs · ${info.layers.length} layers${mem}`;
   const ol = $('model-layers');
   ol.textContent = '';
   for (const l of info.layers) {
@@ -1126,7 +1127,7 @@ async function useModel(name, { loaded } = {}) {
   infos.set(name, m);
   currentName = name;
   demo.modelName = name;
-  info = { inputShape: m.inputShape, outputSize: m.outputSize, layers: m.layers, image: imageShapeOf(m.inputShape) };
+  info = { inputShape: m.inputShape, outputSize: m.outputSize, layers: m.layers, memoryBytes: m.memoryBytes, image: imageShapeOf(m.inputShape) };
   unitChoice = null;
   $('unit').value = '';
   lastLayers = null;

@@ -7,7 +7,7 @@
 //        input: Float32Array of the model's input size
 //        jobs:  [{ key, options, target }] explanations of the same input; `target` is
 //               { kind: 'predicted' } | { kind: 'class', a } | { kind: 'contrast', a, b }
-// Answers: { type: 'loaded', id, name, inputShape, outputSize, layers }
+// Answers: { type: 'loaded', id, name, inputShape, outputSize, layers, memoryBytes (the engine's wasm memory) }
 //          { type: 'result', id, logits, results: { [key]: { relevance, target, layers? } | { error } }, ms }
 //          { type: 'error', id, message }
 // The page sends at most one 'explain' at a time and keeps only the newest pending one (coalescing).
@@ -106,6 +106,7 @@ self.onmessage = async (e) => {
         type: 'loaded', id: m.id, name: m.name,
         inputShape: model.inputShape, outputSize: model.outputSize,
         layers: model.layers.map(({ index, name, kind, outputShape }) => ({ index, name, kind, outputShape })),
+        memoryBytes: typeof lib.engineMemoryBytes === 'function' ? lib.engineMemoryBytes() : null,
       });
     } else if (m.type === 'explain') {
       const { msg, transfer } = explain(m);
