@@ -552,6 +552,9 @@ function imageShapeOf(shape) {
   return null;
 }
 
+/** Cheap: is there anything to explain (a stroke or a background)? */
+const hasInput = () => strokes.length > 0 || background !== null;
+
 /** The 28×28 digit the page explains (null: nothing drawn). */
 function currentDigit() {
   if (background && strokes.length === 0) return background.x;
@@ -749,7 +752,7 @@ function onResult(req, m) {
   demo.painted = req.id;
   demo.paintedIds.push(req.id);
   if (demo.paintedIds.length > 200) demo.paintedIds.shift();
-  if (currentDigit() === null) return; // cleared meanwhile
+  if (!hasInput()) return; // cleared meanwhile
   paintResult(req, m);
   const now = performance.now();
   if (strokeTiming && req.id >= strokeTiming.id && strokeTiming.model === req.model) {
@@ -1049,7 +1052,7 @@ function repaintColours() {
   const cm = $('colormap').value;
   $('legend-bar').style.background = GRADIENT_CSS[cm];
   body.dataset.colormap = cm;
-  if (lastPaint && currentDigit()) paintResult(lastPaint.req, lastPaint.m);
+  if (lastPaint && hasInput() && demo.lastResult) paintResult(lastPaint.req, lastPaint.m);
 }
 $('colormap').addEventListener('change', repaintColours);
 function applyOpacity() {
