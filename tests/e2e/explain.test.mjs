@@ -172,8 +172,14 @@ test('relevance flow: per-layer bars, unit relevance, and a unit click restricts
     return l ? li : null;
   }, layer);
   assert.equal(best, layer);
-  const ru = await after(page, 'unit', () => page.mouse.click(box.x + box.width * 0.37, box.y + box.height / 2));
+  const { k, n } = await page.evaluate(() => {
+    const v = Array.from(window.__lrpDemo.units.values, Math.abs);
+    return { k: v.indexOf(Math.max(...v)), n: v.length };
+  });
+  const ru = await after(page, 'unit', () => page.mouse.click(box.x + box.width * (k + 0.5) / n, box.y + box.height / 2));
+  assert.equal(ru.unit.unit, k, 'the clicked unit is chosen');
   assert.ok(ru.unit && ru.unit.layer === layer, `unit chosen: ${JSON.stringify(ru.unit)}`);
+  assert.ok(ru.unit.maxAbsRelevance > 0, 'a click snaps to a unit that holds relevance');
   const restricted = await readHeatmap(page, 'heatmap-unit');
   assert.equal(restricted.opaque, 784, 'the restricted map is painted');
   assert.ok(pixelDiff(full, restricted) > 0, 'the restricted map differs from the full one');

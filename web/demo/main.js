@@ -938,6 +938,7 @@ function drawUnits() {
   const li = Number(sel);
   const rel = lastLayers.find((l) => l.index === li)?.relevance;
   const u = unitsOf(li, rel);
+  demo.units = { layer: li, values: u.vals };
   let max = 0;
   for (const v of u.vals) max = Math.max(max, Math.abs(v));
   const bw = c.width / u.n;
@@ -981,8 +982,16 @@ unitsCanvas.addEventListener('click', (e) => {
   const sel = $('flow-layer').value;
   if (sel === '' || !info) return;
   const rect = unitsCanvas.getBoundingClientRect();
-  const n = unitsOf(Number(sel), null).n;
-  chooseUnit(Math.min(n - 1, Math.max(0, Math.floor(((e.clientX - rect.left) / rect.width) * n))));
+  const li = Number(sel);
+  const u = unitsOf(li, lastLayers?.find((l) => l.index === li)?.relevance ?? null);
+  const at = ((e.clientX - rect.left) / rect.width) * u.n;
+  let k = Math.min(u.n - 1, Math.max(0, Math.floor(at)));
+  // thin bars (many units): snap to the most relevant unit within ±4 CSS pixels of the click
+  const reach = Math.floor((4 / rect.width) * u.n);
+  for (let j = Math.max(0, k - reach); j <= Math.min(u.n - 1, k + reach); j++) {
+    if (Math.abs(u.vals[j]) > Math.abs(u.vals[k])) k = j;
+  }
+  chooseUnit(k);
 });
 unitsCanvas.addEventListener('keydown', (e) => {
   if (!['ArrowLeft', 'ArrowRight'].includes(e.key)) return;
