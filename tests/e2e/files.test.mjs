@@ -94,9 +94,15 @@ test('loading an ONNX model file: the CNN, shown with its input shape and layers
   await shot(page, '22-own-model', { fullPage: true });
 });
 
-test('a model with a non-28×28 image input (tiny CNN, 2×12×12): the drawing is resized', async () => {
-  const file = path.join(ROOT, 'tests/fixtures/golden/tiny-cnn/model.onnx');
-  const r = await after(page, 'model', () => page.setInputFiles('#model-file', file));
+test('a model with a non-28×28 image input (tiny CNN, 2×12×12), dropped on the page: the drawing is resized', async () => {
+  const bytes = await fs.readFile(path.join(ROOT, 'tests/fixtures/golden/tiny-cnn/model.onnx'));
+  const r = await after(page, 'model', () => page.evaluate(async (b64) => {
+    const data = Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
+    const dt = new DataTransfer();
+    dt.items.add(new File([data], 'tiny-cnn.onnx', { type: 'application/octet-stream' }));
+    document.querySelector('footer').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, bytes.toString('base64')));
+  assert.match(await page.textContent('#model-summary'), /^tiny-cnn\.onnx · input 2×12×12/);
   assert.deepEqual(r.shape, [2, 12, 12]);
   assert.equal(await page.locator('#scores [role="listitem"]').count(), 5, 'one score per output');
   const h = await readHeatmap(page);

@@ -536,9 +536,20 @@ dropZone.addEventListener('dragover', (e) => {
 dropZone.addEventListener('dragleave', () => dropZone.classList.remove('dragging'));
 dropZone.addEventListener('drop', (e) => {
   e.preventDefault();
+  e.stopPropagation();
   dropZone.classList.remove('dragging');
   const file = [...(e.dataTransfer?.files ?? [])][0];
   if (file) loadImageFile(file);
+});
+// a file dropped anywhere else must not navigate away from the page: an .onnx file is a model,
+// anything else is taken as an image
+document.addEventListener('dragover', (e) => e.preventDefault());
+document.addEventListener('drop', (e) => {
+  e.preventDefault();
+  const file = [...(e.dataTransfer?.files ?? [])][0];
+  if (!file) return;
+  if (/\.onnx$/i.test(file.name)) loadModelFile(file);
+  else loadImageFile(file);
 });
 
 // ---------------------------------------------------------------- the model's input
@@ -1171,10 +1182,13 @@ modelSelect.addEventListener('change', () => {
   });
 });
 
-$('model-file').addEventListener('change', async (e) => {
+$('model-file').addEventListener('change', (e) => {
   const file = e.target.files[0];
   e.target.value = '';
-  if (!file) return;
+  if (file) loadModelFile(file);
+});
+
+async function loadModelFile(file) {
   setStatus(`Loading your model ${file.name}…`);
   let m;
   try {
@@ -1192,7 +1206,7 @@ $('model-file').addEventListener('change', async (e) => {
   opt.textContent = `Your model: ${file.name}`;
   modelSelect.value = 'custom';
   await useModel('custom', { loaded: m });
-});
+}
 
 // ---------------------------------------------------------------- start-up
 async function init() {
