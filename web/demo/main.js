@@ -191,7 +191,7 @@ function startWorker() {
   worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
   worker.onmessage = (e) => {
     const m = e.data;
-    if (m.type === 'result' || (m.type === 'error' && inFlight && m.id === inFlight.id)) {
+    if (m.type === 'result' || (m.type === 'error' && inFlight && m.id === inFlight.sentId)) {
       const req = inFlight;
       inFlight = null;
       if (m.type === 'result') onResult(req, m);
@@ -227,15 +227,35 @@ function call(msg, transfer = []) {
 }
 
 function send(req) {
+  req.sentId = req.id;
   inFlight = req;
   demo.sent += 1;
   worker.postMessage({
-    type: 'explain', id: req.id, model: req.model, input: req.input, jobs: req.jobs, wantLayers: req.wantLayers,
+    type: 'explain', id: req.sentId, model: req.model, input: req.input, jobs: req.jobs, wantLayers: req.wantLayers,
   });
+}
+
+/** Same model, jobs and input: the result of `a` answers `b` as well. */
+function sameRequest(a, b) {
+  if (a.model !== b.model || a.input.length !== b.input.length) return false;
+  if (JSON.stringify(a.jobs) !== JSON.stringify(b.jobs)) return false;
+  for (let i = 0; i < a.input.length; i++) if (a.input[i] !== b.input[i]) return false;
+  return true;
 }
 
 /** Queues an explanation request; only the newest pending one is kept. */
 function request(req) {
+  // A pointerup usually adds nothing to what the last frame of the stroke already sent: rather than
+  // queue the same computation behind it, let that request answer this trigger too (its result then
+  // arrives within one computation of the pointerup instead of two).
+  const latest = pending ?? inFlight;
+  if (latest && sameRequest(latest, req)) {
+    latest.triggers.push(req.trigger);
+    latest.trigger = req.trigger;
+    latest.id = ++seq; // it is now the newest request (the worker still knows it by latest.sentId)
+    demo.requested = latest.id;
+    return latest.id;
+  }
   req.id = ++seq;
   // a replaced request's triggers are carried over: its result is this one's
   req.triggers = pending ? [...pending.triggers, req.trigger] : [req.trigger];
@@ -938,10 +958,21 @@ function unitsOf(layerIndex, rel) {
   return { n, vals: rel ? rel : new Float32Array(n), channel: false, size: 1 };
 }
 
+let unitsCanvasWidth = 0;
+new ResizeObserver(([entry]) => {
+  const width = Math.round(entry.contentRect.width);
+  if (width && width !== unitsCanvasWidth) {
+    unitsCanvasWidth = width;
+    drawUnits();
+  }
+}).observe(unitsCanvas);
+
 function drawUnits() {
   const c = unitsCanvas;
   const g = c.getContext('2d');
-  const cssW = Math.round(c.getBoundingClientRect().width || 320);
+  // The width comes from a ResizeObserver: reading the layout here would force a synchronous layout
+  // right after the result's DOM updates, a few milliseconds on every paint.
+  const cssW = unitsCanvasWidth || 320;
   if (c.width !== cssW) c.width = cssW;
   g.clearRect(0, 0, c.width, c.height);
   const sel = $('flow-layer').value;
