@@ -942,6 +942,25 @@ function printSummary(results) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The demo in Chromium: stroke → heatmap latency measured inside the page (scripts/bench-browser.mjs)
+
+function runBrowserBench() {
+  console.log('\ndemo page (headless Debian chromium): stroke → repainted heatmap, measured in the page');
+  const out = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'bench-browser.mjs')], {
+    cwd: ROOT, encoding: 'utf8', env: { ...process.env, BENCH_BROWSER_ROUNDS: QUICK ? '1' : '3' },
+  });
+  const lines = `${out.stdout ?? ''}`.split('\n');
+  for (const line of lines) if (line && !line.startsWith('BROWSER_JSON ')) console.log(`  ${line}`);
+  const json = lines.find((l) => l.startsWith('BROWSER_JSON '));
+  if (out.status !== 0 || !json) {
+    warnings.push(`demo latency not measured: ${(out.stderr || out.error?.message || 'no result').trim().split('\n').pop()}`);
+    console.log(`  (not measured: ${warnings[warnings.length - 1]})`);
+    return null;
+  }
+  return JSON.parse(json.slice('BROWSER_JSON '.length));
+}
+
+// ---------------------------------------------------------------------------------------------
 // Main
 
 const round = (k, v) => (typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(5)) : v);
@@ -981,6 +1000,7 @@ if (CHILD) {
     }
   }
   printSummary(results);
+  env.browser = runBrowserBench();
   env.wallSeconds = (performance.now() - t0) / 1000;
   console.log(`\nbench wall time ${env.wallSeconds.toFixed(0)} s`);
   console.log(`\nBENCH_JSON ${JSON.stringify({ env, models: results, warnings, errors }, round)}`);
