@@ -145,6 +145,35 @@ test('comparison map: a second method side by side', async () => {
   await after(page, 'compare', () => page.selectOption('#compare', 'gradient'));
 });
 
+test('faithfulness panel: pixel-flipping curves of the method and the comparison method', async () => {
+  await after(page, 'method', () => page.selectOption('#method', 'epsilon-plus'));
+  await after(page, 'compare', () => page.selectOption('#compare', 'gradient'));
+  await page.evaluate(() => { window.__lrpDemo.faithfulness = null; });
+  await page.click('#faith-run');
+  await page.waitForFunction(() => window.__lrpDemo.faithfulness?.compare);
+  const f = await page.evaluate(() => window.__lrpDemo.faithfulness);
+  for (const key of ['main', 'compare']) {
+    assert.equal(f[key].morf.curve.length, 21, `${key}: 20 steps + the unperturbed input`);
+    assert.equal(f[key].morf.curve[0], f[key].lerf.curve[0], `${key}: both orders start at f(x)`);
+    assert.ok(Math.abs(f[key].morf.curve[20] - f[key].lerf.curve[20]) < 1e-4, `${key}: both end with every patch perturbed`);
+    assert.ok(f[key].morf.aopc > f[key].lerf.aopc, `${key}: removing the most relevant patches first hurts more`);
+  }
+  assert.match(f.main.label, /epsilon-plus/);
+  assert.match(await page.textContent('#faith-readout'), /AOPC MoRF \d+\.\d\d, LeRF -?\d+\.\d\d.*AOPC MoRF/);
+  const inked = await page.$eval('#faith-chart', (c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let red = 0, blue = 0;
+    for (let i = 0; i < d.length; i += 4) {
+      if (d[i + 3] > 0 && d[i] > 150 && d[i + 2] < 100) red++;
+      if (d[i + 3] > 0 && d[i + 2] > 150 && d[i] < 100) blue++;
+    }
+    return { red, blue };
+  });
+  assert.ok(inked.red > 50 && inked.blue > 50, `both methods' curves are drawn: ${JSON.stringify(inked)}`);
+  await page.locator('#faith-chart').scrollIntoViewIfNeeded();
+  await shot(page, '17-faithfulness');
+});
+
 test('relevance flow: per-layer bars, unit relevance, and a unit click restricts the map', async () => {
   const r = await page.evaluate(() => window.__lrpDemo.lastResult);
   assert.ok(r.layers && r.layers.length > 3, 'per-layer relevance is reported');

@@ -1240,6 +1240,74 @@ async function loadModelFile(file) {
 }
 
 // ---------------------------------------------------------------- start-up
+// ---------------------------------------------------------------- faithfulness (pixel flipping)
+const faithChart = $('faith-chart');
+const faithReadout = $('faith-readout');
+const FAITH_COLOURS = { main: '#d7301f', compare: '#2c62c9' };
+
+async function runFaithfulness() {
+  const x = hasInput() ? currentDigit() : null;
+  if (!x || !info?.image) {
+    faithReadout.textContent = 'Draw a digit or pick one first.';
+    return;
+  }
+  const methods = [{ key: 'main', label: labelOf(methodSelect), options: optionsFor(methodSelect.value) }];
+  if (compareSelect.value !== 'off') methods.push({ key: 'compare', label: labelOf(compareSelect), options: optionsFor(compareSelect.value, false) });
+  // 2×2 patches on a 28×28 digit (196 patches), 20 steps: about 40 forward passes per method.
+  const patchSize = Math.max(1, Math.round(info.image.H / 14));
+  faithReadout.textContent = 'Computing…';
+  try {
+    const r = await call({ type: 'evaluate', model: currentName, input: modelInput(x), methods: methods.map(({ key, options }) => ({ key, options })), patchSize, steps: 20 });
+    drawFaithfulness(methods, r);
+  } catch (err) {
+    faithReadout.textContent = `Could not evaluate: ${err.message}`;
+  }
+}
+
+function drawFaithfulness(methods, r) {
+  const g = faithChart.getContext('2d');
+  const W = faithChart.width, H = faithChart.height, pad = 24;
+  g.clearRect(0, 0, W, H);
+  const all = methods.flatMap(({ key }) => (r.curves[key]?.error ? [] : [...r.curves[key].morf.curve, ...r.curves[key].lerf.curve]));
+  if (!all.length) {
+    faithReadout.textContent = methods.map(({ label, key }) => `${label}: ${r.curves[key]?.error}`).join(' · ');
+    return;
+  }
+  const lo = Math.min(...all), hi = Math.max(...all), span = hi - lo || 1;
+  const steps = r.perturbed.length - 1;
+  const px = (k) => pad + ((W - 2 * pad) * r.perturbed[k]) / r.patches;
+  const py = (v) => H - pad - ((H - 2 * pad) * (v - lo)) / span;
+  g.strokeStyle = '#9aa3b2';
+  g.lineWidth = 1;
+  g.strokeRect(pad, pad, W - 2 * pad, H - 2 * pad);
+  g.fillStyle = '#4b5563';
+  g.font = '10px sans-serif';
+  g.fillText('patches perturbed →', W / 2 - 40, H - 6);
+  g.fillText(hi.toFixed(1), 2, pad + 4);
+  g.fillText(lo.toFixed(1), 2, H - pad);
+  const lines = [];
+  for (const { key, label } of methods) {
+    const c = r.curves[key];
+    if (c.error) {
+      lines.push(`${label}: ${c.error}`);
+      continue;
+    }
+    for (const [order, dash] of [['morf', []], ['lerf', [5, 4]]]) {
+      g.strokeStyle = FAITH_COLOURS[key];
+      g.setLineDash(dash);
+      g.lineWidth = 2;
+      g.beginPath();
+      c[order].curve.forEach((v, k) => (k ? g.lineTo(px(k), py(v)) : g.moveTo(px(k), py(v))));
+      g.stroke();
+    }
+    lines.push(`${label}: AOPC MoRF ${c.morf.aopc.toFixed(2)}, LeRF ${c.lerf.aopc.toFixed(2)}`);
+  }
+  g.setLineDash([]);
+  faithReadout.textContent = `${lines.join(' · ')} (${steps} steps, ${r.patches} patches).`;
+  demo.faithfulness = Object.fromEntries(methods.map(({ key, label }) => [key, { label, ...r.curves[key] }]));
+}
+$('faith-run').addEventListener('click', runFaithfulness);
+
 async function init() {
   applyOpacity();
   applyOverlay();

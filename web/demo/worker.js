@@ -7,7 +7,10 @@
 //        input: Float32Array of the model's input size
 //        jobs:  [{ key, options, target }] explanations of the same input; `target` is
 //               { kind: 'predicted' } | { kind: 'class', a } | { kind: 'contrast', a, b }
+//   { type: 'evaluate', id, model, input, methods: [{ key, options }], patchSize, steps }
+//        pixel flipping of the input for each method (lrp-wasm's evaluate: MoRF and LeRF curves, AOPC)
 // Answers: { type: 'loaded', id, name, inputShape, outputSize, layers, memoryBytes (the engine's wasm memory) }
+//          { type: 'evaluated', id, curves: { [key]: { morf: { curve, aopc }, lerf: { curve, aopc } } | { error } }, perturbed, patches }
 //          { type: 'result', id, logits, results: { [key]: { relevance, target, layers? } | { error } }, ms }
 //          { type: 'error', id, message }
 // The page sends at most one 'explain' at a time and keeps only the newest pending one (coalescing).
@@ -97,6 +100,24 @@ function explain({ model: name, input, jobs, wantLayers }) {
   return { msg: { logits, results, ms: performance.now() - t0 }, transfer: [...transfer] };
 }
 
+async function evaluateMethods({ model: name, input, methods, patchSize, steps }) {
+  const model = models.get(name);
+  if (!model) throw new Error(`model "${name}" is not loaded`);
+  const { evaluate } = await bundle();
+  const curves = {};
+  let shape = null;
+  for (const { key, options } of methods) {
+    try {
+      const r = await evaluate(model, [input], { explain: options, patchSize, steps });
+      curves[key] = { morf: { curve: r.morf.curve, aopc: r.morf.aopc }, lerf: { curve: r.lerf.curve, aopc: r.lerf.aopc } };
+      shape = { perturbed: r.perturbed, patches: r.patches };
+    } catch (err) {
+      curves[key] = { error: err && err.message ? err.message : String(err) };
+    }
+  }
+  return { curves, ...shape };
+}
+
 self.onmessage = async (e) => {
   const m = e.data;
   try {
@@ -108,6 +129,8 @@ self.onmessage = async (e) => {
         layers: model.layers.map(({ index, name, kind, outputShape }) => ({ index, name, kind, outputShape })),
         memoryBytes: typeof lib.engineMemoryBytes === 'function' ? lib.engineMemoryBytes() : null,
       });
+    } else if (m.type === 'evaluate') {
+      self.postMessage({ type: 'evaluated', id: m.id, ...(await evaluateMethods(m)) });
     } else if (m.type === 'explain') {
       const { msg, transfer } = explain(m);
       self.postMessage({ type: 'result', id: m.id, ...msg }, transfer);
