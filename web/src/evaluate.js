@@ -13,6 +13,8 @@
 // explanations through model.explainBatch. The function yields to the event loop between batches, so a
 // page stays responsive, and reports progress through onProgress(done, total) (inputs done / inputs).
 
+import { mulberry32 as prng } from './random.js';
+
 const OPTIONS = new Set([
   'order', 'patchSize', 'steps', 'fraction', 'perturbation', 'explain', 'relevance', 'target', 'onProgress', 'batchSize',
 ]);
@@ -183,17 +185,6 @@ function perturbationImage(perturbation, index, size) {
   return Float32Array.from({ length: size }, () => low + (high - low) * random());
 }
 
-// mulberry32: a small, fast, seedable PRNG (uniform in [0, 1)).
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function mix(seed, index) {
   let h = (seed >>> 0) ^ Math.imul(index + 1, 0x9e3779b9);
