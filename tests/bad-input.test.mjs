@@ -6,22 +6,16 @@ import { readFileSync } from 'node:fs';
 import { loadModel } from 'lrp-wasm';
 import { loadGolden } from './helpers/golden.mjs';
 import { buildModel } from './helpers/onnx-builder.mjs';
+import { mulberry32 } from '../web/src/random.js';
 
 const golden = loadGolden('tiny-mlp');
 const modelBytes = new Uint8Array(readFileSync(golden.modelPath));
 const x = golden.input(2);
 
-// A PRNG with a fixed seed (mulberry32) so "random bytes" are the same on every run.
+// "Random" bytes from a fixed seed, so they are the same on every run.
 function randomBytes(count, seed) {
-  let a = seed >>> 0;
-  const bytes = new Uint8Array(count);
-  for (let i = 0; i < count; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    bytes[i] = ((t ^ (t >>> 14)) >>> 0) & 0xff;
-  }
-  return bytes;
+  const random = mulberry32(seed);
+  return Uint8Array.from({ length: count }, () => Math.floor(random() * 256));
 }
 
 // Runs `attempt` (which must throw an Error matching `message`), then checks the model still agrees

@@ -2,14 +2,11 @@
 // the comparison map, the relevance flow with a unit click, colour maps and the overlay opacity.
 import { test, before, after as afterAll } from 'node:test';
 import assert from 'node:assert/strict';
-import { setup, waitReady, after, stroke, readHeatmap, pixelDiff, shot, ONE, noProblems } from './helpers.mjs';
+import { openDemo, after, stroke, readHeatmap, pixelDiff, shot, ONE, noProblems } from './helpers.mjs';
 
 let env, page;
 before(async () => {
-  env = await setup();
-  page = await env.newPage();
-  await page.goto(env.server.url);
-  await waitReady(page);
+  ({ env, page } = await openDemo());
 });
 afterAll(() => env?.close());
 

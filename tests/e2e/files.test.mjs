@@ -5,14 +5,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { buildModel } from '../helpers/onnx-builder.mjs';
-import { setup, waitReady, after, stroke, readHeatmap, shot, ROOT, ONE, noProblems } from './helpers.mjs';
+import { openDemo, after, stroke, readHeatmap, shot, ROOT, ONE, noProblems } from './helpers.mjs';
 
 let env, page;
 before(async () => {
-  env = await setup();
-  page = await env.newPage();
-  await page.goto(env.server.url);
-  await waitReady(page);
+  ({ env, page } = await openDemo());
 });
 afterAll(() => env?.close());
 

@@ -62,6 +62,15 @@ export function watch(p, sink, origin) {
   });
 }
 
+/** Starts the server and the browser and opens the demo on a ready page: { env, page }. */
+export async function openDemo() {
+  const env = await setup();
+  const page = await env.newPage();
+  await page.goto(env.server.url);
+  await waitReady(page);
+  return { env, page };
+}
+
 /** Waits for the page to finish loading the model; fails with the page's status text otherwise. */
 export async function waitReady(p) {
   await p.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state), null, { timeout: TIMEOUT });

@@ -4,7 +4,7 @@
 // which a benchmark can read. No time bound is asserted: this reports.
 import { test, before, after as afterAll } from 'node:test';
 import assert from 'node:assert/strict';
-import { setup, waitReady, after, stroke, shot, ONE, SEVEN, noProblems } from './helpers.mjs';
+import { openDemo, after, stroke, shot, ONE, SEVEN, noProblems } from './helpers.mjs';
 
 const STROKES = [
   ONE,
@@ -18,10 +18,7 @@ const STROKES = [
 
 let env, page;
 before(async () => {
-  env = await setup();
-  page = await env.newPage();
-  await page.goto(env.server.url);
-  await waitReady(page);
+  ({ env, page } = await openDemo());
 });
 afterAll(() => env?.close());
 
