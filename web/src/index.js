@@ -2,7 +2,7 @@
 // This wrapper owns every engine object's lifetime, validates arguments (so that the engine only ever
 // sees well-formed requests) and converts typed arrays; results are always fresh copies.
 import createLrpEngine from '../../build/wasm/lrp_engine.js';
-import { parseOnnx } from './onnx.js';
+import { parseOnnx } from './onnx/index.js';
 
 export const composites = Object.freeze([
   'epsilon-plus', 'epsilon-plus-flat', 'epsilon-alpha2-beta1', 'epsilon-alpha2-beta1-flat',
@@ -73,12 +73,16 @@ class Model {
   #inputShape;
   #inputSize;
   #outputSize;
+  #inputType;
+  #vocabularySize;
 
   constructor(module, spec) {
     this.#module = module;
+    this.#inputType = spec.inputType ?? 'float32';
+    this.#vocabularySize = spec.vocabularySize ?? null;
     this.#engine = new module.Model(spec.inputShape);
     try {
-      spec.nodes.forEach((node, index) => addNode(this.#engine, node, index));
+      spec.nodes.forEach((node) => addNode(this.#engine, node));
       this.#inputSize = this.#engine.inputSize();
       this.#outputSize = this.#engine.outputSize();
     } catch (error) {
@@ -95,8 +99,10 @@ class Model {
     })));
   }
 
-  /** The input shape without the batch dimension, e.g. [1, 28, 28]. */
+  /** The input shape without the batch dimension, e.g. [1, 28, 28]; [T] for token ids. */
   get inputShape() { return [...this.#inputShape]; }
+  /** 'float32', or 'int64' / 'int32' for a model whose input is token ids (feeding an embedding). */
+  get inputType() { return this.#inputType; }
   /** The number of outputs (logits). */
   get outputSize() { this.#live(); return this.#outputSize; }
   /** The layers in topological order: { index, name, kind, outputShape }. */
@@ -147,6 +153,9 @@ class Model {
   }
 
   #checkInput(x, what) {
+    if (this.#inputType !== 'float32') return this.#checkTokenIds(x, what);
+    if (x instanceof Int32Array || x instanceof BigInt64Array)
+      throw new TypeError(`${what}: this model takes float32 input; got ${describe(x)} (integer arrays are for token-id models)`);
     if (!(x instanceof Float32Array || x instanceof Float64Array || Array.isArray(x)))
       throw new TypeError(`${what}: the input must be a Float32Array (got ${describe(x)})`);
     if (x.length !== this.#inputSize)
@@ -155,6 +164,25 @@ class Model {
     const bad = input.findIndex((v) => !Number.isFinite(v));
     if (bad >= 0) throw new Error(`${what}: input contains ${input[bad]} at index ${bad}; all values must be finite`);
     return input;
+  }
+
+  // Token ids: Int32Array, BigInt64Array, an array of integers, or a Float32Array of integers; each in
+  // [0, vocabulary). They reach the engine as float32, which holds every integer below 2^24 exactly.
+  #checkTokenIds(x, what) {
+    const accepted = x instanceof Int32Array || x instanceof BigInt64Array || x instanceof Float32Array || Array.isArray(x);
+    if (!accepted)
+      throw new TypeError(`${what}: this model takes token ids (${this.#inputType}): an Int32Array, a BigInt64Array or an array of integers (got ${describe(x)})`);
+    if (x.length !== this.#inputSize)
+      throw new Error(`${what}: input has ${x.length} token ids, expected ${this.#inputSize} (shape [${this.#inputShape.join(', ')}])`);
+    const limit = this.#vocabularySize ?? 2 ** 24;
+    const ids = new Float32Array(x.length);
+    for (let i = 0; i < x.length; i++) {
+      const id = typeof x[i] === 'bigint' ? Number(x[i]) : x[i];
+      if (!(Number.isInteger(id) && id >= 0 && id < limit))
+        throw new Error(`${what}: token id ${describe(x[i])} at position ${i} is not an integer from 0 to ${limit - 1} (the vocabulary)`);
+      ids[i] = id;
+    }
+    return ids;
   }
 
   #checkBatch(inputs, what) {
@@ -266,29 +294,12 @@ class Model {
   }
 }
 
-// Builds one engine layer from the importer's node description (web/src/onnx.js documents the format).
-function addNode(engine, node, index) {
-  const [input] = node.inputs;
-  const { name } = node;
-  switch (node.kind) {
-    case 'dense': return engine.addDense(name, input, node.outFeatures, node.inFeatures, node.weight, node.bias ?? null);
-    case 'conv': return engine.addConv(name, input, node.outputShape[0], node.weight, node.bias ?? null, node);
-    case 'maxpool':
-    case 'avgpool':
-    case 'globalavgpool': return engine.addPool(name, input, node.kind, node);
-    case 'relu':
-    case 'sigmoid':
-    case 'tanh': return engine.addActivation(name, input, node.kind, 0, 0);
-    case 'leakyrelu': return engine.addActivation(name, input, node.kind, node.alpha, 0);
-    case 'clip': return engine.addActivation(name, input, node.kind, node.min, node.max);
-    case 'batchnorm': return engine.addBatchNorm(name, input, node.scale, node.shift);
-    case 'add': return engine.addAdd(name, node.inputs, node.constant ?? null);
-    case 'concat': return engine.addConcat(name, node.inputs);
-    case 'pad': return engine.addPad(name, input, node.pads, node.value ?? 0);
-    case 'reshape': return engine.addReshape(name, input, node.outputShape);
-    case 'identity': return engine.addIdentity(name, input);
-    default: throw new Error(`layer ${index} ('${name}'): unsupported layer kind '${node.kind}'`);
-  }
+// Builds one engine layer from the importer's node description: the engine's layer table finds the
+// builder of `kind` (docs/layers.md lists the kinds and their specs; outputShape stays in the spec, the
+// engine checks it against its own).
+function addNode(engine, node) {
+  const { name, kind, inputs, ...spec } = node;
+  return engine.addLayer(kind, name, inputs, spec);
 }
 
 function normalizeRule(rule, where, stabilizer, inputSize) {

@@ -1,0 +1,436 @@
+// ONNX → engine graph description (docs/layers.md is the contract with the engine).
+//
+// parseOnnx(bytes) decodes an ONNX model (decode.js) and walks its nodes in order: constant
+// sub-graphs are evaluated at load (fold.js), multi-node patterns are fused (patterns.js), and every
+// other node becomes engine nodes (operators.js). Shapes are tracked per sample with the position of
+// the batch axis; see operators.js.
+//
+// Plain ES modules without Node built-ins, so that they run in Node and, bundled by esbuild, in browsers.
+
+import {
+  BATCH, DataType, checkShape, dataTypeName, decodeModel, defaultOpset, invalidModel, nodeError, product,
+  constantNodeValue, tensorFromProto, toSafeInteger, unsupportedOperator,
+} from './decode.js';
+import { foldNode, foldableOperators, numeric, shapeTensor } from './fold.js';
+import { OPERATORS, convertedOperators, describeShape, fromSymbolic, symbolicShape } from './operators.js';
+import { findFusions, layernormNode } from './patterns.js';
+
+/**
+ * Convert an ONNX model into the engine's graph description.
+ *
+ * @param {Uint8Array|ArrayBuffer} bytes the .onnx file
+ * @returns {{
+ *   inputName: string, inputShape: number[], inputType: 'float32'|'int64'|'int32', vocabularySize: number|null,
+ *   outputName: string, outputSize: number,
+ *   nodes: Array<{ name: string, kind: string, inputs: number[], outputShape: number[], ... }>,
+ *   strippedSoftmax: false|'Softmax'|'LogSoftmax',
+ * }}
+ * Shapes are per sample (no batch axis). Nodes are in topological order; `inputs` holds indices of
+ * earlier nodes, -1 being the graph input. Only nodes that feed the output are kept, so the last node
+ * produces the output. Each node's other keys are the spec of its kind in docs/layers.md.
+ * `vocabularySize` is the number of rows of the (smallest) embedding table of a token-id model.
+ * @throws {Error} naming the problem (operator and node, expected vs. got) for anything unsupported
+ */
+export function parseOnnx(bytes) {
+  const model = decodeModel(bytes);
+  const graph = model.graph;
+  if (!graph) throw invalidModel('the model has no graph');
+  graph.node.forEach((node, position) => {
+    // Error messages need a name even for unnamed nodes (the decoded message is ours to annotate).
+    node.displayName = node.name || `${node.opType}_${position}`;
+  });
+  const converter = new GraphConverter(graph, defaultOpset(model));
+  converter.convertAll();
+  return converter.finish();
+}
+
+/** The ONNX operator types the importer handles (some only inside fused patterns or as constants). */
+export const supportedOperators = Object.freeze([...new Set([
+  ...convertedOperators(), 'Constant', ...foldableOperators(), 'Erf', 'Pow', 'Sqrt',
+])].sort());
+
+const INPUT_TYPES = { [DataType.FLOAT]: 'float32', [DataType.INT64]: 'int64', [DataType.INT32]: 'int32' };
+
+// ---------------------------------------------------------------------------------------------
+// Tensor table entries
+// ---------------------------------------------------------------------------------------------
+
+/** A value computed from the graph input: engine node `node` (-1: the graph input). */
+function activation(node, shape, batchAxis) {
+  return { node, shape, batchAxis };
+}
+
+/** A value known at load time. */
+function constant(tensor) {
+  return { constant: tensor };
+}
+
+class GraphConverter {
+  constructor(graph, opset) {
+    this.graph = graph;
+    this.opset = opset;
+    this.tensors = new Map();
+    this.nodes = [];
+    this.strippedSoftmax = false;
+    this.vocabularySize = null;
+    // Layer index → the one tensor name through which exactly one node reads the layer's output.
+    // Only such a layer may absorb the node after it (bias Add, BatchNormalization).
+    this.soleReader = new Map();
+
+    // Cheap structural checks first, before any weight is decoded.
+    const input = readGraphInput(graph, new Set(graph.initializer.map((tensor) => tensor.name)));
+    this.inputName = input.name;
+    this.inputShape = input.shape;
+    this.inputType = input.type;
+    this.batchValue = input.batchValue;
+    this.output = readGraphOutput(graph);
+    this.consumers = countConsumers(graph);
+
+    for (const initializer of graph.initializer) {
+      this.tensors.set(initializer.name, constant(tensorFromProto(initializer, `initializer '${initializer.name}'`)));
+    }
+    const entry = activation(-1, input.shape, 0);
+    if (input.type !== 'float32') entry.integer = true;
+    this.tensors.set(input.name, entry);
+  }
+
+  convertAll() {
+    const fusions = findFusions(this.graph);
+    this.graph.node.forEach((node, position) => {
+      const fusion = fusions.get(position);
+      if (!fusion) this.convertNode(node);
+      else if (fusion.anchor === position) this.convertFusion(fusion);
+      // Other nodes of a fusion are built with it, at its last node.
+    });
+  }
+
+  convertNode(node) {
+    const isDefaultDomain = !node.domain || node.domain === 'ai.onnx';
+    if (!isDefaultDomain) throw unsupportedOperator(node);
+    if (node.opType === 'Constant') {
+      this.setConstant(node.output[0], constantNodeValue(node));
+      return;
+    }
+    if (node.opType === 'Shape' || node.opType === 'Size') {
+      this.foldShape(node);
+      return;
+    }
+    const names = node.input.filter((name) => name);
+    if (names.length > 0 && names.every((name) => this.isConstant(node, name))) {
+      const inputs = node.input.map((name) => (name ? this.tensors.get(name).constant : null));
+      foldNode(node, inputs, this.opset).forEach((tensor, i) => { if (node.output[i]) this.setConstant(node.output[i], tensor); });
+      return;
+    }
+    if (!Object.hasOwn(OPERATORS, node.opType)) throw unsupportedOperator(node);
+    OPERATORS[node.opType](node, this);
+  }
+
+  /** Shape (and Size) of an activation: its ONNX shape with the batch size as the symbol BATCH. */
+  foldShape(node) {
+    const entry = this.lookup(node, node.input[0]);
+    const dims = 'constant' in entry ? entry.constant.dims : symbolicShape(entry);
+    const result = node.opType === 'Size'
+      ? { dims: [], data: [product(dims.map(numeric))], type: 'int' }
+      : shapeTensor(node, dims);
+    this.setConstant(node.output[0], result);
+  }
+
+  /** A multi-node pattern (patterns.js): one layer, or its nodes one by one if a constant does not fit. */
+  convertFusion(fusion) {
+    const nodes = this.graph.node;
+    const plan = this.activationEntry(fusion.input) ? fusion.build(this) : null;
+    if (!plan) {
+      fusion.nodes.forEach((i) => this.convertNode(nodes[i]));
+      return;
+    }
+    const input = this.activationEntry(fusion.input);
+    if (plan.kind === 'layernorm') {
+      const node = nodes[plan.nodeIndex];
+      this.addLayer(node, layernormNode(node, input, plan.axes, plan.epsilon, plan.weight, plan.bias), input.batchAxis, { output: plan.output });
+      plan.rest.forEach((i) => this.convertNode(nodes[i]));
+      return;
+    }
+    const node = nodes[fusion.anchor];
+    this.addLayer(node, { kind: plan.kind, inputs: [input.node], outputShape: input.shape, ...plan.attributes }, input.batchAxis);
+  }
+
+  // --- lookups used by the operator handlers ---
+
+  /** The table entry of `name`; a pending Pad becomes a layer now (its reader cannot absorb it). */
+  entry(node, name) {
+    const entry = this.lookup(node, name);
+    return entry.pendingPad ? this.materializePad(entry) : entry;
+  }
+
+  /** The table entry of `name` as it is, possibly a pending Pad. */
+  lookup(node, name) {
+    const entry = this.tensors.get(name);
+    if (!entry) throw nodeError(node, `input '${name}' is not produced by any earlier node (missing tensor, or nodes not in topological order)`);
+    return entry;
+  }
+
+  isConstant(node, name) {
+    return 'constant' in this.lookup(node, name);
+  }
+
+  /** A tensor computed from the graph input (float: integer token ids only feed an embedding). */
+  activation(node, name, role = 'input') {
+    const entry = this.entry(node, name);
+    if ('constant' in entry) throw nodeError(node, `${role} '${name}' must be computed from the graph input, but it is a constant`);
+    if (entry.integer) {
+      throw unsupportedOperator(node, `it reads the integer input '${name}' (token ids), which may only feed an embedding lookup Gather(table, ids)`);
+    }
+    return entry;
+  }
+
+  /** A tensor known at load time (initializer, Constant node or folded sub-graph). */
+  constant(node, name, role = 'input') {
+    const entry = this.entry(node, name);
+    if (!('constant' in entry)) {
+      throw unsupportedOperator(node, `${role} '${name}' is computed from the graph input; only constant ${role}s are supported`);
+    }
+    return entry.constant;
+  }
+
+  floatConstant(node, name, role) {
+    const tensor = this.constant(node, name, role);
+    if (tensor.type !== 'float') throw nodeError(node, `${role} '${name}' must be a floating-point tensor`);
+    return tensor;
+  }
+
+  intConstant(node, name, role, { allowBatch = false } = {}) {
+    const tensor = this.constant(node, name, role);
+    if (tensor.type !== 'int') throw nodeError(node, `${role} '${name}' must be an integer tensor`);
+    if (!allowBatch && tensor.data.includes(BATCH)) throw nodeError(node, `${role} '${name}' depends on the batch size`);
+    return tensor;
+  }
+
+  /** A float constant with exactly one element (scalar or [1]). */
+  scalarFloat(node, name, role) {
+    const tensor = this.floatConstant(node, name, role);
+    if (tensor.data.length !== 1) throw nodeError(node, `${role} '${name}' must be a scalar, got shape [${tensor.dims}]`);
+    return tensor.data[0];
+  }
+
+  // --- lookups used by the patterns: null instead of an error ---
+
+  activationEntry(name) {
+    const entry = this.tensors.get(name);
+    if (!entry || 'constant' in entry || entry.integer) return null;
+    return entry.pendingPad ? this.materializePad(entry) : entry;
+  }
+
+  floatConstantOrNull(name) {
+    const entry = this.tensors.get(name);
+    return entry && 'constant' in entry && entry.constant.type === 'float' ? entry.constant : null;
+  }
+
+  scalarValue(name) {
+    const entry = this.tensors.get(name);
+    if (!entry || !('constant' in entry) || entry.constant.data.length !== 1) return null;
+    const value = numeric(entry.constant.data[0]);
+    return Number.isFinite(value) ? value : null;
+  }
+
+  intValues(name) {
+    const entry = this.tensors.get(name);
+    return entry && 'constant' in entry && entry.constant.type === 'int' ? entry.constant.data.map(numeric) : null;
+  }
+
+  /** Whether `name` is a one-element constant within float32 rounding of `value`. */
+  constantNear(name, value) {
+    const actual = name ? this.scalarValue(name) : null;
+    return actual !== null && Math.abs(actual - value) <= 1e-5 * Math.max(1, Math.abs(value));
+  }
+
+  consumerCount(name) {
+    return this.consumers.get(name) ?? 0;
+  }
+
+  /** The layer computing `name` if the current node is the only reader of its output, else null. */
+  exclusiveLayer(name) {
+    const entry = this.tensors.get(name);
+    if (!entry || !('node' in entry) || entry.node < 0) return null;
+    return this.soleReader.get(entry.node) === name && this.consumerCount(name) === 1 ? this.nodes[entry.node] : null;
+  }
+
+  noteVocabulary(size) {
+    this.vocabularySize = this.vocabularySize === null ? size : Math.min(this.vocabularySize, size);
+  }
+
+  checkLayerShape(node, shape) {
+    checkShape(shape, () => `ONNX node '${node.displayName}' (${node.opType}) output`);
+  }
+
+  // --- results of the operator handlers ---
+
+  /**
+   * Adds an engine node for ONNX `node` and records its output (node.output[0], or `output`; null: an
+   * internal node of a pair) with `batchAxis`. Returns the new node's index.
+   */
+  addLayer(node, layer, batchAxis, { output = node.output[0], name = node.displayName } = {}) {
+    this.checkLayerShape(node, layer.outputShape);
+    const index = this.nodes.length;
+    this.nodes.push({ name, ...layer });
+    if (output === null) return index;
+    this.tensors.set(output, activation(index, layer.outputShape, batchAxis ?? null));
+    if (this.consumerCount(output) === 1) this.soleReader.set(index, output);
+    return index;
+  }
+
+  /** An `expand` node broadcasting `input` to symbolic ONNX dims; its entry (recorded as `output` if given). */
+  expand(node, input, symbolic, output = null) {
+    const { shape, batchAxis } = fromSymbolic(symbolic);
+    const index = this.addLayer(node, { kind: 'expand', inputs: [input.node], outputShape: shape }, batchAxis, {
+      output, name: output === null ? `${node.displayName}/expand` : node.displayName,
+    });
+    return activation(index, shape, batchAxis);
+  }
+
+  /** A zero Pad read by one node: a Conv or AveragePool may absorb it, any other reader materializes it. */
+  pendingPad(padNode, source, shape, pads) {
+    this.tensors.set(padNode.output[0], { shape, batchAxis: source.batchAxis, pendingPad: { padNode, source, pads } });
+  }
+
+  materializePad(entry) {
+    const { padNode, source, pads } = entry.pendingPad;
+    this.addLayer(padNode, { kind: 'pad', inputs: [source.node], outputShape: entry.shape, pads, value: 0 }, source.batchAxis);
+    return this.tensors.get(padNode.output[0]);
+  }
+
+  setConstant(name, tensor) {
+    this.tensors.set(name, constant(tensor));
+  }
+
+  /**
+   * The output name now denotes the same value as `entry` (no layer needed). `from` is the name the
+   * aliasing node read it by: if that node was the layer's only reader, `name` takes over that role.
+   */
+  alias(name, entry, from) {
+    this.tensors.set(name, entry);
+    if (!('node' in entry) || entry.node < 0) return;
+    if (from !== undefined && this.soleReader.get(entry.node) === from && this.consumerCount(name) === 1) {
+      this.soleReader.set(entry.node, name);
+    } else {
+      this.soleReader.delete(entry.node);
+    }
+  }
+
+  // --- final assembly ---
+
+  finish() {
+    let outputEntry = this.tensors.get(this.output.name);
+    if (!outputEntry) throw invalidModel(`no node produces the graph output '${this.output.name}'`);
+    if (outputEntry.pendingPad) outputEntry = this.materializePad(outputEntry);
+    if ('constant' in outputEntry) throw invalidModel(`the graph output '${this.output.name}' does not depend on the input`);
+    if (outputEntry.node === -1) throw invalidModel(`the graph output '${this.output.name}' is the input itself; the model has no layers`);
+    checkOutputBatch(this.output, outputEntry);
+    checkDeclaredOutputShape(this.output, outputEntry);
+
+    return {
+      inputName: this.inputName,
+      inputShape: this.inputShape,
+      inputType: this.inputType,
+      vocabularySize: this.vocabularySize,
+      outputName: this.output.name,
+      outputSize: product(outputEntry.shape),
+      nodes: keepNodesFeeding(this.nodes, outputEntry.node),
+      strippedSoftmax: this.strippedSoftmax,
+    };
+  }
+}
+
+function readGraphInput(graph, initializerNames) {
+  // Old exporters (IR < 4) list the initializers among the inputs too.
+  const inputs = graph.input.filter((info) => !initializerNames.has(info.name));
+  if (inputs.length === 0) throw invalidModel('the graph has no input');
+  if (inputs.length > 1) {
+    throw invalidModel(`the graph has ${inputs.length} inputs (${inputs.map((i) => `'${i.name}'`).join(', ')}); exactly one is supported`);
+  }
+  const info = inputs[0];
+  const tensorType = info.type?.tensorType;
+  if (!tensorType) throw invalidModel(`the input '${info.name}' is not a tensor`);
+  if (!Object.hasOwn(INPUT_TYPES, tensorType.elemType)) {
+    throw new Error(`unsupported ONNX model: the input '${info.name}' has element type ${dataTypeName(tensorType.elemType)}; only float32 inputs and int64/int32 token ids are supported`);
+  }
+  const dims = tensorType.shape?.dim;
+  if (!dims) throw invalidModel(`the input '${info.name}' has no shape`);
+  if (dims.length < 2) {
+    throw invalidModel(`the input '${info.name}' must have a batch dimension followed by at least one more dimension, got rank ${dims.length}`);
+  }
+  const shape = dims.slice(1).map((dim, i) => {
+    const size = dim.value === 'dimValue' ? toSafeInteger(dim.dimValue) : null;
+    if (size === null) {
+      throw invalidModel(`the input '${info.name}' has an unknown size in dimension ${i + 1} ('${dim.dimParam || '?'}'); only the batch dimension may be dynamic`);
+    }
+    return size;
+  });
+  checkShape(shape, () => `the input '${info.name}'`);
+  const batch = dims[0];
+  return {
+    name: info.name, shape, type: INPUT_TYPES[tensorType.elemType],
+    batchValue: batch.value === 'dimValue' ? toSafeInteger(batch.dimValue) : null,
+  };
+}
+
+function readGraphOutput(graph) {
+  if (graph.output.length !== 1) {
+    const names = graph.output.map((o) => `'${o.name}'`).join(', ');
+    throw invalidModel(`the graph has ${graph.output.length} outputs${names ? ` (${names})` : ''}; exactly one is supported`);
+  }
+  return graph.output[0];
+}
+
+/** How many nodes (and graph outputs) read each tensor: decides whether fusing is safe. */
+function countConsumers(graph) {
+  const counts = new Map();
+  const add = (name) => counts.set(name, (counts.get(name) ?? 0) + 1);
+  for (const node of graph.node) node.input.filter((name) => name).forEach(add);
+  for (const output of graph.output) add(output.name);
+  return counts;
+}
+
+/**
+ * The output must be [batch, ...] (or have its batch axis behind size-1 axes), or, once the batch was
+ * merged, start with the size-1 axis it became: per sample it is then the outputs alone.
+ */
+function checkOutputBatch(output, entry) {
+  const full = symbolicShape(entry);
+  const before = entry.batchAxis === null ? [] : full.slice(0, entry.batchAxis);
+  const fine = entry.batchAxis === null ? full[0] === 1 : before.every((dim) => dim === 1);
+  if (!fine) {
+    throw invalidModel(`the graph output '${output.name}' of shape ${describeShape(entry)} does not keep the batch as its first axis`);
+  }
+}
+
+/** A declared output shape that disagrees with the inferred one means we misread the graph. */
+function checkDeclaredOutputShape(output, entry) {
+  const dims = output.type?.tensorType?.shape?.dim;
+  const full = symbolicShape(entry);
+  if (!dims || dims.length !== full.length) return;
+  const declared = dims.map((dim) => (dim.value === 'dimValue' ? toSafeInteger(dim.dimValue) : null));
+  const mismatch = declared.some((size, i) => size !== null && full[i] !== BATCH && size !== full[i]);
+  if (mismatch) {
+    const shown = entry.batchAxis === 0 ? declared.slice(1) : declared;
+    const computed = entry.batchAxis === 0 ? entry.shape : full.map(numeric);
+    throw invalidModel(`the graph output '${output.name}' is declared with shape [${shown.map((d) => d ?? '?')}] but computes [${computed}]`);
+  }
+}
+
+/** Drop layers the output does not depend on (e.g. side branches) and renumber the rest. */
+function keepNodesFeeding(nodes, outputIndex) {
+  const needed = new Array(nodes.length).fill(false);
+  needed[outputIndex] = true;
+  // Inputs always precede their consumers, so one backward sweep marks every ancestor.
+  for (let i = outputIndex; i >= 0; i--) {
+    if (needed[i]) nodes[i].inputs.forEach((input) => { if (input >= 0) needed[input] = true; });
+  }
+  const newIndex = new Map([[-1, -1]]);
+  const kept = [];
+  nodes.forEach((node, i) => {
+    if (!needed[i]) return;
+    newIndex.set(i, kept.length);
+    kept.push({ ...node, inputs: node.inputs.map((input) => newIndex.get(input)) });
+  });
+  return kept;
+}
