@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(emscripten libeigen3-dev cmake g++ make googletest libgtest-dev chromium firefox-esr libonnx-testdata)
-[[ "${1:-}" == "--train" ]] && packages+=(python3-torch python3-onnx python3-numpy)
+[[ "${1:-}" == "--train" ]] && packages+=(python3-torch python3-torchvision python3-onnx python3-numpy)
 
 missing=()
 for pkg in "${packages[@]}"; do
