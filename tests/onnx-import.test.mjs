@@ -1645,3 +1645,381 @@ test('reference forward of parsed conv/residual specs matches onnxruntime on the
     }
   }
 });
+
+// ---------------------------------------------------------------------------------------------
+// N-D tensors and today's operators (issue 8), each checked against onnxruntime where it can run
+// ---------------------------------------------------------------------------------------------
+
+const i64 = (...values) => ({ dims: [values.length], data: int64s(...values) });
+const scalar = (value) => ({ dims: [], data: f32(value) });
+
+/** parseOnnx, then the reference forward of the spec against onnxruntime on two random inputs. */
+async function crossCheck(name, bytes, { kinds: expectedKinds, tolerance = 1e-4 } = {}) {
+  const spec = parseOnnx(bytes);
+  if (expectedKinds) assert.deepEqual(kinds(spec), expectedKinds, name);
+  for (const seed of [201, 202]) {
+    const input = randomFloats(spec.inputShape.reduce((a, b) => a * b, 1), seed);
+    const expected = await runtimeForward(bytes, input, spec.inputShape).catch((e) => { throw new Error(`${name}: ${e.message}`); });
+    assert.equal(spec.outputSize, expected.length, `${name}: output size`);
+    const scale = Math.max(1, ...Array.from(expected, Math.abs));
+    assertClose(referenceForward(spec, input), expected, tolerance * scale, name);
+  }
+  return spec;
+}
+
+/** Shape(x) → Gather(index) → Unsqueeze: a one-element int64 tensor holding dim `index` of `x`. */
+function dimOf(x, index, out) {
+  return [
+    { op: 'Shape', inputs: [x], outputs: [`${out}_s`] },
+    { op: 'Gather', inputs: [`${out}_s`, `${out}_i`], outputs: [`${out}_g`], attrs: { axis: 0 } },
+    { op: 'Unsqueeze', inputs: [`${out}_g`, 'axes0'], outputs: [out] },
+  ];
+}
+const dimInitializers = (out, index) => ({ [`${out}_i`]: { dims: [], data: int64s(index) } });
+
+test('sequence-first attention layout: [N,T,E] → Transpose → [T,N,E] → Reshape [T, N·2, E/2] → Transpose → back', async () => {
+  // Every shape comes from the graph's own Shape arithmetic, as torch exports nn.MultiheadAttention.
+  const bytes = model({
+    inputShape: [3, 4],
+    nodes: [
+      { op: 'Transpose', name: 'tnf', inputs: ['x'], outputs: ['t'], attrs: { perm: [1, 0, 2] } },       // [T, N, E]
+      ...dimOf('t', 1, 'n'),                                                                             // N (symbolic)
+      { op: 'Mul', inputs: ['n', 'two'], outputs: ['n2'] },                                              // N·2
+      { op: 'Concat', inputs: ['T', 'n2', 'half'], outputs: ['target'], attrs: { axis: 0 } },
+      { op: 'Reshape', name: 'heads', inputs: ['t', 'target'], outputs: ['h'] },                         // [T, N·2, 2]
+      { op: 'Transpose', name: 'hf', inputs: ['h'], outputs: ['hT'], attrs: { perm: [1, 0, 2] } },       // [N·2, T, 2]
+      { op: 'Transpose', name: 'kT', inputs: ['hT'], outputs: ['hTt'], attrs: { perm: [0, 2, 1] } },     // [N·2, 2, T]
+      { op: 'MatMul', name: 'scores', inputs: ['hT', 'hTt'], outputs: ['s'] },                          // [N·2, T, T]
+      { op: 'Softmax', name: 'attn', inputs: ['s'], outputs: ['a'], attrs: { axis: -1 } },
+      { op: 'MatMul', name: 'mix', inputs: ['a', 'hT'], outputs: ['o'] },                               // [N·2, T, 2]
+      { op: 'Transpose', name: 'back', inputs: ['o'], outputs: ['oT'], attrs: { perm: [1, 0, 2] } },     // [T, N·2, 2]
+      ...dimOf('x', 0, 'nb'),
+      { op: 'Concat', inputs: ['T', 'nb', 'E'], outputs: ['target2'], attrs: { axis: 0 } },
+      { op: 'Reshape', name: 'merge', inputs: ['oT', 'target2'], outputs: ['m'] },                      // [T, N, E]
+      { op: 'Transpose', name: 'nfirst', inputs: ['m'], outputs: ['nf'], attrs: { perm: [1, 0, 2] } },  // [N, T, E]
+      { op: 'Flatten', name: 'flat', inputs: ['nf'], outputs: ['f'] },
+      { op: 'Gemm', name: 'head', inputs: ['f', 'W'], outputs: ['y'], attrs: { transB: 1 } },
+    ],
+    initializers: {
+      axes0: i64(0), two: i64(2), T: i64(3), half: i64(2), E: i64(4), ...dimInitializers('n', 1), ...dimInitializers('nb', 0),
+      W: randomTensor([5, 12], 3),
+    },
+  });
+  const spec = await crossCheck('attention layout', bytes);
+  const byName = Object.fromEntries(spec.nodes.map((n) => [n.name, n]));
+  // Per sample the first Transpose is the identity: no node. The batch merges into N·2 (per sample 2).
+  assert.equal(byName.tnf, undefined);
+  assert.deepEqual(byName.heads.outputShape, [3, 2, 2]);
+  assert.deepEqual([byName.hf.kind, byName.hf.perm, byName.hf.outputShape], ['transpose', [1, 0, 2], [2, 3, 2]]);
+  assert.deepEqual([byName.scores.kind, byName.scores.outputShape], ['matmul', [2, 3, 3]]);
+  assert.deepEqual([byName.attn.kind, byName.attn.axis], ['softmax', 2]);
+  // The batch comes back from the Shape of x: [T, N, E] per sample [3, 4], and [N, T, E] needs no node.
+  assert.deepEqual(byName.merge.outputShape, [3, 4]);
+  assert.equal(byName.nfirst, undefined);
+  assert.deepEqual(byName.flat.outputShape, [12]);
+  assert.deepEqual(kinds(spec), ['reshape', 'transpose', 'transpose', 'matmul', 'softmax', 'matmul', 'transpose', 'reshape', 'reshape', 'dense']);
+});
+
+test('channel shuffle (Reshape → Transpose → Reshape), Split into slices, Concat on the channels', async () => {
+  const bytes = model({
+    inputShape: [4, 3, 3],
+    nodes: [
+      { op: 'Split', name: 'split', inputs: ['x', 'parts'], outputs: ['a', 'b'], attrs: { axis: 1 } },
+      { op: 'Relu', name: 'r', inputs: ['b'], outputs: ['rb'] },
+      { op: 'Concat', name: 'cat', inputs: ['a', 'rb'], outputs: ['c'], attrs: { axis: 1 } },
+      ...dimOf('c', 0, 'n'),
+      { op: 'Concat', inputs: ['n', 'g'], outputs: ['target'], attrs: { axis: 0 } },
+      { op: 'Reshape', name: 'groups', inputs: ['c', 'target'], outputs: ['grouped'] },                 // [N, 2, 2, 3, 3]
+      { op: 'Transpose', name: 'shuffle', inputs: ['grouped'], outputs: ['t'], attrs: { perm: [0, 2, 1, 3, 4] } },
+      { op: 'Reshape', name: 'ungroup', inputs: ['t', 'flat'], outputs: ['y'] },                        // [N, 4, 3, 3]
+    ],
+    initializers: { parts: i64(2, 2), axes0: i64(0), g: i64(2, 2, 3, 3), flat: i64(0, 4, 3, 3), ...dimInitializers('n', 0) },
+  });
+  const spec = await crossCheck('shuffle', bytes, { kinds: ['slice', 'slice', 'relu', 'concat', 'reshape', 'transpose', 'reshape'] });
+  assert.deepEqual(spec.nodes[0], { name: 'split:0', kind: 'slice', inputs: [-1], outputShape: [2, 3, 3], starts: [0, 0, 0], ends: [2, 3, 3], steps: [1, 1, 1] });
+  assert.deepEqual(spec.nodes[1].starts, [2, 0, 0]);
+  assert.deepEqual(spec.nodes[5].perm, [1, 0, 2, 3]);
+});
+
+test('Slice (steps, negative indices, clamping), Gather, Squeeze/Unsqueeze, Expand on activations', async () => {
+  const bytes = model({
+    inputShape: [5, 4],
+    nodes: [
+      { op: 'Slice', name: 'sl', inputs: ['x', 'st', 'en', 'ax', 'sp'], outputs: ['s'] },   // rows 4,2 (step −2), cols 1..end
+      { op: 'Gather', name: 'g', inputs: ['s', 'idx'], outputs: ['gt'], attrs: { axis: 2 } }, // cols [2, 0] of the 3
+      { op: 'Unsqueeze', name: 'un', inputs: ['gt', 'ax2'], outputs: ['u'] },                 // [N, 2, 1, 2]
+      { op: 'Expand', name: 'ex', inputs: ['u', 'shape'], outputs: ['e'] },                   // [N, 2, 3, 2]
+      { op: 'Gather', name: 'first', inputs: ['e', 'zero'], outputs: ['f'], attrs: { axis: 1 } }, // [N, 3, 2]
+      { op: 'Squeeze', name: 'sq', inputs: ['f'], outputs: ['y'] },
+    ],
+    initializers: {
+      st: i64(-1, 1), en: i64(-10, 100), ax: i64(1, 2), sp: i64(-2, 1), idx: i64(2, -3), ax2: i64(2),
+      shape: i64(1, 1, 3, 1), zero: { dims: [], data: int64s(0) },
+    },
+  });
+  const spec = await crossCheck('re-indexing', bytes, { kinds: ['slice', 'gather', 'reshape', 'expand', 'gather', 'reshape'] });
+  assert.deepEqual(spec.nodes[0], { name: 'sl', kind: 'slice', inputs: [-1], outputShape: [3, 3], starts: [4, 1], ends: [-1, 4], steps: [-2, 1] });
+  assert.deepEqual(spec.nodes[1], { name: 'g', kind: 'gather', inputs: [0], outputShape: [3, 2], axis: 1, indices: [2, 0], indicesShape: [2] });
+  assert.deepEqual(spec.nodes[4], { name: 'first', kind: 'gather', inputs: [3], outputShape: [3, 2], axis: 0, indices: [0], indicesShape: [] });
+  assert.throws(() => parseOnnx(model({
+    inputShape: [5],
+    nodes: [{ op: 'Gather', name: 'g', inputs: ['x', 'zero'], outputs: ['y'], attrs: { axis: 0 } }],
+    initializers: { zero: { dims: [], data: int64s(0) } },
+  })), /'g' \(Gather\): axis 0 is the batch axis of the input \[batch, 5\]/);
+});
+
+test('MatMul on [N, T, F] is a dense layer along the last axis with its bias; a constant left operand is refused', async () => {
+  const bytes = model({
+    inputShape: [3, 4],
+    nodes: [
+      { op: 'MatMul', name: 'fc', inputs: ['x', 'W'], outputs: ['m'] },
+      { op: 'Add', name: 'bias', inputs: ['b', 'm'], outputs: ['h'] },
+      ...dimOf('h', 0, 'n'),
+      { op: 'Concat', inputs: ['n', 'one', 'minus'], outputs: ['target'], attrs: { axis: 0 } },
+      { op: 'Reshape', name: 'view', inputs: ['h', 'target'], outputs: ['v'] },  // x.view(N, 1, -1)
+      { op: 'MatMul', name: 'fc2', inputs: ['v', 'W2'], outputs: ['y'] },
+    ],
+    initializers: { W: randomTensor([4, 2], 5), b: randomTensor([2], 6), axes0: i64(0), one: i64(1), minus: i64(-1), ...dimInitializers('n', 0), W2: randomTensor([6, 3], 7) },
+  });
+  const spec = await crossCheck('sequence dense', bytes, { kinds: ['dense', 'reshape', 'dense'] });
+  assert.deepEqual(spec.nodes[0].outputShape, [3, 2]);
+  assert.ok(spec.nodes[0].bias instanceof Float32Array && spec.nodes[0].bias.length === 2);
+  assert.deepEqual(spec.nodes[2].outputShape, [1, 3]);
+  assert.throws(() => parseOnnx(model({
+    inputShape: [4],
+    nodes: [{ op: 'MatMul', name: 'left', inputs: ['W', 'x'], outputs: ['y'] }],
+    initializers: { W: randomTensor([4, 4]) },
+  })), /unsupported ONNX operator 'MatMul' \(node 'left'\): the left operand 'W' is a constant/);
+});
+
+test('Add/Sub/Mul/Div: constants pre-broadcast (Div c → mul 1/c), two activations with broadcasting (squeeze-excitation)', async () => {
+  const bytes = model({
+    inputShape: [3, 2, 2],
+    nodes: [
+      { op: 'Div', name: 'scale', inputs: ['x', 'four'], outputs: ['a'] },
+      { op: 'Sub', name: 'shift', inputs: ['a', 'c'], outputs: ['b'] },
+      { op: 'GlobalAveragePool', name: 'gap', inputs: ['b'], outputs: ['p'] },
+      { op: 'Sigmoid', name: 'gate', inputs: ['p'], outputs: ['g'] },
+      { op: 'Mul', name: 'se', inputs: ['b', 'g'], outputs: ['m'] },
+      { op: 'Div', name: 'ratio', inputs: ['m', 'den'], outputs: ['r'] },
+      { op: 'Sub', name: 'diff', inputs: ['r', 'm'], outputs: ['y'] },
+    ],
+    initializers: { four: scalar(4), c: randomTensor([3, 1, 1], 8) },
+  });
+  // 'den' is an activation: 1 + sigmoid, computed
+  const withDen = onnx.ModelProto.decode(bytes);
+  withDen.graph.node.splice(5, 0, onnx.NodeProto.fromObject({ opType: 'Add', name: 'den', input: ['g', 'one'], output: ['den'] }));
+  withDen.graph.initializer.push(onnx.TensorProto.fromObject({ name: 'one', dims: [], dataType: 1, floatData: [1] }));
+  const full = onnx.ModelProto.encode(withDen).finish();
+  const spec = await crossCheck('binary', full, { kinds: ['mul', 'add', 'global-avgpool', 'sigmoid', 'mul', 'add', 'div', 'sub'] });
+  assert.deepEqual(Array.from(spec.nodes[0].constant), new Array(12).fill(0.25));
+  assert.deepEqual(spec.nodes[4], { name: 'se', kind: 'mul', inputs: [1, 3], outputShape: [3, 2, 2], constant: null });
+  assert.deepEqual(spec.nodes[6], { name: 'ratio', kind: 'div', inputs: [4, 5], outputShape: [3, 2, 2] });
+  assert.throws(() => parseOnnx(model({
+    inputShape: [2],
+    nodes: [{ op: 'Div', name: 'inv', inputs: ['one', 'x'], outputs: ['y'] }],
+    initializers: { one: scalar(1) },
+  })), /unsupported ONNX operator 'Div' \(node 'inv'\): dividing the constant 'one' by a computed tensor is not supported/);
+});
+
+test('ReduceMean/ReduceSum/ReduceMax (axes as attribute or input, keepdims), GlobalMaxPool, element-wise activations', async () => {
+  const opset14 = model({
+    opset: 14,
+    inputShape: [3, 4, 2],
+    nodes: [
+      { op: 'ReduceMean', name: 'mean', inputs: ['x'], outputs: ['m'], attrs: { axes: [2, 3], keepdims: 0 } },   // mnasnet's pooling
+      { op: 'ReduceSum', name: 'sum', inputs: ['x', 'ax'], outputs: ['s'], attrs: { keepdims: 1 } },
+      { op: 'ReduceMax', name: 'max', inputs: ['x'], outputs: ['mx'], attrs: { axes: [-1], keepdims: 0 } },
+      { op: 'GlobalMaxPool', name: 'gmp', inputs: ['x'], outputs: ['gm'] },
+      { op: 'Flatten', inputs: ['s'], outputs: ['sf'] },
+      { op: 'Flatten', inputs: ['mx'], outputs: ['mf'] },
+      { op: 'Flatten', inputs: ['gm'], outputs: ['gf'] },
+      { op: 'HardSigmoid', name: 'hs', inputs: ['m'], outputs: ['a1'], attrs: { alpha: 0.3, beta: 0.4 } },
+      { op: 'HardSwish', name: 'hw', inputs: ['sf'], outputs: ['a2'] },
+      { op: 'Elu', name: 'elu', inputs: ['mf'], outputs: ['a3'], attrs: { alpha: 0.5 } },
+      { op: 'Softplus', name: 'sp', inputs: ['gf'], outputs: ['a4'] },
+      { op: 'PRelu', name: 'pr', inputs: ['a3', 'slope'], outputs: ['a5'] },
+      { op: 'Concat', inputs: ['a1', 'a2', 'a5', 'a4'], outputs: ['y'], attrs: { axis: 1 } },
+    ],
+    initializers: { ax: i64(1), slope: randomTensor([12], 9) },
+  });
+  const spec = await crossCheck('reductions', opset14);
+  const byName = Object.fromEntries(spec.nodes.map((n) => [n.name, n]));
+  assert.deepEqual(byName.mean, { name: 'mean', kind: 'reduce-mean', inputs: [-1], outputShape: [3], axes: [1, 2], keepdims: false });
+  assert.deepEqual(byName.sum.outputShape, [1, 4, 2]);
+  assert.deepEqual([byName.max.axes, byName.max.outputShape], [[2], [3, 4]]);
+  assert.deepEqual(byName.gmp, { name: 'gmp', kind: 'global-maxpool', inputs: [-1], outputShape: [3, 1, 1] });
+  assert.deepEqual([byName.hs.kind, byName.hs.alpha, byName.hs.beta], ['hard-sigmoid', Math.fround(0.3), Math.fround(0.4)]);
+  assert.deepEqual([byName.hw.kind, byName.elu.kind, byName.elu.alpha, byName.sp.kind, byName.pr.kind], ['hard-swish', 'elu', 0.5, 'softplus', 'prelu']);
+  assert.throws(() => parseOnnx(model({ inputShape: [3], nodes: [{ op: 'ReduceSum', name: 'rs', inputs: ['x'], outputs: ['y'], attrs: { axes: [0] } }] })),
+    /'rs' \(ReduceSum\): reduction axis 0 is the batch axis/);
+});
+
+test('Conv1d, MaxPool1d, AvgPool1d and AdaptiveAvgPool1d (GlobalAveragePool) on [N, C, L]', async () => {
+  const bytes = model({
+    inputShape: [2, 11],
+    nodes: [
+      { op: 'Conv', name: 'conv', inputs: ['x', 'W', 'B'], outputs: ['c'], attrs: { pads: [1, 2], strides: [2], dilations: [2] } },
+      { op: 'MaxPool', name: 'mp', inputs: ['c'], outputs: ['m'], attrs: { kernel_shape: [2], ceil_mode: 1, strides: [2] } },
+      { op: 'AveragePool', name: 'ap', inputs: ['m'], outputs: ['a'], attrs: { kernel_shape: [2], pads: [1, 0] } },
+      { op: 'GlobalAveragePool', name: 'gap', inputs: ['a'], outputs: ['y'] },
+    ],
+    initializers: { W: randomTensor([3, 2, 3], 10), B: randomTensor([3], 11) },
+  });
+  const spec = await crossCheck('1-D', bytes, { kinds: ['conv', 'maxpool', 'avgpool', 'global-avgpool'] });
+  assert.deepEqual({ ...spec.nodes[0], weight: undefined, bias: undefined }, {
+    name: 'conv', kind: 'conv', inputs: [-1], outputShape: [3, 5], weight: undefined, bias: undefined,
+    kernel: [3], strides: [2], pads: [1, 2], dilations: [2], group: 1,
+  });
+  assert.deepEqual(spec.nodes.map((n) => n.outputShape), [[3, 5], [3, 3], [3, 3], [3, 1]]);
+});
+
+test('PyTorch AvgPool2d(3, stride=3, padding=1, ceil_mode=True) on 5×5 (Pad + AveragePool): PyTorch’s output size 2×2', () => {
+  const spec = parseOnnx(model({
+    inputShape: [2, 5, 5],
+    nodes: [
+      { op: 'Pad', name: 'pad', inputs: ['x', 'pads'], outputs: ['p'], attrs: { mode: 'constant' } },
+      { op: 'AveragePool', name: 'ap', inputs: ['p'], outputs: ['a'], attrs: { kernel_shape: [3, 3], strides: [3, 3], ceil_mode: 1 } },
+      { op: 'Flatten', name: 'f', inputs: ['a'], outputs: ['f'] },
+      { op: 'Gemm', name: 'fc', inputs: ['f', 'W'], outputs: ['y'], attrs: { transB: 1 } },
+    ],
+    initializers: { pads: i64(0, 0, 1, 1, 0, 0, 1, 1), W: randomTensor([3, 8]) },
+  }));
+  // ceil((5 + 2 − 3)/3) + 1 = 3, but the third window would start at 6 ≥ 5 + 1: PyTorch drops it.
+  assert.deepEqual(spec.nodes[0], {
+    name: 'ap', kind: 'avgpool', inputs: [-1], outputShape: [2, 2, 2],
+    kernel: [3, 3], strides: [3, 3], pads: [1, 1, 1, 1], ceilMode: true, countIncludePad: true,
+  });
+  assert.deepEqual(kinds(spec), ['avgpool', 'reshape', 'dense']);
+});
+
+test('ZeroPad2d at torch\'s default opset: pads from ConstantOfShape/Concat/Reshape/Slice/Transpose/Cast are folded', async () => {
+  // torch 1.13's symbolic for constant_pad_nd with pads (0, 1, 0, 1) on a 4-D input, constant parts inlined.
+  const bytes = model({
+    inputShape: [1, 3, 3],
+    nodes: [
+      { op: 'ConstantOfShape', inputs: ['four'], outputs: ['zeros'], attrs: { value: { tensor: { dims: [1], data: int64s(0) } } } },
+      { op: 'Concat', inputs: ['torchPads', 'zeros'], outputs: ['all'], attrs: { axis: 0 } },           // [0,1,0,1,0,0,0,0]
+      { op: 'Reshape', inputs: ['all', 'm1x2'], outputs: ['pairs'] },                                  // [[0,1],[0,1],[0,0],[0,0]]
+      { op: 'Slice', inputs: ['pairs', 'start', 'end', 'axis0', 'step'], outputs: ['reversed'] },      // last axis first
+      { op: 'Transpose', inputs: ['reversed'], outputs: ['t'], attrs: { perm: [1, 0] } },
+      { op: 'Reshape', inputs: ['t', 'm1'], outputs: ['flat'] },
+      { op: 'Cast', inputs: ['flat'], outputs: ['onnxPads'], attrs: { to: onnx.TensorProto.DataType.INT64 } },
+      { op: 'Pad', name: 'pad', inputs: ['x', 'onnxPads', 'zero'], outputs: ['p'], attrs: { mode: 'constant' } },
+      { op: 'Conv', name: 'conv', inputs: ['p', 'W'], outputs: ['y'] },
+    ],
+    initializers: {
+      four: i64(4), torchPads: i64(0, 1, 0, 1), m1x2: i64(-1, 2), start: i64(-1), end: { dims: [1], data: BigInt64Array.of(-9223372036854775807n) },
+      axis0: i64(0), step: i64(-1), m1: i64(-1), zero: scalar(0), W: randomTensor([2, 1, 2, 2], 12),
+    },
+  });
+  const spec = await crossCheck('ZeroPad2d', bytes, { kinds: ['conv'] });
+  assert.deepEqual(spec.nodes[0].pads, [0, 0, 1, 1]);
+});
+
+test('SiLU, HardSwish (opset 13), GELU (Erf and tanh forms, any operand order) and opset-20 Gelu are fused into one activation', async () => {
+  const geluErf = (x, out, order) => [
+    { op: 'Div', inputs: [x, 'sqrt2'], outputs: [`${out}_d`] },
+    { op: 'Erf', inputs: [`${out}_d`], outputs: [`${out}_e`] },
+    { op: 'Add', inputs: ['one', `${out}_e`], outputs: [`${out}_a`] },
+    ...(order === 'x-then-half'
+      ? [{ op: 'Mul', inputs: [x, `${out}_a`], outputs: [`${out}_m`] }, { op: 'Mul', name: out, inputs: [`${out}_m`, 'half'], outputs: [out] }]
+      : [{ op: 'Mul', inputs: ['half', x], outputs: [`${out}_h`] }, { op: 'Mul', name: out, inputs: [`${out}_a`, `${out}_h`], outputs: [out] }]),
+  ];
+  const geluTanh = (x, out) => [
+    { op: 'Mul', inputs: [x, x], outputs: [`${out}_sq`] },
+    { op: 'Mul', inputs: [x, `${out}_sq`], outputs: [`${out}_cube`] },
+    { op: 'Mul', inputs: ['kappa', `${out}_cube`], outputs: [`${out}_k`] },
+    { op: 'Add', inputs: [x, `${out}_k`], outputs: [`${out}_in`] },
+    { op: 'Mul', inputs: ['beta', `${out}_in`], outputs: [`${out}_b`] },
+    { op: 'Tanh', inputs: [`${out}_b`], outputs: [`${out}_t`] },
+    { op: 'Add', inputs: ['one', `${out}_t`], outputs: [`${out}_a`] },
+    { op: 'Mul', inputs: [x, `${out}_a`], outputs: [`${out}_m`] },
+    { op: 'Mul', name: out, inputs: ['half', `${out}_m`], outputs: [out] },
+  ];
+  const bytes = model({
+    inputShape: [6],
+    nodes: [
+      { op: 'Sigmoid', inputs: ['x'], outputs: ['s'] },
+      { op: 'Mul', name: 'silu', inputs: ['s', 'x'], outputs: ['a'] },
+      { op: 'HardSigmoid', inputs: ['a'], outputs: ['hs'], attrs: { alpha: 1 / 6, beta: 0.5 } },
+      { op: 'Mul', name: 'hswish', inputs: ['a', 'hs'], outputs: ['b'] },
+      ...geluErf('b', 'gelu1', 'x-then-half'),
+      ...geluErf('gelu1', 'gelu2', 'half-first'),
+      ...geluTanh('gelu2', 'gelu3'),
+      { op: 'Sigmoid', name: 'gate', inputs: ['gelu3'], outputs: ['g'] },
+      { op: 'Mul', name: 'gated', inputs: ['gelu2', 'g'], outputs: ['y'] },  // not SiLU: the gate reads another tensor
+    ],
+    initializers: {
+      sqrt2: scalar(Math.SQRT2), one: scalar(1), half: scalar(0.5), kappa: scalar(0.044715), beta: scalar(Math.sqrt(2 / Math.PI)),
+    },
+  });
+  const spec = await crossCheck('fused activations', bytes, { kinds: ['silu', 'hard-swish', 'gelu', 'gelu', 'gelu', 'sigmoid', 'mul'] });
+  assert.deepEqual(spec.nodes.slice(0, 5).map((n) => [n.name, n.approximate]),
+    [['silu', undefined], ['hswish', undefined], ['gelu1', 'none'], ['gelu2', 'none'], ['gelu3', 'tanh']]);
+  const opset20 = parseOnnx(model({ opset: 20, inputShape: [3], nodes: [{ op: 'Gelu', name: 'g', inputs: ['x'], outputs: ['y'], attrs: { approximate: 'tanh' } }] }));
+  assert.deepEqual(opset20.nodes, [{ name: 'g', kind: 'gelu', inputs: [-1], outputShape: [3], approximate: 'tanh' }]);
+  // Wrong constants: no fusion, and the Erf is then an unsupported operator.
+  assert.throws(() => parseOnnx(model({ inputShape: [3], nodes: geluErf('x', 'y', 'x-then-half'), initializers: { sqrt2: scalar(2), one: scalar(1), half: scalar(0.5) } })),
+    /unsupported ONNX operator 'Erf'/);
+});
+
+test('LayerNorm: decomposed (ReduceMean … Add(b)) after a channels-last Transpose, and LayerNormalization (opset 17)', async () => {
+  const decomposed = model({
+    inputShape: [4, 2, 3],
+    nodes: [
+      { op: 'Transpose', name: 'cl', inputs: ['x'], outputs: ['t'], attrs: { perm: [0, 2, 3, 1] } },  // ConvNeXt: [N, H, W, C]
+      { op: 'ReduceMean', inputs: ['t'], outputs: ['m'], attrs: { axes: [-1] } },
+      { op: 'Sub', inputs: ['t', 'm'], outputs: ['d'] },
+      { op: 'Pow', inputs: ['d', 'two'], outputs: ['p'] },
+      { op: 'ReduceMean', inputs: ['p'], outputs: ['v'], attrs: { axes: [-1] } },
+      { op: 'Add', inputs: ['v', 'eps'], outputs: ['ve'] },
+      { op: 'Sqrt', inputs: ['ve'], outputs: ['sd'] },
+      { op: 'Div', inputs: ['d', 'sd'], outputs: ['n'] },
+      { op: 'Mul', inputs: ['n', 'w'], outputs: ['nw'] },
+      { op: 'Add', name: 'ln', inputs: ['b', 'nw'], outputs: ['l'] },
+      { op: 'Transpose', name: 'cf', inputs: ['l'], outputs: ['y'], attrs: { perm: [0, 3, 1, 2] } },
+    ],
+    initializers: { two: scalar(2), eps: scalar(1e-5), w: randomTensor([4], 13), b: randomTensor([4], 14) },
+  });
+  const spec = await crossCheck('decomposed LayerNorm', decomposed, { kinds: ['transpose', 'layernorm', 'transpose'] });
+  assert.deepEqual([spec.nodes[1].name, spec.nodes[1].axis, spec.nodes[1].outputShape], ['ln', 2, [2, 3, 4]]);
+  assert.ok(Math.abs(spec.nodes[1].epsilon - 1e-5) < 1e-10);
+  assert.equal(spec.nodes[1].scale.length, 4);
+  const opset17 = model({
+    opset: 17,
+    inputShape: [3, 4],
+    nodes: [{ op: 'LayerNormalization', name: 'ln', inputs: ['x', 'w', 'b'], outputs: ['y'], attrs: { axis: -1, epsilon: 1e-3 } }],
+    initializers: { w: randomTensor([4], 15), b: randomTensor([4], 16) },
+  });
+  const ln = await crossCheck('LayerNormalization', opset17, { kinds: ['layernorm'] });
+  assert.deepEqual([ln.nodes[0].axis, ln.nodes[0].bias.length], [1, 4]);
+});
+
+test('token ids: an int64 input feeding an embedding Gather becomes an embedding node; inputType is reported', () => {
+  const spec = parseOnnx(buildModel({
+    input: { name: 'ids', shape: [null, 5], elemType: onnx.TensorProto.DataType.INT64 },
+    output: { name: 'y' },
+    nodes: [
+      { op: 'Gather', name: 'embed', inputs: ['table', 'ids'], outputs: ['e'], attrs: { axis: 0 } },
+      { op: 'Add', name: 'pos', inputs: ['e', 'positions'], outputs: ['p'] },
+      { op: 'ReduceMean', name: 'pool', inputs: ['p'], outputs: ['m'], attrs: { axes: [1], keepdims: 0 } },
+      { op: 'Gemm', name: 'head', inputs: ['m', 'W'], outputs: ['y'], attrs: { transB: 1 } },
+    ],
+    initializers: { table: randomTensor([10, 3], 17), positions: randomTensor([5, 3], 18), W: randomTensor([2, 3], 19) },
+  }));
+  assert.equal(spec.inputType, 'int64');
+  assert.equal(spec.vocabularySize, 10);
+  assert.deepEqual(spec.inputShape, [5]);
+  assert.deepEqual(kinds(spec), ['embedding', 'add', 'reduce-mean', 'dense']);
+  assert.deepEqual(spec.nodes[0].outputShape, [5, 3]);
+  assert.equal(spec.nodes[0].table.length, 30);
+  const logits = referenceForward(spec, [1, 2, 3, 9, 0]);
+  assert.equal(logits.length, 2);
+  assert.equal(parseOnnx(readFileSync(`${GOLDEN}tiny-mlp/model.onnx`)).inputType, 'float32');
+  assert.throws(() => parseOnnx(buildModel({
+    input: { name: 'ids', shape: [null, 5], elemType: onnx.TensorProto.DataType.INT64 },
+    output: { name: 'y' },
+    nodes: [{ op: 'Relu', name: 'r', inputs: ['ids'], outputs: ['y'] }],
+  })), { message: "unsupported ONNX operator 'Relu' (node 'r'): it reads the integer input 'ids' (token ids), which may only feed an embedding lookup Gather(table, ids)" });
+});
