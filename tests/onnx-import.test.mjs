@@ -1,7 +1,7 @@
 // Tests of the ONNX importer (web/src/onnx/): operators, folding, validation, golden model.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 import { parseOnnx } from '../web/src/onnx/index.js';
@@ -2022,4 +2022,20 @@ test('token ids: an int64 input feeding an embedding Gather becomes an embedding
     output: { name: 'y' },
     nodes: [{ op: 'Relu', name: 'r', inputs: ['ids'], outputs: ['y'] }],
   })), { message: "unsupported ONNX operator 'Relu' (node 'r'): it reads the integer input 'ids' (token ids), which may only feed an embedding lookup Gather(table, ids)" });
+});
+
+// tiny-text (torch 1.13, opset 14: embeddings, decomposed LayerNorm, Erf GELU, attention) once its
+// golden data is copied into tests/fixtures/golden (../shared/golden/tiny-text).
+const TINY_TEXT = `${GOLDEN}tiny-text/`;
+test('golden tiny-text: the spec reproduces PyTorch\'s logits', { skip: !existsSync(`${TINY_TEXT}cases.json`) && 'tests/fixtures/golden/tiny-text not present' }, () => {
+  const spec = parseOnnx(readFileSync(`${TINY_TEXT}model.onnx`));
+  assert.equal(spec.inputType, 'int64');
+  const { cases } = JSON.parse(readFileSync(`${TINY_TEXT}cases.json`, 'utf8'));
+  const bytes = readFileSync(`${TINY_TEXT}inputs.i32`);
+  const ids = new Int32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  const length = spec.inputShape[0];
+  for (const c of cases) {
+    const logits = referenceForward(spec, Array.from(ids.subarray(c.input_index * length, (c.input_index + 1) * length)));
+    assertClose(logits, c.output, 1e-4, `case ${c.id}`);
+  }
 });

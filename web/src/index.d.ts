@@ -24,14 +24,31 @@ export type RuleName =
 
 export type MethodName = 'lrp' | 'gradient' | 'gradient-x-input' | 'integrated-gradients' | 'smoothgrad';
 
+/** The engine's layer kinds (docs/layers.md). */
 export type LayerKind =
-  | 'dense' | 'conv'
-  | 'relu' | 'leaky-relu' | 'clip' | 'sigmoid' | 'tanh'
-  | 'batchnorm' | 'maxpool' | 'avgpool' | 'global-avgpool'
-  | 'add' | 'concat' | 'pad' | 'reshape' | 'identity';
+  | 'dense' | 'conv' | 'maxpool' | 'avgpool' | 'global-avgpool' | 'global-maxpool'
+  | 'relu' | 'sigmoid' | 'tanh' | 'hard-swish' | 'silu' | 'softplus' | 'leaky-relu' | 'clip' | 'hard-sigmoid'
+  | 'elu' | 'gelu' | 'prelu'
+  | 'batchnorm' | 'layernorm'
+  | 'add' | 'sub' | 'mul' | 'div' | 'matmul'
+  | 'reduce-mean' | 'reduce-sum' | 'reduce-max' | 'softmax'
+  | 'transpose' | 'reshape' | 'identity' | 'slice' | 'gather' | 'concat' | 'expand' | 'pad'
+  | 'embedding';
 
 /** Numbers accepted as an input or a seed: copied into a Float32Array. */
 export type FloatArray = Float32Array | Float64Array | readonly number[];
+
+/**
+ * Token ids of a model whose input is int64/int32 (`model.inputType`): each an integer in
+ * [0, vocabulary); a Float32Array of integers is accepted too.
+ */
+export type TokenIds = Int32Array | BigInt64Array | Float32Array | readonly number[];
+
+/** The input of predict/explain: floats, or token ids for a token-id model. */
+export type ModelInput = FloatArray | TokenIds;
+
+/** The element type of the model's input: float32, or token ids (int64/int32) feeding an embedding. */
+export type InputType = 'float32' | 'int64' | 'int32';
 
 /** z-box bounds: one number for every input, or one value per input of the layer. */
 export type Bounds = number | FloatArray;
@@ -119,9 +136,12 @@ export interface LayerRelevance extends LayerInfo {
 }
 
 export interface Explanation {
-  /** One score per input value. */
+  /**
+   * One score per input value. For token ids: one per token, the sum over the embedding dimension of
+   * the relevance at the lookup's output.
+   */
   relevance: Float32Array;
-  /** The input shape. */
+  /** The input shape ([T] for token ids). */
   shape: number[];
   /** The logits of the input. */
   output: Float32Array;
@@ -132,20 +152,22 @@ export interface Explanation {
 }
 
 export interface Model {
-  /** The input shape without the batch dimension, e.g. [1, 28, 28]. */
+  /** The input shape without the batch dimension, e.g. [1, 28, 28]; [T] for token ids. */
   readonly inputShape: number[];
+  /** 'float32', or 'int64' / 'int32' when the input is token ids (predict/explain then take TokenIds). */
+  readonly inputType: InputType;
   /** The number of outputs (logits). */
   readonly outputSize: number;
   /** The layers in topological order. */
   readonly layers: LayerInfo[];
   /** The logits for one input of `inputShape`'s size. */
-  predict(x: FloatArray): Float32Array;
+  predict(x: ModelInput): Float32Array;
   /** The logits of several inputs, computed in one pass. */
-  predictBatch(inputs: FloatArray[]): Float32Array[];
+  predictBatch(inputs: ModelInput[]): Float32Array[];
   /** Explains one input. */
-  explain(x: FloatArray, options?: ExplainOptions): Explanation;
+  explain(x: ModelInput, options?: ExplainOptions): Explanation;
   /** Explains several inputs in one pass (each for its own predicted class unless `target` is given). */
-  explainBatch(inputs: FloatArray[], options?: ExplainOptions): Explanation[];
+  explainBatch(inputs: ModelInput[], options?: ExplainOptions): Explanation[];
   /** Frees the engine's memory. Idempotent; every later call throws. */
   dispose(): void;
 }
