@@ -19,48 +19,26 @@ std::vector<float> toFloats(const val& array) {
 
 std::vector<int> toInts(const val& array) { return emscripten::convertJSArrayToNumberVector<int>(array); }
 
-lrp::Vector toVector(const val& array) {
-  const std::vector<float> values = toFloats(array);
-  return Eigen::Map<const lrp::Vector>(values.data(), static_cast<Eigen::Index>(values.size()));
-}
-
-// The importer gives parameter tensors row-major (one row per output); Eigen stores column-major.
-lrp::Matrix rowMajorMatrix(const val& array, int64_t rows, int64_t cols) {
-  const std::vector<float> values = toFloats(array);
-  if (rows <= 0 || cols <= 0 || static_cast<int64_t>(values.size()) != rows * cols)
-    throw lrp::Error("weight has " + std::to_string(values.size()) + " values, expected " + std::to_string(rows) + " × " +
-                     std::to_string(cols));
-  return Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(values.data(), rows, cols);
-}
-
-lrp::WindowGeometry toGeometry(const val& spec) {
-  const std::vector<int> kernel = toInts(spec["kernel"]), strides = toInts(spec["strides"]), pads = toInts(spec["pads"]),
-                         dilations = toInts(spec["dilations"]);
-  if (kernel.size() != 2 || strides.size() != 2 || pads.size() != 4 || dilations.size() != 2)
-    throw lrp::Error("a 2-D window needs kernel[2], strides[2], pads[4] and dilations[2]");
-  lrp::WindowGeometry g;
-  g.kernelH = kernel[0];
-  g.kernelW = kernel[1];
-  g.strideH = strides[0];
-  g.strideW = strides[1];
-  g.padTop = pads[0];
-  g.padLeft = pads[1];
-  g.padBottom = pads[2];
-  g.padRight = pads[3];
-  g.dilationH = dilations[0];
-  g.dilationW = dilations[1];
-  const val ceilMode = spec["ceilMode"];
-  g.ceilMode = !ceilMode.isUndefined() && ceilMode.as<bool>();
-  return g;
-}
-
-lrp::LayerKind activationKind(const std::string& kind) {
-  if (kind == "relu") return lrp::LayerKind::ReLU;
-  if (kind == "leakyrelu") return lrp::LayerKind::LeakyReLU;
-  if (kind == "clip") return lrp::LayerKind::Clip;
-  if (kind == "sigmoid") return lrp::LayerKind::Sigmoid;
-  if (kind == "tanh") return lrp::LayerKind::Tanh;
-  throw lrp::Error("unknown activation '" + kind + "'");
+// A node's spec (docs/layers.md) as the engine's LayerSpec: numbers and booleans, lists of numbers, float
+// tensors (Float32Array, copied once into the spec) and strings; null and undefined leave a key absent.
+lrp::LayerSpec toLayerSpec(const val& spec) {
+  lrp::LayerSpec out;
+  const val keys = val::global("Object").call<val>("keys", spec);
+  const int count = keys["length"].as<int>();
+  for (int i = 0; i < count; ++i) {
+    const std::string key = keys[i].as<std::string>();
+    const val value = spec[key];
+    const std::string type = value.typeOf().as<std::string>();
+    if (value.isNull() || value.isUndefined()) continue;
+    if (type == "number") out.set(key, value.as<double>());
+    else if (type == "boolean") out.set(key, value.as<bool>() ? 1.0 : 0.0);
+    else if (type == "string") out.set(key, value.as<std::string>());
+    else if (value.instanceof(val::global("Float32Array"))) out.set(key, emscripten::convertJSArrayToNumberVector<float>(value));
+    else if (value.isArray() || value.instanceof(val::global("Int32Array")))
+      out.set(key, emscripten::convertJSArrayToNumberVector<double>(value));
+    else throw lrp::Error("option '" + key + "' has an unsupported type (" + type + ")");
+  }
+  return out;
 }
 
 // A fresh Float32Array that owns a copy: no view of the wasm heap ever reaches JavaScript.
@@ -146,82 +124,17 @@ class Model {
     return guarded([&] { return new Model(toInts(inputShape)); });
   }
 
-  // Each add… call builds one layer from the importer's node description and appends it. Errors name the node.
-
-  int addDense(const std::string& name, int input, int outFeatures, int inFeatures, const val& weight, const val& bias) {
-    return addLayer(name, {input}, [&] {
-      return std::make_unique<lrp::DenseLayer>(rowMajorMatrix(weight, outFeatures, inFeatures), toVector(bias));
-    });
-  }
-
-  // spec: { kernel: [kH, kW], strides, pads: [top, left, bottom, right], dilations, group }
-  int addConv(const std::string& name, int input, int outChannels, const val& weight, const val& bias, const val& spec) {
-    return addLayer(name, {input}, [&] {
-      const lrp::Shape in = shapeOf(input);
-      const lrp::WindowGeometry geometry = toGeometry(spec);
-      const int group = spec["group"].as<int>();
-      if (in.size() != 3 || group <= 0 || in[0] % group != 0)
-        throw lrp::Error("conv needs a C×H×W input whose channels divide into " + std::to_string(group) + " groups, got " +
-                         lrp::shapeToString(in));
-      const int64_t perFilter = int64_t{in[0] / group} * geometry.kernelH * geometry.kernelW;
-      return std::make_unique<lrp::Conv2DLayer>(rowMajorMatrix(weight, outChannels, perFilter), toVector(bias), in,
-                                                geometry, group);
-    });
-  }
-
-  // spec: { kernel, strides, pads, dilations, ceilMode, countIncludePad }
-  int addPool(const std::string& name, int input, const std::string& kind, const val& spec) {
-    return addLayer(name, {input}, [&]() -> std::unique_ptr<lrp::Layer> {
-      if (kind == "maxpool") return std::make_unique<lrp::MaxPoolLayer>(shapeOf(input), toGeometry(spec));
-      if (kind == "avgpool")
-        return std::make_unique<lrp::AvgPoolLayer>(shapeOf(input), toGeometry(spec), spec["countIncludePad"].as<bool>());
-      if (kind == "globalavgpool") return std::make_unique<lrp::GlobalAvgPoolLayer>(shapeOf(input));
-      throw lrp::Error("unknown pooling '" + kind + "'");
-    });
-  }
-
-  // kind: relu, leakyrelu (a = slope), clip (a = min, b = max), sigmoid, tanh
-  int addActivation(const std::string& name, int input, const std::string& kind, float a, float b) {
-    return addLayer(name, {input}, [&] { return std::make_unique<lrp::ActivationLayer>(activationKind(kind), a, b); });
-  }
-
-  int addBatchNorm(const std::string& name, int input, const val& scale, const val& shift) {
-    return addLayer(name, {input},
-                    [&] { return std::make_unique<lrp::BatchNormLayer>(toVector(scale), toVector(shift), shapeOf(input)); });
-  }
-
-  // Two inputs (a residual sum), or one input and a constant of the output's size.
-  int addAdd(const std::string& name, const val& inputs, const val& constant) {
-    return addLayer(name, toInts(inputs), [&] { return std::make_unique<lrp::AddLayer>(toVector(constant)); });
-  }
-
-  int addConcat(const std::string& name, const val& inputs) {
-    return addLayer(name, toInts(inputs), [&] { return std::make_unique<lrp::ConcatLayer>(); });
-  }
-
-  // pads: [top, left, bottom, right]
-  int addPad(const std::string& name, int input, const val& pads, float value) {
-    return addLayer(name, {input}, [&] {
-      const std::vector<int> p = toInts(pads);
-      if (p.size() != 4) throw lrp::Error("pad needs 4 amounts (top, left, bottom, right)");
-      return std::make_unique<lrp::PadLayer>(shapeOf(input), p[0], p[1], p[2], p[3], value);
-    });
-  }
-
-  int addIdentity(const std::string& name, int input) {
-    return addLayer(name, {input}, [&] { return std::make_unique<lrp::PassThroughLayer>(lrp::LayerKind::Identity); });
-  }
-
-  int addReshape(const std::string& name, int input, const val& shape) {
-    return addLayer(name, {input},
-                    [&] { return std::make_unique<lrp::PassThroughLayer>(lrp::LayerKind::Reshape, toInts(shape)); });
+  // Builds one layer of a public kind from the importer's node description and appends it; returns its id.
+  int addLayer(const std::string& kind, const std::string& name, const val& inputs, const val& spec) {
+    return guarded([&] { return graph_.add(name, kind, toLayerSpec(spec), toInts(inputs)); });
   }
 
   int inputSize() const { return graph_.inputSize(); }
+  bool tokenInput() const { return graph_.tokenInput(); }
   int outputSize() const { return guarded([&] { return graph_.outputSize(); }); }
   int layerCount() const { return static_cast<int>(graph_.nodes().size()); }
   std::string layerName(int id) const { return graph_.node(id).name; }
-  std::string layerKind(int id) const { return lrp::layerKindName(graph_.node(id).layer->kind()); }
+  std::string layerKind(int id) const { return graph_.node(id).layer->kind(); }
   val layerShape(int id) const { return val::array(graph_.node(id).outputShape); }
 
   // Logits of `batch` inputs stored one after another.
@@ -244,26 +157,6 @@ class Model {
   }
 
  private:
-  template <typename MakeLayer>
-  int addLayer(const std::string& name, std::vector<int> inputs, MakeLayer&& makeLayer) {
-    return guarded([&] {
-      for (int input : inputs)
-        if (input != lrp::kGraphInput && (input < 0 || input >= static_cast<int>(graph_.nodes().size())))
-          throw lrp::Error("node '" + name + "' refers to unknown input node " + std::to_string(input));
-      std::unique_ptr<lrp::Layer> layer;
-      try {
-        layer = makeLayer();
-      } catch (const lrp::Error& e) {
-        throw lrp::Error("node '" + name + "': " + e.what());
-      }
-      return graph_.add(name, std::move(layer), std::move(inputs));
-    });
-  }
-
-  const lrp::Shape& shapeOf(int input) const {
-    return input == lrp::kGraphInput ? graph_.inputShape() : graph_.node(input).outputShape;
-  }
-
   lrp::Matrix toBatch(const val& inputs, int batch) const {
     const std::vector<float> values = toFloats(inputs);
     if (batch < 1 || static_cast<int64_t>(values.size()) != int64_t{graph_.inputSize()} * batch)
@@ -292,6 +185,7 @@ class Model {
       params.low = toFloats(options["low"]);
       params.high = toFloats(options["high"]);
       params.zeroBias = options["zeroBias"].as<bool>();
+      params.signalProducts = options["product"].as<std::string>() == "signal";
       std::vector<lrp::RuleOverride> overrides;
       const val list = options["overrides"];
       const int count = list["length"].as<int>();
@@ -310,22 +204,20 @@ std::string compositeList() {
   return names;
 }
 
+std::string kindList() {
+  std::string names;
+  for (const auto& name : lrp::layerKinds()) names += (names.empty() ? "" : ",") + name;
+  return names;
+}
+
 }  // namespace
 
 EMSCRIPTEN_BINDINGS(lrp_engine) {
   emscripten::class_<Model>("Model")
       .constructor(&Model::create, emscripten::allow_raw_pointers())
-      .function("addDense", &Model::addDense)
-      .function("addConv", &Model::addConv)
-      .function("addPool", &Model::addPool)
-      .function("addActivation", &Model::addActivation)
-      .function("addBatchNorm", &Model::addBatchNorm)
-      .function("addAdd", &Model::addAdd)
-      .function("addConcat", &Model::addConcat)
-      .function("addPad", &Model::addPad)
-      .function("addIdentity", &Model::addIdentity)
-      .function("addReshape", &Model::addReshape)
+      .function("addLayer", &Model::addLayer)
       .function("inputSize", &Model::inputSize)
+      .function("tokenInput", &Model::tokenInput)
       .function("outputSize", &Model::outputSize)
       .function("layerCount", &Model::layerCount)
       .function("layerName", &Model::layerName)
@@ -334,4 +226,5 @@ EMSCRIPTEN_BINDINGS(lrp_engine) {
       .function("predict", &Model::predict)
       .function("explain", &Model::explain);
   emscripten::function("compositeNames", &compositeList);
+  emscripten::function("layerKinds", &kindList);
 }

@@ -31,25 +31,62 @@ const CompositeSpec& findComposite(const std::string& name) {
   throw Error("unknown composite '" + name + "' (known composites: " + known + ")");
 }
 
-bool isLinear(const Node& node) { return dynamic_cast<const LinearLayer*>(node.layer.get()) != nullptr; }
-bool isConv(const Node& node) { return node.layer->kind() == LayerKind::Conv; }
+bool isLinear(const Node& node) { return node.layer->role() == Role::Linear; }
+bool isConv(const Node& node) { return std::string(node.layer->kind()) == "conv"; }
 
-// Zennit's base layer map, shared by every composite and by `rules` alone: activations and un-merged
-// batch-norms pass relevance, parameter-free linear maps (avg-pool, sum) use the norm rule. Layers that
-// only re-index (reshape, concat, pad, max-pool) get no rule: relevance follows their gradient.
-std::optional<RuleKind> baseRule(LayerKind kind) {
-  switch (kind) {
-    case LayerKind::ReLU:
-    case LayerKind::LeakyReLU:
-    case LayerKind::Clip:
-    case LayerKind::Sigmoid:
-    case LayerKind::Tanh:
-    case LayerKind::BatchNorm: return RuleKind::Pass;
-    case LayerKind::AvgPool:
-    case LayerKind::GlobalAvgPool:
-    case LayerKind::Add: return RuleKind::Norm;
-    default: return std::nullopt;
+Rule ruleOf(RuleKind kind, float stabilizer, bool signedStabilizer = true) {
+  Rule rule;
+  rule.kind = kind;
+  rule.stabilizer = stabilizer;
+  rule.signedStabilizer = signedStabilizer;
+  return rule;
+}
+
+// Whether node `source` computes a gate (a sigmoid or hard-sigmoid), for the signal rule of products.
+bool isGate(const Graph& graph, int source) {
+  if (source == kGraphInput) return false;
+  const std::string kind = graph.node(source).layer->kind();
+  return kind == "sigmoid" || kind == "hard-sigmoid";
+}
+
+// The operand of a product that gets no relevance under the signal rule: the gate, if exactly one is.
+int gateOperand(const Graph& graph, const Node& node) {
+  if (node.inputs.size() != 2) return -1;
+  const bool first = isGate(graph, node.inputs[0]), second = isGate(graph, node.inputs[1]);
+  return first == second ? -1 : (first ? 0 : 1);
+}
+
+// The base layer map shared by every composite and by `rules` alone, by the layer's role (the table "Which
+// rule where" of shared/ATTNLRP.md): activations and un-merged batch-norms pass relevance, sums and means
+// take Zennit's norm rule, a constant added takes ATTNLRP rule 6 (st+, ε = 1e-8: the constant absorbs its
+// share), a scale by a constant passes (rule 4), products and transformer layers their own rules. Layers that
+// only re-index or select (reshape, concat, pad, max-pool) get no rule: relevance follows their gradient.
+std::optional<Rule> baseRule(const Graph& graph, const Node& node, const CompositeParams& params) {
+  switch (node.layer->role()) {
+    case Role::Elementwise:
+    case Role::ScaleConstant: return ruleOf(RuleKind::Pass, params.stabilizer);
+    case Role::Sum:
+    case Role::Mean: return ruleOf(RuleKind::Norm, params.stabilizer);
+    case Role::AddConstant: return ruleOf(RuleKind::Norm, 1e-8f, false);
+    case Role::Product: {
+      Rule rule = ruleOf(RuleKind::Product, 0.0f);
+      if (params.signalProducts) rule.silentInput = gateOperand(graph, node);
+      return rule;
+    }
+    case Role::Quotient: {
+      Rule rule = ruleOf(RuleKind::Product, 0.0f);
+      rule.silentInput = 1;  // the denominator scales like LayerNorm's σ: identity on the numerator
+      return rule;
+    }
+    case Role::LayerNorm: return ruleOf(RuleKind::LayerNorm, 1e-6f, false);
+    case Role::Softmax: return ruleOf(RuleKind::Softmax, 0.0f);
+    case Role::MatMul: return ruleOf(RuleKind::MatMul, 1e-8f, false);
+    case Role::Linear:
+    case Role::WinnerTakesAll:
+    case Role::Reindex:
+    case Role::Embedding: return std::nullopt;
   }
+  return std::nullopt;
 }
 
 int firstLinearNode(const Graph& graph, bool convOnly) {
@@ -136,10 +173,8 @@ std::vector<std::optional<Rule>> resolveRules(const Graph& graph, const std::str
       rule = linearRule(graph, id, spec, params, overrides);
     } else if (const Rule* r = findOverride(overrides, RuleOverride::Selector::Layer, id)) {
       rule = *r;
-    } else if (const auto kind = baseRule(node.layer->kind())) {
-      rule = Rule();
-      rule->kind = *kind;
-      rule->stabilizer = params.stabilizer;
+    } else {
+      rule = baseRule(graph, node, params);
     }
     rules[static_cast<size_t>(id)] = std::move(rule);
   }
@@ -161,11 +196,15 @@ void checkRules(const Graph& graph, const std::vector<std::optional<Rule>>& rule
     } catch (const Error& e) {
       throw Error(where + e.what());
     }
-    if (rule->kind == RuleKind::Pass && nodeInputSize(graph, id) != shapeSize(node.outputShape))
-      throw Error(where + "rule 'pass' needs as many inputs as outputs");
-    if (rule->kind != RuleKind::Pass && rule->kind != RuleKind::Norm && !isLinear(node))
+    if (rule->kind == RuleKind::Pass && (node.inputs.size() != 1 || nodeInputSize(graph, id) != shapeSize(node.outputShape)))
+      throw Error(where + "rule 'pass' needs one input and as many inputs as outputs");
+    const bool linearRule = rule->kind != RuleKind::Pass && rule->kind != RuleKind::Norm && isPublicRule(rule->kind);
+    if (linearRule && !isLinear(node))
       throw Error(where + "is not a dense or conv layer; only 'pass' and 'norm' apply to a " +
-                  layerKindName(node.layer->kind()) + " layer");
+                  node.layer->kind() + " layer");
+    const auto base = baseRule(graph, node, CompositeParams());
+    if (!isPublicRule(rule->kind) && (!base || base->kind != rule->kind))
+      throw Error(where + "rule '" + ruleKindName(rule->kind) + "' does not apply to a " + node.layer->kind() + " layer");
   }
 }
 

@@ -11,6 +11,7 @@
 // ≈ 10 ms (≈ 24 GFLOP/s), transposed ≈ 8 ms (≈ 30 GFLOP/s) in WebAssembly.
 #include "lrp/layers.hpp"
 
+#include "builders.hpp"
 #include "kernels.hpp"
 
 #include <algorithm>
@@ -262,15 +263,22 @@ int WindowGeometry::outputWidth(int inputWidth) const {
   return outputSize("width", inputWidth, kernelW, strideW, padLeft, padRight, dilationW, ceilMode);
 }
 
+Shape asImage(const Shape& shape) { return shape.size() == 2 ? Shape{shape[0], 1, shape[1]} : shape; }
+
+Shape asGiven(const Shape& image, bool oneDimensional) {
+  return oneDimensional ? Shape{image[0], image[2]} : image;
+}
+
 Conv2DLayer::Conv2DLayer(Matrix weight, Vector bias, Shape inputShape, WindowGeometry geometry, int groups)
     : LinearLayer(std::move(weight), std::move(bias)),
-      inputShape_(std::move(inputShape)),
+      inputShape_(asImage(inputShape)),
+      oneDimensional_(inputShape.size() == 2),
       geometry_(geometry),
       groups_(groups),
       outHeight_(0),
       outWidth_(0) {
   if (inputShape_.size() != 3)
-    throw Error("conv expects a C×H×W input, got shape " + shapeToString(inputShape_));
+    throw Error("conv expects a C×L or C×H×W input, got shape " + shapeToString(inputShape_));
   shapeSize(inputShape_);  // positive and not absurdly large
   if (geometry_.ceilMode) throw Error("conv has no ceil mode");
   outHeight_ = geometry_.outputHeight(inputShape_[1]);
@@ -298,9 +306,10 @@ Conv2DLayer::Conv2DLayer(Matrix weight, Vector bias, Shape inputShape, WindowGeo
 
 Shape Conv2DLayer::outputShape(const std::vector<Shape>& inputShapes) const {
   if (inputShapes.size() != 1) throw Error("conv layer takes one input");
-  if (inputShapes[0] != inputShape_)
-    throw Error("conv layer expects input shape " + shapeToString(inputShape_) + ", got " + shapeToString(inputShapes[0]));
-  return {static_cast<int>(weight_.rows()), outHeight_, outWidth_};
+  if (inputShapes[0] != asGiven(inputShape_, oneDimensional_))
+    throw Error("conv layer expects input shape " + shapeToString(asGiven(inputShape_, oneDimensional_)) + ", got " +
+                shapeToString(inputShapes[0]));
+  return asGiven({static_cast<int>(weight_.rows()), outHeight_, outWidth_}, oneDimensional_);
 }
 
 const Conv2DLayer::PackedWeight& Conv2DLayer::packedWeight(const Matrix& w, PackedWeight& scratch, bool forward) const {
@@ -401,6 +410,23 @@ Matrix Conv2DLayer::mapTranspose(const Matrix& s, const Matrix& w) const {
     }
   }
   return dx;
+}
+
+// spec: weight [O, C/group, k…] (ONNX order), bias [O] or null, the window (windowGeometry), group.
+std::unique_ptr<Layer> buildConv(LayerSpec& spec, const std::vector<Shape>& inputShapes) {
+  const Shape& input = singleInput("conv", inputShapes);
+  const WindowGeometry geometry = windowGeometry(spec, input);
+  const int group = spec.has("group") ? spec.integer("group") : 1;
+  if (group <= 0 || input[0] % group != 0)
+    throw Error("conv needs input channels (" + std::to_string(input[0]) + ") divisible into " + std::to_string(group) +
+                " groups (input shape " + shapeToString(input) + ")");
+  const int64_t perFilter = int64_t{input[0] / group} * geometry.kernelH * geometry.kernelW;
+  const std::vector<float> weight = spec.takeFloats("weight");
+  if (weight.empty() || weight.size() % static_cast<size_t>(perFilter) != 0)
+    throw Error("conv weight has " + std::to_string(weight.size()) + " values, not a multiple of " + std::to_string(perFilter) +
+                " (input channels/group × kernel)");
+  return std::make_unique<Conv2DLayer>(rowMajorMatrix(weight, static_cast<int64_t>(weight.size()) / perFilter, perFilter, "conv weight"),
+                                       toVector(spec.floats("bias")), input, geometry, group);
 }
 
 }  // namespace lrp

@@ -1,6 +1,10 @@
-// Fully connected layer: z = W x + b with W of shape (out × in).
+// Fully connected layer: z = W x + b with W of shape (out × in), applied along the last axis of its input
+// ([…, in] → […, out]: PyTorch's Linear on a sequence). A sample's values are stored row-major, so its
+// T·in values are the in × T column-major matrix whose columns are the tokens: the whole batch is one
+// product W · X with X viewed as in × (T·N), without copying.
 #include "lrp/layers.hpp"
 
+#include "builders.hpp"
 #include "kernels.hpp"
 
 namespace lrp {
@@ -16,12 +20,36 @@ DenseLayer::DenseLayer(Matrix weight, Vector bias) : LinearLayer(std::move(weigh
 
 Shape DenseLayer::outputShape(const std::vector<Shape>& inputShapes) const {
   if (inputShapes.size() != 1) throw Error("dense layer takes one input");
-  const int64_t features = shapeSize(inputShapes[0]);
+  const Shape& in = inputShapes[0];
+  const int64_t features = shapeSize(in);
+  // Along the last axis ([…, in] → […, out]); an input whose last axis differs but that holds exactly `in`
+  // values is one flat vector (a Gemm after an implicit flatten).
+  if (!in.empty() && in.back() == weight_.cols()) {
+    Shape out = in;
+    out.back() = static_cast<int>(weight_.rows());
+    shapeSize(out);
+    return out;
+  }
   if (features != weight_.cols())
     throw Error("dense layer expects " + std::to_string(weight_.cols()) + " input features, got " +
-                std::to_string(features) + " (shape " + shapeToString(inputShapes[0]) + ")");
+                std::to_string(features) + " (shape " + shapeToString(in) + ")");
   return {static_cast<int>(weight_.rows())};
 }
+
+namespace {
+
+// The (rows·tokens) × batch matrix m seen as rows × (tokens·batch): the same memory, one column per token.
+Eigen::Map<const Matrix> byToken(const Matrix& m, Eigen::Index rows) {
+  return Eigen::Map<const Matrix>(m.data(), rows, m.size() / rows);
+}
+
+// Back from one column per token to one column per sample (Eigen keeps the data when the size is unchanged).
+Matrix bySample(Matrix&& m, Eigen::Index samples) {
+  m.resize(m.size() / samples, samples);
+  return std::move(m);
+}
+
+}  // namespace
 
 // Both maps are products Aᵀ X with column-major A (see kernels.hpp): the forward pass uses Wᵀ, stored
 // once per (modified) weight, and the transposed map uses W itself.
@@ -37,11 +65,26 @@ const Matrix& DenseLayer::transposedWeight(const Matrix& w, Matrix& scratch) con
 
 Matrix DenseLayer::mapForward(const Matrix& x, const Matrix& w, const Vector* b) const {
   Matrix scratch;
-  Matrix z = transposedProduct(transposedWeight(w, scratch), x);
+  Matrix z = transposedProduct(transposedWeight(w, scratch), byToken(x, w.cols()));
   if (b != nullptr && b->size() != 0) z.colwise() += *b;
-  return z;
+  return bySample(std::move(z), x.cols());
 }
 
-Matrix DenseLayer::mapTranspose(const Matrix& s, const Matrix& w) const { return transposedProduct(w, s); }
+Matrix DenseLayer::mapTranspose(const Matrix& s, const Matrix& w) const {
+  return bySample(transposedProduct(w, byToken(s, w.rows())), s.cols());
+}
+
+// spec: weight [out, in] row-major, bias [out] or null; `in` is the input's last axis.
+std::unique_ptr<Layer> buildDense(LayerSpec& spec, const std::vector<Shape>& inputShapes) {
+  const Shape& input = singleInput("dense", inputShapes);
+  if (input.empty()) throw Error("dense layer needs an input of rank >= 1");
+  const int64_t in = input.back();
+  const std::vector<float> weight = spec.takeFloats("weight");
+  if (weight.empty() || weight.size() % static_cast<size_t>(in) != 0)
+    throw Error("dense weight has " + std::to_string(weight.size()) + " values, not a multiple of the input's last axis " +
+                std::to_string(in) + " (input shape " + shapeToString(input) + ")");
+  return std::make_unique<DenseLayer>(rowMajorMatrix(weight, static_cast<int64_t>(weight.size()) / in, in, "dense weight"),
+                                      toVector(spec.floats("bias")));
+}
 
 }  // namespace lrp

@@ -1,71 +1,59 @@
 // Element-wise layers: activations (ReLU, LeakyReLU, Clip, Sigmoid, Tanh), a left-over batch-norm's
 // per-channel affine map, and identity/reshape (which only re-label the shape).
-#include "lrp/layers.hpp"
+#include "builders.hpp"
 
 #include <cmath>
 
 namespace lrp {
 
-const char* layerKindName(LayerKind kind) {
-  switch (kind) {
-    case LayerKind::Dense: return "dense";
-    case LayerKind::Conv: return "conv";
-    case LayerKind::ReLU: return "relu";
-    case LayerKind::LeakyReLU: return "leaky-relu";
-    case LayerKind::Clip: return "clip";
-    case LayerKind::Sigmoid: return "sigmoid";
-    case LayerKind::Tanh: return "tanh";
-    case LayerKind::BatchNorm: return "batchnorm";
-    case LayerKind::MaxPool: return "maxpool";
-    case LayerKind::AvgPool: return "avgpool";
-    case LayerKind::GlobalAvgPool: return "global-avgpool";
-    case LayerKind::Add: return "add";
-    case LayerKind::Concat: return "concat";
-    case LayerKind::Pad: return "pad";
-    case LayerKind::Reshape: return "reshape";
-    case LayerKind::Identity: return "identity";
-  }
-  return "unknown";
-}
-
 namespace {
 
-Shape singleInputShape(const std::vector<Shape>& inputShapes, LayerKind kind) {
-  if (inputShapes.size() != 1) throw Error(std::string(layerKindName(kind)) + " takes one input");
+Shape singleInputShape(const std::vector<Shape>& inputShapes, const char* kind) {
+  if (inputShapes.size() != 1) throw Error(std::string(kind) + " takes one input");
   return inputShapes[0];
 }
 
 }  // namespace
 
-ActivationLayer::ActivationLayer(LayerKind kind, float a, float b) : kind_(kind), a_(a), b_(b) {
-  switch (kind) {
-    case LayerKind::ReLU:
-    case LayerKind::Sigmoid:
-    case LayerKind::Tanh: break;
-    case LayerKind::LeakyReLU:
+ActivationLayer::ActivationLayer(Activation activation, float a, float b) : activation_(activation), a_(a), b_(b) {
+  switch (activation) {
+    case Activation::ReLU:
+    case Activation::Sigmoid:
+    case Activation::Tanh: break;
+    case Activation::LeakyReLU:
       if (!std::isfinite(a)) throw Error("leaky-relu slope must be finite");
       break;
-    case LayerKind::Clip:
+    case Activation::Clip:
       if (std::isnan(a) || std::isnan(b) || a > b) throw Error("clip needs min <= max");
       break;
-    default: throw Error(std::string(layerKindName(kind)) + " is not an element-wise activation");
   }
 }
 
+const char* ActivationLayer::kind() const {
+  switch (activation_) {
+    case Activation::ReLU: return "relu";
+    case Activation::LeakyReLU: return "leaky-relu";
+    case Activation::Clip: return "clip";
+    case Activation::Sigmoid: return "sigmoid";
+    case Activation::Tanh: return "tanh";
+  }
+  return "activation";
+}
+
 Shape ActivationLayer::outputShape(const std::vector<Shape>& inputShapes) const {
-  return singleInputShape(inputShapes, kind_);
+  return singleInputShape(inputShapes, kind());
 }
 
 Matrix ActivationLayer::forward(const std::vector<const Matrix*>& inputs) const {
   const auto x = inputs[0]->array();
-  switch (kind_) {
-    case LayerKind::ReLU: return x.max(0.0f).matrix();
-    case LayerKind::LeakyReLU: return (x > 0.0f).select(x, a_ * x).matrix();
-    case LayerKind::Clip: return x.max(a_).min(b_).matrix();
-    case LayerKind::Sigmoid: return (1.0f / (1.0f + (-x).exp())).matrix();
-    case LayerKind::Tanh: return x.tanh().matrix();
-    default: throw Error("unknown activation");
+  switch (activation_) {
+    case Activation::ReLU: return x.max(0.0f).matrix();
+    case Activation::LeakyReLU: return (x > 0.0f).select(x, a_ * x).matrix();
+    case Activation::Clip: return x.max(a_).min(b_).matrix();
+    case Activation::Sigmoid: return (1.0f / (1.0f + (-x).exp())).matrix();
+    case Activation::Tanh: return x.tanh().matrix();
   }
+  throw Error("unknown activation");
 }
 
 std::vector<Matrix> ActivationLayer::gradient(const std::vector<const Matrix*>& inputs, const Matrix& output,
@@ -74,14 +62,14 @@ std::vector<Matrix> ActivationLayer::gradient(const std::vector<const Matrix*>& 
   const auto g = gradOutput.array();
   const auto y = output.array();
   // At kinks PyTorch's convention: ReLU' (0) = 0, LeakyReLU'(0) = slope, Clip' = 1 only strictly inside.
-  switch (kind_) {
-    case LayerKind::ReLU: return {(x > 0.0f).select(g, 0.0f).matrix()};
-    case LayerKind::LeakyReLU: return {(x > 0.0f).select(g, a_ * g).matrix()};
-    case LayerKind::Clip: return {((x > a_) && (x < b_)).select(g, 0.0f).matrix()};
-    case LayerKind::Sigmoid: return {(g * y * (1.0f - y)).matrix()};
-    case LayerKind::Tanh: return {(g * (1.0f - y.square())).matrix()};
-    default: throw Error("unknown activation");
+  switch (activation_) {
+    case Activation::ReLU: return {(x > 0.0f).select(g, 0.0f).matrix()};
+    case Activation::LeakyReLU: return {(x > 0.0f).select(g, a_ * g).matrix()};
+    case Activation::Clip: return {((x > a_) && (x < b_)).select(g, 0.0f).matrix()};
+    case Activation::Sigmoid: return {(g * y * (1.0f - y)).matrix()};
+    case Activation::Tanh: return {(g * (1.0f - y.square())).matrix()};
   }
+  throw Error("unknown activation");
 }
 
 BatchNormLayer::BatchNormLayer(Vector scale, Vector shift, Shape inputShape)
@@ -93,7 +81,7 @@ BatchNormLayer::BatchNormLayer(Vector scale, Vector shift, Shape inputShape)
 }
 
 Shape BatchNormLayer::outputShape(const std::vector<Shape>& inputShapes) const {
-  const Shape shape = singleInputShape(inputShapes, LayerKind::BatchNorm);
+  const Shape shape = singleInputShape(inputShapes, "batchnorm");
   if (shape != inputShape_)
     throw Error("batchnorm built for " + shapeToString(inputShape_) + " got input " + shapeToString(shape));
   return shape;
@@ -116,7 +104,7 @@ std::vector<Matrix> BatchNormLayer::gradient(const std::vector<const Matrix*>&, 
 }
 
 Shape PassThroughLayer::outputShape(const std::vector<Shape>& inputShapes) const {
-  const Shape shape = singleInputShape(inputShapes, kind_);
+  const Shape shape = singleInputShape(inputShapes, kind());
   if (target_.empty()) return shape;
   if (shapeSize(target_) != shapeSize(shape))
     throw Error("cannot reshape " + shapeToString(shape) + " to " + shapeToString(target_));
@@ -128,6 +116,46 @@ Matrix PassThroughLayer::forward(const std::vector<const Matrix*>& inputs) const
 std::vector<Matrix> PassThroughLayer::gradient(const std::vector<const Matrix*>&, const Matrix&,
                                                const Matrix& gradOutput) const {
   return {gradOutput};
+}
+
+std::unique_ptr<Layer> buildReLU(LayerSpec&, const std::vector<Shape>&) {
+  return std::make_unique<ActivationLayer>(Activation::ReLU);
+}
+
+std::unique_ptr<Layer> buildLeakyReLU(LayerSpec& spec, const std::vector<Shape>&) {
+  return std::make_unique<ActivationLayer>(Activation::LeakyReLU, static_cast<float>(spec.number("alpha", 0.01)));
+}
+
+std::unique_ptr<Layer> buildClip(LayerSpec& spec, const std::vector<Shape>&) {
+  return std::make_unique<ActivationLayer>(Activation::Clip, static_cast<float>(spec.number("min")),
+                                           static_cast<float>(spec.number("max")));
+}
+
+std::unique_ptr<Layer> buildSigmoid(LayerSpec&, const std::vector<Shape>&) {
+  return std::make_unique<ActivationLayer>(Activation::Sigmoid);
+}
+
+std::unique_ptr<Layer> buildTanh(LayerSpec&, const std::vector<Shape>&) {
+  return std::make_unique<ActivationLayer>(Activation::Tanh);
+}
+
+// spec: scale [C], shift [C]: y = scale_c · x + shift_c along the first axis.
+std::unique_ptr<Layer> buildBatchNorm(LayerSpec& spec, const std::vector<Shape>& inputShapes) {
+  return std::make_unique<BatchNormLayer>(toVector(spec.floats("scale")), toVector(spec.floats("shift")),
+                                          singleInput("batchnorm", inputShapes));
+}
+
+// spec: outputShape, the target (same number of values).
+std::unique_ptr<Layer> buildReshape(LayerSpec& spec, const std::vector<Shape>& inputShapes) {
+  singleInput("reshape", inputShapes);
+  Shape target = spec.integers("outputShape");
+  if (target.empty()) throw Error("reshape needs a target shape");
+  return std::make_unique<PassThroughLayer>(std::move(target));
+}
+
+std::unique_ptr<Layer> buildIdentity(LayerSpec&, const std::vector<Shape>& inputShapes) {
+  singleInput("identity", inputShapes);
+  return std::make_unique<PassThroughLayer>();
 }
 
 }  // namespace lrp

@@ -3,6 +3,7 @@
 #include "lrp/explain.hpp"
 
 #include "relevance_kernel.hpp"
+#include "special_rules.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -57,6 +58,9 @@ void checkRequest(const Graph& graph, const ExplainRequest& request) {
   }
   if (request.layerRelevance && request.method != Method::LRP)
     throw Error("layerRelevance is only available for method 'lrp'");
+  if (graph.tokenInput() && (request.method == Method::IntegratedGradients || request.method == Method::SmoothGrad))
+    throw Error(std::string("method '") + (request.method == Method::SmoothGrad ? "smoothgrad" : "integrated-gradients") +
+                "' interpolates or perturbs the input, which token ids do not allow; use lrp, gradient or gradient-x-input");
 }
 
 int argmax(const Eigen::Ref<const Vector>& v) {
@@ -92,7 +96,10 @@ std::vector<int> resolveTargets(const Matrix& logits, int target) {
 // sum absorbs its share).
 std::vector<Matrix> normRelevance(const Layer& layer, const std::vector<const Matrix*>& inputs, const Matrix& z,
                                   const Matrix& relevance, const Rule& rule) {
-  std::vector<Matrix> passed = layer.gradient(inputs, z, stabilizedDivide(relevance, z, stabilizerOf(rule)));
+  // Zennit's norm rule stabilises sign-aware (st±); LXT's sums and means add ε (st+, ATTNLRP rules 5, 6, 11).
+  const Matrix s = rule.signedStabilizer ? stabilizedDivide(relevance, z, stabilizerOf(rule))
+                                         : Matrix(relevance.array() / (z.array() + stabilizerOf(rule)));
+  std::vector<Matrix> passed = layer.gradient(inputs, z, s);
   for (size_t k = 0; k < passed.size(); ++k) passed[k].array() *= inputs[k]->array();
   return passed;
 }
@@ -105,8 +112,18 @@ std::vector<Matrix> nodeRelevance(const Graph& graph, int id, const Activations&
   if (rule && rule->kind == RuleKind::Pass) return std::vector<Matrix>(inputs.size(), relevance);
   const auto* linear = dynamic_cast<const LinearLayer*>(node.layer.get());
   const Matrix& z = acts.nodes[static_cast<size_t>(id)];
-  if (linear != nullptr && rule) return {linearRelevance(*linear, *inputs[0], z, relevance, *rule)};
-  if (rule && rule->kind == RuleKind::Norm) return normRelevance(*node.layer, inputs, z, relevance, *rule);
+  if (linear != nullptr && rule && isPublicRule(rule->kind))
+    return {linearRelevance(*linear, *inputs[0], z, relevance, *rule)};
+  if (rule) {
+    switch (rule->kind) {
+      case RuleKind::Norm: return normRelevance(*node.layer, inputs, z, relevance, *rule);
+      case RuleKind::Product: return productRelevance(*node.layer, inputs, z, relevance, *rule);
+      case RuleKind::LayerNorm: return layerNormRelevance(*node.layer, inputs, z, relevance, *rule);
+      case RuleKind::Softmax: return softmaxRelevance(*node.layer, inputs, z, relevance, *rule);
+      case RuleKind::MatMul: return matmulRelevance(*node.layer, inputs, z, relevance, *rule);
+      default: break;
+    }
+  }
   // No rule: the plain gradient, as Zennit does for modules without a rule (reshapes re-index, ...).
   return node.layer->gradient(inputs, z, relevance);
 }
@@ -118,7 +135,9 @@ void restrictToUnits(Matrix& relevance, const std::vector<int>& units) {
   relevance = std::move(kept);
 }
 
-// Walks the graph backwards from `seed` at the output. `rules` null: gradient; else LRP.
+// Walks the graph backwards from `seed` at the output. `rules` null: gradient; else LRP. With token inputs
+// the input relevance is Σ over the embedding dimension at each lookup's output (the embedding's gradient
+// map); for gradient × input the gradient there is first multiplied by the embedding e (Σ_d e_d ∂f/∂e_d).
 Matrix backward(const Graph& graph, const Activations& acts, Matrix seed, const std::vector<std::optional<Rule>>* rules,
                 const ExplainRequest& request, std::vector<LayerRelevance>* report) {
   const auto& nodes = graph.nodes();
@@ -132,6 +151,8 @@ Matrix backward(const Graph& graph, const Activations& acts, Matrix seed, const 
     // In reverse topological order every consumer has been processed: the relevance here is complete.
     if (id == request.restrictLayer) restrictToUnits(relevance, request.restrictUnits);
     const std::vector<const Matrix*> inputs = graph.inputsOf(acts, id);
+    if (request.method == Method::GradientXInput && nodes[index].layer->role() == Role::Embedding)
+      relevance.array() *= acts.nodes[index].array();
     std::vector<Matrix> passed = rules ? nodeRelevance(graph, id, acts, inputs, relevance, (*rules)[index])
                                        : nodes[index].layer->gradient(inputs, acts.nodes[index], relevance);
     double passedSum = 0;
@@ -241,7 +262,7 @@ std::vector<Explanation> explainBatch(const Graph& graph, const Matrix& inputs, 
     case Method::Gradient:
     case Method::GradientXInput:
       relevance = backward(graph, acts, outputSeed(logits, targets, request, false), nullptr, request, nullptr);
-      if (request.method == Method::GradientXInput) relevance = relevance.cwiseProduct(inputs);
+      if (request.method == Method::GradientXInput && !graph.tokenInput()) relevance = relevance.cwiseProduct(inputs);
       break;
     case Method::IntegratedGradients:
     case Method::SmoothGrad:

@@ -1,5 +1,6 @@
 #include "lrp/graph.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace lrp {
@@ -30,8 +31,47 @@ int Graph::add(std::string name, std::unique_ptr<Layer> layer, std::vector<int> 
   } catch (const Error& e) {
     throw Error("node '" + name + "': " + e.what());
   }
+  checkTokenInput(name, *layer, inputs);
   nodes_.push_back(Node{std::move(name), std::move(layer), std::move(inputs), std::move(shape)});
   return id;
+}
+
+// Token ids may only feed embedding lookups, and an embedding reads only the ids: anything else would
+// treat an id as a number.
+void Graph::checkTokenInput(const std::string& name, const Layer& layer, const std::vector<int>& inputs) {
+  const bool readsInput = std::find(inputs.begin(), inputs.end(), kGraphInput) != inputs.end();
+  const bool isEmbedding = layer.role() == Role::Embedding;
+  if (isEmbedding && (inputs.size() != 1 || !readsInput))
+    throw Error("node '" + name + "': an embedding lookup must read the graph input (the token ids)");
+  if (!readsInput) return;
+  const bool inputRead = std::any_of(nodes_.begin(), nodes_.end(), [](const Node& node) {
+    return std::find(node.inputs.begin(), node.inputs.end(), kGraphInput) != node.inputs.end();
+  });
+  if (inputRead && isEmbedding != tokenInput_)
+    throw Error("node '" + name + "': token ids may only feed embedding lookups");
+  tokenInput_ = isEmbedding;
+}
+
+int Graph::add(std::string name, const std::string& kind, LayerSpec spec, std::vector<int> inputs) {
+  std::vector<Shape> inputShapes;
+  for (int source : inputs) {
+    if (source != kGraphInput && (source < 0 || source >= static_cast<int>(nodes_.size())))
+      throw Error("node '" + name + "' refers to unknown input node " + std::to_string(source));
+    inputShapes.push_back(source == kGraphInput ? inputShape_ : nodes_[static_cast<size_t>(source)].outputShape);
+  }
+  std::unique_ptr<Layer> layer;
+  try {
+    layer = buildLayer(kind, spec, inputShapes);
+    if (spec.has("outputShape")) {
+      const Shape stated = spec.integers("outputShape"), computed = layer->outputShape(inputShapes);
+      if (stated != computed)
+        throw Error("the importer expects output shape " + shapeToString(stated) + ", the engine computes " +
+                    shapeToString(computed));
+    }
+  } catch (const Error& e) {
+    throw Error("node '" + name + "' (" + kind + "): " + e.what());
+  }
+  return add(std::move(name), std::move(layer), std::move(inputs));
 }
 
 int Graph::outputNode() const {

@@ -66,11 +66,11 @@ float dot(const float* a, const float* x, int n) {
 
 }  // namespace
 
-Matrix transposedProduct(const Matrix& a, const Matrix& x) {
+Matrix transposedProduct(const Matrix& a, const Eigen::Ref<const Matrix>& x) {
   const int n = static_cast<int>(a.rows()), m = static_cast<int>(a.cols()), batch = static_cast<int>(x.cols());
   if (x.rows() != n) throw Error("transposedProduct: inner dimensions differ");
   Matrix out(m, batch);
-  auto column = [&](const Matrix& mat, int j) { return mat.data() + static_cast<Eigen::Index>(j) * n; };
+  auto column = [&](const auto& mat, int j) { return mat.data() + static_cast<Eigen::Index>(j) * mat.outerStride(); };
   int c = 0;
   for (; c + 2 <= batch; c += 2) {
     const float* xs[2] = {column(x, c), column(x, c + 1)};
@@ -104,7 +104,7 @@ Matrix transposedProduct(const Matrix& a, const Matrix& x) {
 
 #else
 
-Matrix transposedProduct(const Matrix& a, const Matrix& x) {
+Matrix transposedProduct(const Matrix& a, const Eigen::Ref<const Matrix>& x) {
   if (x.rows() != a.rows()) throw Error("transposedProduct: inner dimensions differ");
   Matrix out;
   out.noalias() = a.transpose() * x;

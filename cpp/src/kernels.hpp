@@ -11,7 +11,7 @@ namespace lrp {
 // out = Aᵀ X for column-major A (n × m) and X (n × batch): every output is a dot product of two
 // contiguous columns. In WebAssembly this is a hand-written SIMD kernel — Eigen 3.4 has no wasm packet
 // math, and its scalar GEMM/GEMV run 2–15× slower there; natively it is Eigen's product.
-Matrix transposedProduct(const Matrix& a, const Matrix& x);
+Matrix transposedProduct(const Matrix& a, const Eigen::Ref<const Matrix>& x);
 
 // Packed matrix product C = A·B (the convolutions' GEMM). Both operands come packed in panels so that the
 // inner kernel streams them contiguously and keeps an 8×4 block of C in registers (4-wide SIMD through the

@@ -2,7 +2,7 @@
 // count_include_pad, ceil_mode with PyTorch's divisor rule) and global average pooling. The gradients are
 // exact: LRP routes relevance through max-pooling by its gradient and applies the norm rule
 // R_in = x ⊙ gradient(R / stab(z)) to the average poolings.
-#include "lrp/layers.hpp"
+#include "builders.hpp"
 
 #include <cmath>
 #include <limits>
@@ -116,7 +116,7 @@ void forEachArgmax(const PoolDims& d, const WindowGeometry& g, const std::vector
 // Max pooling
 
 MaxPoolLayer::MaxPoolLayer(Shape inputShape, WindowGeometry geometry)
-    : inputShape_(std::move(inputShape)), geometry_(geometry), outHeight_(0), outWidth_(0) {
+    : inputShape_(asImage(inputShape)), oneDimensional_(inputShape.size() == 2), geometry_(geometry), outHeight_(0), outWidth_(0) {
   const PoolDims d = checkedDims("maxpool", inputShape_, geometry_, outHeight_, outWidth_);
   requireInputInEveryWindow("maxpool", rowWindows(d, geometry_), "height");
   requireInputInEveryWindow("maxpool", columnWindows(d, geometry_), "width");
@@ -124,9 +124,10 @@ MaxPoolLayer::MaxPoolLayer(Shape inputShape, WindowGeometry geometry)
 
 Shape MaxPoolLayer::outputShape(const std::vector<Shape>& inputShapes) const {
   if (inputShapes.size() != 1) throw Error("maxpool takes one input");
-  if (inputShapes[0] != inputShape_)
-    throw Error("maxpool expects input shape " + shapeToString(inputShape_) + ", got " + shapeToString(inputShapes[0]));
-  return {inputShape_[0], outHeight_, outWidth_};
+  if (inputShapes[0] != asGiven(inputShape_, oneDimensional_))
+    throw Error("maxpool expects input shape " + shapeToString(asGiven(inputShape_, oneDimensional_)) + ", got " +
+                shapeToString(inputShapes[0]));
+  return asGiven({inputShape_[0], outHeight_, outWidth_}, oneDimensional_);
 }
 
 Matrix MaxPoolLayer::forward(const std::vector<const Matrix*>& inputs) const {
@@ -203,7 +204,7 @@ void forEachAverageTerm(const PoolDims& d, const WindowGeometry& g, bool countIn
 }  // namespace
 
 AvgPoolLayer::AvgPoolLayer(Shape inputShape, WindowGeometry geometry, bool countIncludePad)
-    : inputShape_(std::move(inputShape)), geometry_(geometry), countIncludePad_(countIncludePad), outHeight_(0), outWidth_(0) {
+    : inputShape_(asImage(inputShape)), oneDimensional_(inputShape.size() == 2), geometry_(geometry), countIncludePad_(countIncludePad), outHeight_(0), outWidth_(0) {
   const PoolDims d = checkedDims("avgpool", inputShape_, geometry_, outHeight_, outWidth_);
   if (!countIncludePad_) {  // the divisor would be 0
     requireInputInEveryWindow("avgpool", rowWindows(d, geometry_), "height");
@@ -213,9 +214,10 @@ AvgPoolLayer::AvgPoolLayer(Shape inputShape, WindowGeometry geometry, bool count
 
 Shape AvgPoolLayer::outputShape(const std::vector<Shape>& inputShapes) const {
   if (inputShapes.size() != 1) throw Error("avgpool takes one input");
-  if (inputShapes[0] != inputShape_)
-    throw Error("avgpool expects input shape " + shapeToString(inputShape_) + ", got " + shapeToString(inputShapes[0]));
-  return {inputShape_[0], outHeight_, outWidth_};
+  if (inputShapes[0] != asGiven(inputShape_, oneDimensional_))
+    throw Error("avgpool expects input shape " + shapeToString(asGiven(inputShape_, oneDimensional_)) + ", got " +
+                shapeToString(inputShapes[0]));
+  return asGiven({inputShape_[0], outHeight_, outWidth_}, oneDimensional_);
 }
 
 Matrix AvgPoolLayer::forward(const std::vector<const Matrix*>& inputs) const {
@@ -258,7 +260,7 @@ std::vector<Matrix> AvgPoolLayer::gradient(const std::vector<const Matrix*>& inp
 // Global average pooling
 
 GlobalAvgPoolLayer::GlobalAvgPoolLayer(Shape inputShape) : inputShape_(std::move(inputShape)) {
-  if (inputShape_.size() != 3) throw Error("global-avgpool expects a C×H×W input, got shape " + shapeToString(inputShape_));
+  if (inputShape_.size() < 2) throw Error("global-avgpool expects a C×… input of rank ≥ 2, got shape " + shapeToString(inputShape_));
   shapeSize(inputShape_);
 }
 
@@ -266,13 +268,15 @@ Shape GlobalAvgPoolLayer::outputShape(const std::vector<Shape>& inputShapes) con
   if (inputShapes.size() != 1) throw Error("global-avgpool takes one input");
   if (inputShapes[0] != inputShape_)
     throw Error("global-avgpool built for " + shapeToString(inputShape_) + " got input " + shapeToString(inputShapes[0]));
-  return {inputShape_[0], 1, 1};
+  Shape out(inputShape_.size(), 1);
+  out[0] = inputShape_[0];
+  return out;
 }
 
 Matrix GlobalAvgPoolLayer::forward(const std::vector<const Matrix*>& inputs) const {
   const Matrix& x = *inputs.at(0);
   const int channels = inputShape_[0];
-  const Eigen::Index area = static_cast<Eigen::Index>(inputShape_[1]) * inputShape_[2];
+  const Eigen::Index area = static_cast<Eigen::Index>(shapeSize(inputShape_) / channels);
   checkRows("global-avgpool", x, channels * area, "input");
   Matrix y(channels, x.cols());
   for (Eigen::Index s = 0; s < x.cols(); ++s)
@@ -284,7 +288,7 @@ std::vector<Matrix> GlobalAvgPoolLayer::gradient(const std::vector<const Matrix*
                                                  const Matrix& gradOutput) const {
   const Matrix& x = *inputs.at(0);
   const int channels = inputShape_[0];
-  const Eigen::Index area = static_cast<Eigen::Index>(inputShape_[1]) * inputShape_[2];
+  const Eigen::Index area = static_cast<Eigen::Index>(shapeSize(inputShape_) / channels);
   checkRows("global-avgpool", x, channels * area, "input");
   checkRows("global-avgpool", gradOutput, channels, "gradient");
   Matrix dx(x.rows(), gradOutput.cols());
@@ -292,6 +296,22 @@ std::vector<Matrix> GlobalAvgPoolLayer::gradient(const std::vector<const Matrix*
     for (int c = 0; c < channels; ++c)
       dx.col(s).segment(c * area, area).setConstant(gradOutput(c, s) / static_cast<float>(area));
   return {dx};
+}
+
+std::unique_ptr<Layer> buildMaxPool(LayerSpec& spec, const std::vector<Shape>& inputShapes) {
+  const Shape& input = singleInput("maxpool", inputShapes);
+  return std::make_unique<MaxPoolLayer>(input, windowGeometry(spec, input));
+}
+
+std::unique_ptr<Layer> buildAvgPool(LayerSpec& spec, const std::vector<Shape>& inputShapes) {
+  const Shape& input = singleInput("avgpool", inputShapes);
+  WindowGeometry geometry = windowGeometry(spec, input);
+  if (geometry.dilationH != 1 || geometry.dilationW != 1) throw Error("avgpool has no dilations");
+  return std::make_unique<AvgPoolLayer>(input, geometry, spec.flag("countIncludePad"));
+}
+
+std::unique_ptr<Layer> buildGlobalAvgPool(LayerSpec&, const std::vector<Shape>& inputShapes) {
+  return std::make_unique<GlobalAvgPoolLayer>(singleInput("global-avgpool", inputShapes));
 }
 
 }  // namespace lrp

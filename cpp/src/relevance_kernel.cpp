@@ -98,7 +98,8 @@ Matrix linearRelevance(const LinearLayer& layer, const Matrix& x, const Matrix& 
       } else if (!eval.silent) {
         denominator += branch.sign * layer.mapForward(*eval.input, *eval.weight, bias);
       } else if (bias != nullptr) {
-        denominator.colwise() += branch.sign * *bias;
+        // The bias alone, spread over the output as the layer spreads it (per token, per pixel).
+        denominator += branch.sign * layer.mapForward(Matrix::Zero(x.rows(), 1), *eval.weight, bias).replicate(1, z.cols());
       }
     }
     const Matrix s = stabilizedDivide(gated(relevance, z, group.gate), denominator, epsilon);

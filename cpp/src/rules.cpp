@@ -16,12 +16,14 @@ constexpr RuleName kRuleNames[] = {
     {RuleKind::Epsilon, "epsilon"}, {RuleKind::Zero, "zero"},         {RuleKind::ZPlus, "z-plus"},
     {RuleKind::AlphaBeta, "alpha-beta"}, {RuleKind::Gamma, "gamma"}, {RuleKind::ZBox, "z-box"},
     {RuleKind::WSquare, "w-square"}, {RuleKind::Flat, "flat"},       {RuleKind::Pass, "pass"},
-    {RuleKind::Norm, "norm"},
+    {RuleKind::Norm, "norm"},     {RuleKind::Product, "product"}, {RuleKind::LayerNorm, "layernorm"},
+    {RuleKind::Softmax, "softmax"}, {RuleKind::MatMul, "matmul"},
 };
 
 std::string knownRuleNames() {
   std::string names;
-  for (const auto& entry : kRuleNames) names += std::string(names.empty() ? "" : ", ") + entry.name;
+  for (const auto& entry : kRuleNames)
+    if (isPublicRule(entry.kind)) names += std::string(names.empty() ? "" : ", ") + entry.name;
   return names;
 }
 
@@ -54,9 +56,13 @@ const char* ruleKindName(RuleKind kind) {
   return "unknown";
 }
 
+bool isPublicRule(RuleKind kind) {
+  return kind != RuleKind::Product && kind != RuleKind::LayerNorm && kind != RuleKind::Softmax && kind != RuleKind::MatMul;
+}
+
 RuleKind ruleKindFromName(const std::string& name) {
   for (const auto& entry : kRuleNames)
-    if (name == entry.name) return entry.kind;
+    if (name == entry.name && isPublicRule(entry.kind)) return entry.kind;
   throw Error("unknown rule '" + name + "' (known rules: " + knownRuleNames() + ")");
 }
 
@@ -140,9 +146,8 @@ std::vector<BranchGroup> branchesOf(const Rule& rule) {
       return {{1.0f, OutputGate::All, {{I::Ones, P::Square, bias(P::Square), 1.0f}}}};
     case RuleKind::Flat:
       return {{1.0f, OutputGate::All, {{I::Ones, P::Ones, P::Zero, 1.0f}}}};
-    case RuleKind::Pass: return {};
+    default: return {};  // not a rule of linear layers
   }
-  return {};
 }
 
 }  // namespace lrp

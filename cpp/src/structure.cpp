@@ -1,5 +1,5 @@
 // Layers that combine or re-index tensors: residual Add, channel Concat, constant Pad.
-#include "lrp/layers.hpp"
+#include "builders.hpp"
 
 #include <cmath>
 
@@ -106,6 +106,23 @@ std::vector<Matrix> PadLayer::gradient(const std::vector<const Matrix*>&, const 
       g.middleRows((static_cast<Eigen::Index>(c) * height + h) * width, width) =
           gradOutput.middleRows((static_cast<Eigen::Index>(c) * outH + h + top_) * outW + left_, width);
   return {g};
+}
+
+// Two inputs (a residual sum), or one input and `constant`, pre-broadcast to the input's shape.
+std::unique_ptr<Layer> buildAdd(LayerSpec& spec, const std::vector<Shape>&) {
+  return std::make_unique<AddLayer>(toVector(spec.floats("constant")));
+}
+
+std::unique_ptr<Layer> buildConcat(LayerSpec&, const std::vector<Shape>&) { return std::make_unique<ConcatLayer>(); }
+
+// spec: pads [begin…, end…], one per axis of the input, value. (Only the spatial axes of C×H×W for now.)
+std::unique_ptr<Layer> buildPad(LayerSpec& spec, const std::vector<Shape>& inputShapes) {
+  const Shape& input = singleInput("pad", inputShapes);
+  const std::vector<int> p = spec.integers("pads");
+  if (input.size() != 3 || p.size() != 6 || p[0] != 0 || p[3] != 0)
+    throw Error("pad supports only the spatial axes of a C×H×W input, got pads " + shapeToString(p) + " for input " +
+                shapeToString(input));
+  return std::make_unique<PadLayer>(input, p[1], p[2], p[4], p[5], static_cast<float>(spec.number("value", 0.0)));
 }
 
 }  // namespace lrp

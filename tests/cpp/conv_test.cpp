@@ -421,7 +421,7 @@ TEST(ConvValidation, RejectsInconsistentLayers) {
   EXPECT_TRUE(throwsWith([&] { make(8, 9 * 4 / 3, 8, {4, 6, 6}, g, 3); }, "divisible by groups"));
   EXPECT_TRUE(throwsWith([&] { make(6, 9, 6, {4, 6, 6}, g, 4); }, "multiple of groups"));
   EXPECT_TRUE(throwsWith([&] { make(8, 4 * 9, 8, {4, 6, 6}, g, 0); }, "groups"));
-  EXPECT_TRUE(throwsWith([&] { make(8, 4 * 9, 8, {4, 36}, g, 1); }, "C×H×W"));
+  EXPECT_TRUE(throwsWith([&] { make(8, 4 * 9, 8, {4, 6, 6, 1}, g, 1); }, "C×H×W"));
   EXPECT_TRUE(throwsWith([&] { make(8, 4 * 9, 8, {4, 0, 6}, g, 1); }, "positive"));
   EXPECT_TRUE(throwsWith([&] { make(8, 4 * 9, 8, {4, 1, 6}, window(3, 1, 0, 0), 1); }, "larger than the padded input"));
   lrp::WindowGeometry ceil = g;
@@ -453,7 +453,7 @@ TEST(ConvGraph, PredictMatchesNaiveLoops) {
   const ConvCase c = makeCase(s, 21);
   lrp::Graph graph({2, 5, 5});
   graph.add("conv", std::make_unique<lrp::Conv2DLayer>(c.w, c.b, lrp::Shape{2, 5, 5}, s.geometry(), 1), {lrp::kGraphInput});
-  graph.add("flatten", std::make_unique<lrp::PassThroughLayer>(lrp::LayerKind::Reshape, lrp::Shape{s.outSize()}), {0});
+  graph.add("flatten", std::make_unique<lrp::PassThroughLayer>(lrp::Shape{s.outSize()}), {0});
   std::mt19937 rng(4);
   const lrp::Matrix x = randomMatrix(rng, 50, 1, -1, 1);
   const lrp::Matrix y = graph.predict(x);

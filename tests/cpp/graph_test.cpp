@@ -15,7 +15,8 @@ using lrp::RuleKind;
 
 class TestAddLayer : public lrp::Layer {
  public:
-  lrp::LayerKind kind() const override { return lrp::LayerKind::Identity; }
+  const char* kind() const override { return "test-add"; }
+  lrp::Role role() const override { return lrp::Role::Reindex; }  // no rule: its gradient copies R
   lrp::Shape outputShape(const std::vector<lrp::Shape>& shapes) const override {
     if (shapes.size() != 2 || shapes[0] != shapes[1]) throw lrp::Error("test add needs two inputs of one shape");
     return shapes[0];
@@ -64,14 +65,14 @@ TEST(GraphShapes, DenseAcceptsAnyShapeOfTheRightSize) {
 TEST(GraphShapes, ReshapeToADifferentElementCount) {
   lrp::Graph g({2, 3});
   EXPECT_TRUE(throwsWith(
-      [&] { g.add("r", std::make_unique<lrp::PassThroughLayer>(lrp::LayerKind::Reshape, lrp::Shape{5}), {lrp::kGraphInput}); },
+      [&] { g.add("r", std::make_unique<lrp::PassThroughLayer>(lrp::Shape{5}), {lrp::kGraphInput}); },
       "cannot reshape [2, 3] to [5]"));
-  const int id = g.add("flat", std::make_unique<lrp::PassThroughLayer>(lrp::LayerKind::Reshape, lrp::Shape{6}), {lrp::kGraphInput});
+  const int id = g.add("flat", std::make_unique<lrp::PassThroughLayer>(lrp::Shape{6}), {lrp::kGraphInput});
   EXPECT_EQ(g.node(id).outputShape, lrp::Shape{6});
-  const int back = g.add("unflat", std::make_unique<lrp::PassThroughLayer>(lrp::LayerKind::Reshape, lrp::Shape{3, 1, 2}), {id});
+  const int back = g.add("unflat", std::make_unique<lrp::PassThroughLayer>(lrp::Shape{3, 1, 2}), {id});
   EXPECT_EQ(g.node(back).outputShape, (lrp::Shape{3, 1, 2}));
   EXPECT_TRUE(throwsWith(
-      [&] { g.add("bad", std::make_unique<lrp::PassThroughLayer>(lrp::LayerKind::Reshape, lrp::Shape{3, 0, 2}), {id}); },
+      [&] { g.add("bad", std::make_unique<lrp::PassThroughLayer>(lrp::Shape{3, 0, 2}), {id}); },
       "invalid shape"));
 }
 
@@ -115,10 +116,30 @@ TEST(GraphShapes, PredictChecksItsInput) {
 }
 
 TEST(Graph, LayerKindNames) {
-  EXPECT_STREQ(lrp::layerKindName(lrp::LayerKind::Dense), "dense");
-  EXPECT_STREQ(lrp::layerKindName(lrp::LayerKind::ReLU), "relu");
-  EXPECT_STREQ(lrp::layerKindName(lrp::LayerKind::Reshape), "reshape");
-  EXPECT_STREQ(lrp::layerKindName(lrp::LayerKind::Identity), "identity");
+  std::mt19937 rng(5);
+  EXPECT_STREQ(dense(rng, 2, 3)->kind(), "dense");
+  EXPECT_STREQ(lrp::ActivationLayer(lrp::Activation::ReLU).kind(), "relu");
+  EXPECT_STREQ(lrp::PassThroughLayer(lrp::Shape{6}).kind(), "reshape");
+  EXPECT_STREQ(lrp::PassThroughLayer().kind(), "identity");
+}
+
+// The layer table builds every kind from a spec, names an unknown kind, and refuses a stated output shape
+// that differs from the engine's.
+TEST(Graph, BuildsLayersFromSpecs) {
+  lrp::Graph g(lrp::Shape{2, 3});
+  lrp::LayerSpec spec;
+  spec.set("weight", std::vector<float>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12});
+  spec.set("outputShape", std::vector<double>{2, 4});
+  const int id = g.add("fc", "dense", spec, {lrp::kGraphInput});
+  EXPECT_EQ(g.node(id).outputShape, (lrp::Shape{2, 4}));
+  EXPECT_STREQ(g.node(id).layer->kind(), "dense");
+  EXPECT_TRUE(throwsWith([&] { g.add("x", "no-such-kind", lrp::LayerSpec(), {id}); }, "unknown layer kind 'no-such-kind'"));
+  lrp::LayerSpec relu;
+  relu.set("outputShape", std::vector<double>{8});
+  EXPECT_TRUE(throwsWith([&] { g.add("r", "relu", relu, {id}); }, "expects output shape [8], the engine computes [2, 4]"));
+  EXPECT_TRUE(throwsWith([&] { g.add("d", "dense", lrp::LayerSpec(), {id}); }, "missing option 'weight'") ||
+              throwsWith([&] { g.add("d", "dense", lrp::LayerSpec(), {id}); }, "dense weight has 0 values"));
+  EXPECT_EQ(g.nodes().size(), 1u);
 }
 
 // ------------------------------------------------------------------------------------------------------------
@@ -148,7 +169,7 @@ TEST(GraphForward, MatchesReferenceAndKeepsEveryNode) {
 
 TEST(GraphForward, IdentityLayerPassesThrough) {
   lrp::Graph g({3});
-  g.add("id", std::make_unique<lrp::PassThroughLayer>(lrp::LayerKind::Identity), {lrp::kGraphInput});
+  g.add("id", std::make_unique<lrp::PassThroughLayer>(), {lrp::kGraphInput});
   lrp::Matrix x(3, 2);
   x << 1, -2, 3, 4, -5, 6;
   EXPECT_TRUE(g.predict(x) == x);

@@ -8,7 +8,7 @@
 namespace {
 
 using namespace lrptest;
-using lrp::LayerKind;
+using lrp::Activation;
 using lrp::Matrix;
 using lrp::RuleKind;
 using lrp::Vector;
@@ -76,16 +76,16 @@ TEST(ActivationLayer, ForwardAndGradientMatchFiniteDifferences) {
   std::mt19937 rng(4);
   const Matrix x = randomMatrix(rng, 40, 1, -3, 3);
   struct Case {
-    LayerKind kind;
+    Activation kind;
     float a, b;
     double (*f)(double, double, double);
   };
   const Case cases[] = {
-      {LayerKind::ReLU, 0, 0, [](double v, double, double) { return std::max(v, 0.0); }},
-      {LayerKind::LeakyReLU, 0.1f, 0, [](double v, double a, double) { return v > 0 ? v : a * v; }},
-      {LayerKind::Clip, -1.0f, 2.0f, [](double v, double a, double b) { return std::min(std::max(v, a), b); }},
-      {LayerKind::Sigmoid, 0, 0, [](double v, double, double) { return 1 / (1 + std::exp(-v)); }},
-      {LayerKind::Tanh, 0, 0, [](double v, double, double) { return std::tanh(v); }},
+      {Activation::ReLU, 0, 0, [](double v, double, double) { return std::max(v, 0.0); }},
+      {Activation::LeakyReLU, 0.1f, 0, [](double v, double a, double) { return v > 0 ? v : a * v; }},
+      {Activation::Clip, -1.0f, 2.0f, [](double v, double a, double b) { return std::min(std::max(v, a), b); }},
+      {Activation::Sigmoid, 0, 0, [](double v, double, double) { return 1 / (1 + std::exp(-v)); }},
+      {Activation::Tanh, 0, 0, [](double v, double, double) { return std::tanh(v); }},
   };
   for (const Case& c : cases) {
     lrp::ActivationLayer layer(c.kind, c.a, c.b);
@@ -93,12 +93,12 @@ TEST(ActivationLayer, ForwardAndGradientMatchFiniteDifferences) {
     const Matrix g = layer.gradient({&x}, y, Matrix::Ones(40, 1))[0];
     for (int i = 0; i < 40; ++i) {
       const double v = x(i, 0), h = 1e-3;
-      EXPECT_NEAR(y(i, 0), c.f(v, c.a, c.b), 1e-6) << lrp::layerKindName(c.kind);
+      EXPECT_NEAR(y(i, 0), c.f(v, c.a, c.b), 1e-6) << layer.kind();
       const double fd = (c.f(v + h, c.a, c.b) - c.f(v - h, c.a, c.b)) / (2 * h);
-      EXPECT_NEAR(g(i, 0), fd, 1e-3) << lrp::layerKindName(c.kind) << " at " << v;
+      EXPECT_NEAR(g(i, 0), fd, 1e-3) << layer.kind() << " at " << v;
     }
   }
-  EXPECT_TRUE(throwsWith([] { lrp::ActivationLayer(LayerKind::Clip, 2.0f, 1.0f); }, "min <= max"));
+  EXPECT_TRUE(throwsWith([] { lrp::ActivationLayer(lrp::Activation::Clip, 2.0f, 1.0f); }, "min <= max"));
 }
 
 TEST(BatchNormLayer, PerChannelAffineAndItsGradient) {

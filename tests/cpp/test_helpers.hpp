@@ -221,7 +221,7 @@ struct Mlp {
     return id;
   }
   int addReshape(lrp::Shape target) {
-    const int id = graph.add("reshape", std::make_unique<lrp::PassThroughLayer>(lrp::LayerKind::Reshape, std::move(target)),
+    const int id = graph.add("reshape", std::make_unique<lrp::PassThroughLayer>(std::move(target)),
                              {lastNode()});
     steps.push_back(Step::Reshape);
     dense.push_back(-1);

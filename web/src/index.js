@@ -18,8 +18,10 @@ export const methods = Object.freeze([
 const DEFAULT_COMPOSITE = 'epsilon-plus-flat';
 const EXPLAIN_OPTIONS = new Set([
   'target', 'method', 'composite', 'epsilon', 'gamma', 'low', 'high', 'stabilizer', 'zeroBias', 'rules',
-  'layerRelevance', 'outputRelevance', 'steps', 'samples', 'noiseLevel', 'seed', 'restrict',
+  'layerRelevance', 'outputRelevance', 'steps', 'samples', 'noiseLevel', 'seed', 'restrict', 'product',
 ]);
+/** Rules for products of two activations: 'uniform' (each factor R/2) or 'signal' (all to the non-gate). */
+export const productRules = Object.freeze(['uniform', 'signal']);
 const RULE_OPTIONS = new Set(['rule', 'epsilon', 'gamma', 'alpha', 'beta', 'low', 'high', 'stabilizer', 'zeroBias']);
 
 let enginePromise = null;
@@ -211,6 +213,7 @@ class Model {
       low: bounds(options.low, 'low', this.#inputSize),
       high: bounds(options.high, 'high', this.#inputSize),
       zeroBias: boolean(options.zeroBias, 'zeroBias'),
+      product: options.product === undefined ? 'uniform' : (oneOf(options.product, productRules, 'product'), options.product),
       overrides: hasRules ? this.#normalizeRules(options.rules, stabilizer) : [],
       target: this.#normalizeTarget(options.target),
       outputRelevance: this.#normalizeOutputRelevance(options.outputRelevance),
@@ -294,9 +297,8 @@ class Model {
   }
 }
 
-// Builds one engine layer from the importer's node description: the engine's layer table finds the
-// builder of `kind` (docs/layers.md lists the kinds and their specs; outputShape stays in the spec, the
-// engine checks it against its own).
+// Builds one engine layer from the importer's node description (docs/layers.md): the engine's layer table
+// knows every kind; the rest of the node is its spec.
 function addNode(engine, node) {
   const { name, kind, inputs, ...spec } = node;
   return engine.addLayer(kind, name, inputs, spec);

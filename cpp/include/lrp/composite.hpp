@@ -15,6 +15,10 @@ struct CompositeParams {
   float gamma = 0.25f;
   std::vector<float> low, high;  // for the z-box of epsilon-gamma-box and deep-taylor (required there)
   bool zeroBias = false;
+  // Products of two activations: false: uniform (each factor R/2, AttnLRP Prop. 3.2); true ('signal'): all
+  // relevance to the operand that is not a gate, a gate being computed by a sigmoid or hard-sigmoid (Arras
+  // et al. 2017's rule for LSTM gates; squeeze-excitation).
+  bool signalProducts = false;
 };
 
 // A user rule for `first` (the first dense-or-conv layer), every `dense` or `conv` layer, or one layer.

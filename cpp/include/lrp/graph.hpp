@@ -29,6 +29,12 @@ class Graph {
 
   // Appends a node; validates that inputs exist and that shapes fit. Returns its id.
   int add(std::string name, std::unique_ptr<Layer> layer, std::vector<int> inputs);
+  // Builds a layer of a public kind from its spec (the layer table) and appends it. A spec that states
+  // `outputShape` must agree with the shape the engine computes. Errors name the node.
+  int add(std::string name, const std::string& kind, LayerSpec spec, std::vector<int> inputs);
+
+  // Whether the input is token ids feeding embedding lookups (relevance then has one value per token).
+  bool tokenInput() const { return tokenInput_; }
 
   const Shape& inputShape() const { return inputShape_; }
   int inputSize() const { return inputSize_; }
@@ -47,9 +53,11 @@ class Graph {
 
  private:
   void checkInput(const Matrix& x) const;
+  void checkTokenInput(const std::string& name, const Layer& layer, const std::vector<int>& inputs);
 
   Shape inputShape_;
   int inputSize_;
+  bool tokenInput_ = false;
   std::vector<Node> nodes_;
 };
 

@@ -12,22 +12,41 @@
 
 namespace lrp {
 
-enum class LayerKind {
-  Dense, Conv,                                  // linear layers: every LRP rule applies
-  ReLU, LeakyReLU, Clip, Sigmoid, Tanh,         // element-wise activations: relevance passes
-  BatchNorm,                                    // a batch-norm left after canonization: relevance passes
-  MaxPool,                                      // relevance follows the gradient (winner takes all)
-  AvgPool, GlobalAvgPool, Add,                  // parameter-free linear maps: the norm rule
-  Concat, Pad, Reshape, Identity,               // re-indexing: relevance follows the gradient
+// What part a layer plays for LRP: composites pick each layer's rule by its role (composite.cpp, after
+// the table "Which rule where" of shared/ATTNLRP.md). The public kind names ('dense', 'relu', ...) are
+// the layer table's (layer_registry.cpp, docs/layers.md).
+enum class Role {
+  Linear,          // dense, conv: every LRP rule applies
+  Elementwise,     // activations, a left-over batch-norm: relevance passes (identity rule)
+  Sum,             // sum or difference of activations (residual): the norm rule
+  Mean,            // average pooling, global average pooling, ReduceMean/ReduceSum: the norm rule
+  AddConstant,     // activation + constant (positions, a bias): ATTNLRP rule 6, the constant absorbs its share
+  ScaleConstant,   // activation · constant: identity (ATTNLRP rule 4)
+  Product,         // element-wise product of two activations: uniform (AttnLRP Prop. 3.2) or signal
+  Quotient,        // a / b of two activations: all relevance to the numerator
+  WinnerTakesAll,  // max pooling, ReduceMax: relevance follows the gradient
+  Reindex,         // reshape, transpose, slice, gather, concat, expand, pad: relevance follows the gradient
+  LayerNorm,       // ATTNLRP rule 7
+  Softmax,         // ATTNLRP rule 8
+  MatMul,          // product of two activations as matrices: ATTNLRP rule 9
+  Embedding,       // token ids → vectors: the relevance of a token is Σ over the embedding dimension
 };
 
-// The name used in the public API (`model.layers[i].kind`).
-const char* layerKindName(LayerKind kind);
+class Layer;
+
+// The layer table (layer_registry.cpp): builds a layer of a public kind ("dense", "conv", …; docs/layers.md)
+// from the importer's spec for inputs of the given shapes. Throws lrp::Error naming an unknown kind, a
+// missing option or a value out of range.
+std::unique_ptr<Layer> buildLayer(const std::string& kind, LayerSpec& spec, const std::vector<Shape>& inputShapes);
+// Every kind the table knows, in table order.
+std::vector<std::string> layerKinds();
 
 class Layer {
  public:
   virtual ~Layer() = default;
-  virtual LayerKind kind() const = 0;
+  // The public kind name (docs/layers.md), e.g. "dense", "relu".
+  virtual const char* kind() const = 0;
+  virtual Role role() const = 0;
 
   // Checks the input shapes and returns the output shape; throws lrp::Error on a mismatch.
   virtual Shape outputShape(const std::vector<Shape>& inputShapes) const = 0;
@@ -38,6 +57,15 @@ class Layer {
   // Gradient of a scalar w.r.t. each input, given its gradient w.r.t. the output (a VJP).
   virtual std::vector<Matrix> gradient(const std::vector<const Matrix*>& inputs, const Matrix& output,
                                        const Matrix& gradOutput) const = 0;
+};
+
+// A layer on several activations that broadcast against each other numpy-style (binary element-wise
+// operations, the leading axes of a matrix product). Rules that hand relevance at the output to an operand
+// sum it over the axes that operand was broadcast along.
+class BroadcastingLayer : public Layer {
+ public:
+  // `atOutput` (output-sized, one column per sample) summed to the shape of input `k`.
+  virtual Matrix reduceToInput(size_t k, const Matrix& atOutput) const = 0;
 };
 
 // Element-wise modification of a parameter tensor (weights or bias), as used by LRP rules.
@@ -57,6 +85,7 @@ enum class ParamMod {
 // the layer's map and its transpose evaluated with modified parameters.
 class LinearLayer : public Layer {
  public:
+  Role role() const override { return Role::Linear; }
   LinearLayer(Matrix weight, Vector bias) : weight_(std::move(weight)), bias_(std::move(bias)) {}
 
   const Matrix& weight() const { return weight_; }
@@ -100,7 +129,7 @@ class LinearLayer : public Layer {
 class DenseLayer : public LinearLayer {
  public:
   DenseLayer(Matrix weight, Vector bias);
-  LayerKind kind() const override { return LayerKind::Dense; }
+  const char* kind() const override { return "dense"; }
   Shape outputShape(const std::vector<Shape>& inputShapes) const override;
   Matrix mapForward(const Matrix& x, const Matrix& w, const Vector* b) const override;
   Matrix mapTranspose(const Matrix& s, const Matrix& w) const override;
@@ -110,6 +139,11 @@ class DenseLayer : public LinearLayer {
   const Matrix& transposedWeight(const Matrix& w, Matrix& scratch) const;
   mutable std::map<const Matrix*, Matrix> transposed_;
 };
+
+// A 1-D signal [C, L] runs through the 2-D conv and pooling code as the image [C, 1, L]; the layers keep
+// the 3-D shape inside and report the shapes they were given.
+Shape asImage(const Shape& shape);
+Shape asGiven(const Shape& image, bool oneDimensional);
 
 // Spatial geometry of a convolution or pooling window over a C×H×W input (ONNX semantics).
 struct WindowGeometry {
@@ -129,14 +163,16 @@ struct WindowGeometry {
 // [O, I/g, kH, kW] weight flattened. Padded cells are zeros that take part in no rule (absent).
 class Conv2DLayer : public LinearLayer {
  public:
+  // inputShape: C×H×W, or C×L with a 1×kW geometry (1-D).
   Conv2DLayer(Matrix weight, Vector bias, Shape inputShape, WindowGeometry geometry, int groups);
-  LayerKind kind() const override { return LayerKind::Conv; }
+  const char* kind() const override { return "conv"; }
   Shape outputShape(const std::vector<Shape>& inputShapes) const override;
   Matrix mapForward(const Matrix& x, const Matrix& w, const Vector* b) const override;
   Matrix mapTranspose(const Matrix& s, const Matrix& w) const override;
 
  private:
   Shape inputShape_;  // C, H, W
+  bool oneDimensional_;
   WindowGeometry geometry_;
   int groups_;
   int outHeight_, outWidth_;
@@ -155,14 +191,16 @@ class Conv2DLayer : public LinearLayer {
 class MaxPoolLayer : public Layer {
  public:
   MaxPoolLayer(Shape inputShape, WindowGeometry geometry);
-  LayerKind kind() const override { return LayerKind::MaxPool; }
+  const char* kind() const override { return "maxpool"; }
+  Role role() const override { return Role::WinnerTakesAll; }
   Shape outputShape(const std::vector<Shape>& inputShapes) const override;
   Matrix forward(const std::vector<const Matrix*>& inputs) const override;
   std::vector<Matrix> gradient(const std::vector<const Matrix*>& inputs, const Matrix& output,
                                const Matrix& gradOutput) const override;
 
  private:
-  Shape inputShape_;
+  Shape inputShape_;  // C, H, W (C, 1, L for 1-D)
+  bool oneDimensional_;
   WindowGeometry geometry_;
   int outHeight_, outWidth_;
 };
@@ -172,51 +210,57 @@ class MaxPoolLayer : public Layer {
 class AvgPoolLayer : public Layer {
  public:
   AvgPoolLayer(Shape inputShape, WindowGeometry geometry, bool countIncludePad);
-  LayerKind kind() const override { return LayerKind::AvgPool; }
+  const char* kind() const override { return "avgpool"; }
+  Role role() const override { return Role::Mean; }
   Shape outputShape(const std::vector<Shape>& inputShapes) const override;
   Matrix forward(const std::vector<const Matrix*>& inputs) const override;
   std::vector<Matrix> gradient(const std::vector<const Matrix*>& inputs, const Matrix& output,
                                const Matrix& gradOutput) const override;
 
  private:
-  Shape inputShape_;
+  Shape inputShape_;  // C, H, W (C, 1, L for 1-D)
+  bool oneDimensional_;
   WindowGeometry geometry_;
   bool countIncludePad_;
   int outHeight_, outWidth_;
 };
 
-// Mean over each channel's H×W: C×H×W → C×1×1.
+// Mean over each channel's values: C×… → C×1×… (any rank ≥ 2).
 class GlobalAvgPoolLayer : public Layer {
  public:
   explicit GlobalAvgPoolLayer(Shape inputShape);
-  LayerKind kind() const override { return LayerKind::GlobalAvgPool; }
+  const char* kind() const override { return "global-avgpool"; }
+  Role role() const override { return Role::Mean; }
   Shape outputShape(const std::vector<Shape>& inputShapes) const override;
   Matrix forward(const std::vector<const Matrix*>& inputs) const override;
   std::vector<Matrix> gradient(const std::vector<const Matrix*>& inputs, const Matrix& output,
                                const Matrix& gradOutput) const override;
 
  private:
-  Shape inputShape_;  // C, H, W: forward and gradient see a column of C·H·W values
+  Shape inputShape_;  // C, …: forward and gradient see a column of C·(…) values
 };
 
-// Element-wise activations. ReLU, LeakyReLU (a = slope), Clip (a = min, b = max), Sigmoid, Tanh.
+// Element-wise activations: ReLU, LeakyReLU (a = slope), Clip (a = min, b = max), Sigmoid, Tanh.
+enum class Activation { ReLU, LeakyReLU, Clip, Sigmoid, Tanh };
+
 class ActivationLayer : public Layer {
  public:
-  explicit ActivationLayer(LayerKind kind, float a = 0.0f, float b = 0.0f);
-  LayerKind kind() const override { return kind_; }
+  explicit ActivationLayer(Activation activation, float a = 0.0f, float b = 0.0f);
+  const char* kind() const override;
+  Role role() const override { return Role::Elementwise; }
   Shape outputShape(const std::vector<Shape>& inputShapes) const override;
   Matrix forward(const std::vector<const Matrix*>& inputs) const override;
   std::vector<Matrix> gradient(const std::vector<const Matrix*>& inputs, const Matrix& output,
                                const Matrix& gradOutput) const override;
 
  private:
-  LayerKind kind_;
+  Activation activation_;
   float a_, b_;
 };
 
 class ReLULayer : public ActivationLayer {
  public:
-  ReLULayer() : ActivationLayer(LayerKind::ReLU) {}
+  ReLULayer() : ActivationLayer(Activation::ReLU) {}
 };
 
 // A batch-norm that had no linear layer to fold into: y = scale_c · x + shift_c per channel
@@ -224,7 +268,8 @@ class ReLULayer : public ActivationLayer {
 class BatchNormLayer : public Layer {
  public:
   BatchNormLayer(Vector scale, Vector shift, Shape inputShape);
-  LayerKind kind() const override { return LayerKind::BatchNorm; }
+  const char* kind() const override { return "batchnorm"; }
+  Role role() const override { return Role::Elementwise; }
   Shape outputShape(const std::vector<Shape>& inputShapes) const override;
   Matrix forward(const std::vector<const Matrix*>& inputs) const override;
   std::vector<Matrix> gradient(const std::vector<const Matrix*>& inputs, const Matrix& output,
@@ -240,7 +285,8 @@ class BatchNormLayer : public Layer {
 class AddLayer : public Layer {
  public:
   explicit AddLayer(Vector constant = Vector()) : constant_(std::move(constant)) {}
-  LayerKind kind() const override { return LayerKind::Add; }
+  const char* kind() const override { return "add"; }
+  Role role() const override { return constant_.size() != 0 ? Role::AddConstant : Role::Sum; }
   Shape outputShape(const std::vector<Shape>& inputShapes) const override;
   Matrix forward(const std::vector<const Matrix*>& inputs) const override;
   std::vector<Matrix> gradient(const std::vector<const Matrix*>& inputs, const Matrix& output,
@@ -253,7 +299,8 @@ class AddLayer : public Layer {
 // Concatenation along the channel axis (the first axis of C×H×W or of a feature vector).
 class ConcatLayer : public Layer {
  public:
-  LayerKind kind() const override { return LayerKind::Concat; }
+  const char* kind() const override { return "concat"; }
+  Role role() const override { return Role::Reindex; }
   Shape outputShape(const std::vector<Shape>& inputShapes) const override;
   Matrix forward(const std::vector<const Matrix*>& inputs) const override;
   std::vector<Matrix> gradient(const std::vector<const Matrix*>& inputs, const Matrix& output,
@@ -264,7 +311,8 @@ class ConcatLayer : public Layer {
 class PadLayer : public Layer {
  public:
   PadLayer(Shape inputShape, int top, int left, int bottom, int right, float value);
-  LayerKind kind() const override { return LayerKind::Pad; }
+  const char* kind() const override { return "pad"; }
+  Role role() const override { return Role::Reindex; }
   Shape outputShape(const std::vector<Shape>& inputShapes) const override;
   Matrix forward(const std::vector<const Matrix*>& inputs) const override;
   std::vector<Matrix> gradient(const std::vector<const Matrix*>& inputs, const Matrix& output,
@@ -281,15 +329,15 @@ class PadLayer : public Layer {
 class PassThroughLayer : public Layer {
  public:
   // `target` empty: identity (output shape = input shape); otherwise a reshape to `target`.
-  explicit PassThroughLayer(LayerKind kind, Shape target = {}) : kind_(kind), target_(std::move(target)) {}
-  LayerKind kind() const override { return kind_; }
+  explicit PassThroughLayer(Shape target = {}) : target_(std::move(target)) {}
+  const char* kind() const override { return target_.empty() ? "identity" : "reshape"; }
+  Role role() const override { return Role::Reindex; }
   Shape outputShape(const std::vector<Shape>& inputShapes) const override;
   Matrix forward(const std::vector<const Matrix*>& inputs) const override;
   std::vector<Matrix> gradient(const std::vector<const Matrix*>& inputs, const Matrix& output,
                                const Matrix& gradOutput) const override;
 
  private:
-  LayerKind kind_;
   Shape target_;
 };
 

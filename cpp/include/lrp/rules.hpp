@@ -19,6 +19,12 @@ enum class RuleKind {
   Flat,       // flat (Lapuschkin et al. 2019, Nature Communications 10: 1096)
   Pass,       // relevance passes unchanged (activations)
   Norm,       // ε-rule with the layer's own map (avg-pool, sum): the "norm" rule of Zennit
+  // Rules of operations on two activations and of transformer layers (shared/ATTNLRP.md); composites
+  // assign them by the layer's role, they are not public rule names.
+  Product,    // element-wise product: uniform, R/2 to each factor (AttnLRP Prop. 3.2), or all to the non-gate
+  LayerNorm,  // ATTNLRP rule 7
+  Softmax,    // ATTNLRP rule 8
+  MatMul,     // ATTNLRP rule 9: ε then uniform (Prop. 3.3)
 };
 
 const char* ruleKindName(RuleKind kind);
@@ -35,14 +41,20 @@ struct Rule {
   std::vector<float> low;    // z-box bounds: one value, or one per input of the layer
   std::vector<float> high;
   bool zeroBias = false;     // drop the bias everywhere (the seed article's variant)
+  // Norm: stab(z) = z + ε·sgn0(z) (Zennit) when signed, else z + ε (LXT's _stabilize, ATTNLRP rules 5, 6, 11).
+  bool signedStabilizer = true;
+  // Product: the input that gets no relevance (a gate, or a quotient's denominator); -1: uniform.
+  int silentInput = -1;
 };
 
 // Throws lrp::Error if the parameters are invalid (NaN, α − β ≠ 1, negative γ or ε, bad bounds).
 // `inputSize` is the number of inputs of the layer the rule is applied to (for per-input bounds).
 void validateRule(const Rule& rule, int inputSize);
 
-// ε used in stab(z) = z + ε·sgn0(z).
+// ε used in stab(z) = z + ε·sgn0(z) (or z + ε, see signedStabilizer).
 float stabilizerOf(const Rule& rule);
+// Whether the rule is one of the public rule names (rules a user may give in `rules`).
+bool isPublicRule(RuleKind kind);
 
 // What a branch feeds into the layer instead of x.
 enum class InputMod { Identity, Positive, Negative, Ones, Low, High };
