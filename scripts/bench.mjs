@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Benchmark of the lrp-wasm package against onnxruntime-web on the same ONNX files.
 //
-//   node scripts/bench.mjs                      # the models in MODELS: mnist-mlp, mnist-cnn, resnet18
+//   node scripts/bench.mjs                      # the models in MODELS: mnist-mlp, mnist-cnn, resnet18,
+//                                               # mobilenet_v2, efficientnet_b0
 //   node scripts/bench.mjs --quick              # short time budgets (smoke test)
 //   node scripts/bench.mjs --model mnist-cnn    # a MODELS entry by name (repeatable) ...
 //   node scripts/bench.mjs --model some.onnx    # ... or any ONNX file (shape from the file; MNIST digits
@@ -69,6 +70,13 @@ const MODELS = [
     inputFile: 'build/models/resnet18.input.f32', reference: 'build/models/resnet18.reference.json',
     bounds: [-3, 3], heavy: true, make: 'resnet18',
   },
+  // Post-2017 architectures (depthwise convs, squeeze-excitation, SiLU/Hardswish), made by the model zoo's
+  // exporter (random seeded weights, PyTorch's logits) when missing.
+  ...['mobilenet_v2', 'efficientnet_b0'].map((name) => ({
+    name, file: `build/zoo/${name}/opset13.onnx`, inputShape: [3, 224, 224], inputs: 'reference',
+    inputFile: `build/zoo/${name}/input.bin`, reference: `build/zoo/${name}/reference.json`,
+    bounds: [-3, 3], heavy: true, make: 'zoo',
+  })),
   { name: 'tiny-mlp', file: 'tests/fixtures/golden/tiny-mlp/model.onnx', inputShape: [16], inputs: 'normal', dev: true },
   { name: 'tiny-cnn', file: 'tests/fixtures/golden/tiny-cnn/model.onnx', inputs: 'normal', dev: true },
   {
@@ -338,8 +346,10 @@ async function identityModelBytes(dims) {
 function makeModel(spec) {
   const needed = [spec.file, spec.inputFile, spec.reference].filter(Boolean);
   if (needed.every((f) => existsSync(path.resolve(ROOT, f)))) return true;
-  if (spec.make !== 'resnet18') return false;
-  const command = [PYTHON, 'scripts/export_resnet.py', '--no-fixture', '--resnet18', spec.file];
+  if (spec.make !== 'resnet18' && spec.make !== 'zoo') return false;
+  const command = spec.make === 'zoo'
+    ? [PYTHON, 'scripts/zoo_export.py', '--opset', '13', spec.name]
+    : [PYTHON, 'scripts/export_resnet.py', '--no-fixture', '--resnet18', spec.file];
   const skip = (why) => {
     console.log(`note: ${spec.name} skipped: ${spec.file} is missing and ${why}; \`bash scripts/setup.sh --train\` installs python3-torch, then \`${command.join(' ')}\` makes it`);
     return false;

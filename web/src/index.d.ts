@@ -101,6 +101,12 @@ export interface ExplainOptions {
   rules?: RuleMap;
   /** Also return every layer's relevance and the conservation report (method 'lrp'). */
   layerRelevance?: boolean;
+  /**
+   * Products of two activations (Mul of two tensors): 'uniform' (default; each factor gets R/2, AttnLRP
+   * Prop. 3.2) or 'signal' (all relevance to the operand that is not a gate computed by a Sigmoid or
+   * HardSigmoid, as in squeeze-excitation; Arras et al. 2017).
+   */
+  product?: 'uniform' | 'signal';
   /** The relevance (or gradient) at the outputs instead of the one-hot target, e.g. contrastive. */
   outputRelevance?: FloatArray;
   /** Integrated gradients: number of points k/steps·x, k = 1..steps (default 32). */
