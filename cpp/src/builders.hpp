@@ -37,7 +37,14 @@ std::unique_ptr<Layer> buildReshape(LayerSpec& spec, const std::vector<Shape>& i
 std::unique_ptr<Layer> buildIdentity(LayerSpec& spec, const std::vector<Shape>& inputShapes);
 // structure.cpp
 std::unique_ptr<Layer> buildAdd(LayerSpec& spec, const std::vector<Shape>& inputShapes);
+// reindex.cpp
+std::unique_ptr<Layer> buildTranspose(LayerSpec& spec, const std::vector<Shape>& inputShapes);
+std::unique_ptr<Layer> buildSlice(LayerSpec& spec, const std::vector<Shape>& inputShapes);
+std::unique_ptr<Layer> buildGather(LayerSpec& spec, const std::vector<Shape>& inputShapes);
 std::unique_ptr<Layer> buildConcat(LayerSpec& spec, const std::vector<Shape>& inputShapes);
+std::unique_ptr<Layer> buildExpand(LayerSpec& spec, const std::vector<Shape>& inputShapes);
 std::unique_ptr<Layer> buildPad(LayerSpec& spec, const std::vector<Shape>& inputShapes);
+// embedding.cpp
+std::unique_ptr<Layer> buildEmbedding(LayerSpec& spec, const std::vector<Shape>& inputShapes);
 
 }  // namespace lrp

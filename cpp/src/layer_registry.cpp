@@ -25,6 +25,11 @@ const LayerEntry kLayers[] = {
     {"add", buildAdd},
     {"concat", buildConcat},
     {"pad", buildPad},
+    {"transpose", buildTranspose},
+    {"slice", buildSlice},
+    {"gather", buildGather},
+    {"expand", buildExpand},
+    {"embedding", buildEmbedding},
     {"reshape", buildReshape},
     {"identity", buildIdentity},
 };

@@ -1,4 +1,4 @@
-// Residual Add, channel Concat, constant Pad, element-wise activations and a standalone batch-norm:
+// Residual Add, element-wise activations and a standalone batch-norm (concat and pad: reindex_test.cpp):
 // forward and gradient against naive versions, their LRP behaviour (norm rule on sums, pass on
 // activations and batch-norm) and conservation through residual blocks.
 #include "test_helpers.hpp"
@@ -30,46 +30,6 @@ TEST(AddLayer, ForwardGradientAndShapes) {
   lrp::AddLayer withConstant(constant);
   EXPECT_TRUE(throwsWith([&] { withConstant.outputShape({{5}}); }, "constant has 6 values"));
   EXPECT_TRUE(closeScaled(run(withConstant, {&a}), (a.colwise() + constant).cast<double>(), 1e-7));
-}
-
-TEST(ConcatLayer, StacksChannelsAndSplitsTheGradient) {
-  std::mt19937 rng(2);
-  lrp::ConcatLayer concat;
-  EXPECT_EQ(concat.outputShape({{2, 3, 3}, {1, 3, 3}}), (lrp::Shape{3, 3, 3}));
-  EXPECT_TRUE(throwsWith([&] { concat.outputShape({{2, 3, 3}, {1, 3, 4}}); }, "differ only in channels"));
-  const Matrix a = randomMatrix(rng, 18, 2, -1, 1), b = randomMatrix(rng, 9, 2, -1, 1);
-  const Matrix y = run(concat, {&a, &b});
-  EXPECT_TRUE(closeScaled(y.topRows(18), a.cast<double>(), 0));
-  EXPECT_TRUE(closeScaled(y.bottomRows(9), b.cast<double>(), 0));
-  const auto grads = concat.gradient({&a, &b}, y, y * 2);
-  EXPECT_TRUE(closeScaled(grads[0], (2 * a).cast<double>(), 0));
-  EXPECT_TRUE(closeScaled(grads[1], (2 * b).cast<double>(), 0));
-}
-
-TEST(PadLayer, PadsSpatialAxesAndReindexesTheGradient) {
-  std::mt19937 rng(3);
-  const int C = 2, H = 3, W = 4, top = 1, left = 2, bottom = 0, right = 1;
-  lrp::PadLayer pad({C, H, W}, top, left, bottom, right, -0.5f);
-  const lrp::Shape out = pad.outputShape({{C, H, W}});
-  ASSERT_EQ(out, (lrp::Shape{C, H + top + bottom, W + left + right}));
-  const Matrix x = randomMatrix(rng, C * H * W, 2, -1, 1);
-  const Matrix y = run(pad, {&x});
-  const int OH = out[1], OW = out[2];
-  for (int c = 0; c < C; ++c)
-    for (int h = 0; h < OH; ++h)
-      for (int w = 0; w < OW; ++w) {
-        const int ih = h - top, iw = w - left;
-        const bool inside = ih >= 0 && ih < H && iw >= 0 && iw < W;
-        const float want = inside ? x((c * H + ih) * W + iw, 1) : -0.5f;
-        EXPECT_EQ(y((c * OH + h) * OW + w, 1), want) << c << "," << h << "," << w;
-      }
-  // The gradient is the adjoint of the (affine) map's linear part: ⟨pad(x) − pad(0), g⟩ = ⟨x, padᵀ g⟩.
-  const Matrix g = randomMatrix(rng, y.rows(), 2, -1, 1);
-  const Matrix zero = Matrix::Zero(x.rows(), 2);
-  const double lhs = ((y - run(pad, {&zero})).cwiseProduct(g)).sum();
-  const double rhs = (x.cwiseProduct(pad.gradient({&x}, y, g)[0])).sum();
-  EXPECT_NEAR(lhs, rhs, 1e-4);
-  EXPECT_TRUE(throwsWith([&] { lrp::PadLayer({C, H, W}, -1, 0, 0, 0, 0.0f); }, "non-negative"));
 }
 
 TEST(ActivationLayer, ForwardAndGradientMatchFiniteDifferences) {

@@ -296,34 +296,6 @@ class AddLayer : public Layer {
   Vector constant_;
 };
 
-// Concatenation along the channel axis (the first axis of C×H×W or of a feature vector).
-class ConcatLayer : public Layer {
- public:
-  const char* kind() const override { return "concat"; }
-  Role role() const override { return Role::Reindex; }
-  Shape outputShape(const std::vector<Shape>& inputShapes) const override;
-  Matrix forward(const std::vector<const Matrix*>& inputs) const override;
-  std::vector<Matrix> gradient(const std::vector<const Matrix*>& inputs, const Matrix& output,
-                               const Matrix& gradOutput) const override;
-};
-
-// Constant padding of the spatial axes of C×H×W: pads = top, left, bottom, right (non-negative).
-class PadLayer : public Layer {
- public:
-  PadLayer(Shape inputShape, int top, int left, int bottom, int right, float value);
-  const char* kind() const override { return "pad"; }
-  Role role() const override { return Role::Reindex; }
-  Shape outputShape(const std::vector<Shape>& inputShapes) const override;
-  Matrix forward(const std::vector<const Matrix*>& inputs) const override;
-  std::vector<Matrix> gradient(const std::vector<const Matrix*>& inputs, const Matrix& output,
-                               const Matrix& gradOutput) const override;
-
- private:
-  Shape inputShape_;
-  int top_, left_, bottom_, right_;
-  float value_;
-};
-
 // Identity and dropout (inference), and reshape/flatten: the features keep their order, so all of them
 // leave the data untouched and differ only in the shape they report.
 class PassThroughLayer : public Layer {
