@@ -35,8 +35,28 @@ std::unique_ptr<Layer> buildTanh(LayerSpec& spec, const std::vector<Shape>& inpu
 std::unique_ptr<Layer> buildBatchNorm(LayerSpec& spec, const std::vector<Shape>& inputShapes);
 std::unique_ptr<Layer> buildReshape(LayerSpec& spec, const std::vector<Shape>& inputShapes);
 std::unique_ptr<Layer> buildIdentity(LayerSpec& spec, const std::vector<Shape>& inputShapes);
-// structure.cpp
+// elementwise.cpp: the activations of the math family
+std::unique_ptr<Layer> buildHardSigmoid(LayerSpec& spec, const std::vector<Shape>& inputShapes);
+std::unique_ptr<Layer> buildHardSwish(LayerSpec& spec, const std::vector<Shape>& inputShapes);
+std::unique_ptr<Layer> buildElu(LayerSpec& spec, const std::vector<Shape>& inputShapes);
+std::unique_ptr<Layer> buildSoftplus(LayerSpec& spec, const std::vector<Shape>& inputShapes);
+std::unique_ptr<Layer> buildSiLU(LayerSpec& spec, const std::vector<Shape>& inputShapes);
+std::unique_ptr<Layer> buildGelu(LayerSpec& spec, const std::vector<Shape>& inputShapes);
+std::unique_ptr<Layer> buildPReLU(LayerSpec& spec, const std::vector<Shape>& inputShapes);
+// binary.cpp
 std::unique_ptr<Layer> buildAdd(LayerSpec& spec, const std::vector<Shape>& inputShapes);
+std::unique_ptr<Layer> buildSub(LayerSpec& spec, const std::vector<Shape>& inputShapes);
+std::unique_ptr<Layer> buildMul(LayerSpec& spec, const std::vector<Shape>& inputShapes);
+std::unique_ptr<Layer> buildDiv(LayerSpec& spec, const std::vector<Shape>& inputShapes);
+// reduce.cpp
+std::unique_ptr<Layer> buildReduceMean(LayerSpec& spec, const std::vector<Shape>& inputShapes);
+std::unique_ptr<Layer> buildReduceSum(LayerSpec& spec, const std::vector<Shape>& inputShapes);
+std::unique_ptr<Layer> buildReduceMax(LayerSpec& spec, const std::vector<Shape>& inputShapes);
+std::unique_ptr<Layer> buildGlobalMaxPool(LayerSpec& spec, const std::vector<Shape>& inputShapes);
+// softmax.cpp, layernorm.cpp, matmul.cpp
+std::unique_ptr<Layer> buildSoftmax(LayerSpec& spec, const std::vector<Shape>& inputShapes);
+std::unique_ptr<Layer> buildLayerNorm(LayerSpec& spec, const std::vector<Shape>& inputShapes);
+std::unique_ptr<Layer> buildMatMul(LayerSpec& spec, const std::vector<Shape>& inputShapes);
 // reindex.cpp
 std::unique_ptr<Layer> buildTranspose(LayerSpec& spec, const std::vector<Shape>& inputShapes);
 std::unique_ptr<Layer> buildSlice(LayerSpec& spec, const std::vector<Shape>& inputShapes);

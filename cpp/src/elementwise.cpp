@@ -1,7 +1,9 @@
-// Element-wise layers: activations (ReLU, LeakyReLU, Clip, Sigmoid, Tanh), a left-over batch-norm's
-// per-channel affine map, and identity/reshape (which only re-label the shape).
+// Element-wise layers: activations (ReLU, LeakyReLU, Clip, Sigmoid, Tanh, HardSigmoid, HardSwish, ELU,
+// Softplus, SiLU, GELU, PReLU), a left-over batch-norm's per-channel affine map, and identity/reshape (which
+// only re-label the shape).
 #include "builders.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace lrp {
@@ -11,6 +13,55 @@ namespace {
 Shape singleInputShape(const std::vector<Shape>& inputShapes, const char* kind) {
   if (inputShapes.size() != 1) throw Error(std::string(kind) + " takes one input");
   return inputShapes[0];
+}
+
+float logistic(float x) { return 1.0f / (1.0f + std::exp(-x)); }
+
+constexpr float kSqrt2OverPi = 0.7978845608028654f;  // √(2/π), GELU's tanh approximation
+constexpr float kGeluCubic = 0.044715f;
+constexpr float kInvSqrt2 = 0.7071067811865476f;
+constexpr float kInvSqrt2Pi = 0.3989422804014327f;  // 1/√(2π), the standard normal density at 0
+
+// The activations whose value and derivative are plain functions of x (and the layer's a, b), in float.
+float activate(Activation activation, float x, float a, float b) {
+  switch (activation) {
+    case Activation::HardSigmoid: return std::max(0.0f, std::min(1.0f, a * x + b));
+    case Activation::HardSwish: return x * std::max(0.0f, std::min(1.0f, x / 6.0f + 0.5f));
+    case Activation::Elu: return x > 0.0f ? x : a * std::expm1(x);
+    // log(1 + eˣ) without overflow: x + log(1 + e⁻ˣ) for positive x.
+    case Activation::Softplus: return x > 0.0f ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
+    case Activation::SiLU: return x * logistic(x);
+    case Activation::GeluErf: return 0.5f * x * (1.0f + std::erf(x * kInvSqrt2));
+    case Activation::GeluTanh: return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + kGeluCubic * x * x * x)));
+    default: break;
+  }
+  throw Error("activate: not a scalar activation");
+}
+
+// dy/dx, with PyTorch's one-sided choices at kinks: HardSigmoid 0 on the boundary of its linear part
+// (hardsigmoid_backward: strictly inside), HardSwish x/3 + 1/2 on [−3, 3] (hardswish_backward), ELU α·eˣ at 0
+// (elu_backward: x <= 0).
+float derivative(Activation activation, float x, float a, float b) {
+  switch (activation) {
+    case Activation::HardSigmoid: {
+      const float t = a * x + b;
+      return t > 0.0f && t < 1.0f ? a : 0.0f;
+    }
+    case Activation::HardSwish: return x < -3.0f ? 0.0f : (x <= 3.0f ? x / 3.0f + 0.5f : 1.0f);
+    case Activation::Elu: return x > 0.0f ? 1.0f : a * std::exp(x);
+    case Activation::Softplus: return logistic(x);
+    case Activation::SiLU: {
+      const float s = logistic(x);
+      return s * (1.0f + x * (1.0f - s));
+    }
+    case Activation::GeluErf: return 0.5f * (1.0f + std::erf(x * kInvSqrt2)) + x * kInvSqrt2Pi * std::exp(-0.5f * x * x);
+    case Activation::GeluTanh: {
+      const float t = std::tanh(kSqrt2OverPi * (x + kGeluCubic * x * x * x));
+      return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * kSqrt2OverPi * (1.0f + 3.0f * kGeluCubic * x * x);
+    }
+    default: break;
+  }
+  throw Error("derivative: not a scalar activation");
 }
 
 }  // namespace
@@ -26,7 +77,24 @@ ActivationLayer::ActivationLayer(Activation activation, float a, float b) : acti
     case Activation::Clip:
       if (std::isnan(a) || std::isnan(b) || a > b) throw Error("clip needs min <= max");
       break;
+    case Activation::HardSigmoid:
+      if (!std::isfinite(a) || !std::isfinite(b)) throw Error("hard-sigmoid alpha and beta must be finite");
+      break;
+    case Activation::Elu:
+      if (!std::isfinite(a)) throw Error("elu alpha must be finite");
+      break;
+    case Activation::HardSwish:
+    case Activation::Softplus:
+    case Activation::SiLU:
+    case Activation::GeluErf:
+    case Activation::GeluTanh: break;
+    case Activation::PReLU: throw Error("prelu needs its slope (the ActivationLayer(Vector) constructor)");
   }
+}
+
+ActivationLayer::ActivationLayer(Vector slope) : activation_(Activation::PReLU), a_(0), b_(0), slope_(std::move(slope)) {
+  if (slope_.size() == 0) throw Error("prelu needs a slope");
+  if (!slope_.allFinite()) throw Error("prelu slope must be finite");
 }
 
 const char* ActivationLayer::kind() const {
@@ -36,12 +104,24 @@ const char* ActivationLayer::kind() const {
     case Activation::Clip: return "clip";
     case Activation::Sigmoid: return "sigmoid";
     case Activation::Tanh: return "tanh";
+    case Activation::HardSigmoid: return "hard-sigmoid";
+    case Activation::HardSwish: return "hard-swish";
+    case Activation::Elu: return "elu";
+    case Activation::Softplus: return "softplus";
+    case Activation::SiLU: return "silu";
+    case Activation::GeluErf:
+    case Activation::GeluTanh: return "gelu";
+    case Activation::PReLU: return "prelu";
   }
   return "activation";
 }
 
 Shape ActivationLayer::outputShape(const std::vector<Shape>& inputShapes) const {
-  return singleInputShape(inputShapes, kind());
+  const Shape shape = singleInputShape(inputShapes, kind());
+  if (activation_ == Activation::PReLU && slope_.size() != shapeSize(shape))
+    throw Error("prelu slope has " + std::to_string(slope_.size()) + " values, the input " + shapeToString(shape) +
+                " has " + std::to_string(shapeSize(shape)) + " (the slope must be broadcast to the input's shape)");
+  return shape;
 }
 
 Matrix ActivationLayer::forward(const std::vector<const Matrix*>& inputs) const {
@@ -52,8 +132,12 @@ Matrix ActivationLayer::forward(const std::vector<const Matrix*>& inputs) const 
     case Activation::Clip: return x.max(a_).min(b_).matrix();
     case Activation::Sigmoid: return (1.0f / (1.0f + (-x).exp())).matrix();
     case Activation::Tanh: return x.tanh().matrix();
+    case Activation::PReLU: return (x >= 0.0f).select(x, x.colwise() * slope_.array()).matrix();
+    default: break;
   }
-  throw Error("unknown activation");
+  const Activation f = activation_;
+  const float a = a_, b = b_;
+  return inputs[0]->unaryExpr([f, a, b](float v) { return activate(f, v, a, b); });
 }
 
 std::vector<Matrix> ActivationLayer::gradient(const std::vector<const Matrix*>& inputs, const Matrix& output,
@@ -68,8 +152,12 @@ std::vector<Matrix> ActivationLayer::gradient(const std::vector<const Matrix*>& 
     case Activation::Clip: return {((x > a_) && (x < b_)).select(g, 0.0f).matrix()};
     case Activation::Sigmoid: return {(g * y * (1.0f - y)).matrix()};
     case Activation::Tanh: return {(g * (1.0f - y.square())).matrix()};
+    case Activation::PReLU: return {(x > 0.0f).select(g, g.colwise() * slope_.array()).matrix()};  // PReLU'(0) = slope
+    default: break;
   }
-  throw Error("unknown activation");
+  const Activation f = activation_;
+  const float a = a_, b = b_;
+  return {(g * inputs[0]->unaryExpr([f, a, b](float v) { return derivative(f, v, a, b); }).array()).matrix()};
 }
 
 BatchNormLayer::BatchNormLayer(Vector scale, Vector shift, Shape inputShape)
@@ -137,6 +225,51 @@ std::unique_ptr<Layer> buildSigmoid(LayerSpec&, const std::vector<Shape>&) {
 
 std::unique_ptr<Layer> buildTanh(LayerSpec&, const std::vector<Shape>&) {
   return std::make_unique<ActivationLayer>(Activation::Tanh);
+}
+
+// spec: alpha, beta (ONNX's defaults 0.2 and 0.5): y = max(0, min(1, αx + β)).
+std::unique_ptr<Layer> buildHardSigmoid(LayerSpec& spec, const std::vector<Shape>& inputShapes) {
+  singleInput("hard-sigmoid", inputShapes);
+  return std::make_unique<ActivationLayer>(Activation::HardSigmoid, static_cast<float>(spec.number("alpha", 0.2)),
+                                           static_cast<float>(spec.number("beta", 0.5)));
+}
+
+std::unique_ptr<Layer> buildHardSwish(LayerSpec&, const std::vector<Shape>& inputShapes) {
+  singleInput("hard-swish", inputShapes);
+  return std::make_unique<ActivationLayer>(Activation::HardSwish);
+}
+
+// spec: alpha (default 1).
+std::unique_ptr<Layer> buildElu(LayerSpec& spec, const std::vector<Shape>& inputShapes) {
+  singleInput("elu", inputShapes);
+  return std::make_unique<ActivationLayer>(Activation::Elu, static_cast<float>(spec.number("alpha", 1.0)));
+}
+
+std::unique_ptr<Layer> buildSoftplus(LayerSpec&, const std::vector<Shape>& inputShapes) {
+  singleInput("softplus", inputShapes);
+  return std::make_unique<ActivationLayer>(Activation::Softplus);
+}
+
+std::unique_ptr<Layer> buildSiLU(LayerSpec&, const std::vector<Shape>& inputShapes) {
+  singleInput("silu", inputShapes);
+  return std::make_unique<ActivationLayer>(Activation::SiLU);
+}
+
+// spec: approximate, 'none' (x·Φ(x) with erf) or 'tanh'.
+std::unique_ptr<Layer> buildGelu(LayerSpec& spec, const std::vector<Shape>& inputShapes) {
+  singleInput("gelu", inputShapes);
+  const std::string approximate = spec.text("approximate", "none");
+  if (approximate != "none" && approximate != "tanh")
+    throw Error("gelu: approximate must be 'none' or 'tanh', got '" + approximate + "'");
+  return std::make_unique<ActivationLayer>(approximate == "tanh" ? Activation::GeluTanh : Activation::GeluErf);
+}
+
+// spec: slope, broadcast by the importer to the input's shape (one value per element).
+std::unique_ptr<Layer> buildPReLU(LayerSpec& spec, const std::vector<Shape>& inputShapes) {
+  const Shape& input = singleInput("prelu", inputShapes);
+  auto layer = std::make_unique<ActivationLayer>(toVector(spec.floats("slope")));
+  layer->outputShape({input});
+  return layer;
 }
 
 // spec: scale [C], shift [C]: y = scale_c · x + shift_c along the first axis.

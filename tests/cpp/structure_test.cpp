@@ -18,17 +18,17 @@ Matrix run(const lrp::Layer& layer, const std::vector<const Matrix*>& inputs) { 
 TEST(AddLayer, ForwardGradientAndShapes) {
   std::mt19937 rng(1);
   const Matrix a = randomMatrix(rng, 6, 3, -1, 1), b = randomMatrix(rng, 6, 3, -1, 1), g = randomMatrix(rng, 6, 3, -1, 1);
-  lrp::AddLayer add;
+  lrp::BinaryLayer add(lrp::BinaryOp::Add, {{2, 3}, {2, 3}});
   EXPECT_EQ(add.outputShape({{2, 3}, {2, 3}}), (lrp::Shape{2, 3}));
-  EXPECT_TRUE(throwsWith([&] { add.outputShape({{2, 3}, {3, 2}}); }, "same shape"));
+  EXPECT_TRUE(throwsWith([&] { lrp::BinaryLayer(lrp::BinaryOp::Add, {{2, 3}, {3, 2}}); }, "do not broadcast"));
   EXPECT_TRUE(closeScaled(run(add, {&a, &b}), (a + b).cast<double>(), 1e-7));
   const auto grads = add.gradient({&a, &b}, a + b, g);
   ASSERT_EQ(grads.size(), 2u);
   EXPECT_TRUE(closeScaled(grads[1], g.cast<double>(), 0));
 
   const Vector constant = randomVector(rng, 6, -1, 1);
-  lrp::AddLayer withConstant(constant);
-  EXPECT_TRUE(throwsWith([&] { withConstant.outputShape({{5}}); }, "constant has 6 values"));
+  lrp::BinaryLayer withConstant(lrp::BinaryOp::Add, {{2, 3}}, constant);
+  EXPECT_TRUE(throwsWith([&] { lrp::BinaryLayer(lrp::BinaryOp::Add, {{5}}, constant); }, "constant has 6 values"));
   EXPECT_TRUE(closeScaled(run(withConstant, {&a}), (a.colwise() + constant).cast<double>(), 1e-7));
 }
 
@@ -85,7 +85,8 @@ struct Residual {
     graph.add("fc1", dense(6, 6), {lrp::kGraphInput});                 // 0
     graph.add("relu1", std::make_unique<lrp::ReLULayer>(), {0});       // 1
     graph.add("fc2", dense(6, 6), {1});                                // 2
-    graph.add("add", std::make_unique<lrp::AddLayer>(), {2, lrp::kGraphInput});  // 3
+    graph.add("add", std::make_unique<lrp::BinaryLayer>(lrp::BinaryOp::Add, std::vector<lrp::Shape>{{6}, {6}}),
+              {2, lrp::kGraphInput});  // 3
     graph.add("relu2", std::make_unique<lrp::ReLULayer>(), {3});       // 4
     graph.add("head", dense(3, 6), {4});                               // 5
   }
@@ -143,7 +144,8 @@ TEST(ResidualBlock, BiasFreeLrp0ConservesThroughTheBlock) {
 TEST(AddLayer, AConstantOperandAbsorbsItsShare) {
   lrp::Graph g(lrp::Shape{3});
   const Vector constant = (Vector(3) << 1.0f, 1.0f, 1.0f).finished();
-  g.add("bias", std::make_unique<lrp::AddLayer>(constant), {lrp::kGraphInput});
+  g.add("bias", std::make_unique<lrp::BinaryLayer>(lrp::BinaryOp::Add, std::vector<lrp::Shape>{{3}}, constant),
+        {lrp::kGraphInput});
   const Vector x = (Vector(3) << 1.0f, 3.0f, -0.5f).finished();
   lrp::ExplainRequest req;
   req.rules = lrp::resolveRules(g, "", {}, {});

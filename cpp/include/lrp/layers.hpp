@@ -240,12 +240,18 @@ class GlobalAvgPoolLayer : public Layer {
   Shape inputShape_;  // C, …: forward and gradient see a column of C·(…) values
 };
 
-// Element-wise activations: ReLU, LeakyReLU (a = slope), Clip (a = min, b = max), Sigmoid, Tanh.
-enum class Activation { ReLU, LeakyReLU, Clip, Sigmoid, Tanh };
+// Element-wise activations: ReLU, LeakyReLU (a = slope), Clip (a = min, b = max), Sigmoid, Tanh,
+// HardSigmoid (max(0, min(1, a·x + b))), HardSwish (x·HardSigmoid with a = 1/6, b = 1/2), ELU (a = α),
+// Softplus, SiLU (x·σ(x)), GELU (exact with erf, or the tanh approximation), PReLU (a slope per element).
+enum class Activation {
+  ReLU, LeakyReLU, Clip, Sigmoid, Tanh, HardSigmoid, HardSwish, Elu, Softplus, SiLU, GeluErf, GeluTanh, PReLU
+};
 
 class ActivationLayer : public Layer {
  public:
   explicit ActivationLayer(Activation activation, float a = 0.0f, float b = 0.0f);
+  // PReLU: one slope per element of the input (the importer broadcasts ONNX's slope to the input's shape).
+  explicit ActivationLayer(Vector slope);
   const char* kind() const override;
   Role role() const override { return Role::Elementwise; }
   Shape outputShape(const std::vector<Shape>& inputShapes) const override;
@@ -256,6 +262,7 @@ class ActivationLayer : public Layer {
  private:
   Activation activation_;
   float a_, b_;
+  Vector slope_;  // PReLU only
 };
 
 class ReLULayer : public ActivationLayer {
@@ -280,20 +287,32 @@ class BatchNormLayer : public Layer {
   Shape inputShape_;
 };
 
-// Sum of two tensors of the same shape (residual connections), or of one tensor and a constant of the
-// output's size (a bias-like operand, already broadcast by the importer; it absorbs relevance).
-class AddLayer : public Layer {
+enum class BinaryOp { Add, Sub, Mul, Div };
+
+// a ∘ b of two activations whose per-sample shapes broadcast numpy-style (add, sub: the norm rule; mul: a
+// product; div: a quotient), or (add, mul) a ∘ c of one activation and a constant already broadcast to its
+// shape by the importer (add: ATTNLRP rule 6, the constant absorbs its share; mul: a scale, rule 4). The
+// broadcast index maps are computed once, for the input shapes the layer is built for.
+class BinaryLayer : public BroadcastingLayer {
  public:
-  explicit AddLayer(Vector constant = Vector()) : constant_(std::move(constant)) {}
-  const char* kind() const override { return "add"; }
-  Role role() const override { return constant_.size() != 0 ? Role::AddConstant : Role::Sum; }
+  BinaryLayer(BinaryOp op, std::vector<Shape> inputShapes, Vector constant = Vector());
+  const char* kind() const override;
+  Role role() const override;
   Shape outputShape(const std::vector<Shape>& inputShapes) const override;
   Matrix forward(const std::vector<const Matrix*>& inputs) const override;
   std::vector<Matrix> gradient(const std::vector<const Matrix*>& inputs, const Matrix& output,
                                const Matrix& gradOutput) const override;
+  Matrix reduceToInput(size_t k, const Matrix& atOutput) const override;
 
  private:
+  // Input k spread to the output's shape.
+  Matrix atOutput(size_t k, const Matrix& x) const;
+
+  BinaryOp op_;
+  std::vector<Shape> inputShapes_;
+  Shape outputShape_;
   Vector constant_;
+  std::vector<std::vector<int>> index_;  // per input: output element → input element (empty: same shape)
 };
 
 // Identity and dropout (inference), and reshape/flatten: the features keep their order, so all of them
