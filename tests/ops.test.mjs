@@ -4,17 +4,9 @@
 // relative to the largest logit (at least 1), the same target, max |R − R_ref| ≤ 1e-4 · max(max |R_ref|,
 // 0.01 · |f_t(x)|), and Σ R as in golden.test.mjs.
 //
-//   node --test tests/ops.test.mjs       the READY fixtures below; every one must pass
-//   node tests/ops.test.mjs --all        every fixture, with a summary table (which load, which pass,
-//                                        the worst case of each); `--all name1 name2` only those
-//
-// READY lists the fixtures the package passes today. When the engine learns an operator, run
-// `node tests/ops.test.mjs --all` and move the fixtures that now pass into READY.
-export const READY = [
-  'global-maxpool',   // AdaptiveMaxPool2d(1), exported as a MaxPool over the whole map
-  'zeropad-opset9',   // ZeroPad2d with its pads as an attribute
-];
-
+//   node --test tests/ops.test.mjs       every fixture; every one must pass
+//   node tests/ops.test.mjs --all        the same, with a summary table (which load, which pass, the
+//                                        worst case of each); `--all name1 name2` only those
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
@@ -28,7 +20,7 @@ const args = process.argv.slice(2);
 const all = args.includes('--all');
 const only = args.filter((a) => !a.startsWith('--'));
 const available = readdirSync(root).filter((n) => existsSync(join(root, n, 'cases.json'))).sort();
-const names = all ? (only.length ? only : available) : READY;
+const names = only.length ? only : available;
 
 function loadFixture(name) {
   const dir = join(root, name);
@@ -123,6 +115,4 @@ after(() => {
   const lines = summary.map((s) => `${s.name.padEnd(width)}  ${s.status.padEnd(14)}  ${s.detail}`);
   const passing = summary.filter((s) => s.status.startsWith('pass')).map((s) => s.name);
   console.log(`\nops fixtures: ${passing.length} of ${summary.length} pass\n${lines.join('\n')}`);
-  const notReady = passing.filter((n) => !READY.includes(n));
-  if (notReady.length) console.log(`\npassing but not in READY: ${notReady.map((n) => `'${n}'`).join(', ')}`);
 });

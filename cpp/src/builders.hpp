@@ -42,6 +42,10 @@ std::unique_ptr<Layer> buildElu(LayerSpec& spec, const std::vector<Shape>& input
 std::unique_ptr<Layer> buildSoftplus(LayerSpec& spec, const std::vector<Shape>& inputShapes);
 std::unique_ptr<Layer> buildSiLU(LayerSpec& spec, const std::vector<Shape>& inputShapes);
 std::unique_ptr<Layer> buildGelu(LayerSpec& spec, const std::vector<Shape>& inputShapes);
+std::unique_ptr<Layer> buildExp(LayerSpec& spec, const std::vector<Shape>& inputShapes);
+std::unique_ptr<Layer> buildLog(LayerSpec& spec, const std::vector<Shape>& inputShapes);
+std::unique_ptr<Layer> buildSqrt(LayerSpec& spec, const std::vector<Shape>& inputShapes);
+std::unique_ptr<Layer> buildReciprocal(LayerSpec& spec, const std::vector<Shape>& inputShapes);
 std::unique_ptr<Layer> buildPReLU(LayerSpec& spec, const std::vector<Shape>& inputShapes);
 // binary.cpp
 std::unique_ptr<Layer> buildAdd(LayerSpec& spec, const std::vector<Shape>& inputShapes);

@@ -33,6 +33,10 @@ float activate(Activation activation, float x, float a, float b) {
     case Activation::SiLU: return x * logistic(x);
     case Activation::GeluErf: return 0.5f * x * (1.0f + std::erf(x * kInvSqrt2));
     case Activation::GeluTanh: return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + kGeluCubic * x * x * x)));
+    case Activation::Exp: return std::exp(x);
+    case Activation::Log: return std::log(x);
+    case Activation::Sqrt: return std::sqrt(x);
+    case Activation::Reciprocal: return 1.0f / x;
     default: break;
   }
   throw Error("activate: not a scalar activation");
@@ -59,6 +63,10 @@ float derivative(Activation activation, float x, float a, float b) {
       const float t = std::tanh(kSqrt2OverPi * (x + kGeluCubic * x * x * x));
       return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * kSqrt2OverPi * (1.0f + 3.0f * kGeluCubic * x * x);
     }
+    case Activation::Exp: return std::exp(x);
+    case Activation::Log: return 1.0f / x;
+    case Activation::Sqrt: return 0.5f / std::sqrt(x);
+    case Activation::Reciprocal: return -1.0f / (x * x);
     default: break;
   }
   throw Error("derivative: not a scalar activation");
@@ -87,7 +95,11 @@ ActivationLayer::ActivationLayer(Activation activation, float a, float b) : acti
     case Activation::Softplus:
     case Activation::SiLU:
     case Activation::GeluErf:
-    case Activation::GeluTanh: break;
+    case Activation::GeluTanh:
+    case Activation::Exp:
+    case Activation::Log:
+    case Activation::Sqrt:
+    case Activation::Reciprocal: break;
     case Activation::PReLU: throw Error("prelu needs its slope (the ActivationLayer(Vector) constructor)");
   }
 }
@@ -112,6 +124,10 @@ const char* ActivationLayer::kind() const {
     case Activation::GeluErf:
     case Activation::GeluTanh: return "gelu";
     case Activation::PReLU: return "prelu";
+    case Activation::Exp: return "exp";
+    case Activation::Log: return "log";
+    case Activation::Sqrt: return "sqrt";
+    case Activation::Reciprocal: return "reciprocal";
   }
   return "activation";
 }
@@ -232,6 +248,28 @@ std::unique_ptr<Layer> buildHardSigmoid(LayerSpec& spec, const std::vector<Shape
   singleInput("hard-sigmoid", inputShapes);
   return std::make_unique<ActivationLayer>(Activation::HardSigmoid, static_cast<float>(spec.number("alpha", 0.2)),
                                            static_cast<float>(spec.number("beta", 0.5)));
+}
+
+// Exp, Log, Sqrt, Reciprocal: what ONNX's function expansions of Softmax and LayerNormalization leave when
+// they are not fused (relevance passes through them like through any element-wise activation).
+std::unique_ptr<Layer> buildExp(LayerSpec&, const std::vector<Shape>& inputShapes) {
+  singleInput("exp", inputShapes);
+  return std::make_unique<ActivationLayer>(Activation::Exp);
+}
+
+std::unique_ptr<Layer> buildLog(LayerSpec&, const std::vector<Shape>& inputShapes) {
+  singleInput("log", inputShapes);
+  return std::make_unique<ActivationLayer>(Activation::Log);
+}
+
+std::unique_ptr<Layer> buildSqrt(LayerSpec&, const std::vector<Shape>& inputShapes) {
+  singleInput("sqrt", inputShapes);
+  return std::make_unique<ActivationLayer>(Activation::Sqrt);
+}
+
+std::unique_ptr<Layer> buildReciprocal(LayerSpec&, const std::vector<Shape>& inputShapes) {
+  singleInput("reciprocal", inputShapes);
+  return std::make_unique<ActivationLayer>(Activation::Reciprocal);
 }
 
 std::unique_ptr<Layer> buildHardSwish(LayerSpec&, const std::vector<Shape>& inputShapes) {

@@ -107,6 +107,36 @@ TEST(MathActivations, ForwardAndGradientMatchDoubleReferenceAndFiniteDifferences
   }
 }
 
+// The pieces of unfused ONNX function expansions (Softmax, LayerNormalization), on positive inputs.
+TEST(MathActivations, ExpLogSqrtReciprocalMatchDoubleReference) {
+  std::mt19937 rng(12);
+  const Shape shape{2, 5};
+  const Matrix x = randomMatrix(rng, 10, 2, 0.3, 3.0);
+  const Matrix g = randomMatrix(rng, 10, 2, -1, 1);
+  const std::vector<std::pair<const char*, std::function<double(double)>>> cases = {
+      {"exp", [](double v) { return std::exp(v); }},
+      {"log", [](double v) { return std::log(v); }},
+      {"sqrt", [](double v) { return std::sqrt(v); }},
+      {"reciprocal", [](double v) { return 1.0 / v; }},
+  };
+  for (const auto& [kind, f] : cases) {
+    SCOPED_TRACE(kind);
+    const auto layer = build(kind, LayerSpec(), {shape});
+    EXPECT_EQ(layer->role(), lrp::Role::Elementwise);
+    const Matrix y = layer->forward({&x});
+    const Matrix grad = layer->gradient({&x}, y, g)[0];
+    DMat wantY(10, 2), wantG(10, 2);
+    for (int col = 0; col < 2; ++col)
+      for (int i = 0; i < 10; ++i) {
+        const double v = x(i, col), h = 1e-6;
+        wantY(i, col) = f(v);
+        wantG(i, col) = g(i, col) * (f(v + h) - f(v - h)) / (2 * h);
+      }
+    EXPECT_TRUE(closeScaled(y, wantY, 2e-6));
+    EXPECT_TRUE(closeScaled(grad, wantG, 1e-5));
+  }
+}
+
 TEST(MathActivations, KinksFollowPyTorch) {
   auto slopeAt = [](const std::string& kind, LayerSpec spec, float x) {
     const Matrix in = Matrix::Constant(1, 1, x);

@@ -259,3 +259,6 @@ export interface Evaluation {
  * perturbs patches in the order of their summed relevance and follows the target output.
  */
 export function evaluate(model: Model, inputs: FloatArray[], options?: EvaluateOptions): Promise<Evaluation>;
+
+/** The ONNX operator types the importer converts (operators on constants only are folded at load too). */
+export const supportedOperators: readonly string[];

@@ -242,9 +242,11 @@ class GlobalAvgPoolLayer : public Layer {
 
 // Element-wise activations: ReLU, LeakyReLU (a = slope), Clip (a = min, b = max), Sigmoid, Tanh,
 // HardSigmoid (max(0, min(1, a·x + b))), HardSwish (x·HardSigmoid with a = 1/6, b = 1/2), ELU (a = α),
-// Softplus, SiLU (x·σ(x)), GELU (exact with erf, or the tanh approximation), PReLU (a slope per element).
+// Softplus, SiLU (x·σ(x)), GELU (exact with erf, or the tanh approximation), PReLU (a slope per element), and
+// the unfused pieces of normalisations and softmaxes as ONNX functions expand them: Exp, Log, Sqrt, Reciprocal.
 enum class Activation {
-  ReLU, LeakyReLU, Clip, Sigmoid, Tanh, HardSigmoid, HardSwish, Elu, Softplus, SiLU, GeluErf, GeluTanh, PReLU
+  ReLU, LeakyReLU, Clip, Sigmoid, Tanh, HardSigmoid, HardSwish, Elu, Softplus, SiLU, GeluErf, GeluTanh, PReLU,
+  Exp, Log, Sqrt, Reciprocal
 };
 
 class ActivationLayer : public Layer {

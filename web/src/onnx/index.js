@@ -323,7 +323,13 @@ class GraphConverter {
     if (!outputEntry) throw invalidModel(`no node produces the graph output '${this.output.name}'`);
     if (outputEntry.pendingPad) outputEntry = this.materializePad(outputEntry);
     if ('constant' in outputEntry) throw invalidModel(`the graph output '${this.output.name}' does not depend on the input`);
-    if (outputEntry.node === -1) throw invalidModel(`the graph output '${this.output.name}' is the input itself; the model has no layers`);
+    if (this.output.name === this.inputName) throw invalidModel(`the graph output '${this.output.name}' is the input itself; the model has no layers`);
+    if (outputEntry.node === -1) {
+      // Every node was the identity per sample (e.g. a Transpose that only moves the batch axis).
+      const index = this.nodes.length;
+      this.nodes.push({ name: this.output.name, kind: 'identity', inputs: [-1], outputShape: outputEntry.shape });
+      outputEntry = { ...outputEntry, node: index };
+    }
     checkOutputBatch(this.output, outputEntry);
     checkDeclaredOutputShape(this.output, outputEntry);
 

@@ -7,7 +7,7 @@
 // least one activation.
 
 import {
-  BATCH, MAX_ELEMENTS, attrFloat, attrInt, attrInts, attrString, formatDim, nodeError, normalizeAxis,
+  BATCH, MAX_ELEMENTS, rowMajorStrides, attrFloat, attrInt, attrInts, attrString, formatDim, nodeError, normalizeAxis,
   product, range, sameDims, unsupportedOperator,
 } from './decode.js';
 import {
@@ -84,6 +84,13 @@ export const OPERATORS = {
   Elu: elementwise('elu', (node) => ({ alpha: attrFloat(node, 'alpha', 1) })),
   HardSigmoid: elementwise('hard-sigmoid', (node) => ({ alpha: attrFloat(node, 'alpha', 0.2), beta: attrFloat(node, 'beta', 0.5) })),
   Gelu: elementwise('gelu', geluAttributes),
+  // What ONNX's function expansions of Softmax/LayerNormalization leave when nothing fuses them.
+  Exp: elementwise('exp'),
+  Log: elementwise('log'),
+  Sqrt: elementwise('sqrt'),
+  Reciprocal: elementwise('reciprocal'),
+  Neg: convertNeg,
+  Cast: convertCast,
   Clip: convertClip,
   PRelu: convertPRelu,
   Flatten: convertFlatten,
@@ -154,7 +161,11 @@ function convertMatMul(node, ctx) {
   const input = ctx.activation(node, aName, 'left operand');
   const features = lastFeatures(node, input);
   const b = ctx.floatConstant(node, bName, 'right operand');
-  if (b.dims.length !== 2) throw nodeError(node, `the constant right operand must be 2-D [K, N], got shape [${b.dims}]`);
+  if (b.dims.length > 2) {
+    batchedConstantMatMul(node, ctx, input, b);
+    return;
+  }
+  if (b.dims.length !== 2) throw nodeError(node, `the constant right operand must be [K, N] or batched [..., K, N], got shape [${b.dims}]`);
   const [inFeatures, outFeatures] = b.dims;
   if (inFeatures !== features) {
     throw nodeError(node, `the right operand of shape [${b.dims}] expects ${inFeatures} input features, but the input has ${features}`);
@@ -163,6 +174,53 @@ function convertMatMul(node, ctx) {
     kind: 'dense', inputs: [input.node], outputShape: [...input.shape.slice(0, -1), outFeatures],
     weight: transposed(b.data, inFeatures, outFeatures, 1), bias: null,
   }, input.batchAxis);
+}
+
+/**
+ * x·C with a constant C of rank > 2 ([..., K, N]: one matrix per index of the leading axes, numpy
+ * broadcasting): a block-diagonal linear map. It becomes one `dense` layer per block — x's block g
+ * selected by a `gather`, multiplied by C's block — and a `concat`, so every LRP rule applies to each
+ * block as to any dense layer. x's leading axes must already have the broadcast shape.
+ */
+function batchedConstantMatMul(node, ctx, input, c) {
+  const full = symbolicShape(input);
+  const [k, n] = c.dims.slice(-2);
+  const m = full[full.length - 2];
+  if (full.length < 3 || full.slice(-2).includes(BATCH) || full[full.length - 1] !== k || c.dims.length > full.length) {
+    throw nodeError(node, `cannot multiply ${describeShape(input)} by a constant of shape [${c.dims}]`);
+  }
+  // Leading axes of C aligned right against x's; C must not vary along the batch axis.
+  const lead = full.slice(0, -2);
+  const cLead = [...new Array(lead.length - (c.dims.length - 2)).fill(1), ...c.dims.slice(0, -2)];
+  lead.forEach((dim, i) => {
+    const ok = dim === BATCH ? cLead[i] === 1 : cLead[i] === 1 || cLead[i] === dim;
+    if (!ok) throw nodeError(node, `the constant right operand [${c.dims}] does not broadcast against ${describeShape(input)} (x would have to be expanded, or the constant varies along the batch)`);
+  });
+  const sampleLead = lead.filter((dim) => dim !== BATCH);
+  const cLeadOfSample = cLead.filter((_, i) => lead[i] !== BATCH);
+  const blocks = product(sampleLead);
+  const cStrides = rowMajorStrides(cLeadOfSample);
+  const name = node.displayName;
+  const grouped = ctx.addLayer(node, { kind: 'reshape', inputs: [input.node], outputShape: [blocks, m, k] }, null,
+    { output: null, name: `${name}/blocks` });
+  const products = range(blocks).map((g) => {
+    // The block of C for x's block g: its multi-index over the leading axes, 0 where C broadcasts.
+    let offset = 0;
+    let rest = g;
+    for (let axis = sampleLead.length - 1; axis >= 0; axis--) {
+      const index = rest % sampleLead[axis];
+      rest = Math.floor(rest / sampleLead[axis]);
+      if (cLeadOfSample[axis] !== 1) offset += index * cStrides[axis];
+    }
+    const weight = transposed(c.data.subarray(offset * k * n, (offset + 1) * k * n), k, n, 1);
+    const block = ctx.addLayer(node, { kind: 'gather', inputs: [grouped], outputShape: [m, k], axis: 0, indices: [g], indicesShape: [] },
+      null, { output: null, name: `${name}/block${g}` });
+    return ctx.addLayer(node, { kind: 'dense', inputs: [block], outputShape: [m, n], weight, bias: null }, null,
+      { output: null, name: `${name}/dense${g}` });
+  });
+  const joined = ctx.addLayer(node, { kind: 'concat', inputs: products, outputShape: [blocks * m, n], axis: 0 }, null,
+    { output: null, name: `${name}/concat` });
+  ctx.addLayer(node, { kind: 'reshape', inputs: [joined], outputShape: [...sampleLead, m, n] }, input.batchAxis);
 }
 
 /** The size of the last (feature) axis, which must not be the batch axis. */
@@ -274,8 +332,7 @@ function convertMaxPool(node, ctx) {
   if (indices && ctx.consumerCount(indices) > 0) {
     throw unsupportedOperator(node, `its indices output '${indices}' is used; only the first output may be used`);
   }
-  const storageOrder = attrInt(node, 'storage_order', 0);
-  if (storageOrder !== 0) throw nodeError(node, `storage_order ${storageOrder} is not supported (only 0)`);
+  // storage_order only changes how the indices output is numbered; that output is unused (checked above).
   const ceilMode = ceilModeAttribute(node);
   const geometry = windowGeometry(node, input.shape, kernelShapeAttribute(node, rank), { ceilMode });
   const outputShape = [input.shape[0], ...geometry.outputSize];
@@ -670,6 +727,21 @@ function elementwise(kind, attributes = () => ({})) {
   };
 }
 
+/** −x: a scale by the constant −1. */
+function convertNeg(node, ctx) {
+  const input = ctx.activation(node, node.input[0]);
+  const constant = new Float32Array(product(input.shape)).fill(-1);
+  ctx.addLayer(node, { kind: 'mul', inputs: [input.node], outputShape: input.shape, constant }, input.batchAxis);
+}
+
+/** A Cast of a computed tensor to a floating-point type changes nothing here (the engine is float32). */
+function convertCast(node, ctx) {
+  const FLOAT_TYPES = [1, 10, 11, 16];  // FLOAT, FLOAT16, DOUBLE, BFLOAT16
+  const to = attrInt(node, 'to', null);
+  if (!FLOAT_TYPES.includes(to)) throw unsupportedOperator(node, `a cast of a computed tensor to element type ${to} (only to floating point)`);
+  convertIdentity(node, ctx);
+}
+
 function geluAttributes(node) {
   const approximate = attrString(node, 'approximate', 'none');
   if (approximate !== 'none' && approximate !== 'tanh') throw nodeError(node, `approximate '${approximate}' is not supported (none or tanh)`);
@@ -921,7 +993,10 @@ function convertExpand(node, ctx) {
   const out = padded.map((dim, i) => {
     const want = numeric(wanted[i]);
     if (dim === BATCH) {
-      if (want !== 1) throw nodeError(node, `cannot expand the batch axis of ${describeShape(input)} to ${want}`);
+      // 1 keeps it; so does the batch size itself (symbolic, or the model's declared static batch).
+      if (want !== 1 && wanted[i] !== BATCH && want !== ctx.batchValue) {
+        throw nodeError(node, `cannot expand the batch axis of ${describeShape(input)} to ${want}`);
+      }
       return BATCH;
     }
     if (want === dim || want === 1) return dim;
