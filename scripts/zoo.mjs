@@ -335,7 +335,7 @@ const fmtParams = (p) => (p == null ? '-' : p >= 1e6 ? `${(p / 1e6).toFixed(1)}M
 function rowsOf(results) {
   return results.map((r) => [
     r.model, String(r.opset), fmtParams(r.params), fmt(r.loadMs), fmt(r.predictMs, 1), fmt(r.explainMs, 1),
-    r.heapMB ? fmt(r.heapMB) : '-', fmtDelta(r.logitsDelta), statusText(r),
+    r.loadMs != null ? fmt(r.heapMB) : '-', fmtDelta(r.logitsDelta), statusText(r),
   ]);
 }
 const HEADER = ['model', 'opset', 'params', 'load ms', 'predict ms', 'explain ms', 'heap MB', 'logits Δ', 'status'];
@@ -387,9 +387,9 @@ function writeDoc(results, command, totalSeconds) {
     '',
     'A model passes when it loads, its logits for one fixed random input match PyTorch\'s',
     '(logits Δ = max |Δ| / max(1, max |logit|) ≤ 1e-4) with the same argmax, `epsilon-plus` and',
-    '`epsilon-gamma-box` (z-box bounds: the input\'s min and max; for text_cnn those of the embedded tokens)',
-    'give finite relevances, and for both the',
-    'conservation report closes: |Σ input relevance + Σ over layers of `absorbed` − f_t| ≤ 1e-4 · max(1, |f_t|).',
+    '`epsilon-gamma-box` (z-box bounds: the input\'s min and max; for text_cnn those of the embedded',
+    'tokens) give finite relevances, and for both the conservation report closes: |Σ input relevance +',
+    'Σ over layers of `absorbed` − f_t| ≤ 1e-4 · max(1, |f_t|). A failed load shows no figures.',
     'vgg16 and wide_resnet50_2 may instead end in an out-of-memory Error. Times are medians of',
     `${RUNS} runs at batch 1 (explain: \`epsilon-plus\`); heap is the engine's wasm memory`,
     '(`engineMemoryBytes()`, its high-water mark) after all checks; params are PyTorch\'s parameter count.',
@@ -452,6 +452,11 @@ async function main() {
       } else {
         console.log(`\n=== ${name} (opset ${opset})`);
         r = await checkInChild(name, opset);
+      }
+      if (r.params == null) {
+        try {
+          r.params = JSON.parse(readFileSync(path.join(ZOO, name, 'reference.json'), 'utf8')).params;
+        } catch {}
       }
       results.push(r);
       const timing = r.loadMs != null ? ` load ${fmt(r.loadMs)} ms, predict ${fmt(r.predictMs, 1)} ms, explain ${fmt(r.explainMs, 1)} ms, heap ${fmt(r.heapMB)} MB, logits Δ ${fmtDelta(r.logitsDelta)};` : '';
