@@ -26,26 +26,23 @@ std::unique_ptr<Layer> buildConv(LayerSpec& spec, const std::vector<Shape>& inpu
 std::unique_ptr<Layer> buildMaxPool(LayerSpec& spec, const std::vector<Shape>& inputShapes);
 std::unique_ptr<Layer> buildAvgPool(LayerSpec& spec, const std::vector<Shape>& inputShapes);
 std::unique_ptr<Layer> buildGlobalAvgPool(LayerSpec& spec, const std::vector<Shape>& inputShapes);
-// elementwise.cpp
-std::unique_ptr<Layer> buildReLU(LayerSpec& spec, const std::vector<Shape>& inputShapes);
+// elementwise.cpp. An activation without options (relu, sigmoid, tanh, hard-swish, softplus, silu, and the
+// exp, log, sqrt, reciprocal that unfused ONNX expansions of Softmax and LayerNormalization leave):
+template <Activation A>
+std::unique_ptr<Layer> buildActivation(LayerSpec&, const std::vector<Shape>& inputShapes) {
+  auto layer = std::make_unique<ActivationLayer>(A);
+  singleInput(layer->kind(), inputShapes);
+  return layer;
+}
 std::unique_ptr<Layer> buildLeakyReLU(LayerSpec& spec, const std::vector<Shape>& inputShapes);
 std::unique_ptr<Layer> buildClip(LayerSpec& spec, const std::vector<Shape>& inputShapes);
-std::unique_ptr<Layer> buildSigmoid(LayerSpec& spec, const std::vector<Shape>& inputShapes);
-std::unique_ptr<Layer> buildTanh(LayerSpec& spec, const std::vector<Shape>& inputShapes);
 std::unique_ptr<Layer> buildBatchNorm(LayerSpec& spec, const std::vector<Shape>& inputShapes);
 std::unique_ptr<Layer> buildReshape(LayerSpec& spec, const std::vector<Shape>& inputShapes);
 std::unique_ptr<Layer> buildIdentity(LayerSpec& spec, const std::vector<Shape>& inputShapes);
 // elementwise.cpp: the activations of the math family
 std::unique_ptr<Layer> buildHardSigmoid(LayerSpec& spec, const std::vector<Shape>& inputShapes);
-std::unique_ptr<Layer> buildHardSwish(LayerSpec& spec, const std::vector<Shape>& inputShapes);
 std::unique_ptr<Layer> buildElu(LayerSpec& spec, const std::vector<Shape>& inputShapes);
-std::unique_ptr<Layer> buildSoftplus(LayerSpec& spec, const std::vector<Shape>& inputShapes);
-std::unique_ptr<Layer> buildSiLU(LayerSpec& spec, const std::vector<Shape>& inputShapes);
 std::unique_ptr<Layer> buildGelu(LayerSpec& spec, const std::vector<Shape>& inputShapes);
-std::unique_ptr<Layer> buildExp(LayerSpec& spec, const std::vector<Shape>& inputShapes);
-std::unique_ptr<Layer> buildLog(LayerSpec& spec, const std::vector<Shape>& inputShapes);
-std::unique_ptr<Layer> buildSqrt(LayerSpec& spec, const std::vector<Shape>& inputShapes);
-std::unique_ptr<Layer> buildReciprocal(LayerSpec& spec, const std::vector<Shape>& inputShapes);
 std::unique_ptr<Layer> buildPReLU(LayerSpec& spec, const std::vector<Shape>& inputShapes);
 // binary.cpp
 std::unique_ptr<Layer> buildAdd(LayerSpec& spec, const std::vector<Shape>& inputShapes);

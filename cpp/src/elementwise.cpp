@@ -222,10 +222,6 @@ std::vector<Matrix> PassThroughLayer::gradient(const std::vector<const Matrix*>&
   return {gradOutput};
 }
 
-std::unique_ptr<Layer> buildReLU(LayerSpec&, const std::vector<Shape>&) {
-  return std::make_unique<ActivationLayer>(Activation::ReLU);
-}
-
 std::unique_ptr<Layer> buildLeakyReLU(LayerSpec& spec, const std::vector<Shape>&) {
   return std::make_unique<ActivationLayer>(Activation::LeakyReLU, static_cast<float>(spec.number("alpha", 0.01)));
 }
@@ -235,14 +231,6 @@ std::unique_ptr<Layer> buildClip(LayerSpec& spec, const std::vector<Shape>&) {
                                            static_cast<float>(spec.number("max")));
 }
 
-std::unique_ptr<Layer> buildSigmoid(LayerSpec&, const std::vector<Shape>&) {
-  return std::make_unique<ActivationLayer>(Activation::Sigmoid);
-}
-
-std::unique_ptr<Layer> buildTanh(LayerSpec&, const std::vector<Shape>&) {
-  return std::make_unique<ActivationLayer>(Activation::Tanh);
-}
-
 // spec: alpha, beta (ONNX's defaults 0.2 and 0.5): y = max(0, min(1, αx + β)).
 std::unique_ptr<Layer> buildHardSigmoid(LayerSpec& spec, const std::vector<Shape>& inputShapes) {
   singleInput("hard-sigmoid", inputShapes);
@@ -250,47 +238,10 @@ std::unique_ptr<Layer> buildHardSigmoid(LayerSpec& spec, const std::vector<Shape
                                            static_cast<float>(spec.number("beta", 0.5)));
 }
 
-// Exp, Log, Sqrt, Reciprocal: what ONNX's function expansions of Softmax and LayerNormalization leave when
-// they are not fused (relevance passes through them like through any element-wise activation).
-std::unique_ptr<Layer> buildExp(LayerSpec&, const std::vector<Shape>& inputShapes) {
-  singleInput("exp", inputShapes);
-  return std::make_unique<ActivationLayer>(Activation::Exp);
-}
-
-std::unique_ptr<Layer> buildLog(LayerSpec&, const std::vector<Shape>& inputShapes) {
-  singleInput("log", inputShapes);
-  return std::make_unique<ActivationLayer>(Activation::Log);
-}
-
-std::unique_ptr<Layer> buildSqrt(LayerSpec&, const std::vector<Shape>& inputShapes) {
-  singleInput("sqrt", inputShapes);
-  return std::make_unique<ActivationLayer>(Activation::Sqrt);
-}
-
-std::unique_ptr<Layer> buildReciprocal(LayerSpec&, const std::vector<Shape>& inputShapes) {
-  singleInput("reciprocal", inputShapes);
-  return std::make_unique<ActivationLayer>(Activation::Reciprocal);
-}
-
-std::unique_ptr<Layer> buildHardSwish(LayerSpec&, const std::vector<Shape>& inputShapes) {
-  singleInput("hard-swish", inputShapes);
-  return std::make_unique<ActivationLayer>(Activation::HardSwish);
-}
-
 // spec: alpha (default 1).
 std::unique_ptr<Layer> buildElu(LayerSpec& spec, const std::vector<Shape>& inputShapes) {
   singleInput("elu", inputShapes);
   return std::make_unique<ActivationLayer>(Activation::Elu, static_cast<float>(spec.number("alpha", 1.0)));
-}
-
-std::unique_ptr<Layer> buildSoftplus(LayerSpec&, const std::vector<Shape>& inputShapes) {
-  singleInput("softplus", inputShapes);
-  return std::make_unique<ActivationLayer>(Activation::Softplus);
-}
-
-std::unique_ptr<Layer> buildSiLU(LayerSpec&, const std::vector<Shape>& inputShapes) {
-  singleInput("silu", inputShapes);
-  return std::make_unique<ActivationLayer>(Activation::SiLU);
 }
 
 // spec: approximate, 'none' (x·Φ(x) with erf) or 'tanh'.
