@@ -7,6 +7,7 @@
 #include "lrp/explain.hpp"
 
 #include <memory>
+#include <new>
 
 using emscripten::val;
 
@@ -57,6 +58,9 @@ auto guarded(Body&& body) -> decltype(body()) {
   std::string message;
   try {
     return body();
+  } catch (const std::bad_alloc&) {
+    message = "out of memory: the engine's WebAssembly memory cannot grow any further (it holds every loaded "
+              "model; dispose() the models you no longer need)";
   } catch (const std::exception& e) {
     message = e.what();
   } catch (...) {

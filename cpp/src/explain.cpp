@@ -149,7 +149,14 @@ Matrix backward(const Graph& graph, const Activations& acts, Matrix seed, const 
     Matrix& relevance = atOutput[index];
     if (relevance.size() == 0) continue;  // the output does not depend on this node
     // In reverse topological order every consumer has been processed: the relevance here is complete.
-    if (id == request.restrictLayer) restrictToUnits(relevance, request.restrictUnits);
+    if (id == request.restrictLayer) {
+      restrictToUnits(relevance, request.restrictUnits);
+      // Only what flows through those units: relevance that reached earlier nodes (or the input) by
+      // paths around this layer (a residual, a squeeze-excitation gate's partner) is dropped. Every
+      // consumer of this layer has a larger id, so nothing has passed through it yet.
+      for (int earlier = 0; earlier < id; ++earlier) atOutput[static_cast<size_t>(earlier)].resize(0, 0);
+      atInput.setZero();
+    }
     const std::vector<const Matrix*> inputs = graph.inputsOf(acts, id);
     if (request.method == Method::GradientXInput && nodes[index].layer->role() == Role::Embedding)
       relevance.array() *= acts.nodes[index].array();

@@ -14,27 +14,7 @@ using lrp::Matrix;
 using lrp::Shape;
 using lrp::Vector;
 
-std::unique_ptr<lrp::Layer> build(const std::string& kind, LayerSpec spec, const std::vector<Shape>& shapes) {
-  return lrp::buildLayer(kind, spec, shapes);
-}
-
-LayerSpec specOf(std::initializer_list<std::pair<const char*, LayerSpec::Value>> values) {
-  LayerSpec spec;
-  for (const auto& [key, value] : values) spec.set(key, value);
-  return spec;
-}
-
 int64_t sizeOf(const Shape& shape) { return lrp::shapeSize(shape); }
-
-// Row-major multi-index of flat index `flat` in `shape`.
-std::vector<int> unflatten(int64_t flat, const Shape& shape) {
-  std::vector<int> index(shape.size());
-  for (size_t i = shape.size(); i-- > 0;) {
-    index[i] = static_cast<int>(flat % shape[i]);
-    flat /= shape[i];
-  }
-  return index;
-}
 
 // Flat index in `in` read by output index `index` under numpy broadcasting (explicit, per element).
 int64_t broadcastRead(const std::vector<int>& index, const Shape& in) {
@@ -214,7 +194,7 @@ TEST(BinaryLayers, BroadcastForwardAndGradientMatchExplicitLoops) {
       DMat wantReduceA = DMat::Zero(sizeOf(sa), 2), wantReduceB = DMat::Zero(sizeOf(sb), 2);
       for (int col = 0; col < 2; ++col)
         for (int64_t k = 0; k < sizeOf(out); ++k) {
-          const auto index = unflatten(k, out);
+          const auto index = unravel(k, out);
           const int64_t ia = broadcastRead(index, sa), ib = broadcastRead(index, sb);
           const double va = a(ia, col), vb = b(ib, col);
           wantY(k, col) = c.f(va, vb);
@@ -302,7 +282,7 @@ TEST(Reductions, ForwardAndGradientMatchExplicitLoops) {
       std::vector<int64_t> winner(static_cast<size_t>(outputs * 2), -1);
       for (int col = 0; col < 2; ++col)
         for (int64_t i = 0; i < 24; ++i) {
-          auto index = unflatten(i, in);
+          auto index = unravel(i, in);
           for (size_t a = 0; a < 3; ++a) if (reduced[a]) index[a] = 0;
           const int64_t o = (static_cast<int64_t>(index[0]) * kept[1] + index[1]) * kept[2] + index[2];
           if (!max) {

@@ -23,21 +23,6 @@ int64_t count(const Shape& shape) {
   return n;
 }
 
-// Row-major multi-index of a flat index and back.
-std::vector<int> unravel(int64_t flat, const Shape& shape) {
-  std::vector<int> index(shape.size());
-  for (size_t a = shape.size(); a-- > 0;) {
-    index[a] = static_cast<int>(flat % shape[a]);
-    flat /= shape[a];
-  }
-  return index;
-}
-
-int64_t ravel(const std::vector<int>& index, const Shape& shape) {
-  int64_t flat = 0;
-  for (size_t a = 0; a < shape.size(); ++a) flat = flat * shape[a] + index[a];
-  return flat;
-}
 
 // Where an output value comes from in the reference: input `input` at multi-index `index`, or the
 // constant (input −1).

@@ -374,4 +374,33 @@ inline lrp::RuleOverride overrideFor(lrp::RuleOverride::Selector selector, const
   return o;
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// Layers through the layer table, as the importer describes them (docs/layers.md), and row-major indices.
+
+inline std::unique_ptr<lrp::Layer> build(const std::string& kind, lrp::LayerSpec spec, const std::vector<lrp::Shape>& shapes) {
+  return lrp::buildLayer(kind, spec, shapes);
+}
+
+inline lrp::LayerSpec specOf(std::initializer_list<std::pair<const char*, lrp::LayerSpec::Value>> values) {
+  lrp::LayerSpec spec;
+  for (const auto& [key, value] : values) spec.set(key, value);
+  return spec;
+}
+
+// Row-major multi-index of a flat index in `shape`, and back.
+inline std::vector<int> unravel(int64_t flat, const lrp::Shape& shape) {
+  std::vector<int> index(shape.size());
+  for (size_t a = shape.size(); a-- > 0;) {
+    index[a] = static_cast<int>(flat % shape[a]);
+    flat /= shape[a];
+  }
+  return index;
+}
+
+inline int64_t ravel(const std::vector<int>& index, const lrp::Shape& shape) {
+  int64_t flat = 0;
+  for (size_t a = 0; a < shape.size(); ++a) flat = flat * shape[a] + index[a];
+  return flat;
+}
+
 }  // namespace lrptest

@@ -14,10 +14,6 @@ using lrp::Matrix;
 using lrp::Shape;
 using lrp::Vector;
 
-std::unique_ptr<lrp::Layer> build(const std::string& kind, LayerSpec spec, const std::vector<Shape>& shapes) {
-  return lrp::buildLayer(kind, spec, shapes);
-}
-
 lrp::Rule roleRule(lrp::RuleKind kind, float stabilizer) {
   lrp::Rule rule;
   rule.kind = kind;

@@ -631,12 +631,31 @@ function broadcastConstant(node, ctx, tensorName, constantName, constant, transf
 }
 
 function twoActivations(node, ctx, kind) {
-  const a = ctx.activation(node, node.input[0]);
-  const b = ctx.activation(node, node.input[1]);
+  let a = ctx.activation(node, node.input[0]);
+  let b = ctx.activation(node, node.input[1]);
+  [a, b] = [adoptBatchAxis(node, ctx, a, b), adoptBatchAxis(node, ctx, b, a)];
   const out = broadcastWithBatch(node, [a, b], [symbolicShape(a), symbolicShape(b)]);
   const layer = { kind, inputs: [a.node, b.node], outputShape: out.shape };
   if (kind === 'add' || kind === 'mul') layer.constant = null;
   ctx.addLayer(node, layer, out.batchAxis);
+}
+
+/**
+ * A model exported with a static batch of 1 bakes that 1 into its Reshape targets, so a tensor can lose
+ * track of its batch axis (`[1, T, E]` after a merge and split) and then meet one that kept it. At batch
+ * size 1 per sample, a size-1 axis where the other operand has its batch axis IS the batch axis: relabel
+ * it (a `reshape` that drops it from the per-sample shape; the data do not change).
+ */
+function adoptBatchAxis(node, ctx, entry, other) {
+  if (entry.batchAxis !== null || other.batchAxis === null) return entry;
+  const mine = symbolicShape(entry);
+  const theirs = symbolicShape(other);
+  const axis = other.batchAxis - (theirs.length - mine.length);
+  if (axis < 0 || mine[axis] !== 1) return entry;
+  const shape = entry.shape.filter((_, i) => i !== axis);
+  const index = ctx.addLayer(node, { kind: 'reshape', inputs: [entry.node], outputShape: shape }, null,
+    { output: null, name: `${node.displayName}/batch` });
+  return { ...entry, node: index, shape, batchAxis: axis };
 }
 
 /**
@@ -915,7 +934,7 @@ function convertConcat(node, ctx) {
   const names = node.input.filter((name) => name);
   const constants = names.filter((name) => ctx.isConstant(node, name));
   if (constants.length > 0) {
-    throw unsupportedOperator(node, `input '${constants[0]}' is a constant; a constant in a Concat of computed tensors (e.g. a CLS token) is supported from issue 9`);
+    throw unsupportedOperator(node, `input '${constants[0]}' is a constant; a constant in a Concat of computed tensors (e.g. a ViT's CLS token) is not supported yet`);
   }
   const parts = names.map((name) => ctx.activation(node, name));
   const [first] = parts;
