@@ -28,7 +28,7 @@ export type MethodName = 'lrp' | 'gradient' | 'gradient-x-input' | 'integrated-g
 export type LayerKind =
   | 'dense' | 'conv' | 'maxpool' | 'avgpool' | 'global-avgpool' | 'global-maxpool'
   | 'relu' | 'sigmoid' | 'tanh' | 'hard-swish' | 'silu' | 'softplus' | 'leaky-relu' | 'clip' | 'hard-sigmoid'
-  | 'elu' | 'gelu' | 'prelu'
+  | 'elu' | 'gelu' | 'prelu' | 'exp' | 'log' | 'sqrt' | 'reciprocal'
   | 'batchnorm' | 'layernorm'
   | 'add' | 'sub' | 'mul' | 'div' | 'matmul'
   | 'reduce-mean' | 'reduce-sum' | 'reduce-max' | 'softmax'
