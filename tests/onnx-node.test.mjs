@@ -26,13 +26,18 @@ if (!testdataAvailable()) {
     assert.ok(tests.filter((t) => t.applicable).length >= 150, 'the ONNX node tests of the supported operators');
   });
 
-  for (const t of tests) {
+  // Out-of-scope tests (the issue's definition: input 0 not a float batch, operations along the batch,
+  // 3-D conv/pool, training mode, a graph that is only a trailing Softmax, …) are listed with the reason.
+  test('out-of-scope ONNX node tests, with the reason for each', (t) => {
+    const outOfScope = tests.filter((c) => !c.applicable);
+    const byReason = new Map();
+    for (const c of outOfScope) byReason.set(c.reason, [...(byReason.get(c.reason) ?? []), c.name]);
+    for (const [reason, names] of byReason) t.diagnostic(`${names.length} out of scope: ${reason}: ${names.join(', ')}`);
+    assert.ok(outOfScope.every((c) => typeof c.reason === 'string' && c.reason.length > 0));
+  });
+
+  for (const t of tests.filter((c) => c.applicable)) {
     const title = `${t.name} [${t.operator}${t.expanded ? ', expanded' : ''}]`;
-    if (!t.applicable) {
-      // Reported, not silently dropped: node:test lists these as skipped with the reason.
-      test(title, { skip: `out of scope: ${t.reason}` }, () => {});
-      continue;
-    }
     test(title, async () => {
       const result = await runTest(t);
       assert.ok(result.pass, `${result.message} (tolerance ${TOLERANCE.absolute} + ${TOLERANCE.relative}·|expected|)`);

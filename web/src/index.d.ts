@@ -260,5 +260,7 @@ export interface Evaluation {
  */
 export function evaluate(model: Model, inputs: FloatArray[], options?: EvaluateOptions): Promise<Evaluation>;
 
-/** The ONNX operator types the importer converts (operators on constants only are folded at load too). */
+/** The ONNX operator types the importer converts on tensors computed from the input (Erf, Pow: inside GELU/LayerNorm). */
 export const supportedOperators: readonly string[];
+/** The ONNX operator types evaluated at load time when all their inputs are constants (shape arithmetic, masks, …). */
+export const foldedOperators: readonly string[];

@@ -370,5 +370,5 @@ function describe(value) {
   return String(value);
 }
 export { evaluate } from './evaluate.js';
-/** The ONNX operator types the importer converts (constant-only operators are folded at load as well). */
-export { supportedOperators } from './onnx/index.js';
+/** The ONNX operator types the importer converts, and those it evaluates at load time on constants. */
+export { supportedOperators, foldedOperators } from './onnx/index.js';

@@ -44,10 +44,11 @@ export function parseOnnx(bytes) {
   return converter.finish();
 }
 
-/** The ONNX operator types the importer handles (some only inside fused patterns or as constants). */
-export const supportedOperators = Object.freeze([...new Set([
-  ...convertedOperators(), 'Constant', ...foldableOperators(), 'Erf', 'Pow', 'Sqrt',
-])].sort());
+/** The ONNX operator types the importer converts on tensors computed from the input (Erf and Pow: inside GELU and LayerNorm). */
+export const supportedOperators = Object.freeze([...new Set([...convertedOperators(), 'Erf', 'Pow'])].sort());
+
+/** The operator types evaluated at load time when all their inputs are constants (shape arithmetic, …). */
+export const foldedOperators = Object.freeze([...new Set(['Constant', ...foldableOperators()])].sort());
 
 const INPUT_TYPES = { [DataType.FLOAT]: 'float32', [DataType.INT64]: 'int64', [DataType.INT32]: 'int32' };
 
