@@ -87,6 +87,7 @@ test('inputs: wrong length, NaN, Infinity, wrong type', async () => {
   withInf[0] = -Infinity;
   await rejectsCleanly(model, () => model.predict(withInf), /Infinity at index 0/);
   await rejectsCleanly(model, () => model.predict('not an array'), /Float32Array/);
+  await rejectsCleanly(model, () => model.predict(Array.from(x, String)), /'[^']*' at index 0; all values must be numbers/);
   await rejectsCleanly(model, () => model.explainBatch([x, new Float32Array(3)]), /explainBatch\[1\].*3 values/);
   model.dispose();
 });

@@ -162,6 +162,10 @@ class Model {
       throw new TypeError(`${what}: the input must be a Float32Array (got ${describe(x)})`);
     if (x.length !== this.#inputSize)
       throw new Error(`${what}: input has ${x.length} values, expected ${this.#inputSize} (shape [${this.#inputShape.join(', ')}])`);
+    if (Array.isArray(x)) {
+      const notNumber = x.findIndex((v) => typeof v !== 'number');
+      if (notNumber >= 0) throw new TypeError(`${what}: input holds ${describe(x[notNumber])} at index ${notNumber}; all values must be numbers`);
+    }
     const input = x instanceof Float32Array ? x : Float32Array.from(x);
     const bad = input.findIndex((v) => !Number.isFinite(v));
     if (bad >= 0) throw new Error(`${what}: input contains ${input[bad]} at index ${bad}; all values must be finite`);
