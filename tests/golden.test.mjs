@@ -1,10 +1,10 @@
-// Every reference case computed by Zennit must be reproduced (criterion: ../shared/golden/README.md).
+// Every reference case computed by Zennit (tiny-mlp, tiny-cnn) and LXT (tiny-vit, tiny-text: attn-lrp, cp-lrp) must be reproduced (criterion: ../shared/golden/README.md).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadModel } from 'lrp-wasm';
 import { loadGolden, relevanceError } from './helpers/golden.mjs';
 
-for (const name of ['tiny-mlp', 'tiny-cnn']) {
+for (const name of ['tiny-mlp', 'tiny-cnn', 'tiny-vit', 'tiny-text']) {
   const golden = loadGolden(name);
 
   test(`${name}: logits match the reference`, async () => {

@@ -789,11 +789,14 @@ test('Concat on any axis but the batch, one input or many; errors: mismatched sh
       { op: 'Concat', name: 'cat', inputs: ['x', 'p'], outputs: ['y'], attrs: { axis: 1 } },
     ],
   })), /'cat' \(Concat\): cannot concatenate shapes \[batch, 2,4,4\] and \[batch, 2,2,2\] along axis 1/);
-  assert.throws(() => parseOnnx(model({
+  // A constant part (a CLS token) becomes a constant slot of the concat.
+  const cls = parseOnnx(model({
     inputShape: [2],
-    nodes: [{ op: 'Concat', name: 'cat', inputs: ['x', 'c'], outputs: ['y'], attrs: { axis: 1 } }],
-    initializers: { c: randomTensor([1, 2]) },
-  })), /unsupported ONNX operator 'Concat' \(node 'cat'\): input 'c' is a constant; a constant in a Concat of computed tensors \(e.g. a ViT's CLS token\) is not supported yet/);
+    nodes: [{ op: 'Concat', name: 'cat', inputs: ['c', 'x'], outputs: ['y'], attrs: { axis: 1 } }],
+    initializers: { c: { dims: [1, 3], data: f32(7, 8, 9) } },
+  }));
+  assert.deepEqual(cls.nodes.map((n) => [n.kind, n.inputs, n.outputShape, n.slots, Array.from(n.constant)]),
+    [['concat', [-1], [5], [3, -1], [7, 8, 9]]]);
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -5,6 +5,9 @@
 namespace lrp {
 namespace {
 
+// AttnLRP (Achtibat et al., ICML 2024) and CP-LRP (Ali et al. 2022): the rules of shared/ATTNLRP.md.
+enum class Attention { None, AttnLRP, CPLRP };
+
 struct CompositeSpec {
   const char* name;
   RuleKind dense;
@@ -12,15 +15,19 @@ struct CompositeSpec {
   bool hasFirst;
   RuleKind first;
   bool firstConvOnly;  // epsilon-gamma-box: only a first *conv* gets the z-box
+  Attention attention;
 };
 
 constexpr CompositeSpec kComposites[] = {
-    {"epsilon-plus", RuleKind::Epsilon, RuleKind::ZPlus, false, RuleKind::Pass, false},
-    {"epsilon-plus-flat", RuleKind::Epsilon, RuleKind::ZPlus, true, RuleKind::Flat, false},
-    {"epsilon-alpha2-beta1", RuleKind::Epsilon, RuleKind::AlphaBeta, false, RuleKind::Pass, false},
-    {"epsilon-alpha2-beta1-flat", RuleKind::Epsilon, RuleKind::AlphaBeta, true, RuleKind::Flat, false},
-    {"epsilon-gamma-box", RuleKind::Epsilon, RuleKind::Gamma, true, RuleKind::ZBox, true},
-    {"deep-taylor", RuleKind::ZPlus, RuleKind::ZPlus, true, RuleKind::ZBox, false},
+    {"epsilon-plus", RuleKind::Epsilon, RuleKind::ZPlus, false, RuleKind::Pass, false, Attention::None},
+    {"epsilon-plus-flat", RuleKind::Epsilon, RuleKind::ZPlus, true, RuleKind::Flat, false, Attention::None},
+    {"epsilon-alpha2-beta1", RuleKind::Epsilon, RuleKind::AlphaBeta, false, RuleKind::Pass, false, Attention::None},
+    {"epsilon-alpha2-beta1-flat", RuleKind::Epsilon, RuleKind::AlphaBeta, true, RuleKind::Flat, false, Attention::None},
+    {"epsilon-gamma-box", RuleKind::Epsilon, RuleKind::Gamma, true, RuleKind::ZBox, true, Attention::None},
+    {"deep-taylor", RuleKind::ZPlus, RuleKind::ZPlus, true, RuleKind::ZBox, false, Attention::None},
+    // The ε-rule on every linear map (ATTNLRP rule 2); the rest by role in baseRule.
+    {"attn-lrp", RuleKind::Epsilon, RuleKind::Epsilon, false, RuleKind::Pass, false, Attention::AttnLRP},
+    {"cp-lrp", RuleKind::Epsilon, RuleKind::Epsilon, false, RuleKind::Pass, false, Attention::CPLRP},
 };
 
 const CompositeSpec& findComposite(const std::string& name) {
@@ -56,17 +63,43 @@ int gateOperand(const Graph& graph, const Node& node) {
   return first == second ? -1 : (first ? 0 : 1);
 }
 
+// How many values each output of a mean averages (input size / output size).
+int64_t averagedCount(const Graph& graph, const Node& node) {
+  const int source = node.inputs.at(0);
+  const int64_t in = shapeSize(source == kGraphInput ? graph.inputShape() : graph.node(source).outputShape);
+  return std::max<int64_t>(1, in / shapeSize(node.outputShape));
+}
+
+// The operand of a matrix product that is computed by a softmax (the attention weights), looking through
+// re-indexing layers (reshape, transpose, …); -1 if neither is.
+int softmaxOperand(const Graph& graph, const Node& node) {
+  for (size_t k = 0; k < node.inputs.size(); ++k) {
+    int source = node.inputs[k];
+    while (source != kGraphInput && graph.node(source).layer->role() == Role::Reindex &&
+           graph.node(source).inputs.size() == 1)
+      source = graph.node(source).inputs[0];
+    if (source != kGraphInput && graph.node(source).layer->role() == Role::Softmax) return static_cast<int>(k);
+  }
+  return -1;
+}
+
 // The base layer map shared by every composite and by `rules` alone, by the layer's role (the table "Which
 // rule where" of shared/ATTNLRP.md): activations and un-merged batch-norms pass relevance, sums and means
 // take Zennit's norm rule, a constant added takes ATTNLRP rule 6 (st+, ε = 1e-8: the constant absorbs its
 // share), a scale by a constant passes (rule 4), products and transformer layers their own rules. Layers that
 // only re-index or select (reshape, concat, pad, max-pool) get no rule: relevance follows their gradient.
-std::optional<Rule> baseRule(const Graph& graph, const Node& node, const CompositeParams& params) {
+std::optional<Rule> baseRule(const Graph& graph, const Node& node, const CompositeParams& params,
+                             Attention attention = Attention::None) {
+  const bool lxt = attention != Attention::None;
   switch (node.layer->role()) {
     case Role::Elementwise:
     case Role::ScaleConstant: return ruleOf(RuleKind::Pass, params.stabilizer);
-    case Role::Sum:
-    case Role::Mean: return ruleOf(RuleKind::Norm, params.stabilizer);
+    // LXT stabilises sums with st+ and ε = 1e-8 (ATTNLRP rule 5) and means with st+(Σ x), ε = 1e-6 (rule
+    // 11): the norm rule divides by the mean, so its ε is 1e-6 over the number of values averaged.
+    case Role::Sum: return lxt ? ruleOf(RuleKind::Norm, 1e-8f, false) : ruleOf(RuleKind::Norm, params.stabilizer);
+    case Role::Mean:
+      return lxt ? ruleOf(RuleKind::Norm, 1e-6f / static_cast<float>(averagedCount(graph, node)), false)
+                 : ruleOf(RuleKind::Norm, params.stabilizer);
     case Role::AddConstant: return ruleOf(RuleKind::Norm, 1e-8f, false);
     case Role::Product: {
       Rule rule = ruleOf(RuleKind::Product, 0.0f);
@@ -79,8 +112,18 @@ std::optional<Rule> baseRule(const Graph& graph, const Node& node, const Composi
       return rule;
     }
     case Role::LayerNorm: return ruleOf(RuleKind::LayerNorm, 1e-6f, false);
-    case Role::Softmax: return ruleOf(RuleKind::Softmax, 0.0f);
-    case Role::MatMul: return ruleOf(RuleKind::MatMul, 1e-8f, false);
+    case Role::Softmax: {
+      Rule rule = ruleOf(RuleKind::Softmax, 0.0f);
+      if (attention == Attention::CPLRP) rule.silentInput = 0;  // CP-LRP: no relevance through the softmax
+      return rule;
+    }
+    case Role::MatMul: {
+      // CP-LRP: A·V with A the attention weights is the ε-rule on V (ε = 1e-6), A gets nothing.
+      const int weights = attention == Attention::CPLRP ? softmaxOperand(graph, node) : -1;
+      Rule rule = ruleOf(RuleKind::MatMul, weights >= 0 ? 1e-6f : 1e-8f, false);
+      rule.silentInput = weights;
+      return rule;
+    }
     case Role::Linear:
     case Role::WinnerTakesAll:
     case Role::Reindex:
@@ -174,7 +217,7 @@ std::vector<std::optional<Rule>> resolveRules(const Graph& graph, const std::str
     } else if (const Rule* r = findOverride(overrides, RuleOverride::Selector::Layer, id)) {
       rule = *r;
     } else {
-      rule = baseRule(graph, node, params);
+      rule = baseRule(graph, node, params, spec ? spec->attention : Attention::None);
     }
     rules[static_cast<size_t>(id)] = std::move(rule);
   }

@@ -92,9 +92,15 @@ std::vector<Matrix> matmulRelevance(const Layer& layer, const std::vector<const 
                                     const Matrix& relevance, const Rule& rule) {
   if (dynamic_cast<const MatMulLayer*>(&layer) == nullptr)
     throw Error(std::string("the matmul rule does not apply to a ") + layer.kind() + " layer");
-  const Matrix s = stabilizedRatio(relevance, 2.0f * z, rule);
+  // Rule 9: ε then uniform, S = R/st+(2z). CP-LRP (rule.silentInput = k, the attention weights A): A is a
+  // constant, so z = A·V is linear in V and V takes the ε-rule, S = R/st+(z), while A gets nothing.
+  const bool conservative = rule.silentInput >= 0;
+  const Matrix s = stabilizedRatio(relevance, conservative ? z : Matrix(2.0f * z), rule);
   std::vector<Matrix> passed = layer.gradient(inputs, z, s);
-  for (size_t k = 0; k < passed.size(); ++k) passed[k].array() *= inputs[k]->array();
+  for (size_t k = 0; k < passed.size(); ++k) {
+    if (static_cast<int>(k) == rule.silentInput) passed[k].setZero();
+    else passed[k].array() *= inputs[k]->array();
+  }
   return passed;
 }
 

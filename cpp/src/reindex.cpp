@@ -308,11 +308,16 @@ std::unique_ptr<Layer> makePad(const Shape& input, const std::vector<int>& pads,
 
 // ---------------------------------------------------------------------------------------------------------
 // concat {axis}: inputs equal but along `axis`, placed one after another along it. In row-major order
-// the output is, for each index of the axes before `axis`, one contiguous chunk per input in turn.
+// the output is, for each index of the axes before `axis`, one contiguous chunk per part in turn. A part
+// may be a constant (a ViT's CLS token): the same values for every sample; its share of the relevance is
+// absorbed (ATTNLRP rule 6), as the gradient w.r.t. a constant goes nowhere.
 
 class ConcatLayer : public Layer {
  public:
-  ConcatLayer(std::vector<Shape> inputs, int axis) : inputs_(std::move(inputs)), axis_(axis) {
+  // `slots`: one per part in order, -1 for the next input, n ≥ 0 for a constant part n long along `axis`;
+  // `constants`: the constant parts' values one after another, each row-major in its own shape.
+  ConcatLayer(std::vector<Shape> inputs, int axis, const std::vector<int>& slots, const std::vector<float>& constants)
+      : inputs_(std::move(inputs)), axis_(axis) {
     const Shape& first = inputs_[0];
     output_ = first;
     output_[static_cast<size_t>(axis_)] = 0;
@@ -322,13 +327,38 @@ class ConcatLayer : public Layer {
       if (!same)
         throw Error("concat along axis " + std::to_string(axis_) + " needs inputs equal on the other axes, got " +
                     shapeToString(first) + " and " + shapeToString(shape));
-      output_[static_cast<size_t>(axis_)] += shape[static_cast<size_t>(axis_)];
     }
-    shapeSize(output_);
     outer_ = std::accumulate(first.begin(), first.begin() + axis_, int64_t{1}, std::multiplies<int64_t>());
-    for (const Shape& shape : inputs_)
-      chunks_.push_back(std::accumulate(shape.begin() + axis_, shape.end(), int64_t{1}, std::multiplies<int64_t>()));
-    outChunk_ = std::accumulate(chunks_.begin(), chunks_.end(), int64_t{0});
+    const int64_t inner = std::accumulate(first.begin() + axis_ + 1, first.end(), int64_t{1}, std::multiplies<int64_t>());
+    size_t nextInput = 0;
+    int64_t constantAt = 0;
+    const std::vector<int> parts = slots.empty() ? std::vector<int>(inputs_.size(), -1) : slots;
+    for (int slot : parts) {
+      Part part;
+      if (slot < 0) {
+        if (nextInput >= inputs_.size()) throw Error("concat: more input slots than inputs");
+        part.input = static_cast<int>(nextInput);
+        part.length = inputs_[nextInput++][static_cast<size_t>(axis_)];
+      } else {
+        part.length = slot;
+        part.constantOffset = constantAt;
+        constantAt += outer_ * slot * inner;
+      }
+      if (part.length < 1) throw Error("concat: every part needs a positive length along the axis");
+      part.chunk = part.length * inner;
+      output_[static_cast<size_t>(axis_)] += part.length;
+      parts_.push_back(part);
+    }
+    if (nextInput != inputs_.size()) throw Error("concat: fewer input slots than inputs");
+    if (constantAt != static_cast<int64_t>(constants.size()))
+      throw Error("concat: the constant parts need " + std::to_string(constantAt) + " values, got " +
+                  std::to_string(constants.size()));
+    for (float v : constants)
+      if (!std::isfinite(v)) throw Error("concat: constant parts must be finite");
+    constants_ = constants;
+    shapeSize(output_);
+    outChunk_ = 0;
+    for (const Part& part : parts_) outChunk_ += part.chunk;
   }
 
   const char* kind() const override { return "concat"; }
@@ -348,15 +378,16 @@ class ConcatLayer : public Layer {
     for (Eigen::Index c = 0; c < y.cols(); ++c) {
       float* out = y.col(c).data();
       for (int64_t o = 0; o < outer_; ++o)
-        for (size_t k = 0; k < inputs.size(); ++k) {
-          const float* in = inputs[k]->col(c).data() + o * chunks_[k];
-          out = std::copy(in, in + chunks_[k], out);
+        for (const Part& part : parts_) {
+          const float* in = part.input >= 0 ? inputs[static_cast<size_t>(part.input)]->col(c).data() + o * part.chunk
+                                            : constants_.data() + part.constantOffset + o * part.chunk;
+          out = std::copy(in, in + part.chunk, out);
         }
     }
     return y;
   }
 
-  // Each input gets back its own chunks (concat is injective: no sums).
+  // Each input gets back its own chunks (concat is injective: no sums); constant parts keep theirs.
   std::vector<Matrix> gradient(const std::vector<const Matrix*>& inputs, const Matrix&,
                                const Matrix& gradOutput) const override {
     std::vector<Matrix> grads;
@@ -364,21 +395,29 @@ class ConcatLayer : public Layer {
     for (Eigen::Index c = 0; c < gradOutput.cols(); ++c) {
       const float* gy = gradOutput.col(c).data();
       for (int64_t o = 0; o < outer_; ++o)
-        for (size_t k = 0; k < grads.size(); ++k) {
-          std::copy(gy, gy + chunks_[k], grads[k].col(c).data() + o * chunks_[k]);
-          gy += chunks_[k];
+        for (const Part& part : parts_) {
+          if (part.input >= 0)
+            std::copy(gy, gy + part.chunk, grads[static_cast<size_t>(part.input)].col(c).data() + o * part.chunk);
+          gy += part.chunk;
         }
     }
     return grads;
   }
 
  private:
+  struct Part {
+    int input = -1;               // which input, or -1 for a constant part
+    int64_t length = 0;           // along the axis
+    int64_t chunk = 0;            // values from `axis` on
+    int64_t constantOffset = 0;   // where a constant part's values start in constants_
+  };
   std::vector<Shape> inputs_;
   int axis_;
   Shape output_;
-  int64_t outer_;               // product of the axes before `axis`
-  std::vector<int64_t> chunks_;  // per input: values from `axis` on
-  int64_t outChunk_;            // their sum
+  int64_t outer_;  // product of the axes before `axis`
+  std::vector<Part> parts_;
+  std::vector<float> constants_;
+  int64_t outChunk_;  // Σ chunk
 };
 
 }  // namespace
@@ -410,11 +449,13 @@ std::unique_ptr<Layer> buildPad(LayerSpec& spec, const std::vector<Shape>& input
   return makePad(singleInput("pad", inputShapes), spec.integers("pads"), static_cast<float>(spec.number("value", 0.0)));
 }
 
-// spec: axis; one or more inputs.
+// spec: axis; one or more inputs; optionally slots (-1: the next input, n: a constant part n long along the
+// axis) and constant (the constant parts' values, one after another).
 std::unique_ptr<Layer> buildConcat(LayerSpec& spec, const std::vector<Shape>& inputShapes) {
   if (inputShapes.empty()) throw Error("concat takes at least one input");
   const int axis = checkedAxis("concat", spec.integer("axis"), inputShapes[0]);
-  return std::make_unique<ConcatLayer>(inputShapes, axis);
+  const std::vector<int> slots = spec.has("slots") ? spec.integers("slots") : std::vector<int>();
+  return std::make_unique<ConcatLayer>(inputShapes, axis, slots, spec.floats("constant"));
 }
 
 }  // namespace lrp

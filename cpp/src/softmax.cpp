@@ -96,9 +96,11 @@ class SoftmaxLayer : public Layer {
 }  // namespace
 
 std::vector<Matrix> softmaxRelevance(const Layer& layer, const std::vector<const Matrix*>& inputs, const Matrix& z,
-                                     const Matrix& relevance, const Rule&) {
+                                     const Matrix& relevance, const Rule& rule) {
   const auto* softmax = dynamic_cast<const SoftmaxLayer*>(&layer);
   if (softmax == nullptr) throw Error(std::string("the softmax rule does not apply to a ") + layer.kind() + " layer");
+  // CP-LRP treats the attention weights as constants: nothing flows back through the softmax.
+  if (rule.silentInput == 0) return {Matrix::Zero(inputs[0]->rows(), inputs[0]->cols())};
   return {softmax->relevance(*inputs[0], z, relevance)};
 }
 

@@ -36,9 +36,9 @@ RuleKind kindAt(const std::vector<std::optional<lrp::Rule>>& rules, int id) {
 TEST(Composite, Names) {
   const auto& names = lrp::compositeNames();
   for (const char* n : {"epsilon-plus", "epsilon-alpha2-beta1", "epsilon-plus-flat", "epsilon-alpha2-beta1-flat",
-                        "epsilon-gamma-box", "deep-taylor"})
+                        "epsilon-gamma-box", "deep-taylor", "attn-lrp", "cp-lrp"})
     EXPECT_NE(std::find(names.begin(), names.end(), n), names.end()) << n;
-  EXPECT_EQ(names.size(), 6u);
+  EXPECT_EQ(names.size(), 8u);
 }
 
 struct Expected {

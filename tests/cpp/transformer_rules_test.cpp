@@ -299,3 +299,96 @@ TEST(AttentionBlock, ExplainReportsWhereRelevanceGoes) {
 }
 
 }  // namespace
+
+namespace {
+
+// ------------------------------------------------------------------------------------------------------
+// CP-LRP (ATTNLRP.md: the attention weights are constants): on an attention block without biases the
+// softmax and QKᵀ pass nothing, A·V is the ε-rule on V, and relevance is conserved up to the ε's; the value
+// product's rule matches a naive double version R_V = V ⊙ Aᵀ (R / (A·V + 1e-6)).
+LayerSpec denseNoBias(std::mt19937& rng, int out, int in) {
+  LayerSpec spec;
+  spec.set("weight", toStd(randomVector(rng, out * in, -0.8, 0.8)));
+  return spec;
+}
+
+TEST(CpLrp, AttentionWeightsAreConstantsAndRelevanceIsConserved) {
+  std::mt19937 rng(91);
+  const int T = 3, D = 4;
+  lrp::Graph g(Shape{T, D});
+  LayerSpec transpose;
+  transpose.set("perm", std::vector<double>{1, 0});
+  LayerSpec softmax;
+  softmax.set("axis", 1.0);
+  LayerSpec flat;
+  flat.set("outputShape", std::vector<double>{T * D});
+  const int q = g.add("q", "dense", denseNoBias(rng, D, D), {lrp::kGraphInput});
+  const int k = g.add("k", "dense", denseNoBias(rng, D, D), {lrp::kGraphInput});
+  const int v = g.add("v", "dense", denseNoBias(rng, D, D), {lrp::kGraphInput});
+  const int kt = g.add("kt", "transpose", transpose, {k});
+  const int scores = g.add("scores", "matmul", LayerSpec(), {q, kt});
+  const int attn = g.add("attn", "softmax", softmax, {scores});
+  const int mixed = g.add("mixed", "matmul", LayerSpec(), {attn, v});
+  const int flatId = g.add("flat", "reshape", flat, {mixed});
+  g.add("head", "dense", denseNoBias(rng, 2, T * D), {flatId});
+  const Vector x = randomVector(rng, T * D, 0.1, 1);
+
+  lrp::ExplainRequest req;
+  req.rules = lrp::resolveRules(g, "cp-lrp", lrp::CompositeParams(), {});
+  req.target = 0;
+  req.layerRelevance = true;
+  EXPECT_EQ(req.rules[static_cast<size_t>(attn)]->silentInput, 0) << "the softmax passes nothing";
+  EXPECT_EQ(req.rules[static_cast<size_t>(mixed)]->silentInput, 0) << "A (operand 0) is the constant";
+  const lrp::Explanation e = explainVec(g, x, req);
+  const double ft = e.output(0);
+  EXPECT_NEAR(e.relevance.cast<double>().sum(), ft, 1e-4 * std::abs(ft)) << "no biases: CP-LRP conserves";
+  for (const auto& layer : e.layers)
+    if (layer.node == q || layer.node == k) EXPECT_EQ(layer.sum, 0.0) << "the q and k projections get nothing";
+
+  // The value product's rule against its formula, from the forward values and the relevance at its output.
+  const lrp::Activations acts = g.forward(x);
+  const auto atMixed = std::find_if(e.layers.begin(), e.layers.end(), [&](const auto& l) { return l.node == mixed; });
+  ASSERT_NE(atMixed, e.layers.end());
+  const DMat A = Eigen::Map<const lrp::Matrix>(acts.nodes[static_cast<size_t>(attn)].data(), T, T).transpose().cast<double>();
+  const DMat V = Eigen::Map<const lrp::Matrix>(acts.nodes[static_cast<size_t>(v)].data(), D, T).transpose().cast<double>();
+  const DMat R = Eigen::Map<const lrp::Vector>(atMixed->relevance.data(), T * D).cast<double>().reshaped(D, T).transpose();
+  const DMat Z = A * V;
+  const DMat S = R.array() / (Z.array() + 1e-6);
+  const DMat want = V.array() * (A.transpose() * S).array();
+  const std::vector<const lrp::Matrix*> inputs = g.inputsOf(acts, mixed);
+  const auto passed = lrp::matmulRelevance(*g.node(mixed).layer, inputs, acts.nodes[static_cast<size_t>(mixed)],
+                                           Eigen::Map<const lrp::Matrix>(atMixed->relevance.data(), T * D, 1),
+                                           *req.rules[static_cast<size_t>(mixed)]);
+  EXPECT_TRUE(passed[0].isZero());
+  const DMat got = Eigen::Map<const lrp::Matrix>(passed[1].data(), D, T).transpose().cast<double>();
+  EXPECT_LT((got - want).cwiseAbs().maxCoeff(), 1e-5 * std::max(1.0, want.cwiseAbs().maxCoeff()));
+}
+
+// A concat with a constant part (a ViT's CLS token): the constant sits in its slot for every sample, the
+// gradient skips it, and LRP leaves its share of the relevance absorbed there.
+TEST(Concat, ConstantPartsAreInsertedAndAbsorbRelevance) {
+  lrp::Graph g(Shape{2, 3});
+  LayerSpec cat;
+  cat.set("axis", 0.0);
+  cat.set("slots", std::vector<double>{1, -1});
+  cat.set("constant", std::vector<float>{7, 8, 9});
+  cat.set("outputShape", std::vector<double>{3, 3});
+  const int id = g.add("cat", "concat", cat, {lrp::kGraphInput});
+  lrp::Matrix x(6, 2);
+  x.col(0) << 1, 2, 3, 4, 5, 6;
+  x.col(1) << -1, -2, -3, -4, -5, -6;
+  const lrp::Matrix y = g.node(id).layer->forward({&x});
+  lrp::Matrix want(9, 2);
+  want.col(0) << 7, 8, 9, 1, 2, 3, 4, 5, 6;
+  want.col(1) << 7, 8, 9, -1, -2, -3, -4, -5, -6;
+  EXPECT_TRUE(y.isApprox(want));
+  const lrp::Matrix g9 = lrp::Matrix::Ones(9, 2) * 2;
+  const auto grads = g.node(id).layer->gradient({&x}, y, g9);
+  ASSERT_EQ(grads.size(), 1u);
+  EXPECT_TRUE(grads[0].isApprox(lrp::Matrix::Ones(6, 2) * 2));
+  LayerSpec bad = cat;
+  bad.set("constant", std::vector<float>{7, 8});
+  EXPECT_TRUE(throwsWith([&] { g.add("bad", "concat", bad, {lrp::kGraphInput}); }, "constant parts need 3 values, got 2"));
+}
+
+}  // namespace

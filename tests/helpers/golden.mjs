@@ -1,4 +1,4 @@
-// Reads the reference relevances computed by Zennit, copied from ../shared/golden into tests/fixtures/golden
+// Reads the reference relevances computed by Zennit and LXT, copied from ../shared/golden into tests/fixtures/golden
 // (see its README) so that a clone tests itself wherever it lives.
 import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +15,11 @@ export function loadGolden(name) {
   const dir = join(goldenRoot, name);
   if (!existsSync(join(dir, 'cases.json'))) throw new Error(`golden data not found in ${dir}`);
   const meta = JSON.parse(readFileSync(join(dir, 'cases.json'), 'utf8'));
-  const inputs = readFloat32(join(dir, meta.inputs));
+  // Token-id models (`input_dtype: 'int32'`) keep their ids in inputs.i32.
+  const bytes = readFileSync(join(dir, meta.inputs));
+  const inputs = meta.input_dtype === 'int32'
+    ? new Int32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength))
+    : readFloat32(join(dir, meta.inputs));
   const size = meta.input_shape.reduce((a, b) => a * b, 1);
   return {
     modelPath: join(dir, meta.model),

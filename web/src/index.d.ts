@@ -7,7 +7,10 @@ export type CompositeName =
   | 'epsilon-alpha2-beta1'
   | 'epsilon-alpha2-beta1-flat'
   | 'epsilon-gamma-box'
-  | 'deep-taylor';
+  | 'deep-taylor'
+  /** AttnLRP (Achtibat et al., ICML 2024) and CP-LRP (Ali et al. 2022) for transformers: ../shared/ATTNLRP.md. */
+  | 'attn-lrp'
+  | 'cp-lrp';
 
 /** A single LRP rule. */
 export type RuleName =

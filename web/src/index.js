@@ -6,7 +6,7 @@ import { parseOnnx } from './onnx/index.js';
 
 export const composites = Object.freeze([
   'epsilon-plus', 'epsilon-plus-flat', 'epsilon-alpha2-beta1', 'epsilon-alpha2-beta1-flat',
-  'epsilon-gamma-box', 'deep-taylor',
+  'epsilon-gamma-box', 'deep-taylor', 'attn-lrp', 'cp-lrp',
 ]);
 export const rules = Object.freeze([
   'epsilon', 'zero', 'z-plus', 'alpha-beta', 'gamma', 'z-box', 'w-square', 'flat', 'pass', 'norm',

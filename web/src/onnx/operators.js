@@ -932,19 +932,18 @@ function convertSplit(node, ctx) {
 /** Concat of activations on any axis but the batch; one input is the identity. */
 function convertConcat(node, ctx) {
   const names = node.input.filter((name) => name);
-  const constants = names.filter((name) => ctx.isConstant(node, name));
-  if (constants.length > 0) {
-    throw unsupportedOperator(node, `input '${constants[0]}' is a constant; a constant in a Concat of computed tensors (e.g. a ViT's CLS token) is not supported yet`);
-  }
-  const parts = names.map((name) => ctx.activation(node, name));
-  const [first] = parts;
-  const axis = sampleAxis(node, first, attrInt(node, 'axis', null));
+  const activations = names.filter((name) => !ctx.isConstant(node, name)).map((name) => ctx.activation(node, name));
+  const [first] = activations;
   const rawAxis = attrInt(node, 'axis', null);
+  const axis = sampleAxis(node, first, rawAxis);
+  // Every part per sample: an activation, or a constant (a ViT's CLS token, expanded over the batch at
+  // batch size 1) that becomes a constant part of the engine's concat and absorbs its share (rule 6).
+  const parts = names.map((name) => (ctx.isConstant(node, name) ? constantPart(node, ctx, name, first) : ctx.activation(node, name)));
   for (const part of parts) {
-    const compatible = part.batchAxis === first.batchAxis && part.shape.length === first.shape.length
+    const compatible = (part.constant !== undefined || part.batchAxis === first.batchAxis) && part.shape.length === first.shape.length
       && part.shape.every((dim, i) => i === axis || dim === first.shape[i]);
     if (!compatible) {
-      throw nodeError(node, `cannot concatenate shapes ${describeShape(first)} and ${describeShape(part)} along axis ${rawAxis}: the other dimensions differ`);
+      throw nodeError(node, `cannot concatenate shapes ${describeShape(first)} and ${part.constant !== undefined ? `[${part.shape}] (a constant)` : describeShape(part)} along axis ${rawAxis}: the other dimensions differ`);
     }
   }
   if (parts.length === 1) {
@@ -952,7 +951,27 @@ function convertConcat(node, ctx) {
     return;
   }
   const outputShape = first.shape.map((dim, i) => (i === axis ? parts.reduce((sum, part) => sum + part.shape[axis], 0) : dim));
-  ctx.addLayer(node, { kind: 'concat', inputs: parts.map((part) => part.node), outputShape, axis }, first.batchAxis);
+  const layer = { kind: 'concat', inputs: activations.map((part) => part.node), outputShape, axis };
+  if (parts.some((part) => part.constant !== undefined)) {
+    layer.slots = parts.map((part) => (part.constant !== undefined ? part.shape[axis] : -1));
+    const values = parts.filter((part) => part.constant !== undefined).map((part) => part.constant);
+    layer.constant = new Float32Array(values.reduce((n, v) => n + v.length, 0));
+    values.reduce((at, v) => (layer.constant.set(v, at), at + v.length), 0);
+  }
+  ctx.addLayer(node, layer, first.batchAxis);
+}
+
+/** A constant concatenated with activations, per sample: its size-1 axis at the batch position dropped. */
+function constantPart(node, ctx, name, like) {
+  const tensor = ctx.floatConstant(node, name, 'input');
+  let dims = [...tensor.dims];
+  if (like.batchAxis !== null) {
+    if (dims.length !== like.shape.length + 1 || dims[like.batchAxis] !== 1) {
+      throw nodeError(node, `the constant input '${name}' of shape [${dims}] does not line up with ${describeShape(like)} (it must have size 1 on the batch axis)`);
+    }
+    dims = dims.filter((_, i) => i !== like.batchAxis);
+  }
+  return { shape: dims, constant: Float32Array.from(tensor.data) };
 }
 
 /**
