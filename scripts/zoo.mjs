@@ -12,7 +12,7 @@
 // only grows, so each model's heap figure is its own; a crash or a hang cannot take the run down):
 //   - it loads (timed);
 //   - its logits match PyTorch's: max |Δ| / max(1, max |logit|) ≤ 1e-4, and the argmax agrees;
-//   - `epsilon-plus` and `epsilon-gamma-box` (z-box bounds: the input's min/max, see zoo_export.py)
+//   - `epsilon-plus`, `attn-lrp` and `epsilon-gamma-box` (z-box bounds: the input's min/max, see zoo_export.py)
 //     give finite relevances;
 //   - the conservation report closes for both: with `layerRelevance: true`,
 //     |Σ input relevance + Σ over layers of `absorbed` − f_t| ≤ 1e-4 · max(1, |f_t|);
@@ -233,10 +233,10 @@ async function runChild(name, opset) {
       failure('predict', e);
     }
 
-    // explain: both composites with the conservation report, then the latency of epsilon-plus
+    // explain: three composites with the conservation report, then the latency of epsilon-plus
     res.explanations = [];
     const box = { low: ref.box.low, high: ref.box.high };
-    for (const options of [{ composite: 'epsilon-plus' }, { composite: 'epsilon-gamma-box', ...box }]) {
+    for (const options of [{ composite: 'epsilon-plus' }, { composite: 'attn-lrp' }, { composite: 'epsilon-gamma-box', ...box }]) {
       try {
         const check = checkExplanation(model, x, options);
         res.explanations.push(check);
@@ -386,9 +386,9 @@ function writeDoc(results, command, totalSeconds) {
     `${ok} of ${results.length} pass; the whole run took ${(totalSeconds / 60).toFixed(1)} min.`,
     '',
     'A model passes when it loads, its logits for one fixed random input match PyTorch\'s',
-    '(logits Δ = max |Δ| / max(1, max |logit|) ≤ 1e-4) with the same argmax, `epsilon-plus` and',
+    '(logits Δ = max |Δ| / max(1, max |logit|) ≤ 1e-4) with the same argmax, `epsilon-plus`, `attn-lrp` and',
     '`epsilon-gamma-box` (z-box bounds: the input\'s min and max; for text_cnn those of the embedded',
-    'tokens) give finite relevances, and for both the conservation report closes: |Σ input relevance +',
+    'tokens) give finite relevances, and for each the conservation report closes: |Σ input relevance +',
     'Σ over layers of `absorbed` − f_t| ≤ 1e-4 · max(1, |f_t|). A failed load shows no figures.',
     'vgg16 and wide_resnet50_2 may instead end in an out-of-memory Error. Times are medians of',
     `${RUNS} runs at batch 1 (explain: \`epsilon-plus\`); heap is the engine's wasm memory`,
@@ -399,7 +399,8 @@ function writeDoc(results, command, totalSeconds) {
     '`seq_mlp` (Linear → GELU → Linear on a sequence [N, 16, 32], mean over time, Linear), `view_linear`',
     '(Conv2d, then `x.view(N, 1, -1)` before a Linear), `audio_cnn1d` (Conv1d, BatchNorm1d, MaxPool1d,',
     'AdaptiveAvgPool1d on [N, 1, 4000]) and `text_cnn` (int64 token ids [N, 32] → Embedding → Conv1d →',
-    'AdaptiveMaxPool1d → Linear). vit_b_16 and swin_t come with the transformer issue.',
+    'AdaptiveMaxPool1d → Linear). The transformers vit_b_16 (its zero-initialised head given small random',
+    'weights) and swin_t run their attention with the batch merged into heads and windows, per sample.',
     '',
     `| ${HEADER.join(' | ')} |`,
     `| ${HEADER.map((_, c) => (c >= 1 && c <= 7 ? '---:' : '---')).join(' | ')} |`,

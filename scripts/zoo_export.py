@@ -147,9 +147,9 @@ MODELS = {
     'efficientnet_b0': (tv('efficientnet_b0'), IMAGE, 'float'),
     'regnet_y_400mf': (tv('regnet_y_400mf'), IMAGE, 'float'),
     'convnext_tiny': (tv('convnext_tiny'), IMAGE, 'float'),
-    # Transformers come with the next issue (attention, per-sample batch axis): add them here then.
-    # 'vit_b_16': (tv('vit_b_16'), IMAGE, 'float'),
-    # 'swin_t': (tv('swin_t'), IMAGE, 'float'),
+    # Transformers: attention runs with the batch merged into N·heads (vit_b_16) and into windows (swin_t).
+    'vit_b_16': (tv('vit_b_16'), IMAGE, 'float'),
+    'swin_t': (tv('swin_t'), IMAGE, 'float'),
     'seq_mlp': (SeqMLP, (16, 32), 'float'),
     'view_linear': (ViewLinear, (3, 8, 8), 'float'),
     'audio_cnn1d': (AudioCNN1d, (1, 4000), 'float'),
@@ -162,6 +162,17 @@ def make_input(shape, kind, batch, generator):
     if kind == 'tokens':
         return torch.randint(0, VOCAB, (batch, *shape), generator=generator, dtype=torch.int64)
     return torch.randn((batch, *shape), generator=generator)
+
+
+def randomize_zero_layers(model):
+    """torchvision zero-initialises some layers (vit_b_16's classification head): with random weights
+    everywhere else its logits would all be 0 and every explanation empty. Give them small random weights."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.Linear) and not m.weight.any():
+                nn.init.normal_(m.weight, std=0.02)
+                if m.bias is not None:
+                    nn.init.normal_(m.bias, std=0.02)
 
 
 def calibrate_batchnorm(model, shape, kind):
@@ -208,6 +219,7 @@ def export_model(name, out, opsets):
     started = time.time()
     torch.manual_seed(SEED)
     model = build()
+    randomize_zero_layers(model)
     num_bn = calibrate_batchnorm(model, shape, kind)
     model.eval()
     x = make_input(shape, kind, 1, torch.Generator().manual_seed(INPUT_SEED))
@@ -236,7 +248,10 @@ def export_model(name, out, opsets):
         if os.path.exists(path) and cached_version(directory) == ZOO_VERSION:
             continue
         tmp = path + '.tmp'
-        with torch.no_grad():
+        # With gradients enabled: under no_grad, nn.MultiheadAttention (vit_b_16) takes its fused fast path,
+        # aten::_native_multi_head_attention, which torch 1.13 cannot export; with them it is exported as the
+        # plain sequence-first math (the layout the engine runs per sample).
+        with torch.enable_grad():
             torch.onnx.export(model, (x,), tmp, opset_version=opset, input_names=['input'],
                               output_names=['logits'], do_constant_folding=True,
                               dynamic_axes={'input': {0: 'batch'}, 'logits': {0: 'batch'}})

@@ -2066,3 +2066,20 @@ test('a static batch of 1 baked into reshapes meets a tensor that kept its batch
   const x = randomFloats(80, 3);
   assertClose(referenceForward(spec, x), Float32Array.from(x, (v) => 2 * v), 1e-6, 'x + x');
 });
+
+// PyTorch exports slice assignments to constants (Swin's shifted-window mask) as ScatterND: folded at load.
+test('ScatterND on constants is folded (a slice assignment)', () => {
+  const spec = parseOnnx(model({
+    inputShape: [2, 3],
+    nodes: [
+      { op: 'ScatterND', inputs: ['zeros', 'rows', 'updates'], outputs: ['c'] },
+      { op: 'Add', name: 'plus', inputs: ['x', 'c'], outputs: ['y'] },
+    ],
+    initializers: {
+      zeros: { dims: [2, 3], data: new Float32Array(6) },
+      rows: { dims: [1, 1], data: int64s(-1) },
+      updates: { dims: [1, 3], data: f32(7, 8, 9) },
+    },
+  }));
+  assert.deepEqual(spec.nodes.map((n) => [n.kind, Array.from(n.constant)]), [['add', [0, 0, 0, 7, 8, 9]]]);
+});

@@ -9,7 +9,7 @@
 // is evaluated per sample, at batch size 1).
 
 import {
-  BATCH, DataType, MAX_ELEMENTS, attrInt, attrInts, constantNodeValue, dataTypeName, nodeError,
+  BATCH, DataType, MAX_ELEMENTS, attrInt, attrInts, attrString, constantNodeValue, dataTypeName, nodeError,
   normalizeAxis, product, range, rowMajorStrides, sameDims, unsupportedOperator,
 } from './decode.js';
 
@@ -491,6 +491,34 @@ function foldTile(node, [data, repeats]) {
   return selectAlongAxes(data, lists);
 }
 
+/**
+ * ScatterND (reduction 'none'): a copy of `data` with the slices that `indices` address (its last axis: a
+ * prefix of data's axes) replaced by `updates`. PyTorch exports slice assignments like this (Swin's
+ * shifted-window mask: img_mask[:, h, w, :] = cnt).
+ */
+function foldScatterND(node, [data, indices, updates]) {
+  const reduction = attrString(node, 'reduction', 'none');
+  if (reduction !== 'none') throw unsupportedOperator(node, `reduction '${reduction}' (only 'none')`);
+  const k = indices.dims[indices.dims.length - 1];
+  if (!(k >= 1 && k <= data.dims.length)) throw nodeError(node, `indices address ${k} axes of a rank-${data.dims.length} tensor`);
+  const slice = product(data.dims.slice(k));
+  const strides = rowMajorStrides(data.dims).slice(0, k);
+  const ids = intValues(node, indices, 'indices');
+  const count = ids.length / k;
+  if (updates.data.length !== count * slice) throw nodeError(node, `updates have ${updates.data.length} values, expected ${count * slice}`);
+  const out = Array.isArray(data.data) ? [...data.data] : data.data.slice();
+  for (let u = 0; u < count; u++) {
+    let offset = 0;
+    for (let a = 0; a < k; a++) {
+      const i = ids[u * k + a] < 0 ? ids[u * k + a] + data.dims[a] : ids[u * k + a];
+      if (!(i >= 0 && i < data.dims[a])) throw nodeError(node, `index ${ids[u * k + a]} is out of range for axis ${a} of size ${data.dims[a]}`);
+      offset += i * strides[a];
+    }
+    for (let j = 0; j < slice; j++) out[offset + j] = updates.data[u * slice + j];
+  }
+  return tensor([...data.dims], out, data.type);
+}
+
 /** The sizes of Split's outputs along its axis (input/attribute `split`, equal parts, or num_outputs). */
 export function splitSizes(node, size, splitValues, outputCount) {
   let sizes = splitValues;
@@ -575,6 +603,7 @@ const EVALUATORS = {
   Squeeze: foldSqueeze,
   Expand: foldExpand,
   Tile: foldTile,
+  ScatterND: foldScatterND,
   Split: foldSplit,
   MatMul: foldMatMul,
   Add: elementwise((a, b) => a + b),
