@@ -12,7 +12,8 @@
 // only grows, so each model's heap figure is its own; a crash or a hang cannot take the run down):
 //   - it loads (timed);
 //   - its logits match PyTorch's: max |Δ| / max(1, max |logit|) ≤ 1e-4, and the argmax agrees;
-//   - `epsilon-plus`, `attn-lrp` and `epsilon-gamma-box` (z-box bounds: the input's min/max, see zoo_export.py)
+//   - `epsilon-plus`, `attn-lrp` (models with softmax or layernorm layers) and `epsilon-gamma-box` (z-box
+//     bounds: the input's min/max, see zoo_export.py)
 //     give finite relevances;
 //   - the conservation report closes for both: with `layerRelevance: true`,
 //     |Σ input relevance + Σ over layers of `absorbed` − f_t| ≤ 1e-4 · max(1, |f_t|);
@@ -236,7 +237,11 @@ async function runChild(name, opset) {
     // explain: three composites with the conservation report, then the latency of epsilon-plus
     res.explanations = [];
     const box = { low: ref.box.low, high: ref.box.high };
-    for (const options of [{ composite: 'epsilon-plus' }, { composite: 'attn-lrp' }, { composite: 'epsilon-gamma-box', ...box }]) {
+    // attn-lrp is AttnLRP's composite for transformers (the ε-rule on every linear map): checked where the
+    // model has attention or LayerNorm; on deep CNNs the plain ε-rule with ε = 1e-6 is known to explode.
+    const transformer = model.layers.some((l) => l.kind === 'softmax' || l.kind === 'layernorm');
+    const composites = [{ composite: 'epsilon-plus' }, ...(transformer ? [{ composite: 'attn-lrp' }] : []), { composite: 'epsilon-gamma-box', ...box }];
+    for (const options of composites) {
       try {
         const check = checkExplanation(model, x, options);
         res.explanations.push(check);
@@ -386,7 +391,8 @@ function writeDoc(results, command, totalSeconds) {
     `${ok} of ${results.length} pass; the whole run took ${(totalSeconds / 60).toFixed(1)} min.`,
     '',
     'A model passes when it loads, its logits for one fixed random input match PyTorch\'s',
-    '(logits Δ = max |Δ| / max(1, max |logit|) ≤ 1e-4) with the same argmax, `epsilon-plus`, `attn-lrp` and',
+    '(logits Δ = max |Δ| / max(1, max |logit|) ≤ 1e-4) with the same argmax, `epsilon-plus`, `attn-lrp` (models with',
+    'attention or LayerNorm) and',
     '`epsilon-gamma-box` (z-box bounds: the input\'s min and max; for text_cnn those of the embedded',
     'tokens) give finite relevances, and for each the conservation report closes: |Σ input relevance +',
     'Σ over layers of `absorbed` − f_t| ≤ 1e-4 · max(1, |f_t|). A failed load shows no figures.',

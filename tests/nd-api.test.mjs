@@ -1,6 +1,6 @@
 // The public API on the tensors and inputs of today's exports: token-id models (int64 ids → nn.Embedding)
 // and opset-20 `Gelu`. References: the text-cnn operator fixture (PyTorch's logits and a float64 reference
-// of the rules, scripts/make_fixtures.py) and onnxruntime-web's forward pass.
+// of the rules, scripts/make_fixtures.py), onnxruntime-web's forward pass, and LXT's golden tiny-vit.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -47,7 +47,7 @@ test('token ids: one relevance per token, the same from explain and explainBatch
   model.dispose();
 });
 
-test('token ids: bad ids, float inputs and interpolating methods are refused with a clear Error', async () => {
+test('token ids: bad ids and wrong lengths are refused with a clear Error', async () => {
   const model = await loadModel(`${TEXT_CNN}model.onnx`);
   const outOfRange = Int32Array.from(ids);
   outOfRange[3] = VOCABULARY;
@@ -59,9 +59,20 @@ test('token ids: bad ids, float inputs and interpolating methods are refused wit
   fractional[2] = 1.5;
   assert.throws(() => model.predict(fractional), /position 2/);
   assert.throws(() => model.predict(ids.slice(0, T - 1)), /expected 12/);
-  for (const method of ['integrated-gradients', 'smoothgrad'])
-    assert.throws(() => model.explain(ids, { method }), new RegExp(`${method}.*token ids`));
   assert.equal(model.predict(ids).length, model.outputSize, 'the model still works');
+  model.dispose();
+});
+
+// Integrated gradients and SmoothGrad interpolate and perturb the embeddings (the ids cannot be): one value
+// per token. Completeness is checked natively (tests/cpp/methods_test.cpp, TokenMethods).
+test('token ids: integrated gradients and SmoothGrad run in embedding space, one value per token', async () => {
+  const model = await loadModel(`${TEXT_CNN}model.onnx`);
+  for (const method of ['integrated-gradients', 'smoothgrad']) {
+    const r = model.explain(ids, { method, target: 0 });
+    assert.deepEqual(r.shape, [T]);
+    assert.ok(r.relevance.every(Number.isFinite), method);
+    assert.ok(r.relevance.some((v) => v !== 0), method);
+  }
   model.dispose();
 });
 
@@ -92,4 +103,31 @@ test('opset-20 Gelu (approximate none and tanh) matches onnxruntime-web', async 
     assert.deepEqual(r.relevance, got, 'an element-wise activation passes relevance (identity rule)');
     model.dispose();
   }
+});
+
+// The attention weights of LXT's golden tiny-vit (2 blocks, 4 heads, 17 tokens): every softmax's output
+// in the forward pass; each row is a distribution, and asking for them changes nothing else.
+test('attention: true returns every softmax output (distributions over tokens)', async () => {
+  const { loadGolden } = await import('./helpers/golden.mjs');
+  const golden = loadGolden('tiny-vit');
+  const model = await loadModel(golden.modelPath);
+  const x = golden.input(0);
+  const plain = model.explain(x, { composite: 'attn-lrp' });
+  const withAttention = model.explain(x, { composite: 'attn-lrp', attention: true });
+  assert.deepEqual(withAttention.relevance, plain.relevance);
+  assert.equal(plain.attention, undefined);
+  assert.equal(withAttention.attention.length, 2, 'one softmax per block');
+  for (const layer of withAttention.attention) {
+    assert.equal(layer.kind, 'softmax');
+    const size = layer.outputShape.reduce((a, b) => a * b, 1);
+    assert.equal(layer.weights.length, size);
+    const row = layer.outputShape.at(-1);
+    for (let start = 0; start < size; start += row) {
+      const slice = layer.weights.subarray(start, start + row);
+      assert.ok(slice.every((w) => w >= 0 && w <= 1));
+      assert.ok(Math.abs(slice.reduce((a, b) => a + b, 0) - 1) < 1e-5, `row at ${start} sums to 1`);
+    }
+  }
+  assert.throws(() => model.explain(x, { attention: 'yes' }), /attention must be true or false/);
+  model.dispose();
 });

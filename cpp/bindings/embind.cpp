@@ -116,6 +116,16 @@ val toJs(const lrp::Explanation& e) {
   result.set("output", copyToFloat32Array(e.output.data(), static_cast<size_t>(e.output.size())));
   result.set("target", e.target);
   if (!e.layers.empty()) result.set("layers", layerReport(e.layers));
+  if (!e.attention.empty()) {
+    val attention = val::array();
+    for (const auto& layer : e.attention) {
+      val entry = val::object();
+      entry.set("index", layer.node);
+      entry.set("weights", copyToFloat32Array(layer.values.data(), static_cast<size_t>(layer.values.size())));
+      attention.call<void>("push", entry);
+    }
+    result.set("attention", attention);
+  }
   return result;
 }
 
@@ -179,6 +189,7 @@ class Model {
     request.noiseLevel = options["noiseLevel"].as<float>();
     request.seed = options["seed"].as<uint32_t>();
     request.layerRelevance = options["layerRelevance"].as<bool>();
+    request.attention = options["attention"].as<bool>();
     request.restrictLayer = options["restrictLayer"].as<int>();
     request.restrictUnits = toInts(options["restrictUnits"]);
     if (request.method == lrp::Method::LRP) {

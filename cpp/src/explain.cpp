@@ -58,9 +58,6 @@ void checkRequest(const Graph& graph, const ExplainRequest& request) {
   }
   if (request.layerRelevance && request.method != Method::LRP)
     throw Error("layerRelevance is only available for method 'lrp'");
-  if (graph.tokenInput() && (request.method == Method::IntegratedGradients || request.method == Method::SmoothGrad))
-    throw Error(std::string("method '") + (request.method == Method::SmoothGrad ? "smoothgrad" : "integrated-gradients") +
-                "' interpolates or perturbs the input, which token ids do not allow; use lrp, gradient or gradient-x-input");
 }
 
 int argmax(const Eigen::Ref<const Vector>& v) {
@@ -139,7 +136,8 @@ void restrictToUnits(Matrix& relevance, const std::vector<int>& units) {
 // the input relevance is Σ over the embedding dimension at each lookup's output (the embedding's gradient
 // map); for gradient × input the gradient there is first multiplied by the embedding e (Σ_d e_d ∂f/∂e_d).
 Matrix backward(const Graph& graph, const Activations& acts, Matrix seed, const std::vector<std::optional<Rule>>* rules,
-                const ExplainRequest& request, std::vector<LayerRelevance>* report) {
+                const ExplainRequest& request, std::vector<LayerRelevance>* report, int captureNode = -1,
+                Matrix* captured = nullptr) {
   const auto& nodes = graph.nodes();
   std::vector<Matrix> atOutput(nodes.size());
   atOutput.back() = std::move(seed);
@@ -158,6 +156,7 @@ Matrix backward(const Graph& graph, const Activations& acts, Matrix seed, const 
       atInput.setZero();
     }
     const std::vector<const Matrix*> inputs = graph.inputsOf(acts, id);
+    if (id == captureNode) *captured = relevance;  // e.g. the gradient at the embedding's output
     if (request.method == Method::GradientXInput && nodes[index].layer->role() == Role::Embedding)
       relevance.array() *= acts.nodes[index].array();
     std::vector<Matrix> passed = rules ? nodeRelevance(graph, id, acts, inputs, relevance, (*rules)[index])
@@ -241,6 +240,67 @@ Vector smoothGrad(const Graph& graph, const Vector& x, int target, const Explain
   return meanGradient(graph, points, target, request);
 }
 
+// Token ids cannot be interpolated or perturbed; their embeddings can. Integrated gradients and SmoothGrad
+// of a token model run in embedding space: the points replace the embedding lookup's output, and the
+// gradient is taken there (zero-embedding baseline; noise on the embeddings). Per token, the result is the
+// sum over the embedding dimension (of e ⊙ mean gradient for integrated gradients).
+int embeddingNode(const Graph& graph) {
+  int found = -1;
+  for (int id = 0; id < static_cast<int>(graph.nodes().size()); ++id)
+    if (graph.node(id).layer->role() == Role::Embedding) {
+      if (found >= 0) throw Error("integrated gradients and SmoothGrad need a model with one embedding lookup of the ids");
+      found = id;
+    }
+  return found;
+}
+
+// The forward pass with node `embedding`'s output replaced by `points` (one column per point).
+Activations forwardFromEmbedding(const Graph& graph, int embedding, const Matrix& points) {
+  Activations acts;
+  acts.input = Matrix::Zero(graph.inputSize(), points.cols());  // the ids are read by the embedding only
+  acts.nodes.reserve(graph.nodes().size());
+  for (int id = 0; id < static_cast<int>(graph.nodes().size()); ++id)
+    acts.nodes.push_back(id == embedding ? points : graph.node(id).layer->forward(graph.inputsOf(acts, id)));
+  return acts;
+}
+
+// Mean gradient of f_target at the embedding's output over the columns of `points`, in chunks.
+Vector meanEmbeddingGradient(const Graph& graph, int embedding, const Matrix& points, int target,
+                             const ExplainRequest& request) {
+  Vector sum = Vector::Zero(points.rows());
+  const Eigen::Index chunk = chunkSize(graph);
+  for (Eigen::Index start = 0; start < points.cols(); start += chunk) {
+    const Eigen::Index n = std::min<Eigen::Index>(chunk, points.cols() - start);
+    const Activations acts = forwardFromEmbedding(graph, embedding, points.middleCols(start, n));
+    const std::vector<int> targets(static_cast<size_t>(n), target);
+    Matrix atEmbedding;
+    backward(graph, acts, outputSeed(acts.nodes.back(), targets, request, false), nullptr, request, nullptr, embedding,
+             &atEmbedding);
+    if (atEmbedding.size() != 0) sum += atEmbedding.rowwise().sum();
+  }
+  return sum / static_cast<float>(points.cols());
+}
+
+Vector tokenAttribution(const Graph& graph, const Vector& ids, int target, const ExplainRequest& request) {
+  const int embedding = embeddingNode(graph);
+  const Matrix idColumn = ids;
+  const Vector e = graph.node(embedding).layer->forward({&idColumn}).col(0);
+  Matrix points(e.size(), request.method == Method::IntegratedGradients ? request.steps : request.samples);
+  if (request.method == Method::IntegratedGradients) {
+    for (int k = 1; k <= request.steps; ++k) points.col(k - 1) = e * (static_cast<float>(k) / request.steps);
+  } else {
+    const float range = e.maxCoeff() - e.minCoeff();
+    const float sigma = request.noiseLevel * (range > 0 ? range : 1.0f);
+    NormalNoise noise(request.seed);
+    for (Eigen::Index col = 0; col < points.cols(); ++col)
+      for (Eigen::Index row = 0; row < points.rows(); ++row) points(row, col) = e(row) + sigma * noise.next();
+  }
+  Matrix perValue = meanEmbeddingGradient(graph, embedding, points, target, request);
+  if (request.method == Method::IntegratedGradients) perValue.array() *= e.array();
+  // The embedding's gradient map sums over the embedding dimension: one value per token.
+  return graph.node(embedding).layer->gradient({&idColumn}, Matrix(e), perValue)[0].col(0);
+}
+
 }  // namespace
 
 Method methodFromName(const std::string& name) {
@@ -277,15 +337,21 @@ std::vector<Explanation> explainBatch(const Graph& graph, const Matrix& inputs, 
       for (Eigen::Index col = 0; col < inputs.cols(); ++col) {
         const Vector x = inputs.col(col);
         const int t = targets[static_cast<size_t>(col)];
-        relevance.col(col) = request.method == Method::IntegratedGradients ? integratedGradients(graph, x, t, request)
-                                                                          : smoothGrad(graph, x, t, request);
+        relevance.col(col) = graph.tokenInput() ? tokenAttribution(graph, x, t, request)
+                             : request.method == Method::IntegratedGradients ? integratedGradients(graph, x, t, request)
+                                                                            : smoothGrad(graph, x, t, request);
       }
       break;
   }
 
   std::vector<Explanation> results;
-  for (Eigen::Index col = 0; col < inputs.cols(); ++col)
-    results.push_back(Explanation{relevance.col(col), logits.col(col), targets[static_cast<size_t>(col)], {}});
+  for (Eigen::Index col = 0; col < inputs.cols(); ++col) {
+    results.push_back(Explanation{relevance.col(col), logits.col(col), targets[static_cast<size_t>(col)], {}, {}});
+    if (!request.attention) continue;
+    for (int id = 0; id < static_cast<int>(graph.nodes().size()); ++id)
+      if (graph.node(id).layer->role() == Role::Softmax)
+        results.back().attention.push_back(LayerOutput{id, acts.nodes[static_cast<size_t>(id)].col(col)});
+  }
   if (request.layerRelevance && !results.empty()) results.front().layers = std::move(report);
   return results;
 }

@@ -362,6 +362,14 @@ TEST(CpLrp, AttentionWeightsAreConstantsAndRelevanceIsConserved) {
   EXPECT_TRUE(passed[0].isZero());
   const DMat got = Eigen::Map<const lrp::Matrix>(passed[1].data(), D, T).transpose().cast<double>();
   EXPECT_LT((got - want).cwiseAbs().maxCoeff(), 1e-5 * std::max(1.0, want.cwiseAbs().maxCoeff()));
+
+  // attention: the softmax's forward output, as computed in the forward pass.
+  req.attention = true;
+  const lrp::Explanation withAttention = explainVec(g, x, req);
+  ASSERT_EQ(withAttention.attention.size(), 1u);
+  EXPECT_EQ(withAttention.attention[0].node, attn);
+  EXPECT_TRUE(withAttention.attention[0].values.isApprox(acts.nodes[static_cast<size_t>(attn)].col(0)));
+  EXPECT_TRUE(withAttention.relevance.isApprox(e.relevance));
 }
 
 // A concat with a constant part (a ViT's CLS token): the constant sits in its slot for every sample, the

@@ -110,6 +110,8 @@ export interface ExplainOptions {
    * HardSigmoid, as in squeeze-excitation; Arras et al. 2017).
    */
   product?: 'uniform' | 'signal';
+  /** Also return every softmax layer's output (attention weights) of the forward pass (default false). */
+  attention?: boolean;
   /** The relevance (or gradient) at the outputs instead of the one-hot target, e.g. contrastive. */
   outputRelevance?: FloatArray;
   /** Integrated gradients: number of points k/steps·x, k = 1..steps (default 32). */
@@ -158,6 +160,17 @@ export interface Explanation {
   target: number;
   /** With `layerRelevance: true`. */
   layers?: LayerRelevance[];
+  /**
+   * With `attention: true`: every softmax layer's output in the forward pass (a transformer's attention
+   * weights, e.g. `[heads, tokens, tokens]` per block; the batch-merged layouts of sequence-first exports
+   * keep their size-1 axis), in layer order.
+   */
+  attention?: AttentionWeights[];
+}
+
+export interface AttentionWeights extends LayerInfo {
+  /** The softmax output, row-major in `outputShape`; each slice along the softmax axis sums to 1. */
+  weights: Float32Array;
 }
 
 export interface Model {

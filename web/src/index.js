@@ -19,6 +19,7 @@ const DEFAULT_COMPOSITE = 'epsilon-plus-flat';
 const EXPLAIN_OPTIONS = new Set([
   'target', 'method', 'composite', 'epsilon', 'gamma', 'low', 'high', 'stabilizer', 'zeroBias', 'rules',
   'layerRelevance', 'outputRelevance', 'steps', 'samples', 'noiseLevel', 'seed', 'restrict', 'product',
+  'attention',
 ]);
 /** Rules for products of two activations: 'uniform' (each factor R/2) or 'signal' (all to the non-gate). */
 export const productRules = Object.freeze(['uniform', 'signal']);
@@ -226,6 +227,7 @@ class Model {
       noiseLevel: number(options.noiseLevel, 0.1, 'noiseLevel', { min: 0 }),
       seed: integer(options.seed, 0, 'seed', 0, 0xffffffff),
       layerRelevance: boolean(options.layerRelevance, 'layerRelevance'),
+      attention: boolean(options.attention, 'attention'),
       ...this.#normalizeRestriction(options.restrict),
     };
   }
@@ -296,6 +298,13 @@ class Model {
           sum: entry.sum,
           absorbed: entry.sum - entry.inputSum,
         }));
+    }
+    if (request.attention && result.attention) {
+      presented.attention = Array.from(result.attention, (entry) => ({
+        ...this.#layers[entry.index],
+        outputShape: [...this.#layers[entry.index].outputShape],
+        weights: entry.weights,
+      }));
     }
     return presented;
   }

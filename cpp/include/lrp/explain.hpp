@@ -23,6 +23,8 @@ struct ExplainRequest {
   float noiseLevel = 0.1f;                 // SmoothGrad: σ / (max(x) − min(x))
   uint32_t seed = 0;                       // SmoothGrad noise
   bool layerRelevance = false;
+  // Also return the output of every softmax layer (a transformer's attention weights) for each input.
+  bool attention = false;
   // Restrict the backward pass at one layer to some of its units: the relevance (or gradient) at that
   // layer's output is set to zero except at `restrictUnits` (flat indices), so the result shows what
   // flows through those units alone. restrictLayer = -1: no restriction.
@@ -39,11 +41,18 @@ struct LayerRelevance {
   double absorbed() const { return sum - inputSum; }  // taken by biases and stabilisers
 };
 
+// One layer's output in the forward pass (e.g. a softmax's attention weights).
+struct LayerOutput {
+  int node;
+  Vector values;
+};
+
 struct Explanation {
   Vector relevance;  // w.r.t. the input
   Vector output;     // logits of the (clean) input
   int target;
   std::vector<LayerRelevance> layers;  // filled when layerRelevance is requested (LRP only)
+  std::vector<LayerOutput> attention;  // filled when attention is requested: every softmax layer's output
 };
 
 // Explains one input (size graph.inputSize()). Throws lrp::Error on invalid requests or inputs.
