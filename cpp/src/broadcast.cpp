@@ -29,27 +29,30 @@ std::vector<int64_t> rowMajorStrides(const Shape& shape) {
   return strides;
 }
 
+std::vector<int> strideMap(const Shape& shape, const std::vector<int64_t>& step, int64_t base) {
+  const int64_t count = shapeSize(shape);
+  std::vector<int> map(static_cast<size_t>(count));
+  std::vector<int> index(shape.size(), 0);
+  int64_t offset = base;
+  for (int64_t k = 0; k < count; ++k) {
+    map[static_cast<size_t>(k)] = static_cast<int>(offset);
+    for (size_t a = shape.size(); a-- > 0;) {
+      offset += step[a];
+      if (++index[a] < shape[a]) break;
+      offset -= step[a] * shape[a];
+      index[a] = 0;
+    }
+  }
+  return map;
+}
+
 std::vector<int> broadcastIndex(const Shape& in, const Shape& out) {
   const size_t offset = out.size() - in.size();
   // Stride 0 along stretched axes: every output position along them reads the same input element.
   const std::vector<int64_t> inStrides = rowMajorStrides(in);
   std::vector<int64_t> step(out.size(), 0);
   for (size_t i = 0; i < in.size(); ++i) step[i + offset] = in[i] == 1 ? 0 : inStrides[i];
-  const int64_t count = shapeSize(out);
-  std::vector<int> index(static_cast<size_t>(count));
-  std::vector<int> at(out.size(), 0);
-  int64_t flat = 0;
-  for (int64_t k = 0; k < count; ++k) {
-    index[static_cast<size_t>(k)] = static_cast<int>(flat);
-    // Odometer over the output index, keeping the input's flat index in step.
-    for (size_t axis = out.size(); axis-- > 0;) {
-      flat += step[axis];
-      if (++at[axis] < out[axis]) break;
-      flat -= step[axis] * out[axis];
-      at[axis] = 0;
-    }
-  }
-  return index;
+  return strideMap(out, step, 0);
 }
 
 }  // namespace lrp

@@ -175,19 +175,35 @@ Matrix backward(const Graph& graph, const Activations& acts, Matrix seed, const 
   return atInput;
 }
 
-Matrix gradientAt(const Graph& graph, const Matrix& x, const std::vector<int>& targets, const ExplainRequest& request) {
-  const Activations acts = graph.forward(x);
-  return backward(graph, acts, outputSeed(acts.nodes.back(), targets, request, false), nullptr, request, nullptr);
+// The forward pass with node `embedding`'s output replaced by `points` (one column per point).
+Activations forwardFromEmbedding(const Graph& graph, int embedding, const Matrix& points) {
+  Activations acts;
+  acts.input = Matrix::Zero(graph.inputSize(), points.cols());  // the ids are read by the embedding only
+  acts.nodes.reserve(graph.nodes().size());
+  for (int id = 0; id < static_cast<int>(graph.nodes().size()); ++id)
+    acts.nodes.push_back(id == embedding ? points : graph.node(id).layer->forward(graph.inputsOf(acts, id)));
+  return acts;
+}
+
+// The gradient of f_target at each column of `points`: at the graph input, or — with `embedding` ≥ 0 — at
+// that embedding lookup's output, the points replacing its output.
+Matrix gradientAt(const Graph& graph, const Matrix& points, int target, const ExplainRequest& request, int embedding) {
+  const Activations acts = embedding < 0 ? graph.forward(points) : forwardFromEmbedding(graph, embedding, points);
+  const Matrix seed = outputSeed(acts.nodes.back(), std::vector<int>(static_cast<size_t>(points.cols()), target), request, false);
+  if (embedding < 0) return backward(graph, acts, seed, nullptr, request, nullptr);
+  Matrix atEmbedding = Matrix::Zero(points.rows(), points.cols());
+  backward(graph, acts, seed, nullptr, request, nullptr, embedding, &atEmbedding);
+  return atEmbedding;
 }
 
 // Mean gradient over the columns of `points` (evaluated in chunks to bound memory), all for one target.
-Vector meanGradient(const Graph& graph, const Matrix& points, int target, const ExplainRequest& request) {
+Vector meanGradient(const Graph& graph, const Matrix& points, int target, const ExplainRequest& request,
+                    int embedding = -1) {
   Vector sum = Vector::Zero(points.rows());
   const Eigen::Index chunk = chunkSize(graph);
   for (Eigen::Index start = 0; start < points.cols(); start += chunk) {
     const Eigen::Index n = std::min<Eigen::Index>(chunk, points.cols() - start);
-    const Matrix grads = gradientAt(graph, points.middleCols(start, n), std::vector<int>(static_cast<size_t>(n), target), request);
-    sum += grads.rowwise().sum();
+    sum += gradientAt(graph, points.middleCols(start, n), target, request, embedding).rowwise().sum();
   }
   return sum / static_cast<float>(points.cols());
 }
@@ -222,22 +238,30 @@ class NormalNoise {
   float spare_ = 0;
 };
 
-// Integrated gradients (Sundararajan et al. 2017) with a zero baseline: points k/steps·x, k = 1..steps.
-Vector integratedGradients(const Graph& graph, const Vector& x, int target, const ExplainRequest& request) {
-  Matrix points(x.size(), request.steps);
-  for (int k = 1; k <= request.steps; ++k) points.col(k - 1) = x * (static_cast<float>(k) / request.steps);
-  return meanGradient(graph, points, target, request).cwiseProduct(x);
+// The points of integrated gradients (Sundararajan et al. 2017) with a zero baseline: k/steps·x, k = 1..steps.
+Matrix interpolationPoints(const Vector& x, int steps) {
+  Matrix points(x.size(), steps);
+  for (int k = 1; k <= steps; ++k) points.col(k - 1) = x * (static_cast<float>(k) / steps);
+  return points;
 }
 
-// SmoothGrad (Smilkov et al. 2017): the mean gradient over x + N(0, σ²), σ = noiseLevel·(max x − min x).
-Vector smoothGrad(const Graph& graph, const Vector& x, int target, const ExplainRequest& request) {
+// The points of SmoothGrad (Smilkov et al. 2017): x + N(0, σ²), σ = noiseLevel·(max x − min x).
+Matrix noisyPoints(const Vector& x, const ExplainRequest& request) {
   const float range = x.maxCoeff() - x.minCoeff();
   const float sigma = request.noiseLevel * (range > 0 ? range : 1.0f);
   NormalNoise noise(request.seed);
   Matrix points(x.size(), request.samples);
   for (Eigen::Index col = 0; col < points.cols(); ++col)
     for (Eigen::Index row = 0; row < points.rows(); ++row) points(row, col) = x(row) + sigma * noise.next();
-  return meanGradient(graph, points, target, request);
+  return points;
+}
+
+Vector integratedGradients(const Graph& graph, const Vector& x, int target, const ExplainRequest& request) {
+  return meanGradient(graph, interpolationPoints(x, request.steps), target, request).cwiseProduct(x);
+}
+
+Vector smoothGrad(const Graph& graph, const Vector& x, int target, const ExplainRequest& request) {
+  return meanGradient(graph, noisyPoints(x, request), target, request);
 }
 
 // Token ids cannot be interpolated or perturbed; their embeddings can. Integrated gradients and SmoothGrad
@@ -254,49 +278,15 @@ int embeddingNode(const Graph& graph) {
   return found;
 }
 
-// The forward pass with node `embedding`'s output replaced by `points` (one column per point).
-Activations forwardFromEmbedding(const Graph& graph, int embedding, const Matrix& points) {
-  Activations acts;
-  acts.input = Matrix::Zero(graph.inputSize(), points.cols());  // the ids are read by the embedding only
-  acts.nodes.reserve(graph.nodes().size());
-  for (int id = 0; id < static_cast<int>(graph.nodes().size()); ++id)
-    acts.nodes.push_back(id == embedding ? points : graph.node(id).layer->forward(graph.inputsOf(acts, id)));
-  return acts;
-}
-
-// Mean gradient of f_target at the embedding's output over the columns of `points`, in chunks.
-Vector meanEmbeddingGradient(const Graph& graph, int embedding, const Matrix& points, int target,
-                             const ExplainRequest& request) {
-  Vector sum = Vector::Zero(points.rows());
-  const Eigen::Index chunk = chunkSize(graph);
-  for (Eigen::Index start = 0; start < points.cols(); start += chunk) {
-    const Eigen::Index n = std::min<Eigen::Index>(chunk, points.cols() - start);
-    const Activations acts = forwardFromEmbedding(graph, embedding, points.middleCols(start, n));
-    const std::vector<int> targets(static_cast<size_t>(n), target);
-    Matrix atEmbedding;
-    backward(graph, acts, outputSeed(acts.nodes.back(), targets, request, false), nullptr, request, nullptr, embedding,
-             &atEmbedding);
-    if (atEmbedding.size() != 0) sum += atEmbedding.rowwise().sum();
-  }
-  return sum / static_cast<float>(points.cols());
-}
 
 Vector tokenAttribution(const Graph& graph, const Vector& ids, int target, const ExplainRequest& request) {
   const int embedding = embeddingNode(graph);
   const Matrix idColumn = ids;
   const Vector e = graph.node(embedding).layer->forward({&idColumn}).col(0);
-  Matrix points(e.size(), request.method == Method::IntegratedGradients ? request.steps : request.samples);
-  if (request.method == Method::IntegratedGradients) {
-    for (int k = 1; k <= request.steps; ++k) points.col(k - 1) = e * (static_cast<float>(k) / request.steps);
-  } else {
-    const float range = e.maxCoeff() - e.minCoeff();
-    const float sigma = request.noiseLevel * (range > 0 ? range : 1.0f);
-    NormalNoise noise(request.seed);
-    for (Eigen::Index col = 0; col < points.cols(); ++col)
-      for (Eigen::Index row = 0; row < points.rows(); ++row) points(row, col) = e(row) + sigma * noise.next();
-  }
-  Matrix perValue = meanEmbeddingGradient(graph, embedding, points, target, request);
-  if (request.method == Method::IntegratedGradients) perValue.array() *= e.array();
+  const bool integrated = request.method == Method::IntegratedGradients;
+  const Matrix points = integrated ? interpolationPoints(e, request.steps) : noisyPoints(e, request);
+  Matrix perValue = meanGradient(graph, points, target, request, embedding);
+  if (integrated) perValue.array() *= e.array();
   // The embedding's gradient map sums over the embedding dimension: one value per token.
   return graph.node(embedding).layer->gradient({&idColumn}, Matrix(e), perValue)[0].col(0);
 }

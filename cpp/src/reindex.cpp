@@ -6,6 +6,7 @@
 //
 // Maps are computed once at build time: forward and gradient are then single loops over the map per
 // sample, whatever the rank or the permutation (real models permute [56, 56, 96] and [197, 768] tensors).
+#include "broadcast.hpp"
 #include "builders.hpp"
 
 #include <algorithm>
@@ -17,39 +18,9 @@
 namespace lrp {
 namespace {
 
-// Flat per-sample index; shapeSize caps a tensor at 2^28 values, so 32 bits hold every index.
-using Index = int32_t;
+// Flat per-sample index (strideMap's type; shapeSize caps a tensor at 2^28 values).
+using Index = int;
 constexpr Index kFill = -1;  // a map entry with no input value (pad's constant)
-
-// Row-major strides of `shape` (in values).
-std::vector<int64_t> stridesOf(const Shape& shape) {
-  std::vector<int64_t> strides(shape.size());
-  int64_t stride = 1;
-  for (size_t a = shape.size(); a-- > 0;) {
-    strides[a] = stride;
-    stride *= shape[a];
-  }
-  return strides;
-}
-
-// For every element of `shape` in row-major order, base + Σ_a index[a]·step[a]. Walks the elements
-// like an odometer, so the offset is updated incrementally instead of recomputed per element.
-std::vector<Index> strideMap(const Shape& shape, const std::vector<int64_t>& step, int64_t base) {
-  const int64_t count = shapeSize(shape);
-  std::vector<Index> map(static_cast<size_t>(count));
-  std::vector<int> index(shape.size(), 0);
-  int64_t offset = base;
-  for (int64_t k = 0; k < count; ++k) {
-    map[static_cast<size_t>(k)] = static_cast<Index>(offset);
-    for (size_t a = shape.size(); a-- > 0;) {
-      offset += step[a];
-      if (++index[a] < shape[a]) break;
-      offset -= step[a] * shape[a];
-      index[a] = 0;
-    }
-  }
-  return map;
-}
 
 // A spec list given one value per axis must have exactly rank(input) values.
 void checkPerAxis(const char* kind, const char* key, size_t given, const Shape& input) {
@@ -176,7 +147,7 @@ std::unique_ptr<Layer> makeTranspose(const Shape& input, const std::vector<int>&
                   shapeToString(input));
     seen[static_cast<size_t>(p)] = true;
   }
-  const std::vector<int64_t> inStrides = stridesOf(input);
+  const std::vector<int64_t> inStrides = rowMajorStrides(input);
   Shape output(input.size());
   std::vector<int64_t> step(input.size());
   for (size_t a = 0; a < perm.size(); ++a) {
@@ -213,7 +184,7 @@ std::unique_ptr<Layer> makeSlice(const Shape& input, const std::vector<int>& sta
   checkPerAxis("slice", "starts", starts.size(), input);
   checkPerAxis("slice", "ends", ends.size(), input);
   checkPerAxis("slice", "steps", steps.size(), input);
-  const std::vector<int64_t> inStrides = stridesOf(input);
+  const std::vector<int64_t> inStrides = rowMajorStrides(input);
   Shape output(input.size());
   std::vector<int64_t> step(input.size());
   int64_t base = 0;
@@ -266,15 +237,12 @@ std::unique_ptr<Layer> makeExpand(const Shape& input, const Shape& target) {
   if (target.size() < input.size()) throw Error(what + ": the target has fewer axes");
   shapeSize(target);
   const size_t lead = target.size() - input.size();
-  const std::vector<int64_t> inStrides = stridesOf(input);
-  std::vector<int64_t> step(target.size(), 0);  // 0: the axis repeats the same input values
   for (size_t a = 0; a < input.size(); ++a) {
     const int from = input[a], to = target[lead + a];
     if (from != to && from != 1) throw Error(what + " (axis " + std::to_string(a) + ": " + std::to_string(from) + " vs " +
                                              std::to_string(to) + ")");
-    if (from == to) step[lead + a] = inStrides[a];
   }
-  std::vector<Index> map = strideMap(target, step, 0);
+  std::vector<Index> map = broadcastIndex(input, target);
   return std::make_unique<IndexMapLayer>("expand", input, target, std::move(map));
 }
 
@@ -297,7 +265,7 @@ std::unique_ptr<Layer> makePad(const Shape& input, const std::vector<int>& pads,
   }
   shapeSize(output);
   // Where each input value lands in the output; every other output cell is the constant.
-  const std::vector<int64_t> outStrides = stridesOf(output);
+  const std::vector<int64_t> outStrides = rowMajorStrides(output);
   int64_t base = 0;
   for (size_t a = 0; a < rank; ++a) base += outStrides[a] * pads[a];
   const std::vector<Index> landing = strideMap(input, outStrides, base);
