@@ -8,12 +8,19 @@
 // removes everything, the background too.
 
 import { preprocess, rgbaToGrey, imageToGrey, resizeArea, SIZE } from './preprocess.js';
+import { attentionBlocks, clsAttention, patchSums, upsample, spearman, transformerView } from './transformer.js';
 
+// `method`: the method a model starts on when it is chosen (else the current one is kept)
 const MODELS = {
-  mlp: { url: '/models/mnist-mlp.onnx', description: 'a 5-layer ReLU MLP' },
-  cnn: { url: '/models/mnist-cnn.onnx', description: 'a small CNN (conv, batch-norm, pooling, dense)' },
-  custom: { url: null, description: 'your model' },
+  mlp: { url: '/models/mnist-mlp.onnx', label: 'MLP', description: 'a 5-layer ReLU MLP' },
+  cnn: { url: '/models/mnist-cnn.onnx', label: 'CNN', description: 'a small CNN (conv, batch-norm, pooling, dense)' },
+  vit: {
+    url: '/models/mnist-vit.onnx', label: 'ViT', method: 'attn-lrp',
+    description: 'a small vision transformer (7×7 patches → 4×4 grid + CLS token, 4 heads)',
+  },
+  custom: { url: null, label: 'your model', description: 'your model' },
 };
+const DEFAULT_METHOD = 'epsilon-plus';
 const SAMPLES_URL = '/models/mnist-samples.bin';
 const STROKE_WIDTH = 0.08; // fraction of the canvas side (≈ 22 px on a 280 px canvas, MNIST-like)
 
@@ -26,6 +33,13 @@ const COMPOSITES = {
   'deep-taylor': 'Deep Taylor: z-box [low, high] on the first layer, z⁺ everywhere else.',
   'epsilon-gamma-box': 'LRP: z-box [low, high] on the first conv layer, γ on conv layers, ε on dense layers.',
 };
+// AttnLRP's composites: offered for models with the layers they have rules for (softmax, LayerNorm,
+// products of activations); on an MLP or a CNN they would be plain ε everywhere.
+const TRANSFORMER_COMPOSITES = {
+  'attn-lrp': 'AttnLRP: ε on linear maps; softmax, LayerNorm and the attention products by their own rules.',
+  'cp-lrp': 'CP-LRP: AttnLRP with the attention weights held constant (nothing flows through queries and keys).',
+};
+const TRANSFORMER_KINDS = new Set(['softmax', 'layernorm', 'matmul']);
 const RULES = {
   epsilon: 'ε rule on every dense and conv layer.',
   zero: 'LRP-0 (ε = 0) on every dense and conv layer.',
@@ -50,7 +64,9 @@ const num = (id, fallback) => {
   return Number.isFinite(v) ? v : fallback;
 };
 
-function fillMethodSelect(select, { withOff = false, withRules = true } = {}) {
+function fillMethodSelect(select, { withOff = false, withRules = true, transformer = false } = {}) {
+  const old = select.value;
+  select.textContent = '';
   const group = (label, entries) => {
     const g = document.createElement('optgroup');
     g.label = label;
@@ -58,16 +74,19 @@ function fillMethodSelect(select, { withOff = false, withRules = true } = {}) {
     select.append(g);
   };
   if (withOff) select.append(new Option('(nothing)', 'off'));
+  if (transformer) group('LRP for transformers', Object.keys(TRANSFORMER_COMPOSITES).map((k) => [k, k]));
   group('LRP composites', Object.keys(COMPOSITES).map((k) => [k, k]));
   if (withRules) group('LRP, one rule everywhere', Object.keys(RULES).map((k) => [`rule:${k}`, `${k} rule`]));
   group('Gradient methods', Object.entries(GRADIENTS).map(([k, [t]]) => [k, t]));
+  // the old choice if it is still offered, else none (selectedIndex −1): the caller picks one
+  select.value = [...select.options].some((o) => o.value === old) ? old : '';
 }
 
 /** Options of model.explain for a method value; `params` reads the parameter inputs (or defaults). */
 function optionsFor(value, params = true) {
   const p = (id, dflt) => (params ? num(id, dflt) : dflt);
   const box = { low: p('low', 0), high: p('high', 1) };
-  if (COMPOSITES[value]) {
+  if (COMPOSITES[value] || TRANSFORMER_COMPOSITES[value]) {
     const o = { composite: value };
     if (value === 'deep-taylor' || value === 'epsilon-gamma-box') Object.assign(o, box);
     if (value === 'epsilon-gamma-box') o.gamma = p('gamma', 0.25);
@@ -123,7 +142,7 @@ function paramsShown(value) {
 }
 
 const helpOf = (value) =>
-  COMPOSITES[value] ?? (value.startsWith('rule:') ? `LRP: ${RULES[value.slice(5)] ?? ''}` : GRADIENTS[value]?.[1]) ?? '';
+  COMPOSITES[value] ?? TRANSFORMER_COMPOSITES[value] ?? (value.startsWith('rule:') ? `LRP: ${RULES[value.slice(5)] ?? ''}` : GRADIENTS[value]?.[1]) ?? '';
 const labelOf = (select) => select.selectedOptions[0]?.textContent.trim() ?? select.value;
 
 // ---------------------------------------------------------------- elements
@@ -141,13 +160,15 @@ const statsEl = $('relevance-stats');
 const noteEl = $('relevance-note');
 fillMethodSelect(methodSelect);
 fillMethodSelect(compareSelect, { withOff: true, withRules: false });
-methodSelect.value = 'epsilon-plus';
+methodSelect.value = DEFAULT_METHOD;
 compareSelect.value = 'gradient';
 
 const maps = {
   main: { canvas: $('heatmap'), under: $('heatmap-under') },
   compare: { canvas: $('heatmap2'), under: $('heatmap2-under') },
   unit: { canvas: $('heatmap-unit'), under: $('heatmap-unit-under') },
+  attention: { canvas: $('attention'), under: $('attention-under') },
+  patches: { canvas: $('patch-relevance'), under: $('patch-relevance-under') },
 };
 const inputCanvas = $('input');
 
@@ -232,6 +253,7 @@ function send(req) {
   demo.sent += 1;
   worker.postMessage({
     type: 'explain', id: req.sentId, model: req.model, input: req.input, jobs: req.jobs, wantLayers: req.wantLayers,
+    wantAttention: req.wantAttention,
   });
 }
 
@@ -645,7 +667,7 @@ function update(trigger) {
   if (unitChoice) jobs.push({ key: 'unit', options: { ...options, restrict: unitChoice.restrict }, target });
   const isLrp = !options.method;
   return request({
-    trigger, model: currentName, input, x, jobs, wantLayers: isLrp,
+    trigger, model: currentName, input, x, jobs, wantLayers: isLrp, wantAttention: !!info.attention,
     method, compare: compareSelect.value, options, t: performance.now(), unitChoice,
   });
 }
@@ -757,6 +779,7 @@ function showEmpty() {
   flowChart.textContent = '';
   lastLayers = null;
   drawUnits();
+  clearAttention();
   body.dataset.drawing = 'empty';
   demo.lastResult = null;
 }
@@ -790,7 +813,7 @@ function onResult(req, m) {
     const ms = now - strokeTiming.t0;
     (demo.latencies[req.model] ??= []).push(ms);
     demo.latency[req.model] = median(demo.latencies[req.model]);
-    $('latency').textContent = `Last stroke → heatmap: ${ms.toFixed(0)} ms (median ${demo.latency[req.model].toFixed(0)} ms on the ${req.model.toUpperCase()}).`;
+    $('latency').textContent = `Last stroke → heatmap: ${ms.toFixed(0)} ms (median ${demo.latency[req.model].toFixed(0)} ms on the ${MODELS[req.model]?.label ?? req.model}).`;
     strokeTiming = null;
   }
 }
@@ -810,6 +833,7 @@ function paintResult(req, m) {
   if (main.error) {
     showError(`Explaining with "${req.method}" failed`, new Error(main.error));
     clearMap(maps.main);
+    clearAttention();
     statsEl.textContent = '';
     noteEl.hidden = true;
     return;
@@ -867,6 +891,8 @@ function paintResult(req, m) {
 
   lastLayers = main.layers ?? null;
   renderFlow(lastLayers, st.sum, isLrp);
+  lastAttention = { blocks: attentionBlocks(m.attention)?.blocks ?? null, R };
+  paintAttention();
 
   if (statusEl.dataset.kind === 'error' || req.trigger !== 'draw') {
     if (!(results.compare?.error || results.unit?.error)) {
@@ -898,6 +924,112 @@ function paintResult(req, m) {
   body.dataset.explained = String(demo.explained);
 }
 
+// ---------------------------------------------------------------- attention vs relevance (transformers)
+const attentionReadout = $('attention-readout');
+let lastAttention = null; // { blocks: attention blocks with their weights | null, R: the pixel relevance }
+
+// Attention is a weight in [0, 1], not a signed relevance: a sequential map, apart from the relevance colours.
+const ATTENTION_COLOURS = {
+  bwr: (v) => [255 - Math.round(171 * v), 255 - Math.round(216 * v), 255 - Math.round(112 * v)], // white → purple
+  coldhot: (v) => [Math.round(170 * v), Math.round(240 * v), Math.round(120 * v)], // black → pale green
+};
+
+/** The block and head selectors for the model's attention blocks; the card is shown for ViT-like models only. */
+function fillAttentionControls() {
+  const a = info.attention;
+  $('attention-card').hidden = !a || !info.image;
+  if (!a) return;
+  const blockSel = $('att-block');
+  const old = blockSel.value;
+  blockSel.textContent = '';
+  a.blocks.forEach((b, k) => blockSel.append(new Option(`${k + 1} of ${a.blocks.length} (layer ${b.index})`, String(k))));
+  // the last block by default: its CLS row is what the classifier's token gathers last
+  blockSel.value = old !== '' && Number(old) < a.blocks.length ? old : String(a.blocks.length - 1);
+  fillHeads();
+  for (const el of document.querySelectorAll('.att-grid')) el.textContent = `${a.grid}×${a.grid}`;
+}
+
+function fillHeads() {
+  const block = info.attention.blocks[Number($('att-block').value)];
+  const headSel = $('att-head');
+  const old = headSel.value;
+  headSel.textContent = '';
+  for (let h = 0; h < block.heads; h++) headSel.append(new Option(`head ${h + 1}`, String(h)));
+  if (block.heads > 1) headSel.append(new Option('mean of the heads', 'mean'));
+  headSel.value = [...headSel.options].some((o) => o.value === old) ? old : '0';
+}
+
+const chosenHead = () => ($('att-head').value === 'mean' ? 'mean' : Number($('att-head').value));
+
+function clearAttention() {
+  lastAttention = null;
+  clearMap(maps.attention);
+  clearMap(maps.patches);
+  attentionReadout.textContent = '';
+  demo.attention = null;
+}
+
+/** Paints a map of values in [0, max] with the sequential attention colours. */
+function paintWeights(map, values, max) {
+  const { H, W } = info.image;
+  sizeCanvas(map.canvas, W, H);
+  const c = map.canvas.getContext('2d', { willReadFrequently: true });
+  const img = c.createImageData(W, H);
+  const colour = ATTENTION_COLOURS[$('colormap').value] ?? ATTENTION_COLOURS.bwr;
+  for (let i = 0; i < W * H; i++) {
+    const [r, g, b] = colour(max > 0 ? Math.min(1, Math.max(0, values[i] / max)) : 0);
+    img.data.set([r, g, b, 255], 4 * i);
+  }
+  c.putImageData(img, 0, 0);
+}
+
+const pct = (v) => `${(v * 100).toFixed(v < 0.1 ? 1 : 0)} %`;
+
+/** The CLS attention of the chosen block and head beside the patch relevance, from the last result. */
+function paintAttention() {
+  const blocks = lastAttention?.blocks;
+  if (!info?.attention || !info.image) return;
+  if (!blocks?.length) {
+    clearMap(maps.attention);
+    clearMap(maps.patches);
+    attentionReadout.textContent = 'No attention weights came with this result.';
+    demo.attention = null;
+    return;
+  }
+  const k = Math.min(blocks.length - 1, Number($('att-block').value) || 0);
+  const block = blocks[k];
+  const head = chosenHead();
+  const { H, W } = info.image;
+  const G = block.grid;
+  const att = clsAttention(block, head);
+  const attMax = Math.max(...att);
+  paintWeights(maps.attention, upsample(att, G, H, W), attMax);
+  const patchR = patchSums(lastAttention.R, H, W, G);
+  const rMax = Math.max(...Array.from(patchR, Math.abs));
+  paintMap(maps.patches, upsample(patchR, G, H, W), rMax);
+  const rho = spearman(att, patchR);
+  const self = 1 - att.reduce((a, b) => a + b, 0); // row 0 sums to 1: the rest is the CLS token itself
+  const top = argmax(att);
+  const headText = head === 'mean' ? 'the mean of the heads' : `head ${head + 1}`;
+  $('attention-caption').textContent = `CLS attention, block ${k + 1}, ${headText} (max ${pct(attMax)})`;
+  $('patch-caption').textContent = `Relevance per patch, ${labelOf(methodSelect)} (max |R| ${fmt(rMax)})`;
+  maps.attention.canvas.setAttribute('aria-label', `Attention of the CLS token over the ${G}×${G} patches in block ${k + 1}, ${headText}`);
+  attentionReadout.textContent =
+    `Block ${k + 1}, ${headText}: the CLS token keeps ${pct(self)} of its attention on itself; the patch it attends to most ` +
+    `is row ${Math.floor(top / G) + 1}, column ${(top % G) + 1} (${pct(att[top])}). Rank correlation of attention and patch ` +
+    `relevance: ${rho === null ? '— (one of them is constant)' : `ρ = ${rho.toFixed(2)}`} (1: the same order, 0: unrelated).`;
+  demo.attention = {
+    block: k, head, layer: block.index, grid: G, heads: block.heads,
+    values: Array.from(att), patchRelevance: Array.from(patchR), rho, self,
+  };
+}
+
+$('att-block').addEventListener('change', () => {
+  fillHeads();
+  paintAttention();
+});
+$('att-head').addEventListener('change', paintAttention);
+
 // ---------------------------------------------------------------- relevance flow
 const flowChart = $('flow-chart');
 const unitsCanvas = $('units');
@@ -913,7 +1045,9 @@ function renderFlow(layers, inputSum, isLrp) {
     drawUnits();
     return;
   }
-  const rows = [...layers].reverse().map((l) => ({ label: `${l.index} ${l.kind}`, title: l.name, sum: l.sum, absorbed: l.absorbed }));
+  const rows = [...layers].reverse().map((l) => ({
+    label: `${l.index} ${l.kind}`, title: `${l.name} · ${l.outputShape.join('×')}`, sum: l.sum, absorbed: l.absorbed,
+  }));
   rows.push({ label: 'input', title: 'Σ R over the input pixels', sum: inputSum, absorbed: 0 });
   const max = Math.max(1e-12, ...rows.map((r) => Math.abs(r.sum) + Math.abs(r.absorbed)));
   for (const r of rows) {
@@ -940,22 +1074,54 @@ function fillFlowLayers() {
     if (l.kind === 'reshape' || l.index === info.layers.length - 1) continue;
     sel.append(new Option(`${l.index}: ${l.kind} ${l.outputShape.join('×')}`, String(l.index)));
   }
-  const firstHidden = info.layers.find((l) => l.kind === 'relu' || l.kind === 'dense' || l.kind === 'conv');
-  if (firstHidden) sel.value = String(firstHidden.index);
+  // a transformer: the first residual sum of the tokens (patch embeddings + positions) shows them on the
+  // patch grid; other models: the first hidden layer
+  const tokens = info.layers.filter((l) => l.kind !== 'reshape' && transformerView(l.outputShape, info.attention)?.view === 'tokens');
+  const first = tokens.find((l) => l.kind === 'add') ?? tokens[0] ??
+    info.layers.find((l) => l.kind === 'relu' || l.kind === 'dense' || l.kind === 'conv');
+  if (first) sel.value = String(first.index);
 }
 
-/** Units of a layer: a dense output's features, or a conv-like output's channels. */
+/**
+ * Units of a layer, each a contiguous block of `size` values of its output: a dense output's features
+ * (size 1), a conv-like output's channels, or a transformer's tokens or heads (transformer.js).
+ * `vals` sums the relevance `rel` (if given) per unit; `name` says what a unit is.
+ */
 function unitsOf(layerIndex, rel) {
-  const l = info.layers[layerIndex];
-  const shape = l.outputShape;
+  const shape = info.layers[layerIndex].outputShape;
+  const sumUnits = (n, size) => {
+    const vals = new Float32Array(n);
+    if (rel) for (let k = 0; k < n; k++) for (let i = 0; i < size; i++) vals[k] += rel[k * size + i];
+    return vals;
+  };
+  const tv = transformerView(shape, info.attention);
+  if (tv) {
+    return { ...tv, vals: sumUnits(tv.n, tv.size), name: tv.view === 'tokens' ? 'token' : 'head', grid: info.attention.grid };
+  }
   if (shape.length === 3) {
     const [C, H, W] = shape;
-    const vals = new Float32Array(C);
-    if (rel) for (let c = 0; c < C; c++) for (let i = 0; i < H * W; i++) vals[c] += rel[c * H * W + i];
-    return { n: C, vals, channel: true, size: H * W };
+    return { view: 'bars', n: C, vals: sumUnits(C, H * W), name: 'channel', size: H * W };
   }
   const n = shape.reduce((a, b) => a * b, 1);
-  return { n, vals: rel ? rel : new Float32Array(n), channel: false, size: 1 };
+  return { view: 'bars', n, vals: rel ? rel : new Float32Array(n), name: 'unit', size: 1 };
+}
+
+/** What a unit of the tokens view is, for people: the CLS token, or a patch by its grid row and column. */
+function tokenName(u, k) {
+  if (u.cls && k === 0) return 'the CLS token';
+  const p = k - (u.cls ? 1 : 0);
+  return `patch row ${Math.floor(p / u.grid) + 1}, column ${(p % u.grid) + 1}`;
+}
+
+/** Cells of the tokens view in canvas pixels: the CLS token apart, the patches on their G×G grid. */
+function tokenCells(u, height) {
+  const pad = 4, G = u.grid;
+  const cell = Math.floor((height - 2 * pad) / G);
+  const x0 = pad + (u.cls ? cell + 14 : 0);
+  const cells = [];
+  if (u.cls) cells.push({ x: pad, y: pad, w: cell, h: cell });
+  for (let p = 0; p < G * G; p++) cells.push({ x: x0 + (p % G) * cell, y: pad + Math.floor(p / G) * cell, w: cell, h: cell });
+  return { cells, right: x0 + G * cell };
 }
 
 let unitsCanvasWidth = 0;
@@ -980,9 +1146,16 @@ function drawUnits() {
   const li = Number(sel);
   const rel = lastLayers.find((l) => l.index === li)?.relevance;
   const u = unitsOf(li, rel);
-  demo.units = { layer: li, values: u.vals };
   let max = 0;
   for (const v of u.vals) max = Math.max(max, Math.abs(v));
+  const chosen = unitChoice && unitChoice.layer === li ? unitChoice.unit : -1;
+  if (u.view === 'tokens') drawTokens(g, u, chosen);
+  else drawBars(g, u, max, chosen);
+  demo.units = { layer: li, view: u.view, values: u.vals, cells: u.view === 'tokens' ? tokenCells(u, c.height).cells : null };
+}
+
+function drawBars(g, u, max, chosen) {
+  const c = g.canvas;
   const bw = c.width / u.n;
   const mid = c.height / 2;
   g.fillStyle = '#d9dde5';
@@ -993,11 +1166,48 @@ function drawUnits() {
     const h = Math.abs(v) * (mid - 2);
     g.fillRect(k * bw, v >= 0 ? mid - h : mid + 1, Math.max(1, bw - (bw > 3 ? 1 : 0)), Math.max(h, v !== 0 ? 1 : 0));
   }
-  if (unitChoice && unitChoice.layer === li) {
+  if (chosen >= 0) {
     g.strokeStyle = '#1d2330';
     g.lineWidth = 2;
-    g.strokeRect(unitChoice.unit * bw, 1, Math.max(2, bw), c.height - 2);
+    g.strokeRect(chosen * bw, 1, Math.max(2, bw), c.height - 2);
   }
+}
+
+/**
+ * A tokens layer: each token's relevance (Σ over its features) coloured on the patch grid, CLS apart.
+ * The colours are scaled by the largest patch: the CLS token often holds far more (near the input it
+ * is a constant whose share is absorbed), which would wash the patches out; its cell saturates instead.
+ */
+function drawTokens(g, u, chosen) {
+  const { cells, right } = tokenCells(u, g.canvas.height);
+  const cm = COLORMAPS[$('colormap').value] ?? COLORMAPS.bwr;
+  const first = u.cls ? 1 : 0;
+  let max = 0;
+  for (let k = first; k < u.n; k++) max = Math.max(max, Math.abs(u.vals[k]));
+  cells.forEach((r, k) => {
+    const [cr, cg, cb] = cm(max > 0 ? Math.max(-1, Math.min(1, u.vals[k] / max)) : 0);
+    g.fillStyle = `rgb(${cr},${cg},${cb})`;
+    g.fillRect(r.x, r.y, r.w, r.h);
+  });
+  g.strokeStyle = '#d9dde5';
+  g.lineWidth = 1;
+  for (const r of cells) g.strokeRect(r.x + 0.5, r.y + 0.5, r.w - 1, r.h - 1);
+  if (chosen >= 0 && cells[chosen]) {
+    const r = cells[chosen];
+    g.strokeStyle = '#1d2330';
+    g.lineWidth = 2;
+    g.strokeRect(r.x + 1, r.y + 1, r.w - 2, r.h - 2);
+  }
+  g.fillStyle = '#5b6475';
+  g.font = '11px sans-serif';
+  if (u.cls) g.fillText('CLS', cells[0].x, cells[0].y + cells[0].h + 12);
+  const lines = [
+    `${u.n} tokens: Σ R over the ${u.size} values of each;`,
+    `patches on the ${u.grid}×${u.grid} grid (max |R| ${fmt(max)})`,
+    `${u.cls ? `CLS: ${fmt(u.vals[0])} · ` : ''}click a token`,
+  ];
+  const room = g.canvas.width - right - 18;
+  if (room >= 100) lines.forEach((t, i) => g.fillText(t, right + 14, 18 + 16 * i, room)); // squeezed on a phone
 }
 
 function chooseUnit(unit) {
@@ -1011,14 +1221,32 @@ function chooseUnit(unit) {
       showError('Unit', new Error(`layer ${li} has units 0..${u.n - 1}, not ${unit}`));
       return;
     }
-    const restrict = u.channel
+    const restrict = u.size > 1
       ? { layer: li, units: Array.from({ length: u.size }, (_, i) => unit * u.size + i) }
       : { layer: li, unit };
-    unitChoice = { layer: li, unit, restrict, label: `${u.channel ? 'channel' : 'unit'} ${unit} of layer ${li} (${info.layers[li].kind})` };
+    const what = u.view === 'tokens' ? `token ${unit} (${tokenName(u, unit)})` : `${u.name} ${unit}`;
+    unitChoice = { layer: li, unit, restrict, label: `${what} of layer ${li} (${info.layers[li].kind})` };
   }
   $('unit').value = unitChoice ? String(unit) : '';
   drawUnits();
   flushFrame('unit');
+}
+
+/** The unit under a click: a token's cell, or the bar (snapping to the most relevant bar nearby). */
+function unitAt(u, x, y, rect) {
+  if (u.view === 'tokens') {
+    const { cells } = tokenCells(u, unitsCanvas.height);
+    const px = (x * unitsCanvas.width) / rect.width, py = (y * unitsCanvas.height) / rect.height;
+    const k = cells.findIndex((r) => px >= r.x && px < r.x + r.w && py >= r.y && py < r.y + r.h);
+    return k >= 0 ? k : null;
+  }
+  let k = Math.min(u.n - 1, Math.max(0, Math.floor((x / rect.width) * u.n)));
+  // thin bars (many units): snap to the most relevant unit within ±4 CSS pixels of the click
+  const reach = Math.floor((4 / rect.width) * u.n);
+  for (let j = Math.max(0, k - reach); j <= Math.min(u.n - 1, k + reach); j++) {
+    if (Math.abs(u.vals[j]) > Math.abs(u.vals[k])) k = j;
+  }
+  return k;
 }
 unitsCanvas.addEventListener('click', (e) => {
   const sel = $('flow-layer').value;
@@ -1026,14 +1254,8 @@ unitsCanvas.addEventListener('click', (e) => {
   const rect = unitsCanvas.getBoundingClientRect();
   const li = Number(sel);
   const u = unitsOf(li, lastLayers?.find((l) => l.index === li)?.relevance ?? null);
-  const at = ((e.clientX - rect.left) / rect.width) * u.n;
-  let k = Math.min(u.n - 1, Math.max(0, Math.floor(at)));
-  // thin bars (many units): snap to the most relevant unit within ±4 CSS pixels of the click
-  const reach = Math.floor((4 / rect.width) * u.n);
-  for (let j = Math.max(0, k - reach); j <= Math.min(u.n - 1, k + reach); j++) {
-    if (Math.abs(u.vals[j]) > Math.abs(u.vals[k])) k = j;
-  }
-  chooseUnit(k);
+  const k = unitAt(u, e.clientX - rect.left, e.clientY - rect.top, rect);
+  if (k !== null) chooseUnit(k);
 });
 unitsCanvas.addEventListener('keydown', (e) => {
   if (!['ArrowLeft', 'ArrowRight'].includes(e.key)) return;
@@ -1149,7 +1371,7 @@ $('download').addEventListener('click', () => {
 function describeModel(name) {
   const shape = info.inputShape.join('×');
   const mem = info.memoryBytes ? ` · engine memory ${(info.memoryBytes / 2 ** 20).toFixed(1)} MB` : '';
-  $('model-summary').textContent = `${name === 'custom' ? customFileName : name.toUpperCase()} · input ${shape} · ${info.outputSize} outputs · ${info.layers.length} layers${mem}`;
+  $('model-summary').textContent = `${name === 'custom' ? customFileName : MODELS[name].label} · input ${shape} · ${info.outputSize} outputs · ${info.layers.length} layers${mem}`;
   const ol = $('model-layers');
   ol.textContent = '';
   for (const l of info.layers) {
@@ -1173,6 +1395,18 @@ function fillTargets(n) {
 let customFileName = '';
 const infos = new Map();
 
+/** The methods the model can use; a model with its own starting method (the ViT: attn-lrp) starts on it. */
+function offerMethods(name) {
+  fillMethodSelect(methodSelect, { transformer: info.transformer });
+  fillMethodSelect(compareSelect, { withOff: true, withRules: false, transformer: info.transformer });
+  // a file with ViT-like attention blocks starts on attn-lrp as the bundled ViT does
+  const start = MODELS[name]?.method ?? (info.attention ? 'attn-lrp' : null);
+  if (start && [...methodSelect.options].some((o) => o.value === start)) methodSelect.value = start;
+  else if (!methodSelect.value) methodSelect.value = DEFAULT_METHOD; // its method is not offered here
+  if (!compareSelect.value) compareSelect.value = 'gradient';
+  describeMethod();
+}
+
 async function useModel(name, { loaded } = {}) {
   body.dataset.state = 'loading';
   setStatus('Loading the model…');
@@ -1181,7 +1415,14 @@ async function useModel(name, { loaded } = {}) {
   infos.set(name, m);
   currentName = name;
   demo.modelName = name;
-  info = { inputShape: m.inputShape, outputSize: m.outputSize, layers: m.layers, memoryBytes: m.memoryBytes, image: imageShapeOf(m.inputShape) };
+  info = {
+    inputShape: m.inputShape, outputSize: m.outputSize, layers: m.layers, memoryBytes: m.memoryBytes, image: imageShapeOf(m.inputShape),
+    transformer: m.layers.some((l) => TRANSFORMER_KINDS.has(l.kind)),
+    // the attention blocks, from the softmax layers' shapes (their weights arrive with each result)
+    attention: attentionBlocks(m.layers.filter((l) => l.kind === 'softmax')),
+  };
+  offerMethods(name);
+  fillAttentionControls();
   unitChoice = null;
   $('unit').value = '';
   lastLayers = null;

@@ -3,15 +3,17 @@
 // Messages from the page (each with an `id`, answered with the same `id`):
 //   { type: 'load', id, name, url }            fetch + load a model (cached by name)
 //   { type: 'load', id, name, bytes }          load a model from bytes (a user's file; replaces `name`)
-//   { type: 'explain', id, model, input, jobs, wantLayers }
+//   { type: 'explain', id, model, input, jobs, wantLayers, wantAttention }
 //        input: Float32Array of the model's input size
 //        jobs:  [{ key, options, target }] explanations of the same input; `target` is
 //               { kind: 'predicted' } | { kind: 'class', a } | { kind: 'contrast', a, b }
+//        wantAttention: also return the softmax outputs (a transformer's attention weights)
 //   { type: 'evaluate', id, model, input, methods: [{ key, options }], patchSize, steps }
 //        pixel flipping of the input for each method (lrp-wasm's evaluate: MoRF and LeRF curves, AOPC)
 // Answers: { type: 'loaded', id, name, inputShape, outputSize, layers, memoryBytes (the engine's wasm memory) }
 //          { type: 'evaluated', id, curves: { [key]: { morf: { curve, aopc }, lerf: { curve, aopc } } | { error } }, perturbed, patches }
-//          { type: 'result', id, logits, results: { [key]: { relevance, target, layers? } | { error } }, ms }
+//          { type: 'result', id, logits, results: { [key]: { relevance, target, layers? } | { error } },
+//            attention?: [{ index, name, outputShape, weights }], ms }
 //          { type: 'error', id, message }
 // The page sends at most one 'explain' at a time and keeps only the newest pending one (coalescing).
 
@@ -70,19 +72,26 @@ function seedFor(target, logits, gradient) {
   return { outputRelevance: seed };
 }
 
-function explain({ model: name, input, jobs, wantLayers }) {
+function explain({ model: name, input, jobs, wantLayers, wantAttention }) {
   const model = models.get(name);
   if (!model) throw new Error(`model "${name}" is not loaded`);
   const t0 = performance.now();
   const logits = model.predict(input);
   const results = {};
   const transfer = new Set([logits.buffer]);
+  let attention = null;
   for (const { key, options, target } of jobs) {
     try {
       const gradient = options.method && options.method !== 'lrp';
       const opts = { ...options, ...seedFor(target, logits, gradient) };
       if (wantLayers && key === 'main' && !gradient) opts.layerRelevance = true;
+      // the attention weights come from the forward pass of the main explanation (no extra pass)
+      if (wantAttention && key === 'main') opts.attention = true;
       const r = model.explain(input, opts);
+      if (r.attention) {
+        attention = r.attention.map(({ index, name, outputShape, weights }) => ({ index, name, outputShape, weights }));
+        for (const a of attention) transfer.add(a.weights.buffer);
+      }
       const out = { relevance: r.relevance, target: target.kind === 'contrast' ? target.a : r.target };
       transfer.add(r.relevance.buffer);
       if (r.layers) {
@@ -97,7 +106,7 @@ function explain({ model: name, input, jobs, wantLayers }) {
       results[key] = { error: err && err.message ? err.message : String(err) };
     }
   }
-  return { msg: { logits, results, ms: performance.now() - t0 }, transfer: [...transfer] };
+  return { msg: { logits, results, attention, ms: performance.now() - t0 }, transfer: [...transfer] };
 }
 
 async function evaluateMethods({ model: name, input, methods, patchSize, steps }) {
