@@ -144,6 +144,7 @@ class Model {
   }
 
   int inputSize() const { return graph_.inputSize(); }
+  int constantsSize() const { return graph_.constantsSize(); }
   bool tokenInput() const { return graph_.tokenInput(); }
   int outputSize() const { return guarded([&] { return graph_.outputSize(); }); }
   int layerCount() const { return static_cast<int>(graph_.nodes().size()); }
@@ -172,11 +173,12 @@ class Model {
 
  private:
   lrp::Matrix toBatch(const val& inputs, int batch) const {
+    // Each column: one input, then its per-input constants (graph.hpp).
     const std::vector<float> values = toFloats(inputs);
-    if (batch < 1 || static_cast<int64_t>(values.size()) != int64_t{graph_.inputSize()} * batch)
+    if (batch < 1 || static_cast<int64_t>(values.size()) != int64_t{graph_.columnSize()} * batch)
       throw lrp::Error("input has " + std::to_string(values.size()) + " values, expected " +
-                       std::to_string(int64_t{graph_.inputSize()} * std::max(batch, 1)));
-    return Eigen::Map<const lrp::Matrix>(values.data(), graph_.inputSize(), batch);
+                       std::to_string(int64_t{graph_.columnSize()} * std::max(batch, 1)));
+    return Eigen::Map<const lrp::Matrix>(values.data(), graph_.columnSize(), batch);
   }
 
   lrp::ExplainRequest toRequest(const val& options) const {
@@ -232,6 +234,7 @@ EMSCRIPTEN_BINDINGS(lrp_engine) {
       .constructor(&Model::create, emscripten::allow_raw_pointers())
       .function("addLayer", &Model::addLayer)
       .function("inputSize", &Model::inputSize)
+      .function("constantsSize", &Model::constantsSize)
       .function("tokenInput", &Model::tokenInput)
       .function("outputSize", &Model::outputSize)
       .function("layerCount", &Model::layerCount)

@@ -54,6 +54,9 @@ std::unique_ptr<Layer> buildReduceMean(LayerSpec& spec, const std::vector<Shape>
 std::unique_ptr<Layer> buildReduceSum(LayerSpec& spec, const std::vector<Shape>& inputShapes);
 std::unique_ptr<Layer> buildReduceMax(LayerSpec& spec, const std::vector<Shape>& inputShapes);
 std::unique_ptr<Layer> buildGlobalMaxPool(LayerSpec& spec, const std::vector<Shape>& inputShapes);
+// mask.cpp
+std::unique_ptr<Layer> buildInputConstant(LayerSpec& spec, const std::vector<Shape>& inputShapes);
+std::unique_ptr<Layer> buildWhere(LayerSpec& spec, const std::vector<Shape>& inputShapes);
 // softmax.cpp, layernorm.cpp, matmul.cpp
 std::unique_ptr<Layer> buildSoftmax(LayerSpec& spec, const std::vector<Shape>& inputShapes);
 std::unique_ptr<Layer> buildLayerNorm(LayerSpec& spec, const std::vector<Shape>& inputShapes);

@@ -51,7 +51,7 @@ Rule ruleOf(RuleKind kind, float stabilizer, bool signedStabilizer = true) {
 
 // Whether node `source` computes a gate (a sigmoid or hard-sigmoid), for the signal rule of products.
 bool isGate(const Graph& graph, int source) {
-  if (source == kGraphInput) return false;
+  if (source < 0) return false;
   const std::string kind = graph.node(source).layer->kind();
   return kind == "sigmoid" || kind == "hard-sigmoid";
 }
@@ -70,18 +70,23 @@ int64_t averagedCount(const Graph& graph, const Node& node) {
   return std::max<int64_t>(1, in / shapeSize(node.outputShape));
 }
 
-// The operand of a matrix product that is computed by a softmax (the attention weights), looking through
-// re-indexing layers (reshape, transpose, …); -1 if neither is.
-int softmaxOperand(const Graph& graph, const Node& node) {
+// The operand of `node` computed by a layer of `role`, looking through re-indexing layers (reshape,
+// transpose, expand, …); -1 if none is.
+int operandOfRole(const Graph& graph, const Node& node, Role role) {
   for (size_t k = 0; k < node.inputs.size(); ++k) {
     int source = node.inputs[k];
-    while (source != kGraphInput && graph.node(source).layer->role() == Role::Reindex &&
-           graph.node(source).inputs.size() == 1)
+    while (source >= 0 && graph.node(source).layer->role() == Role::Reindex && graph.node(source).inputs.size() == 1)
       source = graph.node(source).inputs[0];
-    if (source != kGraphInput && graph.node(source).layer->role() == Role::Softmax) return static_cast<int>(k);
+    if (source >= 0 && graph.node(source).layer->role() == role) return static_cast<int>(k);
   }
   return -1;
 }
+
+// The operand of a matrix product that is the attention weights (a softmax's output).
+int softmaxOperand(const Graph& graph, const Node& node) { return operandOfRole(graph, node, Role::Softmax); }
+
+// The operand of a sum or product that is a per-input constant (an attention mask from the ids).
+int constantOperand(const Graph& graph, const Node& node) { return operandOfRole(graph, node, Role::Constant); }
 
 // The base layer map shared by every composite and by `rules` alone, by the layer's role (the table "Which
 // rule where" of shared/ATTNLRP.md): activations and un-merged batch-norms pass relevance, sums and means
@@ -96,14 +101,26 @@ std::optional<Rule> baseRule(const Graph& graph, const Node& node, const Composi
     case Role::ScaleConstant: return ruleOf(RuleKind::Pass, params.stabilizer);
     // LXT stabilises sums with st+ and ε = 1e-8 (ATTNLRP rule 5) and means with st+(Σ x), ε = 1e-6 (rule
     // 11): the norm rule divides by the mean, so its ε is 1e-6 over the number of values averaged.
-    case Role::Sum: return lxt ? ruleOf(RuleKind::Norm, 1e-8f, false) : ruleOf(RuleKind::Norm, params.stabilizer);
+    case Role::Sum: {
+      // An attention mask computed from the ids is added like a constant (ATTNLRP rule 13 = rule 6): the
+      // scores get a·R/st+(a + m), the mask absorbs its share.
+      const int mask = constantOperand(graph, node);
+      if (mask >= 0) {
+        Rule rule = ruleOf(RuleKind::Norm, 1e-8f, false);
+        rule.silentInput = mask;
+        return rule;
+      }
+      return lxt ? ruleOf(RuleKind::Norm, 1e-8f, false) : ruleOf(RuleKind::Norm, params.stabilizer);
+    }
     case Role::Mean:
       return lxt ? ruleOf(RuleKind::Norm, 1e-6f / static_cast<float>(averagedCount(graph, node)), false)
                  : ruleOf(RuleKind::Norm, params.stabilizer);
     case Role::AddConstant: return ruleOf(RuleKind::Norm, 1e-8f, false);
     case Role::Product: {
       Rule rule = ruleOf(RuleKind::Product, 0.0f);
-      if (params.signalProducts) rule.silentInput = gateOperand(graph, node);
+      // A multiplicative mask from the ids scales like a constant (rule 4): all relevance to the other factor.
+      rule.silentInput = constantOperand(graph, node);
+      if (rule.silentInput < 0 && params.signalProducts) rule.silentInput = gateOperand(graph, node);
       return rule;
     }
     case Role::Quotient: {
@@ -127,7 +144,8 @@ std::optional<Rule> baseRule(const Graph& graph, const Node& node, const Composi
     case Role::Linear:
     case Role::WinnerTakesAll:
     case Role::Reindex:
-    case Role::Embedding: return std::nullopt;
+    case Role::Embedding:
+    case Role::Constant: return std::nullopt;
   }
   return std::nullopt;
 }

@@ -97,7 +97,11 @@ std::vector<Matrix> normRelevance(const Layer& layer, const std::vector<const Ma
   const Matrix s = rule.signedStabilizer ? stabilizedDivide(relevance, z, stabilizerOf(rule))
                                          : Matrix(relevance.array() / (z.array() + stabilizerOf(rule)));
   std::vector<Matrix> passed = layer.gradient(inputs, z, s);
-  for (size_t k = 0; k < passed.size(); ++k) passed[k].array() *= inputs[k]->array();
+  for (size_t k = 0; k < passed.size(); ++k) {
+    // A silent operand (a mask from the ids) is a constant: it absorbs its share, passes nothing on.
+    if (static_cast<int>(k) == rule.silentInput) passed[k].setZero();
+    else passed[k].array() *= inputs[k]->array();
+  }
   return passed;
 }
 
@@ -165,6 +169,7 @@ Matrix backward(const Graph& graph, const Activations& acts, Matrix seed, const 
     for (size_t k = 0; k < passed.size(); ++k) {
       if (report) passedSum += passed[k].col(0).cast<double>().sum();
       const int source = nodes[index].inputs[k];
+      if (source == kInputConstants) continue;  // constants take no relevance
       Matrix& into = source == kGraphInput ? atInput : atOutput[static_cast<size_t>(source)];
       if (into.size() == 0) into = std::move(passed[k]);
       else into += passed[k];  // fan-out: relevance arriving from several consumers is summed
@@ -175,10 +180,12 @@ Matrix backward(const Graph& graph, const Activations& acts, Matrix seed, const 
   return atInput;
 }
 
-// The forward pass with node `embedding`'s output replaced by `points` (one column per point).
-Activations forwardFromEmbedding(const Graph& graph, int embedding, const Matrix& points) {
+// The forward pass with node `embedding`'s output replaced by `points` (one column per point), all with the
+// per-input constants `constants` (one column: those of the explained input).
+Activations forwardFromEmbedding(const Graph& graph, int embedding, const Matrix& points, const Vector& constants) {
   Activations acts;
   acts.input = Matrix::Zero(graph.inputSize(), points.cols());  // the ids are read by the embedding only
+  acts.constants = constants.replicate(1, points.cols());
   acts.nodes.reserve(graph.nodes().size());
   for (int id = 0; id < static_cast<int>(graph.nodes().size()); ++id)
     acts.nodes.push_back(id == embedding ? points : graph.node(id).layer->forward(graph.inputsOf(acts, id)));
@@ -187,8 +194,10 @@ Activations forwardFromEmbedding(const Graph& graph, int embedding, const Matrix
 
 // The gradient of f_target at each column of `points`: at the graph input, or — with `embedding` ≥ 0 — at
 // that embedding lookup's output, the points replacing its output.
-Matrix gradientAt(const Graph& graph, const Matrix& points, int target, const ExplainRequest& request, int embedding) {
-  const Activations acts = embedding < 0 ? graph.forward(points) : forwardFromEmbedding(graph, embedding, points);
+Matrix gradientAt(const Graph& graph, const Matrix& points, int target, const ExplainRequest& request, int embedding,
+                  const Vector& constants) {
+  const Activations acts =
+      embedding < 0 ? graph.forward(points) : forwardFromEmbedding(graph, embedding, points, constants);
   const Matrix seed = outputSeed(acts.nodes.back(), std::vector<int>(static_cast<size_t>(points.cols()), target), request, false);
   if (embedding < 0) return backward(graph, acts, seed, nullptr, request, nullptr);
   Matrix atEmbedding = Matrix::Zero(points.rows(), points.cols());
@@ -198,12 +207,12 @@ Matrix gradientAt(const Graph& graph, const Matrix& points, int target, const Ex
 
 // Mean gradient over the columns of `points` (evaluated in chunks to bound memory), all for one target.
 Vector meanGradient(const Graph& graph, const Matrix& points, int target, const ExplainRequest& request,
-                    int embedding = -1) {
+                    int embedding = -1, const Vector& constants = Vector()) {
   Vector sum = Vector::Zero(points.rows());
   const Eigen::Index chunk = chunkSize(graph);
   for (Eigen::Index start = 0; start < points.cols(); start += chunk) {
     const Eigen::Index n = std::min<Eigen::Index>(chunk, points.cols() - start);
-    sum += gradientAt(graph, points.middleCols(start, n), target, request, embedding).rowwise().sum();
+    sum += gradientAt(graph, points.middleCols(start, n), target, request, embedding, constants).rowwise().sum();
   }
   return sum / static_cast<float>(points.cols());
 }
@@ -279,13 +288,15 @@ int embeddingNode(const Graph& graph) {
 }
 
 
-Vector tokenAttribution(const Graph& graph, const Vector& ids, int target, const ExplainRequest& request) {
+// `column`: the ids, then their per-input constants.
+Vector tokenAttribution(const Graph& graph, const Vector& column, int target, const ExplainRequest& request) {
   const int embedding = embeddingNode(graph);
-  const Matrix idColumn = ids;
+  const Matrix idColumn = column.head(graph.inputSize());
+  const Vector constants = column.tail(graph.constantsSize());
   const Vector e = graph.node(embedding).layer->forward({&idColumn}).col(0);
   const bool integrated = request.method == Method::IntegratedGradients;
   const Matrix points = integrated ? interpolationPoints(e, request.steps) : noisyPoints(e, request);
-  Matrix perValue = meanGradient(graph, points, target, request, embedding);
+  Matrix perValue = meanGradient(graph, points, target, request, embedding, constants);
   if (integrated) perValue.array() *= e.array();
   // The embedding's gradient map sums over the embedding dimension: one value per token.
   return graph.node(embedding).layer->gradient({&idColumn}, Matrix(e), perValue)[0].col(0);
@@ -319,11 +330,12 @@ std::vector<Explanation> explainBatch(const Graph& graph, const Matrix& inputs, 
     case Method::Gradient:
     case Method::GradientXInput:
       relevance = backward(graph, acts, outputSeed(logits, targets, request, false), nullptr, request, nullptr);
-      if (request.method == Method::GradientXInput && !graph.tokenInput()) relevance = relevance.cwiseProduct(inputs);
+      if (request.method == Method::GradientXInput && !graph.tokenInput())
+        relevance = relevance.cwiseProduct(inputs.topRows(graph.inputSize()));
       break;
     case Method::IntegratedGradients:
     case Method::SmoothGrad:
-      relevance.resize(inputs.rows(), inputs.cols());
+      relevance.resize(graph.inputSize(), inputs.cols());
       for (Eigen::Index col = 0; col < inputs.cols(); ++col) {
         const Vector x = inputs.col(col);
         const int t = targets[static_cast<size_t>(col)];
@@ -347,8 +359,8 @@ std::vector<Explanation> explainBatch(const Graph& graph, const Matrix& inputs, 
 }
 
 Explanation explain(const Graph& graph, const float* input, int inputLength, const ExplainRequest& request) {
-  if (inputLength != graph.inputSize())
-    throw Error("input has " + std::to_string(inputLength) + " values, expected " + std::to_string(graph.inputSize()) +
+  if (inputLength != graph.columnSize())
+    throw Error("input has " + std::to_string(inputLength) + " values, expected " + std::to_string(graph.columnSize()) +
                 " (shape " + shapeToString(graph.inputShape()) + ")");
   const Matrix x = Eigen::Map<const Matrix>(input, inputLength, 1);
   return std::move(explainBatch(graph, x, request).front());

@@ -7,7 +7,8 @@ namespace lrp {
 
 const Matrix& Activations::inputOf(const std::vector<Node>& graphNodes, int id, size_t k) const {
   const int source = graphNodes[static_cast<size_t>(id)].inputs[k];
-  return source == kGraphInput ? input : nodes[static_cast<size_t>(source)];
+  if (source == kGraphInput) return input;
+  return source == kInputConstants ? constants : nodes[static_cast<size_t>(source)];
 }
 
 Graph::Graph(Shape inputShape)
@@ -19,12 +20,7 @@ int Graph::add(std::string name, std::unique_ptr<Layer> layer, std::vector<int> 
   const int id = static_cast<int>(nodes_.size());
   if (!layer) throw Error("node '" + name + "' has no layer");
   if (inputs.empty()) throw Error("node '" + name + "' has no inputs");
-  std::vector<Shape> inputShapes;
-  for (int source : inputs) {
-    if (source != kGraphInput && (source < 0 || source >= id))
-      throw Error("node '" + name + "' refers to unknown input node " + std::to_string(source));
-    inputShapes.push_back(source == kGraphInput ? inputShape_ : nodes_[static_cast<size_t>(source)].outputShape);
-  }
+  const std::vector<Shape> inputShapes = shapesOf(name, inputs);
   Shape shape;
   try {
     shape = layer->outputShape(inputShapes);
@@ -32,6 +28,7 @@ int Graph::add(std::string name, std::unique_ptr<Layer> layer, std::vector<int> 
     throw Error("node '" + name + "': " + e.what());
   }
   checkTokenInput(name, *layer, inputs);
+  checkInputConstants(name, *layer, inputs, shape);
   nodes_.push_back(Node{std::move(name), std::move(layer), std::move(inputs), std::move(shape)});
   return id;
 }
@@ -52,13 +49,39 @@ void Graph::checkTokenInput(const std::string& name, const Layer& layer, const s
   tokenInput_ = isEmbedding;
 }
 
-int Graph::add(std::string name, const std::string& kind, LayerSpec spec, std::vector<int> inputs) {
-  std::vector<Shape> inputShapes;
+// The shapes of a new node's inputs; the per-input constants have the empty shape (an input-constant layer
+// knows its slice of them).
+std::vector<Shape> Graph::shapesOf(const std::string& name, const std::vector<int>& inputs) const {
+  std::vector<Shape> shapes;
   for (int source : inputs) {
-    if (source != kGraphInput && (source < 0 || source >= static_cast<int>(nodes_.size())))
+    if (source != kGraphInput && source != kInputConstants && (source < 0 || source >= static_cast<int>(nodes_.size())))
       throw Error("node '" + name + "' refers to unknown input node " + std::to_string(source));
-    inputShapes.push_back(source == kGraphInput ? inputShape_ : nodes_[static_cast<size_t>(source)].outputShape);
+    if (source == kGraphInput) shapes.push_back(inputShape_);
+    else if (source == kInputConstants) shapes.push_back(Shape{});
+    else shapes.push_back(nodes_[static_cast<size_t>(source)].outputShape);
   }
+  return shapes;
+}
+
+// Only input-constant layers read the per-input constants, and only them; each takes the slice that
+// follows the previous one's, so the constants of a column are the concatenation of their outputs.
+void Graph::checkInputConstants(const std::string& name, const Layer& layer, const std::vector<int>& inputs,
+                                const Shape& shape) {
+  const bool reads = std::find(inputs.begin(), inputs.end(), kInputConstants) != inputs.end();
+  const bool isConstant = layer.role() == Role::Constant;
+  if (isConstant != reads || (reads && inputs.size() != 1))
+    throw Error("node '" + name + "': only an input-constant layer reads the per-input constants (input " +
+                std::to_string(kInputConstants) + "), and it reads nothing else");
+  if (!isConstant) return;
+  const auto* constant = dynamic_cast<const InputConstantLayer*>(&layer);
+  if (constant == nullptr || constant->offset() != constantsSize_)
+    throw Error("node '" + name + "': the per-input constants must be read in order (the next starts at " +
+                std::to_string(constantsSize_) + ")");
+  constantsSize_ += static_cast<int>(shapeSize(shape));
+}
+
+int Graph::add(std::string name, const std::string& kind, LayerSpec spec, std::vector<int> inputs) {
+  const std::vector<Shape> inputShapes = shapesOf(name, inputs);
   std::unique_ptr<Layer> layer;
   try {
     layer = buildLayer(kind, spec, inputShapes);
@@ -88,6 +111,14 @@ void Graph::checkInput(const Matrix& x) const {
   if (!x.allFinite()) throw Error("input contains NaN or Infinity");
 }
 
+void Graph::checkConstants(const Matrix& constants, Eigen::Index columns) const {
+  if (constants.rows() != constantsSize_ || (constantsSize_ > 0 && constants.cols() != columns))
+    throw Error("the per-input constants have " + std::to_string(constants.size()) + " values, expected " +
+                std::to_string(int64_t{constantsSize_} * columns));
+  // −∞ is a mask (a softmax gives it weight 0); NaN means something upstream went wrong.
+  if (constants.array().isNaN().any()) throw Error("the per-input constants contain NaN");
+}
+
 std::vector<const Matrix*> Graph::inputsOf(const Activations& acts, int id) const {
   std::vector<const Matrix*> inputs;
   for (size_t k = 0; k < nodes_[static_cast<size_t>(id)].inputs.size(); ++k)
@@ -96,10 +127,21 @@ std::vector<const Matrix*> Graph::inputsOf(const Activations& acts, int id) cons
 }
 
 Activations Graph::forward(const Matrix& x) const {
-  checkInput(x);
+  if (x.rows() != columnSize())
+    throw Error("input has " + std::to_string(x.rows()) + " values, expected " + std::to_string(columnSize()) +
+                (constantsSize_ > 0 ? " (" + std::to_string(inputSize_) + " and " + std::to_string(constantsSize_) +
+                                          " per-input constants)"
+                                    : " (shape " + shapeToString(inputShape_) + ")"));
+  return forward(x.topRows(inputSize_), x.bottomRows(constantsSize_));
+}
+
+Activations Graph::forward(Matrix input, Matrix constants) const {
+  checkInput(input);
+  checkConstants(constants, input.cols());
   outputNode();
   Activations acts;
-  acts.input = x;
+  acts.input = std::move(input);
+  acts.constants = std::move(constants);
   acts.nodes.reserve(nodes_.size());
   for (int id = 0; id < static_cast<int>(nodes_.size()); ++id)
     acts.nodes.push_back(nodes_[static_cast<size_t>(id)].layer->forward(inputsOf(acts, id)));

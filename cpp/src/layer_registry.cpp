@@ -51,6 +51,8 @@ const LayerEntry kLayers[] = {
     {"gather", buildGather},
     {"expand", buildExpand},
     {"embedding", buildEmbedding},
+    {"input-constant", buildInputConstant},
+    {"where", buildWhere},
     {"reshape", buildReshape},
     {"identity", buildIdentity},
 };

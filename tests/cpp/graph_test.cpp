@@ -82,7 +82,8 @@ TEST(GraphShapes, ReferenceToALaterOrUnknownNode) {
   g.add("r0", std::make_unique<lrp::ReLULayer>(), {lrp::kGraphInput});
   EXPECT_TRUE(throwsWith([&] { g.add("r1", std::make_unique<lrp::ReLULayer>(), {1}); }, "refers to unknown input node 1"));
   EXPECT_TRUE(throwsWith([&] { g.add("r1", std::make_unique<lrp::ReLULayer>(), {5}); }, "unknown input node 5"));
-  EXPECT_TRUE(throwsWith([&] { g.add("r1", std::make_unique<lrp::ReLULayer>(), {-2}); }, "unknown input node -2"));
+  EXPECT_TRUE(throwsWith([&] { g.add("r1", std::make_unique<lrp::ReLULayer>(), {-3}); }, "unknown input node -3"));
+  EXPECT_TRUE(throwsWith([&] { g.add("r1", std::make_unique<lrp::ReLULayer>(), {lrp::kInputConstants}); }, "only an input-constant layer reads"));
   EXPECT_EQ(g.nodes().size(), 1u);
 }
 

@@ -7,6 +7,10 @@ namespace lrp {
 
 // Input index that refers to the graph's input instead of another node.
 constexpr int kGraphInput = -1;
+// Input index of the per-input constants: values the importer computes from each input's token ids
+// outside the engine (an attention mask: ATTNLRP rule 13) and that travel after the input in every
+// column. Only `input-constant` layers read them; relevance never flows into them.
+constexpr int kInputConstants = -2;
 
 struct Node {
   std::string name;
@@ -18,6 +22,7 @@ struct Node {
 // Every node's output for one forward pass (one column per sample).
 struct Activations {
   Matrix input;
+  Matrix constants;  // the per-input constants (kInputConstants), constantsSize() × batch
   std::vector<Matrix> nodes;
   // The value feeding input slot `k` of node `id`.
   const Matrix& inputOf(const std::vector<Node>& graphNodes, int id, size_t k) const;
@@ -38,13 +43,20 @@ class Graph {
 
   const Shape& inputShape() const { return inputShape_; }
   int inputSize() const { return inputSize_; }
+  // Values per column that follow the input: the per-input constants (0 unless an input-constant layer
+  // reads them). A column of forward()/explainBatch() has inputSize() + constantsSize() rows.
+  int constantsSize() const { return constantsSize_; }
+  int columnSize() const { return inputSize_ + constantsSize_; }
   int outputSize() const;
   int outputNode() const;  // the last node is the output
   const std::vector<Node>& nodes() const { return nodes_; }
   const Node& node(int id) const { return nodes_.at(static_cast<size_t>(id)); }
 
-  // Runs the whole graph on x (inputSize × batch) and keeps every node's output.
+  // Runs the whole graph on x (columnSize × batch: each input, then its constants) and keeps every
+  // node's output.
   Activations forward(const Matrix& x) const;
+  // The same with the input and its constants given apart (the constants may be empty if none are read).
+  Activations forward(Matrix input, Matrix constants) const;
   // The output only (logits).
   Matrix predict(const Matrix& x) const;
 
@@ -53,10 +65,15 @@ class Graph {
 
  private:
   void checkInput(const Matrix& x) const;
+  void checkConstants(const Matrix& constants, Eigen::Index columns) const;
+  std::vector<Shape> shapesOf(const std::string& name, const std::vector<int>& inputs) const;
   void checkTokenInput(const std::string& name, const Layer& layer, const std::vector<int>& inputs);
+  void checkInputConstants(const std::string& name, const Layer& layer, const std::vector<int>& inputs,
+                           const Shape& shape);
 
   Shape inputShape_;
   int inputSize_;
+  int constantsSize_ = 0;
   bool tokenInput_ = false;
   std::vector<Node> nodes_;
 };

@@ -30,6 +30,7 @@ enum class Role {
   Softmax,         // ATTNLRP rule 8
   MatMul,          // product of two activations as matrices: ATTNLRP rule 9
   Embedding,       // token ids → vectors: the relevance of a token is Σ over the embedding dimension
+  Constant,        // a per-input constant (an attention mask computed from the ids): absorbs what reaches it
 };
 
 class Layer;
@@ -332,6 +333,25 @@ class PassThroughLayer : public Layer {
 
  private:
   Shape target_;
+};
+
+// A per-input constant (kind `input-constant`): its slice [offset, offset + size) of the per-input constants
+// that follow each input (graph.hpp, kInputConstants), e.g. an attention mask the importer computed from
+// the token ids. For LRP it is a constant (ATTNLRP rule 13): what reaches it is absorbed.
+class InputConstantLayer : public Layer {
+ public:
+  InputConstantLayer(int offset, Shape shape) : offset_(offset), shape_(std::move(shape)) {}
+  const char* kind() const override { return "input-constant"; }
+  Role role() const override { return Role::Constant; }
+  int offset() const { return offset_; }
+  Shape outputShape(const std::vector<Shape>& inputShapes) const override;
+  Matrix forward(const std::vector<const Matrix*>& inputs) const override;
+  std::vector<Matrix> gradient(const std::vector<const Matrix*>& inputs, const Matrix& output,
+                               const Matrix& gradOutput) const override;
+
+ private:
+  int offset_;
+  Shape shape_;
 };
 
 }  // namespace lrp
