@@ -169,6 +169,9 @@ class Plain:
         self.embedded = e
         return e
 
+    def select(self, x, keep, value):
+        return x.masked_fill(~keep, value)
+
 
 class Record:
     """Runs the forward in float64 (the module converted with .double()) and records the tape."""
@@ -233,6 +236,10 @@ class Record:
 
     def embedding(self, ids, mod):
         return self._add("embedding", [], mod(ids))
+
+    def select(self, x, keep, value):
+        # masked_fill: x where kept, else the constant; relevance follows the gradient (ATTNLRP rule 13).
+        return self._add("reindex", [x], x.masked_fill(~keep, value), fn=lambda t: t.masked_fill(~keep, value))
 
 
 class Fixture(nn.Module):
@@ -312,7 +319,9 @@ def rule_flat(e, x, R, stab):
 
 
 def linear_rule(composite, kind, first_any, first_conv):
-    """Which rule a linear map gets under a Zennit composite (RULES.md, DESIGN.md's table)."""
+    """Which rule a linear map gets under a composite (RULES.md, DESIGN.md's table; ATTNLRP.md rule 2)."""
+    if composite == "attn-lrp":
+        return "epsilon"
     if composite == "epsilon-plus":
         return "z-plus" if kind == "conv" else "epsilon"
     if composite == "epsilon-plus-flat":
@@ -388,7 +397,8 @@ def lrp(tape, y, target, opts):
             label = f"{index}:reindex"
         elif role == "norm":
             z = e["outs"][0]
-            s = Rz / st_pm(z, stab)
+            # attn-lrp: sums of two activations st+ with ε = 1e-8 (ATTNLRP rule 5); Zennit: st±, `stabilizer`
+            s = Rz / (st_plus(z, 1e-8) if composite == "attn-lrp" else st_pm(z, stab))
             rin = [x * g for x, g in zip(xs, vjp(e["fn"], xs, [s]))]
             label = f"{index}:norm"
         elif role == "addc":
@@ -431,7 +441,8 @@ def lrp(tape, y, target, opts):
             label = f"{index}:layernorm"
         elif role == "softmax":
             x, s = xs[0], e["outs"][0]
-            rin = [x * (Rz - s * Rz.sum(e["dim"], keepdim=True))]
+            # a masked score (−∞) explains nothing (its weight is 0): 0, not −∞·0
+            rin = [torch.where(torch.isfinite(x), x * (Rz - s * Rz.sum(e["dim"], keepdim=True)), torch.zeros_like(x))]
             label = f"{index}:softmax"
         elif role == "matmul":
             a, b = xs
@@ -1023,6 +1034,52 @@ class Attention(Fixture):
         return o.linear(o.reindex(lambda t: t.flatten(1), h), self.fc)
 
 
+class MaskedText(Fixture):
+    """A text classifier whose attention mask is computed from the ids inside the graph (ATTNLRP rule 13),
+    with a dynamic sequence axis: positions are the first T rows of a table of 10."""
+    shape = (8,)
+    vocab = 20
+    pad = 0
+    fill = "additive"
+
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(self.vocab, 6)
+        self.pos = nn.Parameter(torch.randn(10, 6) * 0.5)
+        self.q = nn.Linear(6, 6)
+        self.k = nn.Linear(6, 6)
+        self.v = nn.Linear(6, 6)
+        self.fc = nn.Linear(6, 3)
+
+    @classmethod
+    def make_inputs(cls, gen, n):
+        ids = torch.randint(1, cls.vocab, (n,) + cls.shape, generator=gen, dtype=torch.int64)
+        ids[0, 4:] = cls.pad                                            # input 0: 4 tokens, 4 pads
+        ids[1, 6:] = cls.pad                                            # input 1: 6 tokens, 2 pads
+        return ids
+
+    def body(self, ids, o):
+        e = o.embedding(ids, self.embed)                                # [N, T, 6]
+        h = o.addc(e, self.pos[:ids.shape[1]])                          # positions (rule 6)
+        q, k, v = o.linear(h, self.q), o.linear(h, self.k), o.linear(h, self.v)
+        kt = o.reindex(lambda t: t.transpose(-2, -1), k)
+        scores = o.scale(lambda t: t / math.sqrt(6), o.matmul(q, kt))  # [N, T, T]
+        keep = (ids != self.pad)[:, None, :]                            # keys that are tokens
+        if self.fill == "additive":
+            # Equal → Not → Cast → Sub → Mul(−10000) → Unsqueeze: an additive mask (BERT's)
+            scores = o.addc(scores, (1.0 - keep.to(scores.dtype)) * -10000.0)
+        else:
+            scores = o.select(scores, keep, float("-inf"))              # masked_fill(−inf) → Where
+        a = o.softmax(scores, -1)
+        h = o.norm(lambda x, y: x + y, h, o.matmul(a, v))               # residual
+        cls = o.reindex(lambda t: t[:, 0], h)                           # the first token
+        return o.linear(cls, self.fc)
+
+
+class MaskedTextInf(MaskedText):
+    fill = "-inf"
+
+
 # name → (module class, opset or None for torch's default, what it covers)
 FIXTURES = {
     "channel-shuffle": (ChannelShuffle, 13, "ShuffleNet's channel shuffle: Reshape to 5-D → Transpose → Reshape, with the dynamic-batch shape arithmetic"),
@@ -1068,7 +1125,12 @@ FIXTURES = {
     "text-cnn": (TextCNN, 13, "int64 token ids → Embedding → transpose → Conv1d → ReLU → AdaptiveMaxPool1d(1) → Linear"),
     "softmax-gate": (SoftmaxGate, 13, "Softmax over the last axis inside the graph, multiplied with an activation"),
     "attention": (Attention, 17, "one attention head: q·kᵀ/√d → Softmax → ·v (products of two activations, rule 9)"),
+    "masked-text": (MaskedText, 14, "token ids with a dynamic sequence axis, positions sliced to it, and an additive attention mask computed from the ids (Equal → Not → Cast → Sub → Mul(−10000) → Unsqueeze → Add)"),
+    "masked-text-inf": (MaskedTextInf, 14, "the same with masked_fill(−inf): Where(mask, −inf, scores) before the softmax"),
 }
+
+# Fixtures whose sequence axis is dynamic: cases.json also has input 0 without its padding ("unpadded").
+DYNAMIC_TOKENS = {"masked-text", "masked-text-inf"}
 
 PRODUCT_GATED = {"squeeze-excitation", "squeeze-excitation-hard"}
 
@@ -1077,10 +1139,11 @@ PRODUCT_GATED = {"squeeze-excitation", "squeeze-excitation-hard"}
 # Export, cases, files
 # ----------------------------------------------------------------------------------------------------
 
-def export(model, dummy, path, opset):
+def export(model, dummy, path, opset, dynamic_tokens=False):
     kwargs = {} if opset is None else {"opset_version": opset}
+    axes = {0: "batch", 1: "tokens"} if dynamic_tokens else {0: "batch"}
     torch.onnx.export(model, (dummy,), path, input_names=["input"], output_names=["logits"],
-                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
+                      dynamic_axes={"input": axes, "logits": {0: "batch"}},
                       do_constant_folding=True, **kwargs)
     m = onnx.load(path)
     onnx.checker.check_model(m, full_check=True)
@@ -1111,10 +1174,12 @@ def make(name):
     torch.manual_seed(seed)
     model = cls().eval()
     shape = cls.shape
-    tokens = cls is TextCNN
+    tokens = hasattr(cls, "vocab")
     gen = torch.Generator().manual_seed(seed + 1)
     num_inputs = 2
-    if tokens:
+    if hasattr(cls, "make_inputs"):
+        x = cls.make_inputs(gen, num_inputs)
+    elif tokens:
         x = torch.randint(0, cls.vocab, (num_inputs,) + shape, generator=gen, dtype=torch.int64)
     else:
         x = torch.randn((num_inputs,) + shape, generator=gen).clamp(LOW, HIGH)
@@ -1123,7 +1188,7 @@ def make(name):
     os.makedirs(folder, exist_ok=True)
     for f in os.listdir(folder):
         os.remove(os.path.join(folder, f))
-    m = export(model, x[:1], os.path.join(folder, "model.onnx"), opset)
+    m = export(model, x[:1], os.path.join(folder, "model.onnx"), opset, name in DYNAMIC_TOKENS)
     if name in PATCHES:
         m = PATCHES[name](m)
         onnx.save(m, os.path.join(folder, "model.onnx"))
@@ -1149,6 +1214,8 @@ def make(name):
         option_list = [{"composite": "epsilon-plus"}, {"composite": "epsilon-plus-flat"}]
         if not tokens:
             option_list.append({"composite": "epsilon-gamma-box", "low": LOW, "high": HIGH})
+        if name in DYNAMIC_TOKENS:
+            option_list.append({"composite": "attn-lrp"})
         if i == 0:
             # larger ε's: `epsilon` reaches only the ε-rule, `stabilizer` only Zennit's other rules
             option_list.append({"composite": "epsilon-plus", "epsilon": 0.05, "stabilizer": 0.05})
@@ -1191,6 +1258,12 @@ def make(name):
             "cases": cases}
     if tokens:
         meta["input_dtype"] = "int32"
+    if name in DYNAMIC_TOKENS:
+        # input 0 without its padding: the same logits (the pads are masked), at another sequence length
+        short = x[:1, :int((x[0] != cls.pad).sum())]
+        with torch.no_grad():
+            short_logits = model(short)[0]
+        meta["unpadded"] = {"ids": [int(v) for v in short[0]], "output": [float(v) for v in short_logits]}
     with open(os.path.join(folder, "cases.json"), "w") as f:
         json.dump(meta, f, indent=1)
         f.write("\n")

@@ -2024,7 +2024,14 @@ test('token ids: an int64 input feeding an embedding Gather becomes an embedding
     input: { name: 'ids', shape: [null, 5], elemType: onnx.TensorProto.DataType.INT64 },
     output: { name: 'y' },
     nodes: [{ op: 'Relu', name: 'r', inputs: ['ids'], outputs: ['y'] }],
-  })), { message: "unsupported ONNX operator 'Relu' (node 'r'): it reads the integer input 'ids' (token ids), which may only feed an embedding lookup Gather(table, ids)" });
+  })), { message: "invalid ONNX model: the graph output 'y' is computed from the token ids without an embedding lookup; ids may only feed embedding lookups Gather(table, ids) and masks" });
+  // The ids themselves as an activation (a Linear on them) are refused, naming the operator.
+  assert.throws(() => parseOnnx(buildModel({
+    input: { name: 'ids', shape: [null, 5], elemType: onnx.TensorProto.DataType.INT64 },
+    output: { name: 'y' },
+    nodes: [{ op: 'Gemm', name: 'g', inputs: ['ids', 'W'], outputs: ['y'], attrs: { transB: 1 } }],
+    initializers: { W: randomTensor([2, 5], 19) },
+  })), { message: "unsupported ONNX operator 'Gemm' (node 'g'): it reads the integer input 'ids' (token ids), which may only feed an embedding lookup Gather(table, ids) or a mask computed from them" });
 });
 
 // tiny-text (torch 1.13, opset 14: embeddings, decomposed LayerNorm, Erf GELU, attention) once its

@@ -36,7 +36,7 @@ export type LayerKind =
   | 'add' | 'sub' | 'mul' | 'div' | 'matmul'
   | 'reduce-mean' | 'reduce-sum' | 'reduce-max' | 'softmax'
   | 'transpose' | 'reshape' | 'identity' | 'slice' | 'gather' | 'concat' | 'expand' | 'pad'
-  | 'embedding';
+  | 'embedding' | 'input-constant' | 'where';
 
 /** Numbers accepted as an input or a seed: copied into a Float32Array. */
 export type FloatArray = Float32Array | Float64Array | readonly number[];
@@ -146,13 +146,41 @@ export interface LayerRelevance extends LayerInfo {
   absorbed: number;
 }
 
+/**
+ * Where the relevance of the output went (with `layerRelevance: true`): `output` = `input` + Σ `absorbed`
+ * up to float rounding. LRP is not conservative where operations add constants or renormalise (AttnLRP,
+ * Achtibat et al. 2024, Sect. 3; ../shared/ATTNLRP.md "Conservation" lists LXT's shares on a ViT).
+ */
+export interface Conservation {
+  /** Σ relevance at the output: f_t(x) for the default seed (a logit). */
+  output: number;
+  /** Σ relevance at the input (per token for token ids). */
+  input: number;
+  absorbed: {
+    /** Softmax layers (rule 8, AttnLRP Prop. 3.1: R_x = x ⊙ (R − s·ΣR) does not conserve). */
+    softmax: number;
+    /** LayerNorm: its bias and the ε-rule's stabilizer (rule 7). */
+    layerNorm: number;
+    /** Constant parts of a Concat: a ViT's class token (rule 6). */
+    clsToken: number;
+    /** A constant added to an activation (rule 6): positional embeddings, or a bias not folded into its layer. */
+    positions: number;
+    /** Attention masks (rule 13): added masks' shares, and what `where` (masked_fill) replaced. */
+    masks: number;
+    /** Dense and conv layers: their biases, and the stabilizers of their rules. */
+    biases: number;
+    /** Everything else: stabilizers of sums, means and products (≈ 0). */
+    other: number;
+  };
+}
+
 export interface Explanation {
   /**
    * One score per input value. For token ids: one per token, the sum over the embedding dimension of
    * the relevance at the lookup's output.
    */
   relevance: Float32Array;
-  /** The input shape ([T] for token ids). */
+  /** The input shape ([T] for token ids: the number of tokens explained). */
   shape: number[];
   /** The logits of the input. */
   output: Float32Array;
@@ -160,6 +188,8 @@ export interface Explanation {
   target: number;
   /** With `layerRelevance: true`. */
   layers?: LayerRelevance[];
+  /** With `layerRelevance: true`: what the output's relevance became. */
+  conservation?: Conservation;
   /**
    * With `attention: true`: every softmax layer's output in the forward pass (a transformer's attention
    * weights, e.g. `[heads, tokens, tokens]` per block; the batch-merged layouts of sequence-first exports
@@ -174,7 +204,12 @@ export interface AttentionWeights extends LayerInfo {
 }
 
 export interface Model {
-  /** The input shape without the batch dimension, e.g. [1, 28, 28]; [T] for token ids. */
+  /**
+   * The input shape without the batch dimension, e.g. [1, 28, 28]; [T] for token ids. −1 marks a sequence
+   * axis the export declares dynamic (as in ONNX Reshape): such a model takes any number of tokens up to
+   * its positional table (a longer sequence throws an Error naming the length). The graph is converted
+   * for each new length (about as long as loading); `layers` then describe the length used last.
+   */
   readonly inputShape: number[];
   /** 'float32', or 'int64' / 'int32' when the input is token ids (predict/explain then take TokenIds). */
   readonly inputType: InputType;
@@ -188,7 +223,7 @@ export interface Model {
   predictBatch(inputs: ModelInput[]): Float32Array[];
   /** Explains one input. */
   explain(x: ModelInput, options?: ExplainOptions): Explanation;
-  /** Explains several inputs in one pass (each for its own predicted class unless `target` is given). */
+  /** Explains several inputs in one pass (each for its own predicted class unless `target` is given); token inputs of one length. */
   explainBatch(inputs: ModelInput[], options?: ExplainOptions): Explanation[];
   /** Frees the engine's memory. Idempotent; every later call throws. */
   dispose(): void;

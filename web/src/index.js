@@ -2,7 +2,7 @@
 // This wrapper owns every engine object's lifetime, validates arguments (so that the engine only ever
 // sees well-formed requests) and converts typed arrays; results are always fresh copies.
 import createLrpEngine from '../../build/wasm/lrp_engine.js';
-import { parseOnnx } from './onnx/index.js';
+import { convertOnnx, decodeOnnx } from './onnx/index.js';
 
 export const composites = Object.freeze([
   'epsilon-plus', 'epsilon-plus-flat', 'epsilon-alpha2-beta1', 'epsilon-alpha2-beta1-flat',
@@ -45,9 +45,10 @@ export function engineMemoryBytes() {
  */
 export async function loadModel(source) {
   const bytes = await readSource(source);
-  const spec = parseOnnx(bytes);
+  const decoded = decodeOnnx(bytes);
+  const spec = convertOnnx(decoded);
   const module = await engine();
-  return new Model(module, spec);
+  return new Model(module, spec, decoded);
 }
 
 async function readSource(source) {
@@ -73,37 +74,55 @@ class Model {
   #module;
   #engine;
   #layers;
+  #categories;
   #inputShape;
   #inputSize;
   #outputSize;
   #inputType;
   #vocabularySize;
+  #inputConstants;
+  #dynamicAxes;
+  #decoded;
 
-  constructor(module, spec) {
+  constructor(module, spec, decoded) {
     this.#module = module;
     this.#inputType = spec.inputType ?? 'float32';
     this.#vocabularySize = spec.vocabularySize ?? null;
-    this.#engine = new module.Model(spec.inputShape);
+    this.#dynamicAxes = Object.freeze([...(spec.dynamicAxes ?? [])]);
+    // A token model with a dynamic sequence is converted again for each new length (#useLength).
+    this.#decoded = this.#dynamicAxes.length > 0 ? decoded : null;
+    this.#build(spec);
+  }
+
+  // Builds the engine graph of `spec`; on success it replaces the current one (if any).
+  #build(spec) {
+    const built = new this.#module.Model(spec.inputShape);
     try {
-      spec.nodes.forEach((node) => addNode(this.#engine, node));
-      this.#inputSize = this.#engine.inputSize();
-      this.#outputSize = this.#engine.outputSize();
+      spec.nodes.forEach((node) => addNode(built, node));
+      this.#inputSize = built.inputSize();
+      this.#outputSize = built.outputSize();
     } catch (error) {
-      this.#engine.delete();
-      this.#engine = null;
+      built.delete();
       throw error;
     }
+    this.#engine?.delete();
+    this.#engine = built;
+    this.#inputConstants = spec.inputConstants ?? null;
     this.#inputShape = Object.freeze([...spec.inputShape]);
+    this.#categories = spec.nodes.map(conservationCategory);
     this.#layers = Object.freeze(spec.nodes.map((node, index) => Object.freeze({
       index,
       name: node.name,
-      kind: this.#engine.layerKind(index),
-      outputShape: Object.freeze(Array.from(this.#engine.layerShape(index))),
+      kind: built.layerKind(index),
+      outputShape: Object.freeze(Array.from(built.layerShape(index))),
     })));
   }
 
-  /** The input shape without the batch dimension, e.g. [1, 28, 28]; [T] for token ids. */
-  get inputShape() { return [...this.#inputShape]; }
+  /**
+   * The input shape without the batch dimension, e.g. [1, 28, 28]; [T] for token ids, −1 where the export
+   * declares the sequence dynamic (any length up to the model's positional table).
+   */
+  get inputShape() { return this.#inputShape.map((size, axis) => (this.#dynamicAxes.includes(axis) ? -1 : size)); }
   /** 'float32', or 'int64' / 'int32' for a model whose input is token ids (feeding an embedding). */
   get inputType() { return this.#inputType; }
   /** The number of outputs (logits). */
@@ -114,7 +133,9 @@ class Model {
   /** Logits for one input. */
   predict(x) {
     this.#live();
-    return this.#engine.predict(this.#checkInput(x, 'predict'), 1);
+    // The input first: a new sequence length may rebuild the engine.
+    const input = this.#columns([this.#checkInput(x, 'predict')]);
+    return this.#engine.predict(input, 1);
   }
 
   /** Logits for several inputs at once: an array of Float32Arrays. */
@@ -128,7 +149,7 @@ class Model {
   /** Explains one input; see README for the options. */
   explain(x, options = {}) {
     this.#live();
-    const input = this.#checkInput(x, 'explain');
+    const input = this.#columns([this.#checkInput(x, 'explain')]);
     const request = this.#normalizeOptions(options);
     const [result] = this.#engine.explain(input, 1, request);
     return this.#presentResult(result, request);
@@ -155,6 +176,23 @@ class Model {
     if (!this.#engine) throw new Error('this model has been disposed');
   }
 
+  // The engine's columns: each input, followed by its per-input constants (masks computed from its ids).
+  #columns(inputs) {
+    if (!this.#inputConstants) return inputs.length === 1 ? inputs[0] : concatenate(inputs);
+    return concatenate(inputs.flatMap((ids) => [ids, this.#inputConstants.evaluate(ids)]));
+  }
+
+  // A dynamic sequence of `length` tokens: the graph converted for that length (kept until another comes).
+  #useLength(length, what) {
+    if (length === this.#inputSize) return;
+    if (length < 1) throw new Error(`${what}: expected at least one token id`);
+    try {
+      this.#build(convertOnnx(this.#decoded, { sequenceLength: length }));
+    } catch (error) {
+      throw new Error(`${what}: this model does not take a sequence of ${length} tokens (the export's positional table or shapes may be shorter): ${error.message}`);
+    }
+  }
+
   #checkInput(x, what) {
     if (this.#inputType !== 'float32') return this.#checkTokenIds(x, what);
     if (x instanceof Int32Array || x instanceof BigInt64Array)
@@ -179,6 +217,7 @@ class Model {
     const accepted = x instanceof Int32Array || x instanceof BigInt64Array || x instanceof Float32Array || Array.isArray(x);
     if (!accepted)
       throw new TypeError(`${what}: this model takes token ids (${this.#inputType}): an Int32Array, a BigInt64Array or an array of integers (got ${describe(x)})`);
+    if (this.#decoded) this.#useLength(x.length, what);
     if (x.length !== this.#inputSize)
       throw new Error(`${what}: input has ${x.length} token ids, expected ${this.#inputSize} (shape [${this.#inputShape.join(', ')}])`);
     const limit = this.#vocabularySize ?? 2 ** 24;
@@ -194,9 +233,20 @@ class Model {
 
   #checkBatch(inputs, what) {
     if (!Array.isArray(inputs) || inputs.length === 0) throw new TypeError(`${what}: expected a non-empty array of inputs`);
-    const batch = new Float32Array(inputs.length * this.#inputSize);
-    inputs.forEach((x, i) => batch.set(this.#checkInput(x, `${what}[${i}]`), i * this.#inputSize));
-    return batch;
+    if (this.#decoded) {
+      const lengths = new Set(inputs.map((x) => x?.length));
+      if (lengths.size > 1) throw new Error(`${what}: the inputs have different numbers of tokens (${[...lengths].join(', ')}); a batch needs one length`);
+    }
+    return this.#columns(inputs.map((x, i) => this.#checkInput(x, `${what}[${i}]`)));
+  }
+
+  // What the output's relevance became: Σ at the input, and what each kind of operation absorbed.
+  #conservation(layers, inputRelevance) {
+    const absorbed = Object.fromEntries(CONSERVATION_CATEGORIES.map((key) => [key, 0]));
+    for (const layer of layers) absorbed[this.#categories[layer.index]] += layer.absorbed;
+    let input = 0;
+    for (const value of inputRelevance) input += value;
+    return { output: layers[layers.length - 1].sum, input, absorbed };
   }
 
   #normalizeOptions(options) {
@@ -298,6 +348,7 @@ class Model {
           sum: entry.sum,
           absorbed: entry.sum - entry.inputSum,
         }));
+      presented.conservation = this.#conservation(presented.layers, result.relevance);
     }
     if (request.attention && result.attention) {
       presented.attention = Array.from(result.attention, (entry) => ({
@@ -310,11 +361,40 @@ class Model {
   }
 }
 
+/** Where relevance can be absorbed, by what absorbs it (Explanation.conservation; ATTNLRP.md "Conservation"). */
+const CONSERVATION_CATEGORIES = ['softmax', 'layerNorm', 'clsToken', 'positions', 'masks', 'biases', 'other'];
+
+// The conservation category of an importer node: what its `absorbed` share stands for.
+function conservationCategory(node, index, nodes) {
+  const readsMask = node.inputs.some((input) => input >= 0 && nodes[input].kind === 'input-constant');
+  switch (node.kind) {
+    case 'softmax': return 'softmax';
+    case 'layernorm': return 'layerNorm';
+    case 'concat': return node.constant ? 'clsToken' : 'other';
+    case 'add': case 'sub':
+      if (readsMask) return 'masks';
+      return node.inputs.length === 1 ? 'positions' : 'other';
+    case 'where': return 'masks';
+    case 'dense': case 'conv': return 'biases';
+    default: return 'other';
+  }
+}
+
 // Builds one engine layer from the importer's node description (docs/layers.md): the engine's layer table
 // knows every kind; the rest of the node is its spec.
 function addNode(engine, node) {
   const { name, kind, inputs, ...spec } = node;
   return engine.addLayer(kind, name, inputs, spec);
+}
+
+function concatenate(arrays) {
+  const out = new Float32Array(arrays.reduce((n, a) => n + a.length, 0));
+  let offset = 0;
+  for (const a of arrays) {
+    out.set(a, offset);
+    offset += a.length;
+  }
+  return out;
 }
 
 function normalizeRule(rule, where, stabilizer, inputSize) {

@@ -14,24 +14,22 @@ import {
 import { foldNode, foldableOperators, numeric, shapeTensor } from './fold.js';
 import { OPERATORS, convertedOperators, describeShape, fromSymbolic, symbolicShape } from './operators.js';
 import { findFusions, layernormNode } from './patterns.js';
+import { InputConstantProgram } from './input_constants.js';
 
 /**
- * Convert an ONNX model into the engine's graph description.
+ * Convert an ONNX model into the engine's graph description: decodeOnnx then convertOnnx.
  *
  * @param {Uint8Array|ArrayBuffer} bytes the .onnx file
- * @returns {{
- *   inputName: string, inputShape: number[], inputType: 'float32'|'int64'|'int32', vocabularySize: number|null,
- *   outputName: string, outputSize: number,
- *   nodes: Array<{ name: string, kind: string, inputs: number[], outputShape: number[], ... }>,
- *   strippedSoftmax: false|'Softmax'|'LogSoftmax',
- * }}
- * Shapes are per sample (no batch axis). Nodes are in topological order; `inputs` holds indices of
- * earlier nodes, -1 being the graph input. Only nodes that feed the output are kept, so the last node
- * produces the output. Each node's other keys are the spec of its kind in docs/layers.md.
- * `vocabularySize` is the number of rows of the (smallest) embedding table of a token-id model.
+ * @param {{ sequenceLength?: number }} [options] see convertOnnx
+ * @returns see convertOnnx
  * @throws {Error} naming the problem (operator and node, expected vs. got) for anything unsupported
  */
-export function parseOnnx(bytes) {
+export function parseOnnx(bytes, options = {}) {
+  return convertOnnx(decodeOnnx(bytes), options);
+}
+
+/** Decodes an ONNX file once; convertOnnx may then convert it for several sequence lengths. */
+export function decodeOnnx(bytes) {
   const model = decodeModel(bytes);
   const graph = model.graph;
   if (!graph) throw invalidModel('the model has no graph');
@@ -39,7 +37,31 @@ export function parseOnnx(bytes) {
     // Error messages need a name even for unnamed nodes (the decoded message is ours to annotate).
     node.displayName = node.name || `${node.opType}_${position}`;
   });
-  const converter = new GraphConverter(graph, defaultOpset(model));
+  return model;
+}
+
+/**
+ * The engine's graph description of a decoded model.
+ *
+ * @param {object} model from decodeOnnx
+ * @param {{ sequenceLength?: number }} [options] the length of the axes a token-id input declares dynamic
+ *   (default 1): the graph is converted for that many tokens.
+ * @returns {{
+ *   inputName: string, inputShape: number[], inputType: 'float32'|'int64'|'int32', vocabularySize: number|null,
+ *   dynamicAxes: number[], inputConstants: InputConstantProgram|null,
+ *   outputName: string, outputSize: number,
+ *   nodes: Array<{ name: string, kind: string, inputs: number[], outputShape: number[], ... }>,
+ *   strippedSoftmax: false|'Softmax'|'LogSoftmax',
+ * }}
+ * Shapes are per sample (no batch axis). Nodes are in topological order; `inputs` holds indices of
+ * earlier nodes, -1 being the graph input and -2 the per-input constants. Only nodes that feed the output
+ * are kept, so the last node produces the output. Each node's other keys are the spec of its kind in
+ * docs/layers.md. `vocabularySize` is the number of rows of the (smallest) embedding table of a token-id
+ * model; `dynamicAxes` the per-sample axes of the input that the export declares dynamic; `inputConstants`
+ * computes, per input, the values the `input-constant` nodes read (masks from the ids).
+ */
+export function convertOnnx(model, { sequenceLength = 1 } = {}) {
+  const converter = new GraphConverter(model.graph, defaultOpset(model), sequenceLength);
   converter.convertAll();
   return converter.finish();
 }
@@ -49,6 +71,8 @@ export const supportedOperators = Object.freeze([...new Set([...convertedOperato
 
 /** The operator types evaluated at load time when all their inputs are constants (shape arithmetic, …). */
 export const foldedOperators = Object.freeze([...new Set(['Constant', ...foldableOperators()])].sort());
+
+const FOLDABLE = new Set(foldableOperators());
 
 const INPUT_TYPES = { [DataType.FLOAT]: 'float32', [DataType.INT64]: 'int64', [DataType.INT32]: 'int32' };
 
@@ -67,7 +91,7 @@ function constant(tensor) {
 }
 
 class GraphConverter {
-  constructor(graph, opset) {
+  constructor(graph, opset, sequenceLength) {
     this.graph = graph;
     this.opset = opset;
     this.tensors = new Map();
@@ -79,10 +103,11 @@ class GraphConverter {
     this.soleReader = new Map();
 
     // Cheap structural checks first, before any weight is decoded.
-    const input = readGraphInput(graph, new Set(graph.initializer.map((tensor) => tensor.name)));
+    const input = readGraphInput(graph, new Set(graph.initializer.map((tensor) => tensor.name)), sequenceLength);
     this.inputName = input.name;
     this.inputShape = input.shape;
     this.inputType = input.type;
+    this.dynamicAxes = input.dynamicAxes;
     this.batchValue = input.batchValue;
     this.output = readGraphOutput(graph);
     this.consumers = countConsumers(graph);
@@ -91,8 +116,11 @@ class GraphConverter {
       this.tensors.set(initializer.name, constant(tensorFromProto(initializer, `initializer '${initializer.name}'`)));
     }
     const entry = activation(-1, input.shape, 0);
-    if (input.type !== 'float32') entry.integer = true;
+    // Token ids feed embedding lookups, and the program of tensors computed from them (masks).
+    if (input.type !== 'float32') entry.fromIds = true;
     this.tensors.set(input.name, entry);
+    this.program = input.type !== 'float32' ? new InputConstantProgram(input.name, input.shape, opset) : null;
+    this.inputConstantNodes = new Map();  // computed tensor → its input-constant node's entry
   }
 
   convertAll() {
@@ -120,6 +148,10 @@ class GraphConverter {
     if (names.length > 0 && names.every((name) => this.isConstant(node, name))) {
       const inputs = node.input.map((name) => (name ? this.tensors.get(name).constant : null));
       foldNode(node, inputs, this.opset).forEach((tensor, i) => { if (node.output[i]) this.setConstant(node.output[i], tensor); });
+      return;
+    }
+    if (this.computesFromIds(node, names)) {
+      this.addToProgram(node);
       return;
     }
     if (!Object.hasOwn(OPERATORS, node.opType)) throw unsupportedOperator(node);
@@ -174,14 +206,68 @@ class GraphConverter {
     return 'constant' in this.lookup(node, name);
   }
 
-  /** A tensor computed from the graph input (float: integer token ids only feed an embedding). */
+  /**
+   * A tensor computed from the graph input. One computed from the token ids alone (a mask) becomes a
+   * per-input constant; the ids themselves only feed embedding lookups and such computations.
+   */
   activation(node, name, role = 'input') {
     const entry = this.entry(node, name);
     if ('constant' in entry) throw nodeError(node, `${role} '${name}' must be computed from the graph input, but it is a constant`);
-    if (entry.integer) {
-      throw unsupportedOperator(node, `it reads the integer input '${name}' (token ids), which may only feed an embedding lookup Gather(table, ids)`);
+    if (entry.fromIds && entry.node === -1) {
+      throw unsupportedOperator(node, `it reads the integer input '${name}' (token ids), which may only feed an embedding lookup Gather(table, ids) or a mask computed from them`);
     }
+    if (entry.fromIds) return this.inputConstant(node, name);
     return entry;
+  }
+
+  /** Whether `name` is the token ids or a tensor computed from them alone. */
+  isFromIds(name) {
+    return Boolean(this.tensors.get(name)?.fromIds);
+  }
+
+  // A node all of whose inputs are constants or computed from the ids, with at least one of the latter,
+  // joins the program of per-input constants; an embedding lookup Gather(float table, ids) does not.
+  computesFromIds(node, names) {
+    if (!this.program || !FOLDABLE.has(node.opType) || !names.some((name) => this.isFromIds(name))) return false;
+    if (!names.every((name) => this.isFromIds(name) || this.isConstant(node, name))) return false;
+    const isLookup = node.opType === 'Gather' && this.isConstant(node, node.input[0]) && this.tensors.get(node.input[0]).constant.type === 'float';
+    return !isLookup;
+  }
+
+  addToProgram(node) {
+    const inputs = node.input.map((name) => {
+      if (!name) return null;
+      const entry = this.lookup(node, name);
+      return 'constant' in entry ? { tensor: entry.constant } : { name };
+    });
+    const outputs = this.program.add(node, inputs);
+    node.output.forEach((name, k) => {
+      if (!name) return;
+      const { dims, batchAxis, type } = outputs[k];
+      const shape = batchAxis === null ? [...dims] : dims.filter((_, i) => i !== batchAxis);
+      this.tensors.set(name, { shape, batchAxis, dims, type, fromIds: true });
+    });
+  }
+
+  /**
+   * The `input-constant` node that holds tensor `name` (computed from the ids) for each input; with
+   * `broadcastTo` (ONNX dims at batch size 1, whose batch axis is `batchAxis`) its values are broadcast to
+   * them first, with `invert` a 0/1 mask is negated. Its entry has the per-sample shape and batch axis of the result.
+   */
+  inputConstant(node, name, { broadcastTo = null, batchAxis: targetBatchAxis = null, invert = false } = {}) {
+    const entry = this.lookup(node, name);
+    const key = `${name}|${broadcastTo ?? ''}|${targetBatchAxis}|${invert}`;
+    if (this.inputConstantNodes.has(key)) return this.inputConstantNodes.get(key);
+    const dims = broadcastTo ?? entry.dims;
+    const batchAxis = broadcastTo ? targetBatchAxis : entry.batchAxis;
+    const shape = batchAxis === null ? [...dims] : dims.filter((_, i) => i !== batchAxis);
+    const { offset } = this.program.output(name, { dims: entry.dims, broadcastTo, invert });
+    const index = this.addLayer(node, {
+      kind: 'input-constant', inputs: [-2], outputShape: shape, offset, shape,
+    }, batchAxis, { output: null, name: `${node.displayName}/mask` });
+    const result = activation(index, shape, batchAxis);
+    this.inputConstantNodes.set(key, result);
+    return result;
   }
 
   /** A tensor known at load time (initializer, Constant node or folded sub-graph). */
@@ -217,7 +303,7 @@ class GraphConverter {
 
   activationEntry(name) {
     const entry = this.tensors.get(name);
-    if (!entry || 'constant' in entry || entry.integer) return null;
+    if (!entry || 'constant' in entry || entry.fromIds) return null;
     return entry.pendingPad ? this.materializePad(entry) : entry;
   }
 
@@ -319,11 +405,22 @@ class GraphConverter {
 
   // --- final assembly ---
 
+  /** Drops the per-input constants whose nodes were dropped, and renumbers the offsets of the rest. */
+  keepInputConstants(nodes) {
+    if (!this.program) return nodes;
+    const kept = nodes.filter((node) => node.kind === 'input-constant');
+    const offsets = this.program.retain(kept.map((node) => node.offset));
+    return nodes.map((node) => (node.kind === 'input-constant' ? { ...node, offset: offsets.get(node.offset) } : node));
+  }
+
   finish() {
     let outputEntry = this.tensors.get(this.output.name);
     if (!outputEntry) throw invalidModel(`no node produces the graph output '${this.output.name}'`);
     if (outputEntry.pendingPad) outputEntry = this.materializePad(outputEntry);
     if ('constant' in outputEntry) throw invalidModel(`the graph output '${this.output.name}' does not depend on the input`);
+    if (outputEntry.fromIds && outputEntry.node !== -1) {
+      throw invalidModel(`the graph output '${this.output.name}' is computed from the token ids without an embedding lookup; ids may only feed embedding lookups Gather(table, ids) and masks`);
+    }
     if (this.output.name === this.inputName) throw invalidModel(`the graph output '${this.output.name}' is the input itself; the model has no layers`);
     if (outputEntry.node === -1) {
       // Every node was the identity per sample (e.g. a Transpose that only moves the batch axis).
@@ -339,15 +436,17 @@ class GraphConverter {
       inputShape: this.inputShape,
       inputType: this.inputType,
       vocabularySize: this.vocabularySize,
+      dynamicAxes: this.dynamicAxes,
+      inputConstants: this.program && this.program.size > 0 ? this.program : null,
       outputName: this.output.name,
       outputSize: product(outputEntry.shape),
-      nodes: keepNodesFeeding(this.nodes, outputEntry.node),
+      nodes: this.keepInputConstants(keepNodesFeeding(this.nodes, outputEntry.node)),
       strippedSoftmax: this.strippedSoftmax,
     };
   }
 }
 
-function readGraphInput(graph, initializerNames) {
+function readGraphInput(graph, initializerNames, sequenceLength) {
   // Old exporters (IR < 4) list the initializers among the inputs too.
   const inputs = graph.input.filter((info) => !initializerNames.has(info.name));
   if (inputs.length === 0) throw invalidModel('the graph has no input');
@@ -365,17 +464,22 @@ function readGraphInput(graph, initializerNames) {
   if (dims.length < 2) {
     throw invalidModel(`the input '${info.name}' must have a batch dimension followed by at least one more dimension, got rank ${dims.length}`);
   }
+  const type = INPUT_TYPES[tensorType.elemType];
+  const dynamicAxes = [];
   const shape = dims.slice(1).map((dim, i) => {
     const size = dim.value === 'dimValue' ? toSafeInteger(dim.dimValue) : null;
-    if (size === null) {
-      throw invalidModel(`the input '${info.name}' has an unknown size in dimension ${i + 1} ('${dim.dimParam || '?'}'); only the batch dimension may be dynamic`);
+    if (size !== null) return size;
+    // A token model's sequence may be dynamic: the graph is converted for the length at hand.
+    if (type !== 'float32') {
+      dynamicAxes.push(i);
+      return sequenceLength;
     }
-    return size;
+    throw invalidModel(`the input '${info.name}' has an unknown size in dimension ${i + 1} ('${dim.dimParam || '?'}'); only the batch dimension (and the sequence of token ids) may be dynamic`);
   });
   checkShape(shape, () => `the input '${info.name}'`);
   const batch = dims[0];
   return {
-    name: info.name, shape, type: INPUT_TYPES[tensorType.elemType],
+    name: info.name, shape, type, dynamicAxes,
     batchValue: batch.value === 'dimValue' ? toSafeInteger(batch.dimValue) : null,
   };
 }
@@ -432,7 +536,7 @@ function keepNodesFeeding(nodes, outputIndex) {
   for (let i = outputIndex; i >= 0; i--) {
     if (needed[i]) nodes[i].inputs.forEach((input) => { if (input >= 0) needed[input] = true; });
   }
-  const newIndex = new Map([[-1, -1]]);
+  const newIndex = new Map([[-1, -1], [-2, -2]]);
   const kept = [];
   nodes.forEach((node, i) => {
     if (!needed[i]) return;

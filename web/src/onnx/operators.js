@@ -74,6 +74,7 @@ export const OPERATORS = {
   Sub: convertBinary,
   Mul: convertBinary,
   Div: convertBinary,
+  Where: convertWhere,
   Pad: convertPad,
   Relu: elementwise('relu'),
   Sigmoid: elementwise('sigmoid'),
@@ -630,6 +631,49 @@ function broadcastConstant(node, ctx, tensorName, constantName, constant, transf
   return { input, data };
 }
 
+/**
+ * Where(condition, X, Y) with one of X, Y an activation x and the other a constant c (masked_fill: c may be
+ * −inf), and a condition that is a constant (a causal mask) or computed from the token ids (a padding
+ * mask): a `where` node keeping x where x is chosen, c elsewhere (ATTNLRP rule 13: relevance only where x
+ * is kept). The condition and c are broadcast to x's shape (x is expanded if it is the smaller one).
+ */
+function convertWhere(node, ctx) {
+  const [conditionName, trueName, falseName] = node.input;
+  const isActivation = (name) => !ctx.isConstant(node, name) && !ctx.isFromIds(name);
+  if (isActivation(conditionName)) {
+    throw unsupportedOperator(node, `its condition '${conditionName}' is computed from the activations; only a constant condition or one computed from the token ids is supported`);
+  }
+  const [xName, cName] = isActivation(trueName) ? [trueName, falseName] : [falseName, trueName];
+  if (!isActivation(xName) || isActivation(cName) || !ctx.isConstant(node, cName)) {
+    throw unsupportedOperator(node, 'exactly one of its values must be computed from the input and the other a constant');
+  }
+  const invert = xName === falseName;  // x is kept where the condition is false
+  const c = ctx.floatConstant(node, cName, 'value');
+  let x = ctx.activation(node, xName);
+  const conditionEntry = ctx.lookup(node, conditionName);
+  const conditionDims = 'constant' in conditionEntry ? conditionEntry.constant.dims : conditionEntry.dims;
+  const symbolic = symbolicShape(x);
+  const full = symbolic.map(numeric);
+  let outFull;
+  try {
+    outFull = broadcastShapes(node, [full, c.dims, conditionDims]);
+  } catch {
+    throw nodeError(node, `the condition [${conditionDims}], the value [${c.dims}] and ${describeShape(x)} do not broadcast`);
+  }
+  if (!sameDims(outFull, full)) {
+    const offset = outFull.length - full.length;
+    x = ctx.expand(node, x, outFull.map((dim, i) => (i >= offset && symbolic[i - offset] === BATCH ? BATCH : dim)));
+  }
+  const layer = { kind: 'where', inputs: [x.node], outputShape: x.shape, constant: Float32Array.from(expandTensor(c, outFull).data) };
+  if ('constant' in conditionEntry) {
+    const kept = expandTensor(conditionEntry.constant, outFull).data;
+    layer.keep = Float32Array.from(kept, (v) => Number((numeric(v) !== 0) !== invert));
+  } else {
+    layer.inputs.push(ctx.inputConstant(node, conditionName, { broadcastTo: outFull, batchAxis: x.batchAxis, invert }).node);
+  }
+  ctx.addLayer(node, layer, x.batchAxis);
+}
+
 function twoActivations(node, ctx, kind) {
   let a = ctx.activation(node, node.input[0]);
   let b = ctx.activation(node, node.input[1]);
@@ -1006,8 +1050,8 @@ function convertGather(node, ctx) {
 
 function embedding(node, ctx, tableName, idsName) {
   const ids = ctx.lookup(node, idsName);
-  if (!ids.integer || 'constant' in ids) {
-    throw unsupportedOperator(node, `indices '${idsName}' into the constant '${tableName}' must be the integer graph input (token ids); computed indices are not supported`);
+  if (!ids.fromIds || ids.node !== -1) {
+    throw unsupportedOperator(node, `indices '${idsName}' into the constant '${tableName}' must be the integer graph input (token ids); indices computed from the input (e.g. position ids derived from the ids) are not supported`);
   }
   if (attrInt(node, 'axis', 0) !== 0) throw nodeError(node, 'an embedding lookup must gather along axis 0 of the table');
   const table = ctx.floatConstant(node, tableName, 'embedding table');
