@@ -6,6 +6,7 @@ scripts/setup.sh --train` installs them):
 
     /usr/bin/python3 scripts/make_fixtures.py            # every fixture into tests/fixtures/ops/<name>/
     /usr/bin/python3 scripts/make_fixtures.py gelu-erf   # only the named ones
+    /usr/bin/python3 scripts/make_fixtures.py encoder    # only tests/fixtures/encoder (nn.TransformerEncoder with a padding mask)
 
 Each folder has the format of the golden data (../shared/golden/README.md):
   model.onnx     exported by torch.onnx.export (input `input`, output `logits`, dynamic batch)
@@ -1311,7 +1312,64 @@ def write_readme():
         f.write(README_HEAD + "| fixture | opset | what | ONNX operators |\n|---|---|---|---|\n" + "\n".join(rows) + "\n")
 
 
+class PaddedEncoder(nn.Module):
+    """nn.TransformerEncoder (2 layers, 4 heads) on token ids with src_key_padding_mask = (ids == 0): what
+    PyTorch users export. Sequence-first (`batch_first=False`) merges the batch with the heads."""
+
+    def __init__(self, batch_first):
+        super().__init__()
+        self.embed = nn.Embedding(30, 16)
+        self.pos = nn.Parameter(torch.randn(12, 16) * 0.1)
+        layer = nn.TransformerEncoderLayer(16, 4, 32, dropout=0.0, batch_first=batch_first)
+        self.encoder = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+        self.fc = nn.Linear(16, 3)
+        self.batch_first = batch_first
+
+    def forward(self, ids):
+        h = self.embed(ids) + self.pos[:ids.shape[1]]
+        pad = ids == 0
+        if not self.batch_first:
+            h = h.transpose(0, 1)
+        h = self.encoder(h, src_key_padding_mask=pad)
+        if not self.batch_first:
+            h = h.transpose(0, 1)
+        return self.fc(h[:, 0])
+
+
+def make_encoders():
+    """tests/fixtures/encoder/: PaddedEncoder exports (opset 14, dynamic batch and tokens) and PyTorch's logits
+    of padded inputs and of the same inputs without their padding (masks.test.mjs)."""
+    folder = os.path.join("tests", "fixtures", "encoder")
+    os.makedirs(folder, exist_ok=True)
+    inputs = [[3, 5, 7, 9, 0, 0, 0, 0], [11, 2, 29, 4, 8, 6, 0, 0]]
+    meta = {"what": PaddedEncoder.__doc__.strip(), "models": {}}
+    for batch_first in (True, False):
+        torch.manual_seed(3)
+        model = PaddedEncoder(batch_first).eval()
+        name = "batch-first" if batch_first else "sequence-first"
+        path = os.path.join(folder, f"{name}.onnx")
+        with torch.enable_grad():                                       # no fused attention op in the export
+            torch.onnx.export(model, (torch.tensor(inputs[:1]),), path, opset_version=14,
+                              input_names=["input"], output_names=["logits"],
+                              dynamic_axes={"input": {0: "batch", 1: "tokens"}, "logits": {0: "batch"}})
+        onnx.checker.check_model(onnx.load(path), full_check=True)
+        cases = []
+        with torch.no_grad():
+            for ids in inputs:
+                unpadded = [v for v in ids if v != 0]
+                cases.append({"ids": ids, "output": model(torch.tensor([ids]))[0].tolist(),
+                              "unpadded": unpadded, "unpadded_output": model(torch.tensor([unpadded]))[0].tolist()})
+        meta["models"][name] = {"model": f"{name}.onnx", "cases": cases}
+        print(f"encoder {name:15s} {sorted({n.op_type for n in onnx.load(path).graph.node})}")
+    with open(os.path.join(folder, "cases.json"), "w") as f:
+        json.dump(meta, f, indent=1)
+        f.write("\n")
+
+
 def main(argv):
+    if argv == ["encoder"]:
+        make_encoders()
+        return
     names = argv or list(FIXTURES)
     unknown = [n for n in names if n not in FIXTURES]
     if unknown:
@@ -1321,6 +1379,8 @@ def main(argv):
     for name in names:
         make(name)
     write_readme()
+    if not argv:
+        make_encoders()
 
 
 if __name__ == "__main__":

@@ -129,3 +129,36 @@ test('tiny-vit: the conservation report gives the absorbed shares ATTNLRP.md lis
     model.dispose();
   }
 });
+
+// nn.TransformerEncoder with src_key_padding_mask = (ids == 0), exported by PyTorch (tests/fixtures/encoder,
+// scripts/make_fixtures.py encoder): the mask runs through Where inside the attention, with the batch first
+// and (sequence-first) merged with the heads. Reference: PyTorch's logits, padded and unpadded.
+const encoders = JSON.parse(readFileSync(fileURLToPath(new URL('./fixtures/encoder/cases.json', import.meta.url)), 'utf8'));
+for (const [name, { model: file, cases }] of Object.entries(encoders.models)) {
+  test(`nn.TransformerEncoder (${name}) with a padding mask from the ids: PyTorch's logits at any length, no relevance on the padding`, async () => {
+    const model = await loadModel(fileURLToPath(new URL(`./fixtures/encoder/${file}`, import.meta.url)));
+    try {
+      assert.deepEqual(model.inputShape, [-1]);
+      for (const c of cases) {
+        for (const [ids, want] of [[c.ids, c.output], [c.unpadded, c.unpadded_output]]) {
+          const logits = model.predict(new Int32Array(ids));
+          want.forEach((v, k) => assert.ok(Math.abs(logits[k] - v) <= 1e-4 * Math.max(1, Math.abs(v)), `${ids}: logit ${k} ${logits[k]} vs ${v}`));
+        }
+        for (const composite of ['attn-lrp', 'cp-lrp']) {
+          const padded = model.explain(new Int32Array(c.ids), { composite, layerRelevance: true });
+          const short = model.explain(new Int32Array(c.unpadded), { composite });
+          const scale = maxAbs(padded.relevance);
+          c.ids.forEach((id, i) => {
+            if (id === 0) assert.ok(Math.abs(padded.relevance[i]) <= 1e-6 * scale, `${composite}: pad ${i}`);
+            else assert.ok(Math.abs(padded.relevance[i] - short.relevance[i]) <= 1e-4 * scale, `${composite}: token ${i} padded vs not`);
+          });
+          const { output, input, absorbed } = padded.conservation;
+          const total = Object.values(absorbed).reduce((a, b) => a + b, 0);
+          assert.ok(Math.abs(output - input - total) <= 1e-4 * Math.max(1, Math.abs(output)));
+        }
+      }
+    } finally {
+      model.dispose();
+    }
+  });
+}

@@ -36,10 +36,23 @@ export class InputConstantProgram {
    */
   add(node, inputs) {
     this.steps.push({ node, inputs });
-    const results = this.probes.map((env, i) => run(node, inputs, env, PROBE_BATCHES[i], this.opset));
-    return node.output.map((_, k) => {
-      const [one, two] = results.map((outputs) => outputs[k]);
-      return { dims: one.dims, batchAxis: batchAxisOf(one.dims, two.dims), type: one.type };
+    const one = this.probes[0];
+    run(node, inputs, one, 1, this.opset);
+    // Shape arithmetic folded at load may have merged the batch into a number (N·heads at N = 1): such a
+    // program only runs at batch size 1 (which is how it runs per input), and its batch axes are unknown.
+    let two = null;
+    if (this.probes.length > 1) {
+      try {
+        run(node, inputs, this.probes[1], 2, this.opset);
+        two = this.probes[1];
+      } catch {
+        this.probes.length = 1;
+      }
+    }
+    return node.output.map((name) => {
+      const atOne = one.get(name);
+      const atTwo = two?.get(name);
+      return { dims: atOne.dims, batchAxis: atTwo ? batchAxisOf(atOne.dims, atTwo.dims) : null, type: atOne.type };
     });
   }
 
