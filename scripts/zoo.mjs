@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The model zoo: torchvision classifiers and small "everyday user code" models (random seeded
-// weights, exported by scripts/zoo_export.py at opsets 13 and 17), each checked through the package.
+// weights, exported by scripts/zoo_export.py at opsets 13 and 17, the transformers also at 14), each
+// checked through the package.
 //
 //   npm run zoo                                   # set-up (python3-torch …), build, export, check all
 //   node scripts/zoo.mjs                          # export what is missing, check every model
@@ -40,7 +41,7 @@ import { performance } from 'node:perf_hooks';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ZOO = path.join(ROOT, 'build', 'zoo');
 const PYTHON = '/usr/bin/python3';
-const OPSETS = ['13', '17'];
+const OPSETS = ['13', '14', '17']; // 14: only the models zoo_export.py exports at it (the transformers)
 const CHILD_TAG = 'ZOO_RESULT ';
 const TOLERANCE = 1e-4;
 const OOM_ALLOWED = new Set(['vgg16', 'wide_resnet50_2']);
@@ -53,7 +54,7 @@ package, each in its own child process. Model names: see build/zoo/index.json or
 \`/usr/bin/python3 scripts/zoo_export.py --list\`.
 
 options:
-  --opset 13|17     only this opset (default: both)
+  --opset 13|14|17  only this opset (default: every opset of each model; 14: vit_b_16 and swin_t)
   --runs N          timed runs per measurement, the median is reported (default 3)
   --timeout S       seconds per model and opset before its child process is killed (default 900)
   --skip-export     do not run the exporter; check what is in build/zoo/
@@ -85,7 +86,7 @@ if (args.help) {
   console.log(USAGE);
   process.exit(0);
 }
-if (args.opset !== undefined && !OPSETS.includes(args.opset)) fail(`--opset must be 13 or 17 (got ${args.opset})`);
+if (args.opset !== undefined && !OPSETS.includes(args.opset)) fail(`--opset must be 13, 14 or 17 (got ${args.opset})`);
 const RUNS = Number(args.runs);
 if (!Number.isInteger(RUNS) || RUNS < 1) fail(`--runs must be a positive integer (got ${args.runs})`);
 const TIMEOUT_S = Number(args.timeout);
@@ -280,6 +281,15 @@ function exportModels(names) {
   else if (r.status !== 0) console.error(`zoo: the exporter exited with code ${r.status}; models it could not export are reported below`);
 }
 
+// The opsets model `name` is exported at (index.json; 13 and 17 unless it lists more).
+function opsetsOf(name) {
+  try {
+    const listed = JSON.parse(readFileSync(path.join(ZOO, 'index.json'), 'utf8')).opsets;
+    if (listed && !Array.isArray(listed) && listed[name]) return listed[name].map(String);
+  } catch {}
+  return ['13', '17'];
+}
+
 function zooIndex() {
   const index = path.join(ZOO, 'index.json');
   if (existsSync(index)) return JSON.parse(readFileSync(index, 'utf8')).models;
@@ -380,7 +390,7 @@ function writeDoc(results, command, totalSeconds) {
     '',
     'Every model below has random seeded weights (torchvision\'s initialisation; no pretrained weights) and',
     'non-trivial BatchNorm statistics, exported by PyTorch to ONNX with a dynamic batch axis at opsets 13',
-    'and 17 (`scripts/zoo_export.py`), and is checked through the package (`scripts/zoo.mjs`), each model',
+    'and 17 (vit_b_16 and swin_t also at 14; `scripts/zoo_export.py`), and is checked through the package (`scripts/zoo.mjs`), each model',
     'and opset in its own Node process. Regenerate this page with:',
     '',
     '```sh',
@@ -446,12 +456,10 @@ async function main() {
   const unknown = positionals.filter((n) => !known.includes(n));
   if (unknown.length) fail(`unknown model(s) ${unknown.join(', ')}; known: ${known.join(', ')}`);
   const names = positionals.length ? known.filter((n) => positionals.includes(n)) : known;
-  const opsets = args.opset ? [args.opset] : OPSETS;
-
-  console.log(`\nchecking ${names.length} model(s) at opset ${opsets.join(' and ')}, one child process each (timeout ${TIMEOUT_S} s)`);
+  console.log(`\nchecking ${names.length} model(s) at opset ${args.opset ?? 'each of theirs'}, one child process each (timeout ${TIMEOUT_S} s)`);
   const results = [];
   for (const name of names) {
-    for (const opset of opsets) {
+    for (const opset of opsetsOf(name).filter((o) => !args.opset || o === args.opset)) {
       const file = path.join(ZOO, name, `opset${opset}.onnx`);
       let r;
       if (!existsSync(file) || !existsSync(path.join(ZOO, name, 'reference.json'))) {

@@ -35,6 +35,9 @@ ZOO_VERSION = 1
 SEED = 0
 INPUT_SEED = 1234
 OPSETS = (13, 17)
+# The transformers are also exported at opset 14 (issue 9: opsets 13, 14 and 17).
+EXTRA_OPSETS = {'vit_b_16': (14,), 'swin_t': (14,)}
+ALL_OPSETS = (13, 14, 17)
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 DEFAULT_OUT = os.path.join(ROOT, 'build', 'zoo')
 
@@ -198,6 +201,12 @@ def calibrate_batchnorm(model, shape, kind):
     return len(bns)
 
 
+def opsets_of(name, requested):
+    """The opsets to export `name` at: the requested ones (default: OPSETS and its extras) it is exported at."""
+    mine = set(OPSETS) | set(EXTRA_OPSETS.get(name, ()))
+    return sorted(mine & set(requested)) if requested else sorted(mine)
+
+
 def cached(directory, opsets):
     ref_path = os.path.join(directory, 'reference.json')
     if not os.path.exists(ref_path):
@@ -257,6 +266,8 @@ def export_model(name, out, opsets):
                               dynamic_axes={'input': {0: 'batch'}, 'logits': {0: 'batch'}})
         os.replace(tmp, path)
 
+    # Every opset exported so far, also by earlier runs with other --opset choices.
+    files = {str(o): f'opset{o}.onnx' for o in ALL_OPSETS if os.path.exists(os.path.join(directory, f'opset{o}.onnx'))}
     reference = {
         'zoo_version': ZOO_VERSION,
         'name': name,
@@ -289,7 +300,8 @@ def cached_version(directory):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('models', nargs='*', help='model names (default: all)')
-    parser.add_argument('--opset', type=int, action='append', choices=OPSETS, help='13 or 17 (repeatable; default both)')
+    parser.add_argument('--opset', type=int, action='append', choices=ALL_OPSETS,
+                        help='13, 14 (vit_b_16 and swin_t only) or 17 (repeatable; default: all of a model\'s)')
     parser.add_argument('--out', default=DEFAULT_OUT, help='cache directory (default build/zoo)')
     parser.add_argument('--force', action='store_true', help='export even if the files exist')
     parser.add_argument('--list', action='store_true', help='print the model names and exit')
@@ -303,10 +315,10 @@ def main():
         print(f'zoo_export: unknown model(s) {", ".join(unknown)}; known: {", ".join(MODELS)}', file=sys.stderr)
         return 2
     names = args.models or list(MODELS)
-    opsets = sorted(set(args.opset or OPSETS))
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, 'index.json'), 'w') as f:
-        json.dump({'zoo_version': ZOO_VERSION, 'models': list(MODELS), 'opsets': list(OPSETS)}, f, indent=1)
+        json.dump({'zoo_version': ZOO_VERSION, 'models': list(MODELS),
+                   'opsets': {name: opsets_of(name, None) for name in MODELS}}, f, indent=1)
 
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     failed = []
@@ -315,6 +327,9 @@ def main():
         if args.force and os.path.isdir(directory):
             for f in os.listdir(directory):
                 os.remove(os.path.join(directory, f))
+        opsets = opsets_of(name, args.opset)
+        if not opsets:
+            continue
         if cached(directory, opsets):
             print(f'zoo_export: {name}: cached in {os.path.relpath(directory, ROOT)}', flush=True)
             continue
