@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Benchmark of the lrp-wasm package against onnxruntime-web on the same ONNX files.
 //
-//   node scripts/bench.mjs                      # the models in MODELS: mnist-mlp, mnist-cnn, resnet18,
-//                                               # mobilenet_v2, efficientnet_b0
+//   node scripts/bench.mjs                      # the models in MODELS: mnist-mlp, mnist-cnn, mnist-vit,
+//                                               # resnet18, mobilenet_v2, efficientnet_b0, vit_b_16
 //   node scripts/bench.mjs --quick              # short time budgets (smoke test)
 //   node scripts/bench.mjs --model mnist-cnn    # a MODELS entry by name (repeatable) ...
 //   node scripts/bench.mjs --model some.onnx    # ... or any ONNX file (shape from the file; MNIST digits
@@ -19,7 +19,7 @@
 // explains, after the batch throughput run), batch throughput of explanations (light models), the
 // agreement of the logits (with ORT, and with PyTorch's reference logits where the model has them),
 // and the ratios against the goals (predict <= 1x ORT forward, explain(epsilon-plus-flat) <= 3x ORT
-// forward). Then a summary over all models, with "explain under 16 ms" (one animation frame) for the
+// forward; for transformers explain(attn-lrp) <= 3x ORT forward). Then a summary over all models, with "explain under 16 ms" (one animation frame) for the
 // MNIST CNN. A miss is informational: the exit code is non-zero only on errors.
 // The last line is `BENCH_JSON {...}` for machines.
 //
@@ -61,10 +61,14 @@ const PYTHON = '/usr/bin/python3';
 //   make        how to create the file when it is missing (see makeModel)
 //   frame       report whether every explain stays under one animation frame (16 ms)
 //   required    default run fails if the file is missing (otherwise a missing file is skipped)
+//   transformer the goal explain is attn-lrp (default: true when the model has a softmax or LayerNorm layer)
+//   explains    keys of EXPLAINS to time (default: every one that fits the model, see explainsOf)
+//   opset       which of the zoo's exports to use (make: 'zoo'; default 13)
 //   dev         only run when asked for by name (development/test models outside the package)
 const MODELS = [
   { name: 'mnist-mlp', file: 'web/models/mnist-mlp.onnx', inputShape: [1, 28, 28], inputs: 'mnist', bounds: [0, 1], required: true },
   { name: 'mnist-cnn', file: 'web/models/mnist-cnn.onnx', inputShape: [1, 28, 28], inputs: 'mnist', bounds: [0, 1], required: true, frame: true },
+  { name: 'mnist-vit', file: 'web/models/mnist-vit.onnx', inputShape: [1, 28, 28], inputs: 'mnist', bounds: [0, 1], required: true, transformer: true, frame: true },
   {
     name: 'resnet18', file: 'build/models/resnet18.onnx', inputShape: [3, 224, 224], inputs: 'reference',
     inputFile: 'build/models/resnet18.input.f32', reference: 'build/models/resnet18.reference.json',
@@ -77,6 +81,14 @@ const MODELS = [
     inputFile: `build/zoo/${name}/input.bin`, reference: `build/zoo/${name}/reference.json`,
     bounds: [-3, 3], heavy: true, make: 'zoo',
   })),
+  // torchvision's ViT-B/16 (random weights, 86 M parameters, 346 MB) at opset 17 (LayerNormalization
+  // as one node in both engines). Only the transformer explains and the gradient: the Zennit composites
+  // and the many-pass methods add minutes and say nothing the CNNs do not.
+  {
+    name: 'vit_b_16', file: 'build/zoo/vit_b_16/opset17.onnx', inputShape: [3, 224, 224], inputs: 'reference',
+    inputFile: 'build/zoo/vit_b_16/input.bin', reference: 'build/zoo/vit_b_16/reference.json',
+    bounds: [-3, 3], heavy: true, make: 'zoo', opset: 17, transformer: true, explains: ['attn-lrp', 'cp-lrp', 'gradient'],
+  },
   { name: 'tiny-mlp', file: 'tests/fixtures/golden/tiny-mlp/model.onnx', inputShape: [16], inputs: 'normal', dev: true },
   { name: 'tiny-cnn', file: 'tests/fixtures/golden/tiny-cnn/model.onnx', inputs: 'normal', dev: true },
   {
@@ -98,8 +110,18 @@ const EXPLAINS = [
   { key: 'gradient-x-input', options: { method: 'gradient-x-input' } },
   { key: 'integrated-gradients', options: { method: 'integrated-gradients', steps: 16 } },
   { key: 'smoothgrad', options: { method: 'smoothgrad', samples: 8 } },
+  // the transformer composites (timed on transformers only)
+  { key: 'attn-lrp', lrp: true, transformer: true, options: { composite: 'attn-lrp' } },
+  { key: 'cp-lrp', lrp: true, transformer: true, options: { composite: 'cp-lrp' } },
 ];
-const GOAL_EXPLAIN = 'epsilon-plus-flat'; // the explain the goal (and the batch throughput) is about
+// The explain the goal (and the batch throughput) is about: epsilon-plus-flat, and attn-lrp on transformers.
+const GOAL_EXPLAIN = 'epsilon-plus-flat';
+const GOAL_EXPLAIN_TRANSFORMER = 'attn-lrp';
+const goalOf = (spec) => (spec.transformer ? GOAL_EXPLAIN_TRANSFORMER : GOAL_EXPLAIN);
+// The configurations timed on a model: its own list, else every one (the transformer composites only
+// on transformers).
+const explainsOf = (spec) =>
+  spec.explains ? spec.explains.map((k) => EXPLAINS.find((e) => e.key === k)) : EXPLAINS.filter((e) => spec.transformer || !e.transformer);
 const GOALS = { predict: 1, explain: 3 };
 const FRAME_MS = 16; // one animation frame at 60 Hz
 const CHILD_TAG = 'BENCH_CHILD_JSON ';
@@ -348,7 +370,7 @@ function makeModel(spec) {
   if (needed.every((f) => existsSync(path.resolve(ROOT, f)))) return true;
   if (spec.make !== 'resnet18' && spec.make !== 'zoo') return false;
   const command = spec.make === 'zoo'
-    ? [PYTHON, 'scripts/zoo_export.py', '--opset', '13', spec.name]
+    ? [PYTHON, 'scripts/zoo_export.py', '--opset', String(spec.opset ?? 13), spec.name]
     : [PYTHON, 'scripts/export_resnet.py', '--no-fixture', '--resnet18', spec.file];
   const skip = (why) => {
     console.log(`note: ${spec.name} skipped: ${spec.file} is missing and ${why}; \`bash scripts/setup.sh --train\` installs python3-torch, then \`${command.join(' ')}\` makes it`);
@@ -360,7 +382,7 @@ function makeModel(spec) {
     const last = `${probe.stderr ?? ''}${probe.error?.message ?? ''}`.trim().split('\n').pop();
     return skip(`${PYTHON} cannot import torch/onnx/numpy (${last || `exit code ${probe.status}`})`);
   }
-  console.log(`making ${spec.name} (not committed): ${command.join(' ')}  (about 20 s)`);
+  console.log(`making ${spec.name} (not committed): ${command.join(' ')}  (about 20 s; vit_b_16 about 2 min)`);
   const t0 = performance.now();
   const r = spawnSync(command[0], command.slice(1), { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
   if (r.status !== 0 || !needed.every((f) => existsSync(path.resolve(ROOT, f)))) {
@@ -453,6 +475,8 @@ async function benchModel(spec, lrp, ortInfo) {
       const t0 = performance.now();
       model = await lrp.loadModel(bytes);
       res.loadMs = performance.now() - t0;
+      // an ONNX file given by path: a softmax or LayerNorm inside makes it a transformer
+      spec.transformer ??= model.layers.some((l) => l.kind === 'softmax' || l.kind === 'layernorm');
       memory.afterLoad = heapMB();
     } catch (e) {
       recordError(`${spec.name}: lrp-wasm loadModel`, e);
@@ -495,6 +519,8 @@ async function benchModel(spec, lrp, ortInfo) {
     console.log(`timing: ${res.timing}`);
 
     const list = []; // measurements: { key, label, note, fn, prewarmed }, timed together (interleaved)
+    const goal = (res.goalExplain = goalOf(spec));
+    const explains = explainsOf(spec);
 
     // --- ORT forward --------------------------------------------------------------------------
     const ortLogits = [];
@@ -568,7 +594,7 @@ async function benchModel(spec, lrp, ortInfo) {
       }
       memory.afterPredict = heapMB();
       list.push({ key: 'predict', label: 'lrp-wasm predict', note: '', prewarmed: true, fn: (i) => model.predict(inputs[i % nIn]) });
-      for (const ex of EXPLAINS) {
+      for (const ex of explains) {
         const options = ex.bounds ? { ...ex.options, low: bounds[0], high: bounds[1] } : ex.options;
         try {
           // one checked call first: a failing configuration is reported and not timed
@@ -578,7 +604,7 @@ async function benchModel(spec, lrp, ortInfo) {
             throw new Error(`relevance is ${e.relevance?.constructor?.name}(${e.relevance?.length}), expected Float32Array(${size})`);
           }
           if (!e.relevance.every(Number.isFinite)) throw new Error('relevance has NaN or infinite values');
-          if (ex.key === GOAL_EXPLAIN) {
+          if (ex.key === goal) {
             res.explainOutputVsPredict = maxAbsDiff(e.output, ours0);
             if (e.target !== argmax(ours0)) warn(`${spec.name}: explain target ${e.target} != argmax(predict) ${argmax(ours0)}`);
           }
@@ -632,7 +658,7 @@ async function benchModel(spec, lrp, ortInfo) {
         }
       : null;
     if (model && prof.throughput) {
-      res.throughput = await throughput(model, inputs, res.explain?.[GOAL_EXPLAIN]?.median, ortBatched, prof);
+      res.throughput = await throughput(model, inputs, goal, res.explain?.[goal]?.median, ortBatched, prof);
       memory.afterBatch = heapMB();
     }
 
@@ -644,7 +670,7 @@ async function benchModel(spec, lrp, ortInfo) {
       for (const t of res.throughput) {
         if (t.ort) continue;
         console.log(
-          `throughput (${t.mode}): ${rate(t.perSec)} explanations/s  [${GOAL_EXPLAIN}, batch of ${t.batch}, ${t.explanations} explanations in ${t.seconds.toFixed(2)} s]` +
+          `throughput (${t.mode}): ${rate(t.perSec)} explanations/s  [${goal}, batch of ${t.batch}, ${t.explanations} explanations in ${t.seconds.toFixed(2)} s]` +
             (ortT ? ` = ${(ortT.perSec / t.perSec).toFixed(2)} ORT batched forwards per explanation` : ''),
         );
       }
@@ -684,13 +710,13 @@ async function benchModel(spec, lrp, ortInfo) {
 
     // --- ratios -------------------------------------------------------------------------------
     if (base && res.predict) {
-      const eps = res.explain?.[GOAL_EXPLAIN];
+      const eps = res.explain?.[goal];
       const withTensor = res.ortRunWithTensor?.median;
       // ORT's compute alone: its forward minus the Identity graph's per-call cost (an estimate)
       const compute = res.ortIdentityRun ? base - res.ortIdentityRun.median : null;
       res.ratios = {
         baseline: 'median of await session.run (tensor pre-made), batch 1',
-        explainConfiguration: GOAL_EXPLAIN,
+        explainConfiguration: goal,
         predict: over(res.predict.median, base),
         explain: over(eps?.median, base),
         // the same against ORT with a new Tensor per call (what an app pays) ...
@@ -714,7 +740,7 @@ async function benchModel(spec, lrp, ortInfo) {
         [
           ['predict / ORT forward', ratioStr(res.ratios.predict), ratioStr(res.ratios.predictVsRunWithTensor), ratioStr(res.ratios.predictVsOrtCompute),
             `<= ${GOALS.predict}x`, res.goals.predict.pass ? 'PASS' : 'MISS'],
-          [`explain(${GOAL_EXPLAIN}) / ORT forward`, ratioStr(res.ratios.explain), ratioStr(res.ratios.explainVsRunWithTensor), ratioStr(res.ratios.explainVsOrtCompute),
+          [`explain(${goal}) / ORT forward`, ratioStr(res.ratios.explain), ratioStr(res.ratios.explainVsRunWithTensor), ratioStr(res.ratios.explainVsOrtCompute),
             `<= ${GOALS.explain}x`, res.goals.explain.pass ? 'PASS' : 'MISS'],
         ],
       );
@@ -723,10 +749,10 @@ async function benchModel(spec, lrp, ortInfo) {
     // --- one animation frame ------------------------------------------------------------------
     if (spec.frame && res.explain) {
       const worstOf = (keys) => keys.reduce((w, k) => (!w || res.explain[k].median > w.median ? { key: k, median: res.explain[k].median } : w), null);
-      const all = EXPLAINS.map((e) => e.key).filter((k) => res.explain[k]);
+      const all = explains.map((e) => e.key).filter((k) => res.explain[k]);
       const worst = worstOf(all);
       const worstLrp = worstOf(all.filter((k) => EXPLAINS.find((e) => e.key === k).lrp));
-      res.frame = { budgetMs: FRAME_MS, measured: all.length, of: EXPLAINS.length, worst, worstLrp, pass: all.length === EXPLAINS.length && worst.median < FRAME_MS };
+      res.frame = { budgetMs: FRAME_MS, measured: all.length, of: explains.length, worst, worstLrp, pass: all.length === explains.length && worst.median < FRAME_MS };
       console.log(frameLine(res));
     }
   } finally {
@@ -755,8 +781,8 @@ function frameLine(r) {
 // when the package has it, and a loop of explain calls. Like the latencies, the modes are timed in
 // interleaved rounds (at least one pass over the batch per round). The batch is all inputs, or
 // fewer (at least 8) when one pass would take longer than a round.
-async function throughput(model, inputs, explainMs, ortBatched, prof) {
-  const options = EXPLAINS.find((e) => e.key === GOAL_EXPLAIN).options;
+async function throughput(model, inputs, goal, explainMs, ortBatched, prof) {
+  const options = EXPLAINS.find((e) => e.key === goal).options;
   const roundMs = prof.budgetMs / prof.rounds;
   const fit = Number.isFinite(explainMs) && explainMs > 0 ? Math.floor(roundMs / explainMs) : inputs.length;
   const batch = inputs.slice(0, Math.max(Math.min(8, inputs.length), Math.min(inputs.length, fit)));
@@ -914,7 +940,7 @@ async function runChild(spec) {
 function printSummary(results) {
   const done = results.filter((r) => r.ratios || r.predict || r.ortRun);
   if (!done.length) return;
-  console.log(`\nsummary (median ms; ratios vs ORT forward = await session.run, batch 1; goals: predict <= ${GOALS.predict}x, explain(${GOAL_EXPLAIN}) <= ${GOALS.explain}x)`);
+  console.log(`\nsummary (median ms; ratios vs ORT forward = await session.run, batch 1; goals: predict <= ${GOALS.predict}x, explain(${GOAL_EXPLAIN}; transformers: ${GOAL_EXPLAIN_TRANSFORMER}) <= ${GOALS.explain}x)`);
   const col = (f) => done.map((r) => f(r));
   const pf = (g) => (g ? (g.pass ? 'PASS' : 'MISS') : '');
   const calls = (r) => {
@@ -924,7 +950,8 @@ function printSummary(results) {
   const e = (v) => (v == null ? '-' : v.toExponential(1));
   const rows = [
     ['predict', ...col((r) => ms(r.predict?.median))],
-    ...EXPLAINS.map((x) => [`explain ${x.key}${x.key === GOAL_EXPLAIN ? ' *' : ''}`, ...col((r) => ms(r.explain?.[x.key]?.median))]),
+    ...EXPLAINS.filter((x) => done.some((r) => r.explain?.[x.key]))
+      .map((x) => [`explain ${x.key}${x.key === GOAL_EXPLAIN || x.key === GOAL_EXPLAIN_TRANSFORMER ? ' *' : ''}`, ...col((r) => ms(r.explain?.[x.key]?.median))]),
     ['ORT forward', ...col((r) => ms(r.ortRun?.median))],
     ['predict / ORT', ...col((r) => `${ratioStr(r.ratios?.predict)} ${pf(r.goals?.predict)}`.trim())],
     [`explain * / ORT`, ...col((r) => `${ratioStr(r.ratios?.explain)} ${pf(r.goals?.explain)}`.trim())],
@@ -937,7 +964,7 @@ function printSummary(results) {
     ['logits max|diff| vs PyTorch', ...col((r) => e(r.reference?.maxAbsDiff))],
   ];
   printTable(['', ...done.map((r) => r.name)], rows, 1);
-  console.log(`(* = ${GOAL_EXPLAIN}, the goal's composite; heap = engine wasm memory high-water mark, ${args['in-process'] && !CHILD ? 'cumulative over the models of this one process' : 'each model in its own process'})`);
+  console.log(`(* = the goal's composite: ${GOAL_EXPLAIN}, ${GOAL_EXPLAIN_TRANSFORMER} on transformers (${done.filter((r) => r.goalExplain === GOAL_EXPLAIN_TRANSFORMER).map((r) => r.name).join(', ') || 'none here'}); heap = engine wasm memory high-water mark, ${args['in-process'] && !CHILD ? 'cumulative over the models of this one process' : 'each model in its own process'})`);
   for (const r of done) if (r.frame) console.log(frameLine(r));
 }
 
