@@ -19,9 +19,9 @@
 // explains, after the batch throughput run), batch throughput of explanations (light models), the
 // agreement of the logits (with ORT, and with PyTorch's reference logits where the model has them),
 // and the ratios against the goals (predict <= 1x ORT forward, explain(epsilon-plus-flat) <= 3x ORT
-// forward; for transformers explain(attn-lrp) <= 3x ORT forward). Then a summary over all models, with "explain under 16 ms" (one animation frame) for the
-// MNIST CNN. A miss is informational: the exit code is non-zero only on errors.
-// The last line is `BENCH_JSON {...}` for machines.
+// forward; on transformers explain(attn-lrp) <= 3x). Then a summary over all models, with "explain under
+// 16 ms" (one animation frame) for the MNIST CNN and ViT. A miss is informational: the exit code is
+// non-zero only on errors. The last line is `BENCH_JSON {...}` for machines.
 //
 // resnet18 (torchvision's architecture, random weights) is not committed: when build/models/resnet18.onnx
 // is missing the bench makes it with `/usr/bin/python3 scripts/export_resnet.py --no-fixture --resnet18
