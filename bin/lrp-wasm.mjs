@@ -24,7 +24,8 @@ explain: explains each PNG image and writes to --out DIR, per image NAME.png:
   filter, aspect ratio not kept), values in [0, 1]; transparent pixels count as black. MNIST models
   (1 x 28 x 28) expect a white digit on black: use --invert for dark ink on a light background.
   --method M        lrp (default), gradient, gradient-x-input, integrated-gradients, smoothgrad
-  --composite NAME  LRP composite (default epsilon-plus-flat; attn-lrp for token ids):
+  --composite NAME  LRP composite (default epsilon-plus-flat; attn-lrp for token ids and for models
+                    with softmax or LayerNorm layers, e.g. a ViT):
                     ${composites.join(', ')}
   --target T        predicted (default) or a class index
   --low L, --high H z-box bounds of epsilon-gamma-box and deep-taylor (images: default 0 and 1, the
@@ -140,12 +141,17 @@ async function explainCommand(positionals, values) {
   if (!tokens && tokenModel)
     throw new UsageError(`this model's input is token ids (${model.inputType}, shape [${model.inputShape.join(', ')}]), not an image: give --tokens ID,ID,... instead of '${images[0]}'`);
   if (target !== 'predicted' && target >= model.outputSize) throw new UsageError(`--target ${target}: the model has ${model.outputSize} outputs (0 to ${model.outputSize - 1})`);
-  const composite = method === 'lrp' ? values.composite ?? (tokenModel ? TOKEN_COMPOSITE : 'epsilon-plus-flat') : null;
+  const composite = method === 'lrp' ? values.composite ?? (tokenModel || isTransformer(model) ? TOKEN_COMPOSITE : 'epsilon-plus-flat') : null;
   const options = explainOptions(composite ?? method, values, tokenModel ? null : { low: 0, high: 1 });
   if (target !== 'predicted') options.target = target;
   if (tokens) explainTokens(model, modelPath, tokens, vocabulary, { method, composite, options, out: values.out ?? '.' });
   else explainImages(model, modelPath, images, { method, composite, options, scale, invert: values.invert ?? false, outDir: values.out ?? '.' });
   model.dispose();
+}
+
+// A model with attention (softmax inside the graph) or LayerNorm: AttnLRP's rules are the ones made for it.
+function isTransformer(model) {
+  return model.layers.some((layer) => layer.kind === 'softmax' || layer.kind === 'layernorm');
 }
 
 function explainImages(model, modelPath, images, { method, composite, options, scale, invert, outDir }) {

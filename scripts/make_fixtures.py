@@ -1325,12 +1325,18 @@ class PaddedEncoder(nn.Module):
         self.fc = nn.Linear(16, 3)
         self.batch_first = batch_first
 
+    causal = False
+
     def forward(self, ids):
         h = self.embed(ids) + self.pos[:ids.shape[1]]
-        pad = ids == 0
         if not self.batch_first:
             h = h.transpose(0, 1)
-        h = self.encoder(h, src_key_padding_mask=pad)
+        if self.causal:
+            # −inf above the diagonal: torch.triu → Trilu, a constant added to the scores
+            mask = nn.Transformer.generate_square_subsequent_mask(ids.shape[1])
+            h = self.encoder(h, mask=mask)
+        else:
+            h = self.encoder(h, src_key_padding_mask=ids == 0)
         if not self.batch_first:
             h = h.transpose(0, 1)
         return self.fc(h[:, 0])
@@ -1338,28 +1344,34 @@ class PaddedEncoder(nn.Module):
 
 def make_encoders():
     """tests/fixtures/encoder/: PaddedEncoder exports (opset 14, dynamic batch and tokens) and PyTorch's logits
-    of padded inputs and of the same inputs without their padding (masks.test.mjs)."""
+    of padded inputs and of the same inputs without their padding (masks.test.mjs); and the same encoder with
+    a causal mask instead (torch.triu: Trilu, −inf added to the scores), with a dynamic and a fixed length."""
     folder = os.path.join("tests", "fixtures", "encoder")
     os.makedirs(folder, exist_ok=True)
     inputs = [[3, 5, 7, 9, 0, 0, 0, 0], [11, 2, 29, 4, 8, 6, 0, 0]]
     meta = {"what": PaddedEncoder.__doc__.strip(), "models": {}}
-    for batch_first in (True, False):
+    variants = [("batch-first", True, False, True), ("sequence-first", False, False, True),
+                ("causal", True, True, True), ("causal-fixed-length", True, True, False)]
+    for name, batch_first, causal, dynamic in variants:
         torch.manual_seed(3)
         model = PaddedEncoder(batch_first).eval()
-        name = "batch-first" if batch_first else "sequence-first"
+        model.causal = causal
         path = os.path.join(folder, f"{name}.onnx")
+        tokens = {0: "batch", 1: "tokens"} if dynamic else {0: "batch"}
         with torch.enable_grad():                                       # no fused attention op in the export
             torch.onnx.export(model, (torch.tensor(inputs[:1]),), path, opset_version=14,
                               input_names=["input"], output_names=["logits"],
-                              dynamic_axes={"input": {0: "batch", 1: "tokens"}, "logits": {0: "batch"}})
+                              dynamic_axes={"input": tokens, "logits": {0: "batch"}})
         onnx.checker.check_model(onnx.load(path), full_check=True)
         cases = []
         with torch.no_grad():
             for ids in inputs:
-                unpadded = [v for v in ids if v != 0]
-                cases.append({"ids": ids, "output": model(torch.tensor([ids]))[0].tolist(),
-                              "unpadded": unpadded, "unpadded_output": model(torch.tensor([unpadded]))[0].tolist()})
-        meta["models"][name] = {"model": f"{name}.onnx", "cases": cases}
+                case = {"ids": ids, "output": model(torch.tensor([ids]))[0].tolist()}
+                if not causal:
+                    unpadded = [v for v in ids if v != 0]
+                    case.update(unpadded=unpadded, unpadded_output=model(torch.tensor([unpadded]))[0].tolist())
+                cases.append(case)
+        meta["models"][name] = {"model": f"{name}.onnx", "causal": causal, "dynamic": dynamic, "cases": cases}
         print(f"encoder {name:15s} {sorted({n.op_type for n in onnx.load(path).graph.node})}")
     with open(os.path.join(folder, "cases.json"), "w") as f:
         json.dump(meta, f, indent=1)

@@ -38,7 +38,9 @@ test('model bytes: empty, random and truncated are rejected with a clear message
     await rejectsCleanly(model, () => loadModel(randomBytes(500 + seed * 97, seed)), /invalid ONNX|no graph|ONNX/i);
   for (const fraction of [0.1, 0.5, 0.9, 0.999])
     await rejectsCleanly(model, () => loadModel(modelBytes.slice(0, Math.floor(modelBytes.length * fraction))), /invalid ONNX|truncat|ONNX/i);
-  await rejectsCleanly(model, () => loadModel('/no/such/model.onnx'), /ENOENT|no such file/);
+  await rejectsCleanly(model, () => loadModel('/no/such/model.onnx'), /loadModel: cannot read \/no\/such\/model\.onnx: no such file/);
+  await rejectsCleanly(model, () => loadModel('/tmp'), /loadModel: cannot read \/tmp: it is a directory/);
+  await rejectsCleanly(model, () => loadModel('http://127.0.0.1:9/model.onnx'), /loadModel: fetching http:\/\/127\.0\.0\.1:9\/model\.onnx failed/);
   await rejectsCleanly(model, () => loadModel(42), /expected ONNX bytes/);
   model.dispose();
 });
@@ -118,7 +120,7 @@ test('options: unknown names, invalid parameters, targets out of range', async (
     [{ outputRelevance: Float32Array.of(1, NaN, 0, 0) }, /outputRelevance contains NaN/],
     [{ method: 'integrated-gradients', steps: 0 }, /steps must be an integer/],
     [{ method: 'smoothgrad', samples: 1e9 }, /samples must be an integer/],
-    [{ method: 'gradient', layerRelevance: true }, /layerRelevance is only available for method 'lrp'/],
+    [{ method: 'gradient', layerRelevance: true }, /^explain: layerRelevance is only available for method 'lrp'/],
     [{ composite: 'epsilon-plus', colour: 'red' }, /unknown option 'colour'/],
   ];
   for (const [options, message] of cases) await rejectsCleanly(model, () => model.explain(x, options), message);

@@ -87,6 +87,16 @@ test('cli explain: heatmap PNGs and JSON relevances that match model.explain', a
   assertRelevanceClose(record.relevance, model.explain(images[0], { method: 'gradient', target: 3 }).relevance, 'gradient');
   assert.equal(PNG.sync.read(readFileSync(join(out, 'seven.heatmap.png'))).width, 56);
   model.dispose();
+
+  // A vision transformer (softmax and LayerNorm layers) is explained with attn-lrp unless --composite says otherwise.
+  const vitPath = fileURLToPath(new URL('../web/models/mnist-vit.onnx', import.meta.url));
+  const vit = run('explain', vitPath, 'seven.png', '--out', out);
+  assert.equal(vit.status, 0, vit.stderr);
+  const vitRecord = JSON.parse(readFileSync(join(out, 'seven.json'), 'utf8'));
+  assert.equal(vitRecord.composite, 'attn-lrp');
+  const vitModel = await loadModel(vitPath);
+  assertRelevanceClose(vitRecord.relevance, vitModel.explain(images[0], { composite: 'attn-lrp' }).relevance, 'vit');
+  vitModel.dispose();
 });
 
 test('cli evaluate: --mnist 5 prints the AOPC table of each method and writes JSON', () => {

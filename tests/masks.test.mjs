@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { loadModel } from 'lrp-wasm';
+import { loadModel, evaluate } from 'lrp-wasm';
 import { loadGolden } from './helpers/golden.mjs';
 
 const fixtures = fileURLToPath(new URL('./fixtures/ops/', import.meta.url));
@@ -70,6 +70,9 @@ for (const name of MASKED) {
       for (const length of [1, 3, 10]) assert.equal(model.predict(new Int32Array(length).fill(5)).length, 3);
       assert.throws(() => model.predict(new Int32Array(11).fill(5)), /predict: this model does not take a sequence of 11 tokens/);
       assert.throws(() => model.explain(new Int32Array(0)), /at least one token id/);
+      // An absurd length is refused before any conversion (which would exhaust memory).
+      assert.throws(() => model.predict(new Int32Array(2 ** 20 + 1)), /1048577 token ids is more than the 1048576/);
+      await assert.rejects(() => evaluate(model, [padded]), /evaluate: the model takes token ids \(int64\); pixel flipping perturbs float inputs only/);
       assert.throws(() => model.explainBatch([short, padded]), /different numbers of tokens \(4, 8\)/);
       const again = model.predict(padded);
       assert.ok(Math.abs(again[0] - meta.cases[0].output[0]) <= 1e-4 * Math.max(1, Math.abs(meta.cases[0].output[0])));
@@ -134,7 +137,33 @@ test('tiny-vit: the conservation report gives the absorbed shares ATTNLRP.md lis
 // scripts/make_fixtures.py encoder): the mask runs through Where inside the attention, with the batch first
 // and (sequence-first) merged with the heads. Reference: PyTorch's logits, padded and unpadded.
 const encoders = JSON.parse(readFileSync(fileURLToPath(new URL('./fixtures/encoder/cases.json', import.meta.url)), 'utf8'));
-for (const [name, { model: file, cases }] of Object.entries(encoders.models)) {
+for (const [name, { model: file, cases, causal, dynamic }] of Object.entries(encoders.models)) {
+  if (causal) {
+    // mask = generate_square_subsequent_mask(T): torch.triu (Trilu, folded at load) of −inf, added to the
+    // scores as a constant. The classifier reads token 0, which attends only to itself.
+    test(`nn.TransformerEncoder (${name}) with a causal mask: PyTorch's logits, and only the first token is relevant`, async () => {
+      const model = await loadModel(fileURLToPath(new URL(`./fixtures/encoder/${file}`, import.meta.url)));
+      try {
+        assert.deepEqual(model.inputShape, dynamic ? [-1] : [cases[0].ids.length]);
+        for (const c of cases) {
+          const logits = model.predict(new Int32Array(c.ids));
+          c.output.forEach((v, k) => assert.ok(Math.abs(logits[k] - v) <= 1e-4 * Math.max(1, Math.abs(v)), `logit ${k} ${logits[k]} vs ${v}`));
+          for (const composite of ['attn-lrp', 'cp-lrp', 'epsilon-plus']) {
+            const { relevance, conservation } = model.explain(new Int32Array(c.ids), { composite, layerRelevance: true });
+            assert.ok(relevance.every(Number.isFinite), composite);
+            assert.ok(Math.abs(relevance[0]) > 0);
+            for (let i = 1; i < relevance.length; i++) assert.ok(Math.abs(relevance[i]) <= 1e-6 * Math.abs(relevance[0]), `${composite}: token ${i} is after token 0`);
+            const total = Object.values(conservation.absorbed).reduce((a, b) => a + b, 0);
+            assert.ok(Math.abs(conservation.output - conservation.input - total) <= 1e-4 * Math.max(1, Math.abs(conservation.output)));
+          }
+        }
+        if (dynamic) assert.equal(model.predict(new Int32Array([4, 2, 7])).length, 3);
+      } finally {
+        model.dispose();
+      }
+    });
+    continue;
+  }
   test(`nn.TransformerEncoder (${name}) with a padding mask from the ids: PyTorch's logits at any length, no relevance on the padding`, async () => {
     const model = await loadModel(fileURLToPath(new URL(`./fixtures/encoder/${file}`, import.meta.url)));
     try {

@@ -31,7 +31,9 @@ BinaryLayer::BinaryLayer(BinaryOp op, std::vector<Shape> inputShapes, Vector con
       throw Error(kind + " constant has " + std::to_string(constant_.size()) + " values, the input " +
                   shapeToString(inputShapes_[0]) + " has " + std::to_string(shapeSize(inputShapes_[0])) +
                   " (the constant must be pre-broadcast to the input's shape)");
-    if (!constant_.allFinite()) throw Error(kind + " constant must be finite");
+    // A constant added may be −∞ (a causal mask before a softmax: ATTNLRP rule 13); a scale must be finite.
+    if (constant_.array().isNaN().any()) throw Error(kind + " constant contains NaN");
+    if (op == BinaryOp::Mul && !constant_.allFinite()) throw Error(kind + " constant must be finite");
     outputShape_ = inputShapes_[0];
     return;
   }

@@ -31,6 +31,10 @@ const DEFAULT_MAX_STEPS = 50;
 export async function evaluate(model, inputs, options = {}) {
   if (model === null || typeof model !== 'object' || typeof model.predictBatch !== 'function' || typeof model.explainBatch !== 'function')
     throw new TypeError('evaluate: the first argument must be a model from loadModel()');
+  // Pixel flipping replaces input values; token ids have no value to flip (replacing a token is another
+  // experiment), so token models are refused rather than perturbed meaninglessly.
+  if (model.inputType !== undefined && model.inputType !== 'float32')
+    throw new Error(`evaluate: the model takes token ids (${model.inputType}); pixel flipping perturbs float inputs only`);
   const shape = model.inputShape;
   const inputSize = shape.reduce((a, b) => a * b, 1);
   if (!Array.isArray(inputs) || inputs.length === 0) throw new TypeError('evaluate: inputs must be a non-empty array of inputs');

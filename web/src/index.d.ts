@@ -8,7 +8,7 @@ export type CompositeName =
   | 'epsilon-alpha2-beta1-flat'
   | 'epsilon-gamma-box'
   | 'deep-taylor'
-  /** AttnLRP (Achtibat et al., ICML 2024) and CP-LRP (Ali et al. 2022) for transformers: ../shared/ATTNLRP.md. */
+  /** AttnLRP (Achtibat et al., ICML 2024) and CP-LRP (Ali et al. 2022) for transformers: docs/attnlrp.md in the repository. */
   | 'attn-lrp'
   | 'cp-lrp';
 
@@ -149,7 +149,7 @@ export interface LayerRelevance extends LayerInfo {
 /**
  * Where the relevance of the output went (with `layerRelevance: true`): `output` = `input` + Σ `absorbed`
  * up to float rounding. LRP is not conservative where operations add constants or renormalise (AttnLRP,
- * Achtibat et al. 2024, Sect. 3; ../shared/ATTNLRP.md "Conservation" lists LXT's shares on a ViT).
+ * Achtibat et al. 2024, Sect. 3; docs/attnlrp.md "Conservation" lists LXT's shares on a ViT).
  */
 export interface Conservation {
   /** Σ relevance at the output: f_t(x) for the default seed (a logit). */
@@ -208,7 +208,8 @@ export interface Model {
    * The input shape without the batch dimension, e.g. [1, 28, 28]; [T] for token ids. −1 marks a sequence
    * axis the export declares dynamic (as in ONNX Reshape): such a model takes any number of tokens up to
    * its positional table (a longer sequence throws an Error naming the length). The graph is converted
-   * for each new length (about as long as loading); `layers` then describe the length used last.
+   * for each new length (about as long as loading; at most 2^20 tokens); `layers` then describe the length
+   * used last (length 1 before the first call).
    */
   readonly inputShape: number[];
   /** 'float32', or 'int64' / 'int32' when the input is token ids (predict/explain then take TokenIds). */
@@ -223,7 +224,10 @@ export interface Model {
   predictBatch(inputs: ModelInput[]): Float32Array[];
   /** Explains one input. */
   explain(x: ModelInput, options?: ExplainOptions): Explanation;
-  /** Explains several inputs in one pass (each for its own predicted class unless `target` is given); token inputs of one length. */
+  /**
+   * Explains several inputs in one pass (each for its own predicted class unless `target` is given); token
+   * inputs of one length. `layerRelevance` is refused (an Error): use explain() for it.
+   */
   explainBatch(inputs: ModelInput[], options?: ExplainOptions): Explanation[];
   /** Frees the engine's memory. Idempotent; every later call throws. */
   dispose(): void;

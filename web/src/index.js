@@ -16,6 +16,8 @@ export const methods = Object.freeze([
 ]);
 
 const DEFAULT_COMPOSITE = 'epsilon-plus-flat';
+/** The longest sequence a token model with a dynamic sequence axis is converted for (2^20). */
+const MAX_TOKENS = 2 ** 20;
 const EXPLAIN_OPTIONS = new Set([
   'target', 'method', 'composite', 'epsilon', 'gamma', 'low', 'high', 'stabilizer', 'zeroBias', 'rules',
   'layerRelevance', 'outputRelevance', 'steps', 'samples', 'noiseLevel', 'seed', 'restrict', 'product',
@@ -63,9 +65,19 @@ async function readSource(source) {
   if (inNode && (!isUrl || String(source).startsWith('file:'))) {
     const { readFile } = await import('node:fs/promises');
     const path = String(source).startsWith('file:') ? new URL(String(source)) : source;
-    return new Uint8Array(await readFile(path));
+    try {
+      return new Uint8Array(await readFile(path));
+    } catch (error) {
+      const why = { ENOENT: 'no such file', EISDIR: 'it is a directory', EACCES: 'permission denied' }[error.code] ?? error.message;
+      throw new Error(`loadModel: cannot read ${source}: ${why}`);
+    }
   }
-  const response = await fetch(source);
+  let response;
+  try {
+    response = await fetch(source);
+  } catch (error) {
+    throw new Error(`loadModel: fetching ${source} failed: ${error.message}`);
+  }
   if (!response.ok) throw new Error(`loadModel: fetching ${source} failed: HTTP ${response.status}`);
   return new Uint8Array(await response.arrayBuffer());
 }
@@ -186,6 +198,8 @@ class Model {
   #useLength(length, what) {
     if (length === this.#inputSize) return;
     if (length < 1) throw new Error(`${what}: expected at least one token id`);
+    // Converting for an absurd length would exhaust memory before any shape check could refuse it.
+    if (length > MAX_TOKENS) throw new Error(`${what}: ${length} token ids is more than the ${MAX_TOKENS} a dynamic sequence may have`);
     try {
       this.#build(convertOnnx(this.#decoded, { sequenceLength: length }));
     } catch (error) {
@@ -255,6 +269,7 @@ class Model {
       if (!EXPLAIN_OPTIONS.has(key)) throw new Error(`explain: unknown option '${key}' (known: ${[...EXPLAIN_OPTIONS].join(', ')})`);
     const method = options.method ?? 'lrp';
     oneOf(method, methods, 'method');
+    if (options.layerRelevance && method !== 'lrp') throw new Error(`explain: layerRelevance is only available for method 'lrp' (got '${method}')`);
     const hasRules = options.rules !== undefined;
     const composite = options.composite ?? (hasRules ? '' : DEFAULT_COMPOSITE);
     if (composite !== '') oneOf(composite, composites, 'composite');

@@ -314,6 +314,22 @@ function foldRange(node, [start, limit, delta]) {
   return start.type === 'float' ? tensor([count], floatArrayFor([start], count).map((_, i) => values[i]), 'float') : intTensor([count], values);
 }
 
+/** Trilu: the upper (upper = 1, default) or lower triangle of the last two axes, shifted by k; zeros elsewhere. */
+function foldTrilu(node, [x, k]) {
+  if (x.dims.length < 2) throw nodeError(node, `input must have at least 2 dimensions, got [${x.dims}]`);
+  const diagonal = k ? numeric(k.data[0]) : 0;
+  const upper = attrInt(node, 'upper', 1) === 1;
+  const [rows, cols] = x.dims.slice(-2);
+  const values = x.type === 'float' ? new x.data.constructor(x.data.length) : new Array(x.data.length);
+  for (let i = 0; i < x.data.length; i++) {
+    const col = i % cols;
+    const row = Math.floor(i / cols) % rows;
+    const kept = upper ? col - row >= diagonal : col - row <= diagonal;
+    values[i] = kept ? x.data[i] : 0;
+  }
+  return tensor(x.dims, values, x.type);
+}
+
 function foldWhere(node, [condition, x, y]) {
   const outDims = broadcastShapes(node, [condition.dims, x.dims, y.dims]);
   const count = checkCount(node, outDims);
@@ -593,6 +609,7 @@ const EVALUATORS = {
   ConstantOfShape: foldConstantOfShape,
   Range: foldRange,
   Where: foldWhere,
+  Trilu: foldTrilu,
   Cast: foldCast,
   Concat: foldConcat,
   Slice: foldSlice,
