@@ -480,7 +480,9 @@ async function loadModelOrFail(path) {
   try {
     return await loadModel(path);
   } catch (error) {
-    throw new UsageError(`cannot load model ${path}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`);
+    // The package names the path in its own read errors ("loadModel: cannot read PATH: why"): keep the why.
+    const why = /^loadModel: cannot read .*: ([^:]+)$/.exec(error.message)?.[1] ?? error.message;
+    throw new UsageError(`cannot load model ${path}: ${why}`);
   }
 }
 

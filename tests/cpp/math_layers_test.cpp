@@ -246,7 +246,13 @@ TEST(BinaryLayers, BuildErrorsNameTheProblem) {
   EXPECT_TRUE(throwsWith([] { build("div", specOf({{"constant", std::vector<float>(3, 1.0f)}}), {{3}}); },
                          "div takes no constant"));
   EXPECT_TRUE(throwsWith(
-      [] { build("add", specOf({{"constant", std::vector<float>{1.0f, std::nanf("")}}}), {{2}}); }, "must be finite"));
+      [] { build("add", specOf({{"constant", std::vector<float>{1.0f, std::nanf("")}}}), {{2}}); }, "add constant contains NaN"));
+  EXPECT_TRUE(throwsWith(
+      [] { build("mul", specOf({{"constant", std::vector<float>{1.0f, -INFINITY}}}), {{2}}); }, "mul constant must be finite"));
+  // −∞ added is a causal mask before a softmax (ATTNLRP rule 13): allowed.
+  const masked = build("add", specOf({{"constant", std::vector<float>{0.0f, -INFINITY}}}), {{2}});
+  const x = Matrix::Constant(2, 1, 0.5f);
+  EXPECT_EQ(masked->forward({&x})(1, 0), -INFINITY);
 }
 
 // ------------------------------------------------------------------------------------------------------
