@@ -250,8 +250,8 @@ TEST(BinaryLayers, BuildErrorsNameTheProblem) {
   EXPECT_TRUE(throwsWith(
       [] { build("mul", specOf({{"constant", std::vector<float>{1.0f, -INFINITY}}}), {{2}}); }, "mul constant must be finite"));
   // −∞ added is a causal mask before a softmax (ATTNLRP rule 13): allowed.
-  const masked = build("add", specOf({{"constant", std::vector<float>{0.0f, -INFINITY}}}), {{2}});
-  const x = Matrix::Constant(2, 1, 0.5f);
+  const auto masked = build("add", specOf({{"constant", std::vector<float>{0.0f, -INFINITY}}}), {{2}});
+  const Matrix x = Matrix::Constant(2, 1, 0.5f);
   EXPECT_EQ(masked->forward({&x})(1, 0), -INFINITY);
 }
 
