@@ -181,15 +181,17 @@ void scatterPatches(const ConvDims& d, const std::vector<Tap>& taps, const float
 // Direct convolution without im2col or GEMM, for groups with few filters (depthwise convolutions), where the
 // packed product would waste most of its 4-filter blocks and the packing dominates: one pass over the output
 // rows per (filter, tap), vectorisable along each row. `w` is W column-major with leading dimension ldw, the
-// group's filters starting at w; `rows` are the runs of all output positions.
+// group's filters starting at w, read through `load` (a rule's parameter modifier); `rows` are the runs of
+// all output positions.
+template <typename Load>
 void directForward(const ConvDims& d, const std::vector<Tap>& taps, const std::vector<Run>& rows, const float* x,
-                   const float* w, std::ptrdiff_t ldw, int filters, int positions, float* z) {
+                   const float* w, std::ptrdiff_t ldw, Load&& load, int filters, int positions, float* z) {
   const int sW = d.sW;
   for (int o = 0; o < filters; ++o) {
     float* out = z + static_cast<std::ptrdiff_t>(o) * positions;
     std::fill(out, out + positions, 0.0f);
     for (int k = 0; k < d.K; ++k) {
-      const float weight = w[k * ldw + o];
+      const float weight = load(w[k * ldw + o]);
       for (const Run& r : rows)
         forRun(
             d, taps[static_cast<size_t>(k)], r,
@@ -208,13 +210,14 @@ void directForward(const ConvDims& d, const std::vector<Tap>& taps, const std::v
   }
 }
 
+template <typename Load>
 void directTranspose(const ConvDims& d, const std::vector<Tap>& taps, const std::vector<Run>& rows, const float* s,
-                     const float* w, std::ptrdiff_t ldw, int filters, int positions, float* dx) {
+                     const float* w, std::ptrdiff_t ldw, Load&& load, int filters, int positions, float* dx) {
   const int sW = d.sW;
   for (int o = 0; o < filters; ++o) {
     const float* grad = s + static_cast<std::ptrdiff_t>(o) * positions;
     for (int k = 0; k < d.K; ++k) {
-      const float weight = w[k * ldw + o];
+      const float weight = load(w[k * ldw + o]);
       for (const Run& r : rows)
         forRun(
             d, taps[static_cast<size_t>(k)], r,
@@ -245,12 +248,6 @@ std::vector<Run> outputRows(const ConvDims& d) {
 int chunkPositions(int positions, int K) {
   const int byBudget = std::max(kPanelRows, (65536 / std::max(K, 1)) / kPanelRows * kPanelRows);
   return std::min(positions, byBudget);
-}
-
-void checkWeightSize(const Matrix& w, const Matrix& weight) {
-  if (w.rows() != weight.rows() || w.cols() != weight.cols())
-    throw Error("conv weight of size " + std::to_string(w.rows()) + "×" + std::to_string(w.cols()) + ", expected " +
-                std::to_string(weight.rows()) + "×" + std::to_string(weight.cols()));
 }
 
 }  // namespace
@@ -312,36 +309,38 @@ Shape Conv2DLayer::outputShape(const std::vector<Shape>& inputShapes) const {
   return asGiven({static_cast<int>(weight_.rows()), outHeight_, outWidth_}, oneDimensional_);
 }
 
-const Conv2DLayer::PackedWeight& Conv2DLayer::packedWeight(const Matrix& w, PackedWeight& scratch, bool forward) const {
-  PackedWeight& packed = ownsWeight(w) ? packed_[&w] : scratch;
-  std::vector<float>& target = forward ? packed.forward : packed.transpose;
-  if (target.empty()) {
-    const int outChannels = static_cast<int>(w.rows()), K = static_cast<int>(w.cols()), perGroup = outChannels / groups_;
+std::vector<float> Conv2DLayer::packedWeight(const Modifier& mod, bool forward) const {
+  const int outChannels = static_cast<int>(weight_.rows()), K = static_cast<int>(weight_.cols());
+  const int perGroup = outChannels / groups_;
+  const std::ptrdiff_t groupSize = forward ? std::ptrdiff_t{panelCount(perGroup, kPanelCols)} * kPanelCols * K
+                                           : std::ptrdiff_t{panelCount(K, kPanelCols)} * kPanelCols * perGroup;
+  std::vector<float> packed(static_cast<size_t>(groupSize * groups_));
+  withModifier(mod, [&](auto load) {
     for (int g = 0; g < groups_; ++g) {
-      const float* filters = w.data() + static_cast<std::ptrdiff_t>(g) * perGroup;  // row g·perGroup of column-major W
+      const float* filters = weight_.data() + static_cast<std::ptrdiff_t>(g) * perGroup;  // row g·perGroup of column-major W
+      float* out = packed.data() + g * groupSize;
       // forward: B = W_gᵀ (K × perGroup); transposed: B = W_g (perGroup × K).
-      const std::vector<float> panels = forward ? packColumnPanels(filters, K, perGroup, outChannels, 1)
-                                                : packColumnPanels(filters, perGroup, K, 1, outChannels);
-      target.insert(target.end(), panels.begin(), panels.end());
+      if (forward)
+        packColumnPanels(filters, K, perGroup, outChannels, 1, load, out);
+      else
+        packColumnPanels(filters, perGroup, K, 1, outChannels, load, out);
     }
-  }
+  });
   return packed;
 }
 
-Matrix Conv2DLayer::mapForward(const Matrix& x, const Matrix& w, const Vector* b) const {
+Matrix Conv2DLayer::mapForward(const Matrix& x, const Modifier& mod, const Vector* b) const {
   const int channels = inputShape_[0], H = inputShape_[1], W = inputShape_[2];
-  const int outChannels = static_cast<int>(w.rows()), perGroup = outChannels / groups_;
+  const int outChannels = static_cast<int>(weight_.rows()), perGroup = outChannels / groups_;
   const std::ptrdiff_t inSize = static_cast<std::ptrdiff_t>(channels) * H * W;
   const int positions = outHeight_ * outWidth_;
   if (x.rows() != inSize)
     throw Error("conv layer got " + std::to_string(x.rows()) + " input values, expected " + std::to_string(inSize));
   if (b != nullptr && b->size() != 0 && b->size() != outChannels) throw Error("conv bias of the wrong size");
-  checkWeightSize(w, weight_);
-  const bool direct = useDirect(perGroup, static_cast<int>(w.cols()));
-  PackedWeight scratch;
-  const std::vector<float>& filters = direct ? scratch.forward : packedWeight(w, scratch, true).forward;
+  const bool direct = useDirect(perGroup, static_cast<int>(weight_.cols()));
+  const std::vector<float> filters = direct ? std::vector<float>() : packedWeight(mod, true);
 
-  const ConvDims d = dimsOf(inputShape_, geometry_, groups_, outHeight_, outWidth_, static_cast<int>(w.cols()));
+  const ConvDims d = dimsOf(inputShape_, geometry_, groups_, outHeight_, outWidth_, static_cast<int>(weight_.cols()));
   const std::ptrdiff_t groupFilters = static_cast<std::ptrdiff_t>(panelCount(perGroup, kPanelCols)) * kPanelCols * d.K;
   const std::vector<Tap> taps = tapsOf(d);
   const std::vector<Run> rows = direct ? outputRows(d) : std::vector<Run>();
@@ -354,8 +353,10 @@ Matrix Conv2DLayer::mapForward(const Matrix& x, const Matrix& w, const Vector* b
       const float* input = x.col(sample).data() + static_cast<std::ptrdiff_t>(g) * d.channels * H * W;
       float* output = z.col(sample).data() + static_cast<std::ptrdiff_t>(g) * perGroup * positions;
       if (direct) {
-        directForward(d, taps, rows, input, w.data() + static_cast<std::ptrdiff_t>(g) * perGroup, outChannels, perGroup,
-                      positions, output);
+        withModifier(mod, [&](auto load) {
+          directForward(d, taps, rows, input, weight_.data() + static_cast<std::ptrdiff_t>(g) * perGroup, outChannels,
+                        load, perGroup, positions, output);
+        });
         continue;
       }
       for (int p0 = 0; p0 < positions; p0 += chunk) {
@@ -371,19 +372,17 @@ Matrix Conv2DLayer::mapForward(const Matrix& x, const Matrix& w, const Vector* b
   return z;
 }
 
-Matrix Conv2DLayer::mapTranspose(const Matrix& s, const Matrix& w) const {
+Matrix Conv2DLayer::mapTranspose(const Matrix& s, const Modifier& mod) const {
   const int channels = inputShape_[0], H = inputShape_[1], W = inputShape_[2];
-  const int outChannels = static_cast<int>(w.rows()), perGroup = outChannels / groups_;
+  const int outChannels = static_cast<int>(weight_.rows()), perGroup = outChannels / groups_;
   const int positions = outHeight_ * outWidth_;
   if (s.rows() != static_cast<Eigen::Index>(outChannels) * positions)
     throw Error("conv layer got " + std::to_string(s.rows()) + " output values, expected " +
                 std::to_string(static_cast<int64_t>(outChannels) * positions));
-  checkWeightSize(w, weight_);
-  const bool direct = useDirect(perGroup, static_cast<int>(w.cols()));
-  PackedWeight scratch;
-  const std::vector<float>& filters = direct ? scratch.transpose : packedWeight(w, scratch, false).transpose;
+  const bool direct = useDirect(perGroup, static_cast<int>(weight_.cols()));
+  const std::vector<float> filters = direct ? std::vector<float>() : packedWeight(mod, false);
 
-  const ConvDims d = dimsOf(inputShape_, geometry_, groups_, outHeight_, outWidth_, static_cast<int>(w.cols()));
+  const ConvDims d = dimsOf(inputShape_, geometry_, groups_, outHeight_, outWidth_, static_cast<int>(weight_.cols()));
   const std::ptrdiff_t groupFilters = static_cast<std::ptrdiff_t>(panelCount(d.K, kPanelCols)) * kPanelCols * perGroup;
   const std::vector<Tap> taps = tapsOf(d);
   const std::vector<Run> rows = direct ? outputRows(d) : std::vector<Run>();
@@ -397,8 +396,10 @@ Matrix Conv2DLayer::mapTranspose(const Matrix& s, const Matrix& w) const {
       const float* gradient = s.col(sample).data() + static_cast<std::ptrdiff_t>(g) * perGroup * positions;
       float* input = dx.col(sample).data() + static_cast<std::ptrdiff_t>(g) * d.channels * H * W;
       if (direct) {
-        directTranspose(d, taps, rows, gradient, w.data() + static_cast<std::ptrdiff_t>(g) * perGroup, outChannels,
-                        perGroup, positions, input);
+        withModifier(mod, [&](auto load) {
+          directTranspose(d, taps, rows, gradient, weight_.data() + static_cast<std::ptrdiff_t>(g) * perGroup, outChannels,
+                          load, perGroup, positions, input);
+        });
         continue;
       }
       for (int p0 = 0; p0 < positions; p0 += chunk) {

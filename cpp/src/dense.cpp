@@ -52,26 +52,30 @@ Matrix bySample(Matrix&& m, Eigen::Index samples) {
 }  // namespace
 
 // Both maps are products Aᵀ X with column-major A (see kernels.hpp): the forward pass uses Wᵀ, stored
-// once per (modified) weight, and the transposed map uses W itself.
-const Matrix& DenseLayer::transposedWeight(const Matrix& w, Matrix& scratch) const {
-  if (!ownsWeight(w)) {
-    scratch = w.transpose();
-    return scratch;
-  }
-  auto it = transposed_.find(&w);
-  if (it == transposed_.end()) it = transposed_.emplace(&w, w.transpose()).first;
-  return it->second;
+// once, and the transposed map uses W itself. A modified weight (a rule's branch) is materialised for the
+// call only and freed after it, never kept: a dense layer's product reads each weight once per call anyway.
+const Matrix& DenseLayer::transposedWeight() const {
+  if (transposed_.size() == 0) transposed_ = weight_.transpose();
+  return transposed_;
 }
 
-Matrix DenseLayer::mapForward(const Matrix& x, const Matrix& w, const Vector* b) const {
-  Matrix scratch;
-  Matrix z = transposedProduct(transposedWeight(w, scratch), byToken(x, w.cols()));
+Matrix DenseLayer::mapForward(const Matrix& x, const Modifier& mod, const Vector* b) const {
+  const Eigen::Index in = weight_.cols();
+  Matrix z = mod.mod == ParamMod::Identity
+                 ? transposedProduct(transposedWeight(), byToken(x, in))
+                 : withModifier(mod, [&](auto f) -> Matrix {
+                     return transposedProduct(transposedWeight().unaryExpr(f), byToken(x, in));
+                   });
   if (b != nullptr && b->size() != 0) z.colwise() += *b;
   return bySample(std::move(z), x.cols());
 }
 
-Matrix DenseLayer::mapTranspose(const Matrix& s, const Matrix& w) const {
-  return bySample(transposedProduct(w, byToken(s, w.rows())), s.cols());
+Matrix DenseLayer::mapTranspose(const Matrix& s, const Modifier& mod) const {
+  const Eigen::Index out = weight_.rows();
+  if (mod.mod == ParamMod::Identity) return bySample(transposedProduct(weight_, byToken(s, out)), s.cols());
+  return withModifier(mod, [&](auto f) -> Matrix {
+    return bySample(transposedProduct(weight_.unaryExpr(f), byToken(s, out)), s.cols());
+  });
 }
 
 // spec: weight [out, in] row-major, bias [out] or null; `in` is the input's last axis.

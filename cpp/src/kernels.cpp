@@ -160,16 +160,8 @@ inline void microKernel(int kc, const float* a, const float* b, float* c, std::p
 }  // namespace
 
 std::vector<float> packColumnPanels(const float* b, int k, int n, std::ptrdiff_t strideK, std::ptrdiff_t strideN) {
-  const int panels = panelCount(n, kPanelCols);
-  std::vector<float> out(static_cast<size_t>(panels) * kPanelCols * static_cast<size_t>(k), 0.0f);
-  for (int jp = 0; jp < panels; ++jp) {
-    float* panel = out.data() + static_cast<std::ptrdiff_t>(jp) * kPanelCols * k;
-    const int cols = std::min(kPanelCols, n - jp * kPanelCols);
-    for (int q = 0; q < cols; ++q) {
-      const float* src = b + static_cast<std::ptrdiff_t>(jp * kPanelCols + q) * strideN;
-      for (int p = 0; p < k; ++p) panel[static_cast<std::ptrdiff_t>(p) * kPanelCols + q] = src[p * strideK];
-    }
-  }
+  std::vector<float> out(static_cast<size_t>(panelCount(n, kPanelCols)) * kPanelCols * static_cast<size_t>(k));
+  packColumnPanels(b, k, n, strideK, strideN, [](float v) { return v; }, out.data());
   return out;
 }
 

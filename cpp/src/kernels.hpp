@@ -24,6 +24,25 @@ inline int panelCount(int size, int width) { return (size + width - 1) / width; 
 
 // Packs B (k × n) with element (p, j) at b[p·strideK + j·strideN]; returns panelCount(n, 4)·4·k floats.
 std::vector<float> packColumnPanels(const float* b, int k, int n, std::ptrdiff_t strideK, std::ptrdiff_t strideN);
+// The same into `out` (panelCount(n, 4)·4·k floats) with `load` (float → float) applied to every element of B
+// as it is read: a rule's parameter modifier goes into the packing, so no modified copy of B is stored.
+// Columns ≥ n stay zero whatever `load` does to zero (the flat rule's ones must not leak into them).
+template <typename Load>
+void packColumnPanels(const float* b, int k, int n, std::ptrdiff_t strideK, std::ptrdiff_t strideN, Load&& load,
+                      float* out) {
+  const int panels = panelCount(n, kPanelCols);
+  for (int jp = 0; jp < panels; ++jp) {
+    float* panel = out + static_cast<std::ptrdiff_t>(jp) * kPanelCols * k;
+    const int cols = n - jp * kPanelCols < kPanelCols ? n - jp * kPanelCols : kPanelCols;
+    for (int p = 0; p < k; ++p) {
+      const float* src = b + p * strideK + static_cast<std::ptrdiff_t>(jp * kPanelCols) * strideN;
+      float* dst = panel + static_cast<std::ptrdiff_t>(p) * kPanelCols;
+      int q = 0;
+      for (; q < cols; ++q) dst[q] = load(src[q * strideN]);
+      for (; q < kPanelCols; ++q) dst[q] = 0.0f;
+    }
+  }
+}
 // Packs A (m × k) with element (i, p) at a[i·strideM + p·strideK] into `out` (panelCount(m, 8)·8·k floats).
 void packRowPanels(const float* a, int m, int k, std::ptrdiff_t strideM, std::ptrdiff_t strideK, float* out);
 

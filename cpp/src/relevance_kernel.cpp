@@ -45,7 +45,7 @@ Matrix gated(const Matrix& relevance, const Matrix& z, OutputGate gate) {
 struct EvaluatedBranch {
   Matrix storage;       // the modified input, unless it is x itself
   const Matrix* input;  // points at x or at storage
-  const Matrix* weight;
+  Modifier weight;      // applied by the layer's maps as they read W: no modified copy is kept
   float sign;
   bool silent;  // all-zero input: contributes its bias to z but no relevance
 };
@@ -71,12 +71,14 @@ Matrix linearRelevance(const LinearLayer& layer, const Matrix& x, const Matrix& 
     Matrix denominator = Matrix::Zero(z.rows(), z.cols());
     for (const Branch& branch : group.branches) {
       EvaluatedBranch& eval = branches.emplace_back(
-          EvaluatedBranch{Matrix(), &x, &layer.modifiedWeight(branch.weight, rule.gamma), branch.sign, false});
+          EvaluatedBranch{Matrix(), &x, Modifier{branch.weight, rule.gamma}, branch.sign, false});
       if (branch.input != InputMod::Identity) {
         eval.storage = modifiedInput(x, branch.input, rule);
         eval.input = &eval.storage;
       }
-      const Vector* bias = hasBias && branch.bias != ParamMod::Zero ? &layer.modifiedBias(branch.bias, rule.gamma) : nullptr;
+      Vector modifiedBias;  // one value per output channel: cheap to recompute per call
+      if (hasBias && branch.bias != ParamMod::Zero) modifiedBias = layer.modifiedBias(Modifier{branch.bias, rule.gamma});
+      const Vector* bias = modifiedBias.size() != 0 ? &modifiedBias : nullptr;
       // x⁺ or x⁻ of a one-signed input is all zero (e.g. x⁻ after a ReLU): skip both maps.
       eval.silent = (branch.input == InputMod::Positive || branch.input == InputMod::Negative) &&
                     !(eval.input->array() != 0.0f).any();
@@ -96,16 +98,16 @@ Matrix linearRelevance(const LinearLayer& layer, const Matrix& x, const Matrix& 
         if (bias != nullptr)
           denominator.colwise() += branch.sign * (layer.onesResponse(rows, branch.weight, branch.bias, rule.gamma) - ones);
       } else if (!eval.silent) {
-        denominator += branch.sign * layer.mapForward(*eval.input, *eval.weight, bias);
+        denominator += branch.sign * layer.mapForward(*eval.input, eval.weight, bias);
       } else if (bias != nullptr) {
         // The bias alone, spread over the output as the layer spreads it (per token, per pixel).
-        denominator += branch.sign * layer.mapForward(Matrix::Zero(x.rows(), 1), *eval.weight, bias).replicate(1, z.cols());
+        denominator += branch.sign * layer.mapForward(Matrix::Zero(x.rows(), 1), eval.weight, bias).replicate(1, z.cols());
       }
     }
     const Matrix s = stabilizedDivide(gated(relevance, z, group.gate), denominator, epsilon);
     for (const EvaluatedBranch& branch : branches) {
       if (branch.silent) continue;
-      const Matrix c = layer.mapTranspose(s, *branch.weight);
+      const Matrix c = layer.mapTranspose(s, branch.weight);
       inputRelevance.array() += (group.coefficient * branch.sign) * branch.input->array() * c.array();
     }
   }

@@ -196,21 +196,31 @@ TEST_P(ConvMapTest, ForwardAndTransposeMatchNaiveLoops) {
 
   const DMat wantZ = naiveForward(s, c.Wd, c.bd, X.cast<double>());
   EXPECT_TRUE(closeScaled(c.layer.forward({&X}), wantZ, 1e-5)) << "forward";
-  EXPECT_TRUE(closeScaled(c.layer.mapForward(X, c.layer.weight(), s.bias ? &c.layer.bias() : nullptr), wantZ, 1e-5));
-  // A weight the layer does not own (packed on the fly) and a modified one (packed once, cached).
-  const lrp::Matrix other = c.w.cwiseAbs();
-  EXPECT_TRUE(closeScaled(c.layer.mapForward(X, other, nullptr), naiveForward(s, other.cast<double>(), DVec(), X.cast<double>()), 1e-5));
-  const lrp::Matrix& positive = c.layer.modifiedWeight(lrp::ParamMod::Positive, 0.0f);
-  for (int round = 0; round < 2; ++round)  // the second round uses the cached packing
-    EXPECT_TRUE(closeScaled(c.layer.mapForward(X, positive, nullptr),
-                            naiveForward(s, c.Wd.cwiseMax(0.0), DVec(), X.cast<double>()), 1e-5));
-
+  EXPECT_TRUE(closeScaled(c.layer.mapForward(X, lrp::Modifier{}, s.bias ? &c.layer.bias() : nullptr), wantZ, 1e-5));
   const DMat wantT = naiveTranspose(s, c.Wd, S.cast<double>());
-  EXPECT_TRUE(closeScaled(c.layer.mapTranspose(S, c.layer.weight()), wantT, 1e-5)) << "transpose";
+  EXPECT_TRUE(closeScaled(c.layer.mapTranspose(S, lrp::Modifier{}), wantT, 1e-5)) << "transpose";
   EXPECT_TRUE(closeScaled(c.layer.gradient({&X}, c.layer.forward({&X}), S)[0], wantT, 1e-5)) << "gradient";
-  EXPECT_TRUE(closeScaled(c.layer.mapTranspose(S, other), naiveTranspose(s, other.cast<double>(), S.cast<double>()), 1e-5));
-  for (int round = 0; round < 2; ++round)
-    EXPECT_TRUE(closeScaled(c.layer.mapTranspose(S, positive), naiveTranspose(s, c.Wd.cwiseMax(0.0), S.cast<double>()), 1e-5));
+
+  // Every modifier, applied while packing the weight (or in the direct loops): the maps equal the naive
+  // loops on the modified weight, computed here in double from the layer's weight.
+  using lrp::ParamMod;
+  const double gamma = 0.25;
+  const std::vector<std::pair<ParamMod, DMat>> modified = {
+      {ParamMod::Positive, c.Wd.cwiseMax(0.0)},
+      {ParamMod::Negative, c.Wd.cwiseMin(0.0)},
+      {ParamMod::GammaPositive, c.Wd + gamma * c.Wd.cwiseMax(0.0)},
+      {ParamMod::GammaNegative, c.Wd + gamma * c.Wd.cwiseMin(0.0)},
+      {ParamMod::Square, c.Wd.cwiseAbs2()},
+      {ParamMod::Ones, DMat::Ones(c.Wd.rows(), c.Wd.cols())},
+  };
+  for (const auto& [mod, w] : modified) {
+    const lrp::Modifier m{mod, static_cast<float>(gamma)};
+    EXPECT_TRUE(closeScaled(c.layer.mapForward(X, m, nullptr), naiveForward(s, w, DVec(), X.cast<double>()), 1e-5))
+        << "forward, modifier " << static_cast<int>(mod);
+    EXPECT_TRUE(closeScaled(c.layer.mapTranspose(S, m), naiveTranspose(s, w, S.cast<double>()), 1e-5))
+        << "transpose, modifier " << static_cast<int>(mod);
+    EXPECT_TRUE(closeScaled(c.layer.modifiedWeight(m), w, 1e-6)) << "modifiedWeight " << static_cast<int>(mod);
+  }
 
   // A single sample gives the same column as in the batch.
   const lrp::Matrix one = X.col(1);
@@ -223,8 +233,8 @@ TEST_P(ConvMapTest, TransposeIsTheAdjoint) {
   std::mt19937 rng(8);
   const lrp::Matrix X = randomMatrix(rng, s.inSize(), 2, -1, 1);
   const lrp::Matrix S = randomMatrix(rng, s.outSize(), 2, -1, 1);
-  const lrp::Matrix Z = c.layer.mapForward(X, c.layer.weight(), nullptr);
-  const lrp::Matrix G = c.layer.mapTranspose(S, c.layer.weight());
+  const lrp::Matrix Z = c.layer.mapForward(X, lrp::Modifier{}, nullptr);
+  const lrp::Matrix G = c.layer.mapTranspose(S, lrp::Modifier{});
   for (int n = 0; n < 2; ++n) {
     const double lhs = Z.col(n).cast<double>().dot(S.col(n).cast<double>());
     const double rhs = X.col(n).cast<double>().dot(G.col(n).cast<double>());
@@ -442,8 +452,8 @@ TEST(ConvValidation, RejectsInconsistentLayers) {
   EXPECT_TRUE(throwsWith([&] { layer.outputShape({{1, 4, 5}}); }, "[1, 4, 4]"));
   EXPECT_TRUE(throwsWith([&] { layer.outputShape({{16}}); }, "[1, 4, 4]"));
   EXPECT_TRUE(throwsWith([&] { layer.outputShape({{1, 4, 4}, {1, 4, 4}}); }, "one input"));
-  EXPECT_TRUE(throwsWith([&] { layer.mapForward(lrp::Matrix::Ones(15, 1), layer.weight(), nullptr); }, "16"));
-  EXPECT_TRUE(throwsWith([&] { layer.mapTranspose(lrp::Matrix::Ones(31, 1), layer.weight()); }, "32"));
+  EXPECT_TRUE(throwsWith([&] { layer.mapForward(lrp::Matrix::Ones(15, 1), lrp::Modifier{}, nullptr); }, "16"));
+  EXPECT_TRUE(throwsWith([&] { layer.mapTranspose(lrp::Matrix::Ones(31, 1), lrp::Modifier{}); }, "32"));
 }
 
 // A conv inside a graph (shape inference and forward through Graph).

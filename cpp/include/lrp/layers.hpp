@@ -81,9 +81,37 @@ enum class ParamMod {
   Zero,           // 0          (no bias)
 };
 
+// A parameter modifier with its γ (only GammaPositive/GammaNegative read it). Kernels apply it where they
+// read a parameter, so that no modified copy of a weight is ever stored.
+struct Modifier {
+  ParamMod mod = ParamMod::Identity;
+  float gamma = 0.0f;
+  float operator()(float p) const { return applyModifier(mod, gamma, p); }
+  static float applyModifier(ParamMod mod, float gamma, float p);
+};
+
+// Calls f with a function object float → float that applies `m` (one lambda type per modifier), so that
+// loops over a weight dispatch once instead of per element.
+template <typename F>
+decltype(auto) withModifier(const Modifier& m, F&& f) {
+  const float g = m.gamma;
+  switch (m.mod) {
+    case ParamMod::Positive: return f([](float p) { return p > 0.0f ? p : 0.0f; });
+    case ParamMod::Negative: return f([](float p) { return p < 0.0f ? p : 0.0f; });
+    case ParamMod::GammaPositive: return f([g](float p) { return p + g * (p > 0.0f ? p : 0.0f); });
+    case ParamMod::GammaNegative: return f([g](float p) { return p + g * (p < 0.0f ? p : 0.0f); });
+    case ParamMod::Square: return f([](float p) { return p * p; });
+    case ParamMod::Ones: return f([](float) { return 1.0f; });
+    case ParamMod::Zero: return f([](float) { return 0.0f; });
+    case ParamMod::Identity: break;
+  }
+  return f([](float p) { return p; });
+}
+
 // A layer computing z = W x + b for some linear map determined by a parameter tensor W (dense: matrix
 // product; conv: convolution). Rules only modify W, b and x element-wise, so the kernel needs just
-// the layer's map and its transpose evaluated with modified parameters.
+// the layer's map and its transpose evaluated with modified parameters. The layer keeps W once; a modifier
+// is applied by the maps as they read W (conv: while packing the GEMM's panels per call).
 class LinearLayer : public Layer {
  public:
   Role role() const override { return Role::Linear; }
@@ -92,18 +120,18 @@ class LinearLayer : public Layer {
   const Matrix& weight() const { return weight_; }
   const Vector& bias() const { return bias_; }  // size 0 when the layer has no bias
 
-  // z = map(x; W) + b, with b == nullptr meaning no bias.
-  virtual Matrix mapForward(const Matrix& x, const Matrix& w, const Vector* b) const = 0;
-  // c = map(·; W)ᵀ s, the transposed map (for dense Wᵀ s; for conv the transposed convolution).
-  virtual Matrix mapTranspose(const Matrix& s, const Matrix& w) const = 0;
+  // z = map(x; mod(W)) + b, with b == nullptr meaning no bias (b is already modified: it is small).
+  virtual Matrix mapForward(const Matrix& x, const Modifier& mod, const Vector* b) const = 0;
+  // c = map(·; mod(W))ᵀ s, the transposed map (for dense Wᵀ s; for conv the transposed convolution).
+  virtual Matrix mapTranspose(const Matrix& s, const Modifier& mod) const = 0;
 
-  // Modified parameters, computed once per (modifier, γ) and cached: rules are re-evaluated on every
-  // explanation, the weights never change.
-  const Matrix& modifiedWeight(ParamMod mod, float gamma) const;
-  const Vector& modifiedBias(ParamMod mod, float gamma) const;
+  // mod(W) and mod(b) materialised (tests, and the bias, which has one value per output).
+  Matrix modifiedWeight(const Modifier& mod) const;
+  Vector modifiedBias(const Modifier& mod) const;
 
   // The response to an all-ones input, map(1; W_mod) + b_mod, for rules that replace the input by ones
-  // (flat, w²): it does not depend on x, so it is computed once. One column for `inputFeatures` inputs.
+  // (flat, w²): it does not depend on x, so it is computed once and kept (output-sized, not weight-sized).
+  // One column for `inputFeatures` inputs.
   const Vector& onesResponse(int inputFeatures, ParamMod weight, ParamMod bias, float gamma) const;
 
   Matrix forward(const std::vector<const Matrix*>& inputs) const override;
@@ -115,15 +143,7 @@ class LinearLayer : public Layer {
   Vector bias_;
 
  private:
-  using CacheKey = std::pair<ParamMod, float>;
-  mutable std::map<CacheKey, Matrix> weightCache_;
-  mutable std::map<CacheKey, Vector> biasCache_;
   mutable std::map<std::tuple<ParamMod, ParamMod, float>, Vector> onesCache_;
-
- protected:
-  // Whether `w` is this layer's weight or one of its cached modifications (whose addresses are stable),
-  // so that derived layers may cache data derived from it.
-  bool ownsWeight(const Matrix& w) const;
 };
 
 // Fully connected: W is (outFeatures × inFeatures), z = W x + b.
@@ -132,13 +152,13 @@ class DenseLayer : public LinearLayer {
   DenseLayer(Matrix weight, Vector bias);
   const char* kind() const override { return "dense"; }
   Shape outputShape(const std::vector<Shape>& inputShapes) const override;
-  Matrix mapForward(const Matrix& x, const Matrix& w, const Vector* b) const override;
-  Matrix mapTranspose(const Matrix& s, const Matrix& w) const override;
+  Matrix mapForward(const Matrix& x, const Modifier& mod, const Vector* b) const override;
+  Matrix mapTranspose(const Matrix& s, const Modifier& mod) const override;
 
  private:
-  // Wᵀ of the weight or of a cached modification (`scratch` holds it for any other matrix).
-  const Matrix& transposedWeight(const Matrix& w, Matrix& scratch) const;
-  mutable std::map<const Matrix*, Matrix> transposed_;
+  // Wᵀ, for the forward product (see dense.cpp): computed on first use and kept, as the only other copy.
+  const Matrix& transposedWeight() const;
+  mutable Matrix transposed_;
 };
 
 // A 1-D signal [C, L] runs through the 2-D conv and pooling code as the image [C, 1, L]; the layers keep
@@ -168,8 +188,8 @@ class Conv2DLayer : public LinearLayer {
   Conv2DLayer(Matrix weight, Vector bias, Shape inputShape, WindowGeometry geometry, int groups);
   const char* kind() const override { return "conv"; }
   Shape outputShape(const std::vector<Shape>& inputShapes) const override;
-  Matrix mapForward(const Matrix& x, const Matrix& w, const Vector* b) const override;
-  Matrix mapTranspose(const Matrix& s, const Matrix& w) const override;
+  Matrix mapForward(const Matrix& x, const Modifier& mod, const Vector* b) const override;
+  Matrix mapTranspose(const Matrix& s, const Modifier& mod) const override;
 
  private:
   Shape inputShape_;  // C, H, W
@@ -178,13 +198,10 @@ class Conv2DLayer : public LinearLayer {
   int groups_;
   int outHeight_, outWidth_;
 
-  // A weight (the original or a cached modification) packed for the GEMM kernel, per group: the filters
-  // as B-panels of Wᵀ for the forward map, and W as B-panels for the transposed map (each on first use).
-  struct PackedWeight {
-    std::vector<float> forward, transpose;
-  };
-  const PackedWeight& packedWeight(const Matrix& w, PackedWeight& scratch, bool forward) const;
-  mutable std::map<const Matrix*, PackedWeight> packed_;
+  // mod(W) packed for the GEMM kernel, every group one after the other: the filters as B-panels of W_gᵀ
+  // for the forward map, W_g as B-panels for the transposed map. Packed per call and freed after it: the
+  // packing reads W once, the GEMM then reads the panels once per output position.
+  std::vector<float> packedWeight(const Modifier& mod, bool forward) const;
 };
 
 // Max pooling; padding is −∞. The gradient goes to the first maximum of each window in row-major
