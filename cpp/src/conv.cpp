@@ -309,24 +309,31 @@ Shape Conv2DLayer::outputShape(const std::vector<Shape>& inputShapes) const {
   return asGiven({static_cast<int>(weight_.rows()), outHeight_, outWidth_}, oneDimensional_);
 }
 
-std::vector<float> Conv2DLayer::packedWeight(const Modifier& mod, bool forward) const {
-  const int outChannels = static_cast<int>(weight_.rows()), K = static_cast<int>(weight_.cols());
-  const int perGroup = outChannels / groups_;
-  const std::ptrdiff_t groupSize = forward ? std::ptrdiff_t{panelCount(perGroup, kPanelCols)} * kPanelCols * K
-                                           : std::ptrdiff_t{panelCount(K, kPanelCols)} * kPanelCols * perGroup;
-  std::vector<float> packed(static_cast<size_t>(groupSize * groups_));
-  withModifier(mod, [&](auto load) {
+const std::vector<float>& Conv2DLayer::packedWeight(const Modifier& mod, bool forward,
+                                                   std::vector<float>& scratch) const {
+  std::vector<float>& packed = forward ? packedForward_ : packedTranspose_;
+  if (packed.empty()) {
+    const int outChannels = static_cast<int>(weight_.rows()), K = static_cast<int>(weight_.cols());
+    const int perGroup = outChannels / groups_;
+    const std::ptrdiff_t groupSize = forward ? std::ptrdiff_t{panelCount(perGroup, kPanelCols)} * kPanelCols * K
+                                             : std::ptrdiff_t{panelCount(K, kPanelCols)} * kPanelCols * perGroup;
+    packed.resize(static_cast<size_t>(groupSize * groups_));
     for (int g = 0; g < groups_; ++g) {
       const float* filters = weight_.data() + static_cast<std::ptrdiff_t>(g) * perGroup;  // row g·perGroup of column-major W
       float* out = packed.data() + g * groupSize;
       // forward: B = W_gᵀ (K × perGroup); transposed: B = W_g (perGroup × K).
       if (forward)
-        packColumnPanels(filters, K, perGroup, outChannels, 1, load, out);
+        packColumnPanels(filters, K, perGroup, outChannels, 1, [](float v) { return v; }, out);
       else
-        packColumnPanels(filters, perGroup, K, 1, outChannels, load, out);
+        packColumnPanels(filters, perGroup, K, 1, outChannels, [](float v) { return v; }, out);
     }
-  });
-  return packed;
+  }
+  if (mod.mod == ParamMod::Identity) return packed;
+  // The panels' padding (columns past the last filter or tap) may become non-zero here (the flat rule's ones):
+  // the GEMM computes those columns of C but never stores them, so they cannot reach a result.
+  scratch.resize(packed.size());
+  withModifier(mod, [&](auto load) { std::transform(packed.begin(), packed.end(), scratch.begin(), load); });
+  return scratch;
 }
 
 Matrix Conv2DLayer::mapForward(const Matrix& x, const Modifier& mod, const Vector* b) const {
@@ -338,7 +345,8 @@ Matrix Conv2DLayer::mapForward(const Matrix& x, const Modifier& mod, const Vecto
     throw Error("conv layer got " + std::to_string(x.rows()) + " input values, expected " + std::to_string(inSize));
   if (b != nullptr && b->size() != 0 && b->size() != outChannels) throw Error("conv bias of the wrong size");
   const bool direct = useDirect(perGroup, static_cast<int>(weight_.cols()));
-  const std::vector<float> filters = direct ? std::vector<float>() : packedWeight(mod, true);
+  std::vector<float> scratch;
+  const std::vector<float>& filters = direct ? scratch : packedWeight(mod, true, scratch);
 
   const ConvDims d = dimsOf(inputShape_, geometry_, groups_, outHeight_, outWidth_, static_cast<int>(weight_.cols()));
   const std::ptrdiff_t groupFilters = static_cast<std::ptrdiff_t>(panelCount(perGroup, kPanelCols)) * kPanelCols * d.K;
@@ -380,7 +388,8 @@ Matrix Conv2DLayer::mapTranspose(const Matrix& s, const Modifier& mod) const {
     throw Error("conv layer got " + std::to_string(s.rows()) + " output values, expected " +
                 std::to_string(static_cast<int64_t>(outChannels) * positions));
   const bool direct = useDirect(perGroup, static_cast<int>(weight_.cols()));
-  const std::vector<float> filters = direct ? std::vector<float>() : packedWeight(mod, false);
+  std::vector<float> scratch;
+  const std::vector<float>& filters = direct ? scratch : packedWeight(mod, false, scratch);
 
   const ConvDims d = dimsOf(inputShape_, geometry_, groups_, outHeight_, outWidth_, static_cast<int>(weight_.cols()));
   const std::ptrdiff_t groupFilters = static_cast<std::ptrdiff_t>(panelCount(d.K, kPanelCols)) * kPanelCols * perGroup;

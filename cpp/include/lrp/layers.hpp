@@ -199,9 +199,11 @@ class Conv2DLayer : public LinearLayer {
   int outHeight_, outWidth_;
 
   // mod(W) packed for the GEMM kernel, every group one after the other: the filters as B-panels of W_gᵀ
-  // for the forward map, W_g as B-panels for the transposed map. Packed per call and freed after it: the
-  // packing reads W once, the GEMM then reads the panels once per output position.
-  std::vector<float> packedWeight(const Modifier& mod, bool forward) const;
+  // for the forward map, W_g as B-panels for the transposed map. W itself is packed once per layout (on
+  // first use) and kept; a modified weight is the packed W with the modifier applied, written to `scratch`
+  // for one call and freed after it (a contiguous pass, cheaper than re-packing from W's strided layout).
+  const std::vector<float>& packedWeight(const Modifier& mod, bool forward, std::vector<float>& scratch) const;
+  mutable std::vector<float> packedForward_, packedTranspose_;
 };
 
 // Max pooling; padding is −∞. The gradient goes to the first maximum of each window in row-major
