@@ -51,31 +51,17 @@ Matrix bySample(Matrix&& m, Eigen::Index samples) {
 
 }  // namespace
 
-// Both maps are products Aᵀ X with column-major A (see kernels.hpp): the forward pass uses Wᵀ, stored
-// once, and the transposed map uses W itself. A modified weight (a rule's branch) is materialised for the
-// call only and freed after it, never kept: a dense layer's product reads each weight once per call anyway.
-const Matrix& DenseLayer::transposedWeight() const {
-  if (transposed_.size() == 0) transposed_ = weight_.transpose();
-  return transposed_;
-}
-
+// W is the only copy of the weight (out × in, column-major). The forward map is W X summed column by column
+// (`product`), the transposed map Wᵀ S one dot product per input feature (`transposedProduct`); both stream W
+// contiguously and apply a rule's modifier as they load it, so a branch (W⁺, W⁻, γ, w², ones) costs no memory.
 Matrix DenseLayer::mapForward(const Matrix& x, const Modifier& mod, const Vector* b) const {
-  const Eigen::Index in = weight_.cols();
-  Matrix z = mod.mod == ParamMod::Identity
-                 ? transposedProduct(transposedWeight(), byToken(x, in))
-                 : withModifier(mod, [&](auto f) -> Matrix {
-                     return transposedProduct(transposedWeight().unaryExpr(f), byToken(x, in));
-                   });
+  Matrix z = product(weight_, byToken(x, weight_.cols()), mod);
   if (b != nullptr && b->size() != 0) z.colwise() += *b;
   return bySample(std::move(z), x.cols());
 }
 
 Matrix DenseLayer::mapTranspose(const Matrix& s, const Modifier& mod) const {
-  const Eigen::Index out = weight_.rows();
-  if (mod.mod == ParamMod::Identity) return bySample(transposedProduct(weight_, byToken(s, out)), s.cols());
-  return withModifier(mod, [&](auto f) -> Matrix {
-    return bySample(transposedProduct(weight_.unaryExpr(f), byToken(s, out)), s.cols());
-  });
+  return bySample(transposedProduct(weight_, byToken(s, weight_.rows()), mod), s.cols());
 }
 
 // spec: weight [out, in] row-major, bias [out] or null; `in` is the input's last axis.

@@ -2,119 +2,6 @@
 
 #include <algorithm>
 
-#ifdef __wasm_simd128__
-#include <wasm_simd128.h>
-#endif
-
-namespace lrp {
-
-#ifdef __wasm_simd128__
-namespace {
-
-inline float horizontalSum(v128_t v) {
-  return (wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1)) +
-         (wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3));
-}
-
-inline v128_t multiplyAdd(v128_t acc, v128_t a, v128_t b) { return wasm_f32x4_add(acc, wasm_f32x4_mul(a, b)); }
-
-// out[c][k] for the 4 columns a[0..3] of A and the 2 columns x[0..1] of X (8 accumulators: the block
-// reuses every load twice or four times while staying within the 16 SIMD registers of x86-64).
-void block4x2(const float* const a[4], const float* const x[2], int n, float out[2][4]) {
-  v128_t acc[2][4];
-  for (auto& row : acc)
-    for (auto& v : row) v = wasm_f32x4_splat(0.0f);
-  int i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const v128_t x0 = wasm_v128_load(x[0] + i), x1 = wasm_v128_load(x[1] + i);
-    for (int k = 0; k < 4; ++k) {
-      const v128_t ak = wasm_v128_load(a[k] + i);
-      acc[0][k] = multiplyAdd(acc[0][k], ak, x0);
-      acc[1][k] = multiplyAdd(acc[1][k], ak, x1);
-    }
-  }
-  for (int c = 0; c < 2; ++c)
-    for (int k = 0; k < 4; ++k) {
-      float sum = horizontalSum(acc[c][k]);
-      for (int j = i; j < n; ++j) sum += a[k][j] * x[c][j];
-      out[c][k] = sum;
-    }
-}
-
-void block4x1(const float* const a[4], const float* x, int n, float out[4]) {
-  v128_t acc[4] = {wasm_f32x4_splat(0.0f), wasm_f32x4_splat(0.0f), wasm_f32x4_splat(0.0f), wasm_f32x4_splat(0.0f)};
-  int i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const v128_t xi = wasm_v128_load(x + i);
-    for (int k = 0; k < 4; ++k) acc[k] = multiplyAdd(acc[k], wasm_v128_load(a[k] + i), xi);
-  }
-  for (int k = 0; k < 4; ++k) {
-    float sum = horizontalSum(acc[k]);
-    for (int j = i; j < n; ++j) sum += a[k][j] * x[j];
-    out[k] = sum;
-  }
-}
-
-float dot(const float* a, const float* x, int n) {
-  v128_t acc = wasm_f32x4_splat(0.0f);
-  int i = 0;
-  for (; i + 4 <= n; i += 4) acc = multiplyAdd(acc, wasm_v128_load(a + i), wasm_v128_load(x + i));
-  float sum = horizontalSum(acc);
-  for (; i < n; ++i) sum += a[i] * x[i];
-  return sum;
-}
-
-}  // namespace
-
-Matrix transposedProduct(const Matrix& a, const Eigen::Ref<const Matrix>& x) {
-  const int n = static_cast<int>(a.rows()), m = static_cast<int>(a.cols()), batch = static_cast<int>(x.cols());
-  if (x.rows() != n) throw Error("transposedProduct: inner dimensions differ");
-  Matrix out(m, batch);
-  auto column = [&](const auto& mat, int j) { return mat.data() + static_cast<Eigen::Index>(j) * mat.outerStride(); };
-  int c = 0;
-  for (; c + 2 <= batch; c += 2) {
-    const float* xs[2] = {column(x, c), column(x, c + 1)};
-    int k = 0;
-    for (; k + 4 <= m; k += 4) {
-      const float* as[4] = {column(a, k), column(a, k + 1), column(a, k + 2), column(a, k + 3)};
-      float block[2][4];
-      block4x2(as, xs, n, block);
-      for (int q = 0; q < 4; ++q) {
-        out(k + q, c) = block[0][q];
-        out(k + q, c + 1) = block[1][q];
-      }
-    }
-    for (; k < m; ++k) {
-      out(k, c) = dot(column(a, k), xs[0], n);
-      out(k, c + 1) = dot(column(a, k), xs[1], n);
-    }
-  }
-  for (; c < batch; ++c) {
-    int k = 0;
-    for (; k + 4 <= m; k += 4) {
-      const float* as[4] = {column(a, k), column(a, k + 1), column(a, k + 2), column(a, k + 3)};
-      float block[4];
-      block4x1(as, column(x, c), n, block);
-      for (int q = 0; q < 4; ++q) out(k + q, c) = block[q];
-    }
-    for (; k < m; ++k) out(k, c) = dot(column(a, k), column(x, c), n);
-  }
-  return out;
-}
-
-#else
-
-Matrix transposedProduct(const Matrix& a, const Eigen::Ref<const Matrix>& x) {
-  if (x.rows() != a.rows()) throw Error("transposedProduct: inner dimensions differ");
-  Matrix out;
-  out.noalias() = a.transpose() * x;
-  return out;
-}
-
-#endif
-
-}  // namespace lrp
-
 // ---------------------------------------------------------------------------------------------------------
 // Packed GEMM for the convolutions.
 
@@ -219,6 +106,186 @@ void packedProduct(int m, int n, int k, const float* aPanels, const float* bPane
       }
     }
   }
+}
+
+}  // namespace lrp
+
+// ---------------------------------------------------------------------------------------------------------
+// The dense layer's products, with the rule's parameter modifier applied in the loads.
+
+namespace lrp {
+namespace {
+
+typedef int Int4 __attribute__((vector_size(16)));
+
+inline Float4 splat(float v) { return Float4{v, v, v, v}; }
+inline float horizontalSum(Float4 v) { return (v[0] + v[1]) + (v[2] + v[3]); }
+// max(v, 0) and min(v, 0) lane-wise through a compare mask (bit-and), which works for both SSE and SIMD128.
+inline Float4 positivePart(Float4 v) { return reinterpret_cast<Float4>(reinterpret_cast<Int4>(v) & (v > splat(0.0f))); }
+inline Float4 negativePart(Float4 v) { return reinterpret_cast<Float4>(reinterpret_cast<Int4>(v) & (v < splat(0.0f))); }
+
+// Each modifier as a load with a scalar and a 4-lane form (same values as Modifier::applyModifier).
+struct LoadIdentity {
+  float operator()(float p) const { return p; }
+  Float4 operator()(Float4 v) const { return v; }
+};
+struct LoadPositive {
+  float operator()(float p) const { return p > 0.0f ? p : 0.0f; }
+  Float4 operator()(Float4 v) const { return positivePart(v); }
+};
+struct LoadNegative {
+  float operator()(float p) const { return p < 0.0f ? p : 0.0f; }
+  Float4 operator()(Float4 v) const { return negativePart(v); }
+};
+struct LoadGammaPositive {
+  float g;
+  float operator()(float p) const { return p + g * (p > 0.0f ? p : 0.0f); }
+  Float4 operator()(Float4 v) const { return v + splat(g) * positivePart(v); }
+};
+struct LoadGammaNegative {
+  float g;
+  float operator()(float p) const { return p + g * (p < 0.0f ? p : 0.0f); }
+  Float4 operator()(Float4 v) const { return v + splat(g) * negativePart(v); }
+};
+struct LoadSquare {
+  float operator()(float p) const { return p * p; }
+  Float4 operator()(Float4 v) const { return v * v; }
+};
+struct LoadConstant {  // Ones (1) and Zero (0)
+  float c;
+  float operator()(float) const { return c; }
+  Float4 operator()(Float4) const { return splat(c); }
+};
+
+// Calls f with the load for `m`: one dispatch per product, the loops below are instantiated per modifier.
+template <typename F>
+Matrix withLoad(const Modifier& m, F&& f) {
+  switch (m.mod) {
+    case ParamMod::Positive: return f(LoadPositive{});
+    case ParamMod::Negative: return f(LoadNegative{});
+    case ParamMod::GammaPositive: return f(LoadGammaPositive{m.gamma});
+    case ParamMod::GammaNegative: return f(LoadGammaNegative{m.gamma});
+    case ParamMod::Square: return f(LoadSquare{});
+    case ParamMod::Ones: return f(LoadConstant{1.0f});
+    case ParamMod::Zero: return f(LoadConstant{0.0f});
+    case ParamMod::Identity: break;
+  }
+  return f(LoadIdentity{});
+}
+
+// out[c][k] = Σ_i mod(a[k][i]) x[c][i] for 4 columns of A and C (1 or 2) columns of X: 4·C accumulators, each
+// loaded A vector reused C times, each X vector 4 times (within the 16 SIMD registers of x86-64).
+template <int C, typename Load>
+void dotBlock(const float* const a[4], const float* const x[C], int n, float out[C][4], Load load) {
+  Float4 acc[C][4] = {};
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    Float4 xv[C];
+    for (int c = 0; c < C; ++c) xv[c] = load4(x[c] + i);
+    for (int k = 0; k < 4; ++k) {
+      const Float4 ak = load(load4(a[k] + i));
+      for (int c = 0; c < C; ++c) acc[c][k] += ak * xv[c];
+    }
+  }
+  for (int c = 0; c < C; ++c)
+    for (int k = 0; k < 4; ++k) {
+      float sum = horizontalSum(acc[c][k]);
+      for (int j = i; j < n; ++j) sum += load(a[k][j]) * x[c][j];
+      out[c][k] = sum;
+    }
+}
+
+template <typename Load>
+float dot(const float* a, const float* x, int n, Load load) {
+  Float4 acc = {};
+  int i = 0;
+  for (; i + 4 <= n; i += 4) acc += load(load4(a + i)) * load4(x + i);
+  float sum = horizontalSum(acc);
+  for (; i < n; ++i) sum += load(a[i]) * x[i];
+  return sum;
+}
+
+template <typename Load>
+Matrix transposedProductWith(const Matrix& a, const Eigen::Ref<const Matrix>& x, Load load) {
+  const int n = static_cast<int>(a.rows()), m = static_cast<int>(a.cols()), batch = static_cast<int>(x.cols());
+  Matrix out(m, batch);
+  auto column = [&](const auto& mat, int j) { return mat.data() + static_cast<Eigen::Index>(j) * mat.outerStride(); };
+  int c = 0;
+  for (; c + 2 <= batch; c += 2) {
+    const float* xs[2] = {column(x, c), column(x, c + 1)};
+    int k = 0;
+    for (; k + 4 <= m; k += 4) {
+      const float* as[4] = {column(a, k), column(a, k + 1), column(a, k + 2), column(a, k + 3)};
+      float block[2][4];
+      dotBlock<2>(as, xs, n, block, load);
+      for (int q = 0; q < 4; ++q) {
+        out(k + q, c) = block[0][q];
+        out(k + q, c + 1) = block[1][q];
+      }
+    }
+    for (; k < m; ++k) {
+      out(k, c) = dot(column(a, k), xs[0], n, load);
+      out(k, c + 1) = dot(column(a, k), xs[1], n, load);
+    }
+  }
+  for (; c < batch; ++c) {
+    const float* xs[1] = {column(x, c)};
+    int k = 0;
+    for (; k + 4 <= m; k += 4) {
+      const float* as[4] = {column(a, k), column(a, k + 1), column(a, k + 2), column(a, k + 3)};
+      float block[1][4];
+      dotBlock<1>(as, xs, n, block, load);
+      for (int q = 0; q < 4; ++q) out(k + q, c) = block[0][q];
+    }
+    for (; k < m; ++k) out(k, c) = dot(column(a, k), xs[0], n, load);
+  }
+  return out;
+}
+
+// out = mod(A) X as a sum of A's columns: 4 columns of A at a time are added into each output column, so A is
+// streamed contiguously (the forward product of a dense layer stored as out × in, without keeping Wᵀ), and the
+// 4 columns (16·m bytes) stay in cache while every sample of the batch uses them.
+template <typename Load>
+Matrix productWith(const Matrix& a, const Eigen::Ref<const Matrix>& x, Load load) {
+  const int m = static_cast<int>(a.rows()), n = static_cast<int>(a.cols()), batch = static_cast<int>(x.cols());
+  Matrix out = Matrix::Zero(m, batch);
+  auto column = [&](const auto& mat, int j) { return mat.data() + static_cast<Eigen::Index>(j) * mat.outerStride(); };
+  int j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const float *a0 = column(a, j), *a1 = column(a, j + 1), *a2 = column(a, j + 2), *a3 = column(a, j + 3);
+    for (int c = 0; c < batch; ++c) {
+      const float* xc = column(x, c) + j;
+      float* o = out.data() + static_cast<Eigen::Index>(c) * m;
+      const Float4 x0 = splat(xc[0]), x1 = splat(xc[1]), x2 = splat(xc[2]), x3 = splat(xc[3]);
+      int i = 0;
+      for (; i + 4 <= m; i += 4)
+        store4(o + i, load4(o + i) + ((load(load4(a0 + i)) * x0 + load(load4(a1 + i)) * x1) +
+                                      (load(load4(a2 + i)) * x2 + load(load4(a3 + i)) * x3)));
+      for (; i < m; ++i)
+        o[i] += (load(a0[i]) * xc[0] + load(a1[i]) * xc[1]) + (load(a2[i]) * xc[2] + load(a3[i]) * xc[3]);
+    }
+  }
+  for (; j < n; ++j) {
+    const float* aj = column(a, j);
+    for (int c = 0; c < batch; ++c) {
+      const float xj = x(j, c);
+      float* o = out.data() + static_cast<Eigen::Index>(c) * m;
+      for (int i = 0; i < m; ++i) o[i] += load(aj[i]) * xj;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Matrix transposedProduct(const Matrix& a, const Eigen::Ref<const Matrix>& x, const Modifier& mod) {
+  if (x.rows() != a.rows()) throw Error("transposedProduct: inner dimensions differ");
+  return withLoad(mod, [&](auto load) { return transposedProductWith(a, x, load); });
+}
+
+Matrix product(const Matrix& a, const Eigen::Ref<const Matrix>& x, const Modifier& mod) {
+  if (x.rows() != a.cols()) throw Error("product: inner dimensions differ");
+  return withLoad(mod, [&](auto load) { return productWith(a, x, load); });
 }
 
 }  // namespace lrp

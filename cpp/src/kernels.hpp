@@ -1,6 +1,7 @@
 // Dense linear-algebra kernels the engine's hot paths run on (internal header).
 #pragma once
 
+#include "lrp/layers.hpp"
 #include "lrp/types.hpp"
 
 #include <cstddef>
@@ -8,10 +9,15 @@
 
 namespace lrp {
 
-// out = Aᵀ X for column-major A (n × m) and X (n × batch): every output is a dot product of two
-// contiguous columns. In WebAssembly this is a hand-written SIMD kernel — Eigen 3.4 has no wasm packet
-// math, and its scalar GEMM/GEMV run 2–15× slower there; natively it is Eigen's product.
-Matrix transposedProduct(const Matrix& a, const Eigen::Ref<const Matrix>& x);
+// The dense layer's two products over its one stored weight, column-major A (m × n), with a rule's
+// parameter modifier applied to every element of A as it is loaded (in registers): no modified copy of the
+// weight exists, not even for the call (VGG-16's classifier would need 400 MB for one).
+//   transposedProduct: out = mod(A)ᵀ X, X (m × batch) — every output a dot product of two contiguous columns.
+//   product:           out = mod(A) X,  X (n × batch) — columns of A scaled and summed into the output.
+// Hand-written 4-wide SIMD (the compiler's vector extensions: wasm SIMD128 in WebAssembly, SSE natively, so the
+// native tests run the same code): Eigen 3.4 has no wasm packet math, and its scalar GEMV runs 2–15× slower there.
+Matrix transposedProduct(const Matrix& a, const Eigen::Ref<const Matrix>& x, const Modifier& mod = {});
+Matrix product(const Matrix& a, const Eigen::Ref<const Matrix>& x, const Modifier& mod = {});
 
 // Packed matrix product C = A·B (the convolutions' GEMM). Both operands come packed in panels so that the
 // inner kernel streams them contiguously and keeps an 8×4 block of C in registers (4-wide SIMD through the

@@ -154,11 +154,6 @@ class DenseLayer : public LinearLayer {
   Shape outputShape(const std::vector<Shape>& inputShapes) const override;
   Matrix mapForward(const Matrix& x, const Modifier& mod, const Vector* b) const override;
   Matrix mapTranspose(const Matrix& s, const Modifier& mod) const override;
-
- private:
-  // Wᵀ, for the forward product (see dense.cpp): computed on first use and kept, as the only other copy.
-  const Matrix& transposedWeight() const;
-  mutable Matrix transposed_;
 };
 
 // A 1-D signal [C, L] runs through the 2-D conv and pooling code as the image [C, 1, L]; the layers keep
