@@ -309,30 +309,60 @@ Shape Conv2DLayer::outputShape(const std::vector<Shape>& inputShapes) const {
   return asGiven({static_cast<int>(weight_.rows()), outHeight_, outWidth_}, oneDimensional_);
 }
 
-const std::vector<float>& Conv2DLayer::packedWeight(const Modifier& mod, bool forward,
-                                                   std::vector<float>& scratch) const {
-  std::vector<float>& packed = forward ? packedForward_ : packedTranspose_;
-  if (packed.empty()) {
-    const int outChannels = static_cast<int>(weight_.rows()), K = static_cast<int>(weight_.cols());
-    const int perGroup = outChannels / groups_;
-    const std::ptrdiff_t groupSize = forward ? std::ptrdiff_t{panelCount(perGroup, kPanelCols)} * kPanelCols * K
-                                             : std::ptrdiff_t{panelCount(K, kPanelCols)} * kPanelCols * perGroup;
-    packed.resize(static_cast<size_t>(groupSize * groups_));
-    for (int g = 0; g < groups_; ++g) {
-      const float* filters = weight_.data() + static_cast<std::ptrdiff_t>(g) * perGroup;  // row g·perGroup of column-major W
-      float* out = packed.data() + g * groupSize;
-      // forward: B = W_gᵀ (K × perGroup); transposed: B = W_g (perGroup × K).
-      if (forward)
-        packColumnPanels(filters, K, perGroup, outChannels, 1, [](float v) { return v; }, out);
-      else
-        packColumnPanels(filters, perGroup, K, 1, outChannels, [](float v) { return v; }, out);
+namespace {
+
+// The transposed map's B panels (W_g, perGroup × K, in panels of 4 taps: (o, k) at t[(k/4)·perGroup·4 + o·4 + k%4])
+// from the forward map's (W_gᵀ, K × perGroup, in panels of 4 filters: (k, o) at f[(o/4)·K·4 + k·4 + o%4]), with
+// `load` applied. Both layouts hold 4×4 blocks as 16 contiguous floats, so this is a 4×4 block transpose: the
+// writes are sequential, and the reads take 64 bytes from each forward panel, whose next 64 bytes the next
+// block row uses (a few KB in L1). Taps ≥ K are zero; filters ≥ perGroup do not exist in this layout.
+template <typename Load>
+void transposePanels(const float* f, int perGroup, int K, Load load, float* t) {
+  const int filterPanels = panelCount(perGroup, kPanelCols), tapPanels = panelCount(K, kPanelCols);
+  for (int q = 0; q < tapPanels; ++q) {
+    const int taps = std::min(kPanelCols, K - q * kPanelCols);
+    for (int p = 0; p < filterPanels; ++p) {
+      const float* src = f + (static_cast<std::ptrdiff_t>(p) * K + q * kPanelCols) * kPanelCols;
+      float* dst = t + (static_cast<std::ptrdiff_t>(q) * perGroup + p * kPanelCols) * kPanelCols;
+      const int filters = std::min(kPanelCols, perGroup - p * kPanelCols);
+      for (int o = 0; o < filters; ++o) {
+        int k = 0;
+        for (; k < taps; ++k) dst[o * kPanelCols + k] = load(src[k * kPanelCols + o]);
+        for (; k < kPanelCols; ++k) dst[o * kPanelCols + k] = 0.0f;
+      }
     }
   }
-  if (mod.mod == ParamMod::Identity) return packed;
-  // The panels' padding (columns past the last filter or tap) may become non-zero here (the flat rule's ones):
-  // the GEMM computes those columns of C but never stores them, so they cannot reach a result.
-  scratch.resize(packed.size());
-  withModifier(mod, [&](auto load) { std::transform(packed.begin(), packed.end(), scratch.begin(), load); });
+}
+
+}  // namespace
+
+const std::vector<float>& Conv2DLayer::packedWeight(const Modifier& mod, bool forward,
+                                                   std::vector<float>& scratch) const {
+  const int outChannels = static_cast<int>(weight_.rows()), K = static_cast<int>(weight_.cols());
+  const int perGroup = outChannels / groups_;
+  const std::ptrdiff_t forwardSize = std::ptrdiff_t{panelCount(perGroup, kPanelCols)} * kPanelCols * K;
+  if (packedForward_.empty()) {
+    packedForward_.resize(static_cast<size_t>(forwardSize * groups_));
+    for (int g = 0; g < groups_; ++g)  // B = W_gᵀ (K × perGroup), from row g·perGroup of column-major W
+      packColumnPanels(weight_.data() + static_cast<std::ptrdiff_t>(g) * perGroup, K, perGroup, outChannels, 1,
+                       [](float v) { return v; }, packedForward_.data() + g * forwardSize);
+  }
+  if (forward) {
+    if (mod.mod == ParamMod::Identity) return packedForward_;
+    // The panels' padding (columns past the last filter) may become non-zero here (the flat rule's ones): the
+    // GEMM computes those columns of C but never stores them, so they cannot reach a result.
+    scratch.resize(packedForward_.size());
+    withModifier(mod, [&](auto load) { std::transform(packedForward_.begin(), packedForward_.end(), scratch.begin(), load); });
+    return scratch;
+  }
+  // The transposed layout is not kept (it would be a third copy of the weight): it is derived per call from the
+  // forward panels, with the modifier, into `scratch` (one layer's weight, freed after the call).
+  const std::ptrdiff_t transposeSize = std::ptrdiff_t{panelCount(K, kPanelCols)} * kPanelCols * perGroup;
+  scratch.resize(static_cast<size_t>(transposeSize * groups_));
+  withModifier(mod, [&](auto load) {
+    for (int g = 0; g < groups_; ++g)
+      transposePanels(packedForward_.data() + g * forwardSize, perGroup, K, load, scratch.data() + g * transposeSize);
+  });
   return scratch;
 }
 

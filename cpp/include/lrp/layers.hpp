@@ -194,11 +194,11 @@ class Conv2DLayer : public LinearLayer {
   int outHeight_, outWidth_;
 
   // mod(W) packed for the GEMM kernel, every group one after the other: the filters as B-panels of W_gᵀ
-  // for the forward map, W_g as B-panels for the transposed map. W itself is packed once per layout (on
-  // first use) and kept; a modified weight is the packed W with the modifier applied, written to `scratch`
-  // for one call and freed after it (a contiguous pass, cheaper than re-packing from W's strided layout).
+  // for the forward map, W_g as B-panels for the transposed map. Only W's forward panels are kept (packed on
+  // first use); a modified forward weight and every transposed one are derived from them into `scratch` for
+  // one call (a contiguous pass or a 4×4 block transpose, cheaper than packing from W's strided layout).
   const std::vector<float>& packedWeight(const Modifier& mod, bool forward, std::vector<float>& scratch) const;
-  mutable std::vector<float> packedForward_, packedTranspose_;
+  mutable std::vector<float> packedForward_;
 };
 
 // Max pooling; padding is −∞. The gradient goes to the first maximum of each window in row-major
