@@ -299,6 +299,33 @@ Conv2DLayer::Conv2DLayer(Matrix weight, Vector bias, Shape inputShape, WindowGeo
   if (!weight_.allFinite() || !bias_.allFinite())
     throw Error("conv layer parameters must be finite (found NaN or Infinity)");
   shapeSize({static_cast<int>(outChannels), outHeight_, outWidth_});
+  outChannels_ = static_cast<int>(outChannels);
+  taps_ = static_cast<int>(taps);
+  // A GEMM conv reads W only through its forward panels: pack them now and drop W, so that the panels are the
+  // one stored copy of the weight (weight() unpacks them). The direct loops read W itself and keep it.
+  if (!useDirect(outChannels_ / groups_, taps_)) {
+    const int perGroup = outChannels_ / groups_;
+    const std::ptrdiff_t forwardSize = std::ptrdiff_t{panelCount(perGroup, kPanelCols)} * kPanelCols * taps_;
+    packedForward_.resize(static_cast<size_t>(forwardSize * groups_));
+    for (int g = 0; g < groups_; ++g)  // B = W_gᵀ (K × perGroup), from row g·perGroup of column-major W
+      packColumnPanels(weight_.data() + static_cast<std::ptrdiff_t>(g) * perGroup, taps_, perGroup, outChannels_, 1,
+                       [](float v) { return v; }, packedForward_.data() + g * forwardSize);
+    weight_ = Matrix();
+  }
+}
+
+Matrix Conv2DLayer::weight() const {
+  if (packedForward_.empty()) return weight_;
+  const int perGroup = outChannels_ / groups_;
+  const std::ptrdiff_t forwardSize = std::ptrdiff_t{panelCount(perGroup, kPanelCols)} * kPanelCols * taps_;
+  Matrix w(outChannels_, taps_);
+  for (int o = 0; o < outChannels_; ++o) {
+    const int g = o / perGroup, local = o % perGroup;
+    const float* panel = packedForward_.data() + g * forwardSize +
+                         static_cast<std::ptrdiff_t>(local / kPanelCols) * kPanelCols * taps_ + local % kPanelCols;
+    for (int k = 0; k < taps_; ++k) w(o, k) = panel[static_cast<std::ptrdiff_t>(k) * kPanelCols];
+  }
+  return w;
 }
 
 Shape Conv2DLayer::outputShape(const std::vector<Shape>& inputShapes) const {
@@ -306,7 +333,7 @@ Shape Conv2DLayer::outputShape(const std::vector<Shape>& inputShapes) const {
   if (inputShapes[0] != asGiven(inputShape_, oneDimensional_))
     throw Error("conv layer expects input shape " + shapeToString(asGiven(inputShape_, oneDimensional_)) + ", got " +
                 shapeToString(inputShapes[0]));
-  return asGiven({static_cast<int>(weight_.rows()), outHeight_, outWidth_}, oneDimensional_);
+  return asGiven({outChannels_, outHeight_, outWidth_}, oneDimensional_);
 }
 
 namespace {
@@ -338,15 +365,9 @@ void transposePanels(const float* f, int perGroup, int K, Load load, float* t) {
 
 const std::vector<float>& Conv2DLayer::packedWeight(const Modifier& mod, bool forward,
                                                    std::vector<float>& scratch) const {
-  const int outChannels = static_cast<int>(weight_.rows()), K = static_cast<int>(weight_.cols());
+  const int outChannels = outChannels_, K = taps_;
   const int perGroup = outChannels / groups_;
   const std::ptrdiff_t forwardSize = std::ptrdiff_t{panelCount(perGroup, kPanelCols)} * kPanelCols * K;
-  if (packedForward_.empty()) {
-    packedForward_.resize(static_cast<size_t>(forwardSize * groups_));
-    for (int g = 0; g < groups_; ++g)  // B = W_gᵀ (K × perGroup), from row g·perGroup of column-major W
-      packColumnPanels(weight_.data() + static_cast<std::ptrdiff_t>(g) * perGroup, K, perGroup, outChannels, 1,
-                       [](float v) { return v; }, packedForward_.data() + g * forwardSize);
-  }
   if (forward) {
     if (mod.mod == ParamMod::Identity) return packedForward_;
     // The panels' padding (columns past the last filter) may become non-zero here (the flat rule's ones): the
@@ -355,7 +376,7 @@ const std::vector<float>& Conv2DLayer::packedWeight(const Modifier& mod, bool fo
     withModifier(mod, [&](auto load) { std::transform(packedForward_.begin(), packedForward_.end(), scratch.begin(), load); });
     return scratch;
   }
-  // The transposed layout is not kept (it would be a third copy of the weight): it is derived per call from the
+  // The transposed layout is not kept (it would be a second copy of the weight): it is derived per call from the
   // forward panels, with the modifier, into `scratch` (one layer's weight, freed after the call).
   const std::ptrdiff_t transposeSize = std::ptrdiff_t{panelCount(K, kPanelCols)} * kPanelCols * perGroup;
   scratch.resize(static_cast<size_t>(transposeSize * groups_));
@@ -368,17 +389,17 @@ const std::vector<float>& Conv2DLayer::packedWeight(const Modifier& mod, bool fo
 
 Matrix Conv2DLayer::mapForward(const Matrix& x, const Modifier& mod, const Vector* b) const {
   const int channels = inputShape_[0], H = inputShape_[1], W = inputShape_[2];
-  const int outChannels = static_cast<int>(weight_.rows()), perGroup = outChannels / groups_;
+  const int outChannels = outChannels_, perGroup = outChannels / groups_;
   const std::ptrdiff_t inSize = static_cast<std::ptrdiff_t>(channels) * H * W;
   const int positions = outHeight_ * outWidth_;
   if (x.rows() != inSize)
     throw Error("conv layer got " + std::to_string(x.rows()) + " input values, expected " + std::to_string(inSize));
   if (b != nullptr && b->size() != 0 && b->size() != outChannels) throw Error("conv bias of the wrong size");
-  const bool direct = useDirect(perGroup, static_cast<int>(weight_.cols()));
+  const bool direct = useDirect(perGroup, taps_);
   std::vector<float> scratch;
   const std::vector<float>& filters = direct ? scratch : packedWeight(mod, true, scratch);
 
-  const ConvDims d = dimsOf(inputShape_, geometry_, groups_, outHeight_, outWidth_, static_cast<int>(weight_.cols()));
+  const ConvDims d = dimsOf(inputShape_, geometry_, groups_, outHeight_, outWidth_, taps_);
   const std::ptrdiff_t groupFilters = static_cast<std::ptrdiff_t>(panelCount(perGroup, kPanelCols)) * kPanelCols * d.K;
   const std::vector<Tap> taps = tapsOf(d);
   const std::vector<Run> rows = direct ? outputRows(d) : std::vector<Run>();
@@ -412,16 +433,16 @@ Matrix Conv2DLayer::mapForward(const Matrix& x, const Modifier& mod, const Vecto
 
 Matrix Conv2DLayer::mapTranspose(const Matrix& s, const Modifier& mod) const {
   const int channels = inputShape_[0], H = inputShape_[1], W = inputShape_[2];
-  const int outChannels = static_cast<int>(weight_.rows()), perGroup = outChannels / groups_;
+  const int outChannels = outChannels_, perGroup = outChannels / groups_;
   const int positions = outHeight_ * outWidth_;
   if (s.rows() != static_cast<Eigen::Index>(outChannels) * positions)
     throw Error("conv layer got " + std::to_string(s.rows()) + " output values, expected " +
                 std::to_string(static_cast<int64_t>(outChannels) * positions));
-  const bool direct = useDirect(perGroup, static_cast<int>(weight_.cols()));
+  const bool direct = useDirect(perGroup, taps_);
   std::vector<float> scratch;
   const std::vector<float>& filters = direct ? scratch : packedWeight(mod, false, scratch);
 
-  const ConvDims d = dimsOf(inputShape_, geometry_, groups_, outHeight_, outWidth_, static_cast<int>(weight_.cols()));
+  const ConvDims d = dimsOf(inputShape_, geometry_, groups_, outHeight_, outWidth_, taps_);
   const std::ptrdiff_t groupFilters = static_cast<std::ptrdiff_t>(panelCount(d.K, kPanelCols)) * kPanelCols * perGroup;
   const std::vector<Tap> taps = tapsOf(d);
   const std::vector<Run> rows = direct ? outputRows(d) : std::vector<Run>();

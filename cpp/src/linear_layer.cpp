@@ -8,7 +8,8 @@ float Modifier::applyModifier(ParamMod mod, float gamma, float p) {
 }
 
 Matrix LinearLayer::modifiedWeight(const Modifier& mod) const {
-  return withModifier(mod, [&](auto f) -> Matrix { return weight_.unaryExpr(f); });
+  const Matrix w = weight();
+  return withModifier(mod, [&](auto f) -> Matrix { return w.unaryExpr(f); });
 }
 
 Vector LinearLayer::modifiedBias(const Modifier& mod) const {

@@ -117,7 +117,8 @@ class LinearLayer : public Layer {
   Role role() const override { return Role::Linear; }
   LinearLayer(Matrix weight, Vector bias) : weight_(std::move(weight)), bias_(std::move(bias)) {}
 
-  const Matrix& weight() const { return weight_; }
+  // W (a copy: a layer may keep its weight only in a packed layout, see Conv2DLayer).
+  virtual Matrix weight() const { return weight_; }
   const Vector& bias() const { return bias_; }  // size 0 when the layer has no bias
 
   // z = map(x; mod(W)) + b, with b == nullptr meaning no bias (b is already modified: it is small).
@@ -185,6 +186,7 @@ class Conv2DLayer : public LinearLayer {
   Shape outputShape(const std::vector<Shape>& inputShapes) const override;
   Matrix mapForward(const Matrix& x, const Modifier& mod, const Vector* b) const override;
   Matrix mapTranspose(const Matrix& s, const Modifier& mod) const override;
+  Matrix weight() const override;  // unpacked from the forward panels when W itself was dropped
 
  private:
   Shape inputShape_;  // C, H, W
@@ -192,10 +194,11 @@ class Conv2DLayer : public LinearLayer {
   WindowGeometry geometry_;
   int groups_;
   int outHeight_, outWidth_;
+  int outChannels_ = 0, taps_ = 0;  // W's rows and columns (W itself is empty for a GEMM conv)
 
   // mod(W) packed for the GEMM kernel, every group one after the other: the filters as B-panels of W_gᵀ
-  // for the forward map, W_g as B-panels for the transposed map. Only W's forward panels are kept (packed on
-  // first use); a modified forward weight and every transposed one are derived from them into `scratch` for
+  // for the forward map, W_g as B-panels for the transposed map. Only W's forward panels are kept (packed at
+  // construction, W then dropped); a modified forward weight and every transposed one are derived from them into `scratch` for
   // one call (a contiguous pass or a 4×4 block transpose, cheaper than packing from W's strided layout).
   const std::vector<float>& packedWeight(const Modifier& mod, bool forward, std::vector<float>& scratch) const;
   mutable std::vector<float> packedForward_;
