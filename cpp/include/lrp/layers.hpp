@@ -197,11 +197,11 @@ class Conv2DLayer : public LinearLayer {
   int outChannels_ = 0, taps_ = 0;  // W's rows and columns (W itself is empty for a GEMM conv)
 
   // mod(W) packed for the GEMM kernel, every group one after the other: the filters as B-panels of W_gᵀ
-  // for the forward map, W_g as B-panels for the transposed map. Only W's forward panels are kept (packed at
-  // construction, W then dropped); a modified forward weight and every transposed one are derived from them into `scratch` for
-  // one call (a contiguous pass or a 4×4 block transpose, cheaper than packing from W's strided layout).
+  // for the forward map, W_g as B-panels for the transposed map. Both layouts are packed at construction and W
+  // is dropped (the panels are the stored weight: two copies, not three); a modified weight is a layout with the
+  // modifier applied, written to `scratch` for one call and freed after it (one contiguous pass).
   const std::vector<float>& packedWeight(const Modifier& mod, bool forward, std::vector<float>& scratch) const;
-  mutable std::vector<float> packedForward_;
+  std::vector<float> packedForward_, packedTranspose_;
 };
 
 // Max pooling; padding is −∞. The gradient goes to the first maximum of each window in row-major
