@@ -15,13 +15,6 @@ using lrp::Vector;
 constexpr int T = 4, D = 3;
 const float kInf = std::numeric_limits<float>::infinity();
 
-LayerSpec weights(std::mt19937& rng, int out, int in) {
-  LayerSpec spec;
-  spec.set("weight", toStd(randomVector(rng, out * in, -0.8, 0.8)));
-  spec.set("bias", toStd(randomVector(rng, out, -0.1, 0.1)));
-  return spec;
-}
-
 LayerSpec constantSpec(int offset, Shape shape) {
   LayerSpec spec;
   spec.set("offset", static_cast<double>(offset));
@@ -39,13 +32,13 @@ struct MaskedBlock {
     softmax.set("axis", -1.0);
     LayerSpec flat;
     flat.set("outputShape", std::vector<double>{T * D});
-    scores = g.add("scores", "dense", weights(rng, T, D), {lrp::kGraphInput});
+    scores = g.add("scores", "dense", denseSpec(rng, T, D), {lrp::kGraphInput});
     mask = g.add("mask", "input-constant", constantSpec(0, {T}), {lrp::kInputConstants});
     masked = g.add("masked", "add", LayerSpec(), {scores, mask});
     attn = g.add("attn", "softmax", softmax, {masked});
     mixed = g.add("mixed", "matmul", LayerSpec(), {attn, lrp::kGraphInput});
     const int flatId = g.add("flat", "reshape", flat, {mixed});
-    g.add("head", "dense", weights(rng, 2, T * D), {flatId});
+    g.add("head", "dense", denseSpec(rng, 2, T * D), {flatId});
   }
 };
 

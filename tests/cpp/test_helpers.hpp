@@ -361,6 +361,14 @@ template <typename F>
   return ::testing::AssertionFailure() << "did not throw (expected an lrp::Error containing \"" << needle << "\")";
 }
 
+// A dense layer's spec: weights in [-0.8, 0.8] (row-major [out, in]), biases in [-0.1, 0.1].
+inline lrp::LayerSpec denseSpec(std::mt19937& rng, int out, int in) {
+  lrp::LayerSpec spec;
+  spec.set("weight", toStd(randomVector(rng, out * in, -0.8, 0.8)));
+  spec.set("bias", toStd(randomVector(rng, out, -0.1, 0.1)));
+  return spec;
+}
+
 // explain() on one input vector.
 inline lrp::Explanation explainVec(const lrp::Graph& graph, const lrp::Vector& x, const lrp::ExplainRequest& req) {
   return lrp::explain(graph, x.data(), static_cast<int>(x.size()), req);

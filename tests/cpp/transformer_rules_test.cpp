@@ -227,13 +227,6 @@ TEST(MatMul, BuildErrorsNameTheProblem) {
 // ------------------------------------------------------------------------------------------------------
 // A small attention block through explain(): the conservation report.
 
-LayerSpec denseSpec(std::mt19937& rng, int out, int in) {
-  LayerSpec spec;
-  spec.set("weight", toStd(randomVector(rng, out * in, -0.8, 0.8)));
-  spec.set("bias", toStd(randomVector(rng, out, -0.1, 0.1)));
-  return spec;
-}
-
 TEST(AttentionBlock, ExplainReportsWhereRelevanceGoes) {
   std::mt19937 rng(81);
   const int T = 3, D = 4;

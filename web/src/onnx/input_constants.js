@@ -8,9 +8,6 @@
 import { BATCH, nodeError, product } from './decode.js';
 import { expandTensor, foldNode } from './fold.js';
 
-/** The batch sizes the program is tried at while loading: the axis that follows the batch is its batch axis. */
-const PROBE_BATCHES = [1, 2];
-
 export class InputConstantProgram {
   /**
    * @param {string} inputName the graph input (the token ids)
@@ -24,9 +21,10 @@ export class InputConstantProgram {
     this.steps = [];    // { node, inputs: Array<{ name } | { tensor } | null> }
     this.outputs = [];  // { name, dims (at batch 1), invert, size }
     this.size = 0;
-    // The program run on zero ids at each probe batch size: every tensor's shape, so that the converter
-    // knows each computed tensor's shape and batch axis at load.
-    this.probes = PROBE_BATCHES.map((batch) => new Map([[inputName, zeroIds(batch, inputShape)]]));
+    // The program run on zero ids at batch sizes 1 and 2 while loading: every tensor's shape, and the axis
+    // that grows with the batch is its batch axis. `atTwo` is null once a step fails at batch size 2.
+    this.atOne = new Map([[inputName, zeroIds(1, inputShape)]]);
+    this.atTwo = new Map([[inputName, zeroIds(2, inputShape)]]);
   }
 
   /**
@@ -36,23 +34,20 @@ export class InputConstantProgram {
    */
   add(node, inputs) {
     this.steps.push({ node, inputs });
-    const one = this.probes[0];
-    run(node, inputs, one, 1, this.opset);
+    run(node, inputs, this.atOne, 1, this.opset);
     // Shape arithmetic folded at load may have merged the batch into a number (N·heads at N = 1): such a
     // program only runs at batch size 1 (which is how it runs per input), and its batch axes are unknown.
-    let two = null;
-    if (this.probes.length > 1) {
+    if (this.atTwo) {
       try {
-        run(node, inputs, this.probes[1], 2, this.opset);
-        two = this.probes[1];
+        run(node, inputs, this.atTwo, 2, this.opset);
       } catch {
-        this.probes.length = 1;
+        this.atTwo = null;
       }
     }
     return node.output.map((name) => {
-      const atOne = one.get(name);
-      const atTwo = two?.get(name);
-      return { dims: atOne.dims, batchAxis: atTwo ? batchAxisOf(atOne.dims, atTwo.dims) : null, type: atOne.type };
+      const one = this.atOne.get(name);
+      const two = this.atTwo?.get(name);
+      return { dims: one.dims, batchAxis: two ? batchAxisOf(one.dims, two.dims) : null, type: one.type };
     });
   }
 
