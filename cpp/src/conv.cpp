@@ -294,8 +294,23 @@ void transposePanels(const float* f, int perGroup, int K, Load load, float* t) {
 
 }  // namespace
 
+namespace {
+
+std::vector<float> rowMajorValues(const Matrix& w) {
+  std::vector<float> values(static_cast<size_t>(w.size()));
+  using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  Eigen::Map<RowMajor>(values.data(), w.rows(), w.cols()) = w;
+  return values;
+}
+
+}  // namespace
+
 Conv2DLayer::Conv2DLayer(Matrix weight, Vector bias, Shape inputShape, WindowGeometry geometry, int groups)
-    : LinearLayer(std::move(weight), std::move(bias)),
+    : Conv2DLayer(rowMajorValues(weight), weight.rows(), std::move(bias), std::move(inputShape), geometry, groups) {}
+
+Conv2DLayer::Conv2DLayer(const std::vector<float>& rowMajorWeight, int64_t outChannels, Vector bias, Shape inputShape,
+                         WindowGeometry geometry, int groups)
+    : LinearLayer(Matrix(), std::move(bias)),
       inputShape_(asImage(inputShape)),
       oneDimensional_(inputShape.size() == 2),
       geometry_(geometry),
@@ -309,7 +324,6 @@ Conv2DLayer::Conv2DLayer(Matrix weight, Vector bias, Shape inputShape, WindowGeo
   outHeight_ = geometry_.outputHeight(inputShape_[1]);
   outWidth_ = geometry_.outputWidth(inputShape_[2]);
   const int channels = inputShape_[0];
-  const int64_t outChannels = weight_.rows();
   if (groups_ < 1) throw Error("conv groups must be positive, got " + std::to_string(groups_));
   if (channels % groups_ != 0)
     throw Error("conv input channels (" + std::to_string(channels) + ") are not divisible by groups (" +
@@ -318,32 +332,34 @@ Conv2DLayer::Conv2DLayer(Matrix weight, Vector bias, Shape inputShape, WindowGeo
     throw Error("conv output channels (" + std::to_string(outChannels) + ") must be a positive multiple of groups (" +
                 std::to_string(groups_) + ")");
   const int64_t taps = int64_t{channels / groups_} * geometry_.kernelH * geometry_.kernelW;
-  if (weight_.cols() != taps)
-    throw Error("conv weight has " + std::to_string(weight_.cols()) + " columns, expected " + std::to_string(taps) +
-                " (input channels/groups " + std::to_string(channels / groups_) + " × kernel " +
-                std::to_string(geometry_.kernelH) + "×" + std::to_string(geometry_.kernelW) + ")");
+  if (static_cast<int64_t>(rowMajorWeight.size()) != outChannels * taps)
+    throw Error("conv weight has " + std::to_string(rowMajorWeight.size() / static_cast<size_t>(outChannels)) +
+                " columns, expected " + std::to_string(taps) + " (input channels/groups " +
+                std::to_string(channels / groups_) + " × kernel " + std::to_string(geometry_.kernelH) + "×" +
+                std::to_string(geometry_.kernelW) + ")");
   if (bias_.size() != 0 && bias_.size() != outChannels)
     throw Error("conv bias has " + std::to_string(bias_.size()) + " values, expected " + std::to_string(outChannels));
-  if (!weight_.allFinite() || !bias_.allFinite())
-    throw Error("conv layer parameters must be finite (found NaN or Infinity)");
+  const bool finite = std::all_of(rowMajorWeight.begin(), rowMajorWeight.end(), [](float v) { return std::isfinite(v); });
+  if (!finite || !bias_.allFinite()) throw Error("conv layer parameters must be finite (found NaN or Infinity)");
   shapeSize({static_cast<int>(outChannels), outHeight_, outWidth_});
   outChannels_ = static_cast<int>(outChannels);
   taps_ = static_cast<int>(taps);
-  // A GEMM conv reads W only through its forward panels: pack them now and drop W, so that the panels are the
-  // one stored copy of the weight (weight() unpacks them). The direct loops read W itself and keep it.
-  if (!useDirect(outChannels_ / groups_, taps_)) {
-    const int perGroup = outChannels_ / groups_;
-    const std::ptrdiff_t forwardSize = std::ptrdiff_t{panelCount(perGroup, kPanelCols)} * kPanelCols * taps_;
-    packedForward_.resize(static_cast<size_t>(forwardSize * groups_));
-    const std::ptrdiff_t transposeSize = std::ptrdiff_t{panelCount(taps_, kPanelCols)} * kPanelCols * perGroup;
-    packedTranspose_.resize(static_cast<size_t>(transposeSize * groups_));
-    for (int g = 0; g < groups_; ++g) {  // B = W_gᵀ (K × perGroup), from row g·perGroup of column-major W
-      packColumnPanels(weight_.data() + static_cast<std::ptrdiff_t>(g) * perGroup, taps_, perGroup, outChannels_, 1,
-                       [](float v) { return v; }, packedForward_.data() + g * forwardSize);
-      transposePanels(packedForward_.data() + g * forwardSize, perGroup, taps_, [](float v) { return v; },
-                      packedTranspose_.data() + g * transposeSize);
-    }
-    weight_ = Matrix();
+  const int perGroup = outChannels_ / groups_;
+  if (useDirect(perGroup, taps_)) {  // the direct loops read W (O × K, column-major) itself
+    weight_ = rowMajorMatrix(rowMajorWeight, outChannels, taps, "conv weight");
+    return;
+  }
+  // A GEMM conv reads W only through its panels: packed here straight from the row-major values, they are the
+  // stored weight (weight() unpacks them). B = W_gᵀ (K × perGroup): (k, o) at row (g·perGroup + o), column k.
+  const std::ptrdiff_t forwardSize = std::ptrdiff_t{panelCount(perGroup, kPanelCols)} * kPanelCols * taps_;
+  packedForward_.resize(static_cast<size_t>(forwardSize * groups_));
+  const std::ptrdiff_t transposeSize = std::ptrdiff_t{panelCount(taps_, kPanelCols)} * kPanelCols * perGroup;
+  packedTranspose_.resize(static_cast<size_t>(transposeSize * groups_));
+  for (int g = 0; g < groups_; ++g) {
+    packColumnPanels(rowMajorWeight.data() + static_cast<std::ptrdiff_t>(g) * perGroup * taps_, taps_, perGroup, 1,
+                     taps_, [](float v) { return v; }, packedForward_.data() + g * forwardSize);
+    transposePanels(packedForward_.data() + g * forwardSize, perGroup, taps_, [](float v) { return v; },
+                    packedTranspose_.data() + g * transposeSize);
   }
 }
 
@@ -486,7 +502,7 @@ std::unique_ptr<Layer> buildConv(LayerSpec& spec, const std::vector<Shape>& inpu
   if (weight.empty() || weight.size() % static_cast<size_t>(perFilter) != 0)
     throw Error("conv weight has " + std::to_string(weight.size()) + " values, not a multiple of " + std::to_string(perFilter) +
                 " (input channels/group × kernel)");
-  return std::make_unique<Conv2DLayer>(rowMajorMatrix(weight, static_cast<int64_t>(weight.size()) / perFilter, perFilter, "conv weight"),
+  return std::make_unique<Conv2DLayer>(weight, static_cast<int64_t>(weight.size()) / perFilter,
                                        toVector(spec.floats("bias")), input, geometry, group);
 }
 

@@ -9,13 +9,25 @@
 
 namespace lrp {
 
-DenseLayer::DenseLayer(Matrix weight, Vector bias) : LinearLayer(std::move(weight), std::move(bias)) {
-  if (weight_.rows() == 0 || weight_.cols() == 0) throw Error("dense layer needs a non-empty weight matrix");
-  if (bias_.size() != 0 && bias_.size() != weight_.rows())
-    throw Error("dense layer bias has " + std::to_string(bias_.size()) + " values, expected " +
-                std::to_string(weight_.rows()));
+namespace {
+
+std::vector<float> columnsOf(const Matrix& w) { return std::vector<float>(w.data(), w.data() + w.size()); }
+
+}  // namespace
+
+DenseLayer::DenseLayer(Matrix weight, Vector bias)
+    : DenseLayer(columnsOf(weight), weight.rows(), weight.cols(), std::move(bias)) {}
+
+DenseLayer::DenseLayer(std::vector<float> columnMajorWeight, int64_t out, int64_t in, Vector bias)
+    : LinearLayer(Matrix(), std::move(bias)), storage_(std::move(columnMajorWeight)), out_(out), in_(in) {
+  if (out_ <= 0 || in_ <= 0) throw Error("dense layer needs a non-empty weight matrix");
+  if (static_cast<int64_t>(storage_.size()) != out_ * in_)
+    throw Error("dense weight has " + std::to_string(storage_.size()) + " values, expected " + std::to_string(out_) +
+                " × " + std::to_string(in_));
+  if (bias_.size() != 0 && bias_.size() != out_)
+    throw Error("dense layer bias has " + std::to_string(bias_.size()) + " values, expected " + std::to_string(out_));
   // A hostile or corrupted model must not turn every later result into NaN.
-  if (!weight_.allFinite() || !bias_.allFinite()) throw Error("dense layer parameters must be finite (found NaN or Infinity)");
+  if (!w().allFinite() || !bias_.allFinite()) throw Error("dense layer parameters must be finite (found NaN or Infinity)");
 }
 
 Shape DenseLayer::outputShape(const std::vector<Shape>& inputShapes) const {
@@ -24,16 +36,16 @@ Shape DenseLayer::outputShape(const std::vector<Shape>& inputShapes) const {
   const int64_t features = shapeSize(in);
   // Along the last axis ([…, in] → […, out]); an input whose last axis differs but that holds exactly `in`
   // values is one flat vector (a Gemm after an implicit flatten).
-  if (!in.empty() && in.back() == weight_.cols()) {
+  if (!in.empty() && in.back() == in_) {
     Shape out = in;
-    out.back() = static_cast<int>(weight_.rows());
+    out.back() = static_cast<int>(out_);
     shapeSize(out);
     return out;
   }
-  if (features != weight_.cols())
-    throw Error("dense layer expects " + std::to_string(weight_.cols()) + " input features, got " +
+  if (features != in_)
+    throw Error("dense layer expects " + std::to_string(in_) + " input features, got " +
                 std::to_string(features) + " (shape " + shapeToString(in) + ")");
-  return {static_cast<int>(weight_.rows())};
+  return {static_cast<int>(out_)};
 }
 
 namespace {
@@ -55,26 +67,34 @@ Matrix bySample(Matrix&& m, Eigen::Index samples) {
 // (`product`), the transposed map Wᵀ S one dot product per input feature (`transposedProduct`); both stream W
 // contiguously and apply a rule's modifier as they load it, so a branch (W⁺, W⁻, γ, w², ones) costs no memory.
 Matrix DenseLayer::mapForward(const Matrix& x, const Modifier& mod, const Vector* b) const {
-  Matrix z = product(weight_, byToken(x, weight_.cols()), mod);
+  Matrix z = product(w(), byToken(x, in_), mod);
   if (b != nullptr && b->size() != 0) z.colwise() += *b;
   return bySample(std::move(z), x.cols());
 }
 
 Matrix DenseLayer::mapTranspose(const Matrix& s, const Modifier& mod) const {
-  return bySample(transposedProduct(weight_, byToken(s, weight_.rows()), mod), s.cols());
+  return bySample(transposedProduct(w(), byToken(s, out_), mod), s.cols());
 }
 
-// spec: weight [out, in] row-major, bias [out] or null; `in` is the input's last axis.
+// spec: weight [out, in] row-major, or weightColumns [in, out] row-major with outFeatures = out (W column-major, as
+// the package's loader sends it: moved into the layer without a copy); bias [out] or null; `in` is the input's
+// last axis.
 std::unique_ptr<Layer> buildDense(LayerSpec& spec, const std::vector<Shape>& inputShapes) {
   const Shape& input = singleInput("dense", inputShapes);
   if (input.empty()) throw Error("dense layer needs an input of rank >= 1");
   const int64_t in = input.back();
-  const std::vector<float> weight = spec.takeFloats("weight");
+  const bool byColumns = spec.has("weightColumns");
+  std::vector<float> weight = spec.takeFloats(byColumns ? "weightColumns" : "weight");
   if (weight.empty() || weight.size() % static_cast<size_t>(in) != 0)
     throw Error("dense weight has " + std::to_string(weight.size()) + " values, not a multiple of the input's last axis " +
                 std::to_string(in) + " (input shape " + shapeToString(input) + ")");
-  return std::make_unique<DenseLayer>(rowMajorMatrix(weight, static_cast<int64_t>(weight.size()) / in, in, "dense weight"),
-                                      toVector(spec.floats("bias")));
+  const int64_t out = static_cast<int64_t>(weight.size()) / in;
+  // The loader transposed W for `outFeatures` outputs: a different count here means the layout is not W's.
+  if (byColumns && spec.integer("outFeatures") != out)
+    throw Error("dense weightColumns were laid out for " + std::to_string(spec.integer("outFeatures")) +
+                " outputs, but the input's last axis " + std::to_string(in) + " gives " + std::to_string(out));
+  if (byColumns) return std::make_unique<DenseLayer>(std::move(weight), out, in, toVector(spec.floats("bias")));
+  return std::make_unique<DenseLayer>(rowMajorMatrix(weight, out, in, "dense weight"), toVector(spec.floats("bias")));
 }
 
 }  // namespace lrp

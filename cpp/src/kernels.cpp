@@ -206,7 +206,7 @@ float dot(const float* a, const float* x, int n, Load load) {
 }
 
 template <typename Load>
-Matrix transposedProductWith(const Matrix& a, const Eigen::Ref<const Matrix>& x, Load load) {
+Matrix transposedProductWith(const Eigen::Ref<const Matrix>& a, const Eigen::Ref<const Matrix>& x, Load load) {
   const int n = static_cast<int>(a.rows()), m = static_cast<int>(a.cols()), batch = static_cast<int>(x.cols());
   Matrix out(m, batch);
   auto column = [&](const auto& mat, int j) { return mat.data() + static_cast<Eigen::Index>(j) * mat.outerStride(); };
@@ -246,7 +246,7 @@ Matrix transposedProductWith(const Matrix& a, const Eigen::Ref<const Matrix>& x,
 // streamed contiguously (the forward product of a dense layer stored as out × in, without keeping Wᵀ), and the
 // 4 columns (16·m bytes) stay in cache while every sample of the batch uses them.
 template <typename Load>
-Matrix productWith(const Matrix& a, const Eigen::Ref<const Matrix>& x, Load load) {
+Matrix productWith(const Eigen::Ref<const Matrix>& a, const Eigen::Ref<const Matrix>& x, Load load) {
   const int m = static_cast<int>(a.rows()), n = static_cast<int>(a.cols()), batch = static_cast<int>(x.cols());
   Matrix out = Matrix::Zero(m, batch);
   auto column = [&](const auto& mat, int j) { return mat.data() + static_cast<Eigen::Index>(j) * mat.outerStride(); };
@@ -278,12 +278,12 @@ Matrix productWith(const Matrix& a, const Eigen::Ref<const Matrix>& x, Load load
 
 }  // namespace
 
-Matrix transposedProduct(const Matrix& a, const Eigen::Ref<const Matrix>& x, const Modifier& mod) {
+Matrix transposedProduct(const Eigen::Ref<const Matrix>& a, const Eigen::Ref<const Matrix>& x, const Modifier& mod) {
   if (x.rows() != a.rows()) throw Error("transposedProduct: inner dimensions differ");
   return withLoad(mod, [&](auto load) { return transposedProductWith(a, x, load); });
 }
 
-Matrix product(const Matrix& a, const Eigen::Ref<const Matrix>& x, const Modifier& mod) {
+Matrix product(const Eigen::Ref<const Matrix>& a, const Eigen::Ref<const Matrix>& x, const Modifier& mod) {
   if (x.rows() != a.cols()) throw Error("product: inner dimensions differ");
   return withLoad(mod, [&](auto load) { return productWith(a, x, load); });
 }

@@ -16,8 +16,8 @@ namespace lrp {
 //   product:           out = mod(A) X,  X (n × batch) — columns of A scaled and summed into the output.
 // Hand-written 4-wide SIMD (the compiler's vector extensions: wasm SIMD128 in WebAssembly, SSE natively, so the
 // native tests run the same code): Eigen 3.4 has no wasm packet math, and its scalar GEMV runs 2–15× slower there.
-Matrix transposedProduct(const Matrix& a, const Eigen::Ref<const Matrix>& x, const Modifier& mod = {});
-Matrix product(const Matrix& a, const Eigen::Ref<const Matrix>& x, const Modifier& mod = {});
+Matrix transposedProduct(const Eigen::Ref<const Matrix>& a, const Eigen::Ref<const Matrix>& x, const Modifier& mod = {});
+Matrix product(const Eigen::Ref<const Matrix>& a, const Eigen::Ref<const Matrix>& x, const Modifier& mod = {});
 
 // Packed matrix product C = A·B (the convolutions' GEMM). Both operands come packed in panels so that the
 // inner kernel streams them contiguously and keeps an 8×4 block of C in registers (4-wide SIMD through the

@@ -399,7 +399,34 @@ function conservationCategory(node, index, nodes) {
 // knows every kind; the rest of the node is its spec.
 function addNode(engine, node) {
   const { name, kind, inputs, ...spec } = node;
+  if (kind === 'dense' && spec.weight) {
+    // The engine stores W (out × in) column-major. Transposed here, on the JavaScript heap, the buffer the engine
+    // fills from it becomes the layer's storage: the weight is never held twice in wasm memory, whose high-water
+    // mark is never given back (VGG-16's first classifier layer alone is 411 MB).
+    const { weight, ...rest } = spec;
+    const out = node.outputShape.at(-1);
+    return engine.addLayer(kind, name, inputs, { ...rest, weightColumns: columnMajor(weight, out), outFeatures: out });
+  }
   return engine.addLayer(kind, name, inputs, spec);
+}
+
+// W [out, in] row-major → the same values column-major ([in, out] row-major), in 64×64 tiles for the caches.
+function columnMajor(weight, out) {
+  const inFeatures = weight.length / out;
+  if (!Number.isInteger(inFeatures)) return weight;  // the engine reports the mismatch
+  const columns = new Float32Array(weight.length);
+  const tile = 64;
+  for (let o0 = 0; o0 < out; o0 += tile) {
+    const o1 = Math.min(out, o0 + tile);
+    for (let i0 = 0; i0 < inFeatures; i0 += tile) {
+      const i1 = Math.min(inFeatures, i0 + tile);
+      for (let o = o0; o < o1; ++o) {
+        const row = o * inFeatures;
+        for (let i = i0; i < i1; ++i) columns[i * out + o] = weight[row + i];
+      }
+    }
+  }
+  return columns;
 }
 
 function concatenate(arrays) {

@@ -151,10 +151,19 @@ class LinearLayer : public Layer {
 class DenseLayer : public LinearLayer {
  public:
   DenseLayer(Matrix weight, Vector bias);
+  // W (out × in) given column-major, i.e. its columns one after the other: the storage is moved in, not copied
+  // (the loader hands over the buffer it filled from JavaScript, so a weight exists once on the wasm heap).
+  DenseLayer(std::vector<float> columnMajorWeight, int64_t out, int64_t in, Vector bias);
   const char* kind() const override { return "dense"; }
+  Matrix weight() const override { return w(); }
   Shape outputShape(const std::vector<Shape>& inputShapes) const override;
   Matrix mapForward(const Matrix& x, const Modifier& mod, const Vector* b) const override;
   Matrix mapTranspose(const Matrix& s, const Modifier& mod) const override;
+
+ private:
+  Eigen::Map<const Matrix> w() const { return Eigen::Map<const Matrix>(storage_.data(), out_, in_); }
+  std::vector<float> storage_;  // W column-major (LinearLayer's weight_ stays empty)
+  Eigen::Index out_ = 0, in_ = 0;
 };
 
 // A 1-D signal [C, L] runs through the 2-D conv and pooling code as the image [C, 1, L]; the layers keep
@@ -182,6 +191,10 @@ class Conv2DLayer : public LinearLayer {
  public:
   // inputShape: C×H×W, or C×L with a 1×kW geometry (1-D).
   Conv2DLayer(Matrix weight, Vector bias, Shape inputShape, WindowGeometry geometry, int groups);
+  // W [O, C/g, kH, kW] in ONNX's row-major order, as the loader receives it: a GEMM conv packs its panels
+  // straight from it (no intermediate matrix), so the load holds the weight at most twice.
+  Conv2DLayer(const std::vector<float>& rowMajorWeight, int64_t outChannels, Vector bias, Shape inputShape,
+              WindowGeometry geometry, int groups);
   const char* kind() const override { return "conv"; }
   Shape outputShape(const std::vector<Shape>& inputShapes) const override;
   Matrix mapForward(const Matrix& x, const Modifier& mod, const Vector* b) const override;
