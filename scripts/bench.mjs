@@ -7,11 +7,17 @@
 //   node scripts/bench.mjs --model mnist-cnn    # a MODELS entry by name (repeatable) ...
 //   node scripts/bench.mjs --model some.onnx    # ... or any ONNX file (shape from the file; MNIST digits
 //                                               #     if it has 784 inputs, else seeded random inputs)
+//   node scripts/bench.mjs --threads 2          # both engines at 2 threads (default 1)
 //   node scripts/bench.mjs --help               # all flags (--time, --inputs, --package, --in-process)
 //
 // Every model runs in its own child process (the script re-invokes itself with `--child --model NAME`
 // and collects the JSON the child prints): one wasm engine is shared by all models of a process and
 // its memory only grows, so a fresh process is what makes each model's heap high-water mark its own.
+//
+// Models with `threads` (ResNet-18 and ResNet-50) also run at each of those thread counts, both engines at
+// the same count (our engine through `configure({ threads })`, onnxruntime-web through env.wasm.numThreads),
+// timing predict, explain(epsilon-plus-flat) and ORT's forward; the "threads" table sets them side by side
+// (explain against ORT's one-thread forward, predict against ORT at the same count).
 //
 // For each model it prints: our predict latency and the explain latency of every composite and
 // gradient method in EXPLAINS (median, p90), onnxruntime-web's forward latency (WASM backend, 1 thread,
@@ -64,6 +70,8 @@ const PYTHON = '/usr/bin/python3';
 //   transformer the goal explain is attn-lrp (default: true when the model has a softmax or LayerNorm layer)
 //   explains    keys of EXPLAINS to time (default: every one that fits the model, see explainsOf)
 //   opset       which of the zoo's exports to use (make: 'zoo'; default 13)
+//   threads     thread counts to compare (the run at 1 is the full one; others time predict, the goal
+//               explain and ORT's forward at that count)
 //   dev         only run when asked for by name (development/test models outside the package)
 const MODELS = [
   { name: 'mnist-mlp', file: 'web/models/mnist-mlp.onnx', inputShape: [1, 28, 28], inputs: 'mnist', bounds: [0, 1], required: true },
@@ -72,14 +80,14 @@ const MODELS = [
   {
     name: 'resnet18', file: 'build/models/resnet18.onnx', inputShape: [3, 224, 224], inputs: 'reference',
     inputFile: 'build/models/resnet18.input.f32', reference: 'build/models/resnet18.reference.json',
-    bounds: [-3, 3], heavy: true, make: 'resnet18',
+    bounds: [-3, 3], heavy: true, make: 'resnet18', threads: [1, 2],
   },
   // Post-2017 architectures (depthwise convs, squeeze-excitation, SiLU/Hardswish), made by the model zoo's
   // exporter (random seeded weights, PyTorch's logits) when missing.
-  ...['mobilenet_v2', 'efficientnet_b0'].map((name) => ({
+  ...['mobilenet_v2', 'efficientnet_b0', 'resnet50'].map((name) => ({
     name, file: `build/zoo/${name}/opset13.onnx`, inputShape: [3, 224, 224], inputs: 'reference',
     inputFile: `build/zoo/${name}/input.bin`, reference: `build/zoo/${name}/reference.json`,
-    bounds: [-3, 3], heavy: true, make: 'zoo',
+    bounds: [-3, 3], heavy: true, make: 'zoo', ...(name === 'resnet50' ? { threads: [1, 2] } : {}),
   })),
   // torchvision's ViT-B/16 (random weights, 86 M parameters, 346 MB) at opset 17 (LayerNormalization
   // as one node in both engines). Only the transformer explains and the gradient: the Zennit composites
@@ -139,6 +147,7 @@ const USAGE = `usage: node scripts/bench.mjs [--model NAME|PATH]... [--quick] [-
                 dist/lrp-wasm.js); it must export loadModel like the package
   --in-process  run all models in this process instead of one child process per model (faster start,
                 but the engine's memory figures then include the models before)
+  --threads     threads of both engines (default 1; models with a threads list run at each of them too)
   --child       internal: run the given model(s) and print their results as one ${CHILD_TAG.trim()} line`;
 
 let args;
@@ -151,6 +160,8 @@ try {
       inputs: { type: 'string' },
       package: { type: 'string' },
       'in-process': { type: 'boolean', default: false },
+      threads: { type: 'string' },
+      scaling: { type: 'boolean', default: false },
       child: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -174,6 +185,13 @@ if (!(BUDGET_MS > 0) || !(Number.isInteger(N_INPUTS) && N_INPUTS > 0)) {
   process.exit(2);
 }
 const MAX_ITERS = 200000;
+const THREADS = args.threads !== undefined ? Number(args.threads) : 1;
+if (!(Number.isInteger(THREADS) && THREADS > 0)) {
+  console.error(`bad --threads\n${USAGE}`);
+  process.exit(2);
+}
+// --scaling (internal): a thread-count run: predict, the goal explain and ORT's forward only.
+const SCALING = args.scaling;
 
 // Timing of a model's measurements. Light models: every measurement is warmed up (at least 3 calls
 // and a third of its budget), then timed in ROUNDS interleaved rounds, BUDGET_MS and at least
@@ -322,7 +340,7 @@ function referenceInputs(spec, count, size) {
 
 async function loadOrt() {
   const ort = await import('onnxruntime-web');
-  ort.env.wasm.numThreads = 1;
+  ort.env.wasm.numThreads = THREADS;
   ort.env.wasm.proxy = false;
   ort.env.logLevel = 'error';
   let entry = '?';
@@ -871,6 +889,11 @@ async function loadEngines(verbose) {
     const spec = args.package ? pathToFileURL(path.resolve(args.package)).href : 'lrp-wasm';
     lrp = await import(spec);
     if (typeof lrp.loadModel !== 'function') throw new Error(`${spec} does not export loadModel`);
+    // One engine per process: its threads are set before the first model (builds without configure: 1 thread).
+    if (typeof lrp.configure === 'function') lrp.configure({ threads: THREADS });
+    else if (THREADS !== 1) throw new Error(`${spec} has no configure(): it cannot run at ${THREADS} threads`);
+    info.threads = typeof lrp.engineThreads === 'function' ? lrp.engineThreads() : 1;
+    if (info.threads !== THREADS) warn(`lrp-wasm runs at ${info.threads} thread(s), not the ${THREADS} asked for`);
     info.package = path.relative(ROOT, fileURLToPath(import.meta.resolve(spec)));
   } catch (e) {
     lrp = null;
@@ -879,15 +902,15 @@ async function loadEngines(verbose) {
   let ortInfo = null;
   try {
     ortInfo = await loadOrt();
-    info.ort = { version: ortInfo.version, entry: ortInfo.entry, backend: 'wasm', numThreads: 1, proxy: false };
+    info.ort = { version: ortInfo.version, entry: ortInfo.entry, backend: 'wasm', numThreads: THREADS, proxy: false };
   } catch (e) {
     recordError('load onnxruntime-web', e);
   }
   if (verbose) {
     if (info.package) console.log(`lrp-wasm: ${info.package}`);
-    if (ortInfo) console.log(`onnxruntime-web ${ortInfo.version}: ${ortInfo.entry}, executionProviders ['wasm'], numThreads 1, proxy false`);
+    if (ortInfo) console.log(`onnxruntime-web ${ortInfo.version}: ${ortInfo.entry}, executionProviders ['wasm'], numThreads ${THREADS}, proxy false`);
   } else {
-    console.log(`(process ${process.pid}: lrp-wasm ${info.package ?? '-'}, onnxruntime-web ${ortInfo?.version ?? '-'} wasm, 1 thread)`);
+    console.log(`(process ${process.pid}: lrp-wasm ${info.package ?? '-'} at ${info.threads ?? 1} thread(s), onnxruntime-web ${ortInfo?.version ?? '-'} wasm, ${THREADS} thread(s))`);
   }
   return { lrp, ortInfo, info };
 }
@@ -907,8 +930,9 @@ async function benchAll(specs, lrp, ortInfo) {
 
 // One model in a child process: its stdout is passed through line by line, its stderr is inherited,
 // its results come back as the CHILD_TAG line.
-async function runChild(spec) {
-  const childArgs = [fileURLToPath(import.meta.url), '--child', '--model', spec.arg];
+async function runChild(spec, threads = THREADS) {
+  const childArgs = [fileURLToPath(import.meta.url), '--child', '--model', spec.arg, '--threads', String(threads)];
+  if (threads !== THREADS) childArgs.push('--scaling');
   if (QUICK) childArgs.push('--quick');
   if (args.time !== undefined) childArgs.push('--time', args.time);
   if (args.inputs !== undefined) childArgs.push('--inputs', args.inputs);
@@ -968,6 +992,21 @@ function printSummary(results) {
   for (const r of done) if (r.frame) console.log(frameLine(r));
 }
 
+// The models with a `threads` list at each count: both engines at that count, in one child process each.
+function printThreads(results) {
+  const names = MODELS.filter((m) => m.threads).map((m) => m.name);
+  const rows = results.filter((r) => names.includes(r.name) && r.predict && r.threads != null);
+  if (!rows.length) return;
+  const ort1 = (name) => rows.find((r) => r.name === name && r.threads === 1)?.ortRun?.median;
+  console.log(`\nthreads (median ms; both engines at the same thread count; explain = ${GOAL_EXPLAIN}, against ORT's one-thread forward)`);
+  printTable(['model', 'threads', 'predict', `explain`, 'ORT forward', 'predict / ORT', 'explain / ORT 1 thread', 'heap MB'],
+    rows.sort((a, b) => a.name.localeCompare(b.name) || a.threads - b.threads).map((r) => {
+      const explain = r.explain?.[GOAL_EXPLAIN]?.median;
+      return [r.name, String(r.threads), ms(r.predict?.median), ms(explain), ms(r.ortRun?.median),
+        ratioStr(r.predict?.median / r.ortRun?.median), ratioStr(explain / ort1(r.name)), mb(r.memoryMB?.afterExplains)];
+    }), 2);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The demo in Chromium: stroke → heatmap latency measured inside the page (scripts/bench-browser.mjs)
 
@@ -1004,7 +1043,8 @@ const env = {
 
 if (CHILD) {
   const { lrp, ortInfo, info } = await loadEngines(false);
-  const results = await benchAll(selectModels(), lrp, ortInfo);
+  const specs = selectModels().map((m) => (SCALING ? { ...m, explains: [goalOf(m)], scaling: true } : m));
+  const results = (await benchAll(specs, lrp, ortInfo)).map((r) => ({ ...r, threads: THREADS, ortThreads: THREADS }));
   console.log(`${CHILD_TAG}${JSON.stringify({ env: info, models: results, warnings, errors }, round)}`);
   process.exitCode = errors.length ? 1 : 0;
 } else {
@@ -1012,6 +1052,7 @@ if (CHILD) {
   console.log(`lrp-wasm bench  node ${env.node}  cpu ${env.cpu} (${env.cores} cores)  ${env.platform}${QUICK ? '  [quick]' : ''}`);
   const specs = selectModels();
   let results = [];
+  const scaling = [];
   if (args['in-process']) {
     env.processes = 'one process for all models';
     const { lrp, ortInfo, info } = await loadEngines(true);
@@ -1025,12 +1066,16 @@ if (CHILD) {
       if (out.info.package && !env.package) Object.assign(env, out.info);
       results.push(...out.results);
     }
+    for (const spec of specs)
+      for (const threads of spec.threads ?? [])
+        if (threads !== THREADS) scaling.push(...(await runChild(spec, threads)).results);
   }
   printSummary(results);
+  printThreads([...results, ...scaling]);
   env.browser = runBrowserBench();
   env.wallSeconds = (performance.now() - t0) / 1000;
   console.log(`\nbench wall time ${env.wallSeconds.toFixed(0)} s`);
-  console.log(`\nBENCH_JSON ${JSON.stringify({ env, models: results, warnings, errors }, round)}`);
+  console.log(`\nBENCH_JSON ${JSON.stringify({ env, models: results, threads: scaling, warnings, errors }, round)}`);
   if (errors.length) {
     console.error(`\nbench finished with ${errors.length} error(s):\n  ${errors.join('\n  ')}`);
     process.exitCode = 1;
