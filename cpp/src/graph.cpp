@@ -238,8 +238,9 @@ MemoryNeed Graph::backwardNeed(int64_t batch, bool layerRelevance) const {
   // The backward pass visits the nodes in reverse. The relevance at a node's output exists from the step of its
   // last reader (which hands it over) to its own step; the input's relevance, and the result's copy, throughout.
   // A step's temporaries: what it passes to its inputs, and (a linear layer's rule, the worst case) up to two
-  // modified inputs, the input relevance and one transposed map (input-sized), the denominator, the gated
-  // relevance, the quotient and one forward map (output-sized).
+  // modified inputs, the input relevance and one transposed map (input-sized), the denominator, one forward map,
+  // the gated relevance, the stabilised denominator, its signs and the quotient (output-sized); a linear layer
+  // may also cache up to four responses to ones (one sample each: flat, w², z-box with scalar bounds).
   const std::vector<int> lastReader = lastReaders();
   std::vector<int64_t> arriving(nodes_.size() + 1, 0);  // relevance that arrives at each step
   for (int id = 0; id < static_cast<int>(nodes_.size()); ++id)
@@ -250,8 +251,9 @@ MemoryNeed Graph::backwardNeed(int64_t batch, bool layerRelevance) const {
     int64_t in = 0;
     for (int source : nodes_[static_cast<size_t>(id)].inputs) in += sourceSize(source);
     const int64_t out = sourceSize(id);
-    const MemoryNeed step{activations * batch * kFloat, live * batch * kFloat,
-                          (4 * in + 4 * out) * batch * kFloat + nodes_[static_cast<size_t>(id)].layer->workspaceBytes(), 0};
+    const Layer& layer = *nodes_[static_cast<size_t>(id)].layer;
+    const int64_t fixed = layer.workspaceBytes() + (layer.role() == Role::Linear ? 4 * out * kFloat : 0);
+    const MemoryNeed step{activations * batch * kFloat, live * batch * kFloat, (4 * in + 6 * out) * batch * kFloat + fixed, 0};
     if (step.total() > peak.total()) peak = step;
     live += arriving[static_cast<size_t>(id)] - out;
   }
