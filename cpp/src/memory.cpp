@@ -90,8 +90,11 @@ std::string outOfMemoryMessage(const std::string& what, const MemoryNeed& need, 
   part("relevance", need.relevance);
   part("workspace", need.workspace);
   const bool limited = status.limit < kUnlimited;
-  return what + " needs " + formatBytes(need.total()) + (parts.empty() ? "" : " (" + parts + ")") +
-         " but the engine has " + formatBytes(status.available()) + " left" +
+  const std::string needs = what + " needs " + formatBytes(need.total()) + (parts.empty() ? "" : " (" + parts + ")");
+  // Disposing of models cannot help what exceeds the whole memory.
+  if (limited && need.total() > status.limit)
+    return needs + ", more than the engine's limit of " + formatBytes(status.limit);
+  return needs + " but the engine has " + formatBytes(status.available()) + " left" +
          (limited ? " of its " + formatBytes(status.limit) : "") + "; dispose() models you no longer need";
 }
 

@@ -39,7 +39,8 @@ struct MemoryNeed {
 MemoryNeed operator*(const MemoryNeed& need, int64_t factor);
 
 // Throws lrp::Error when `need` does not fit in what is available now: "<what> needs 3.1 GB (activations
-// 2.9 GB, workspace 204.0 MB) but the engine has 1.4 GB left of its 4.0 GB; dispose() models you no longer need".
+// 2.9 GB, workspace 204.0 MB) but the engine has 1.4 GB left of its 4.0 GB; dispose() models you no longer need",
+// or "..., more than the engine's limit of 4.0 GB" when it exceeds the whole limit.
 void requireMemory(const std::string& what, const MemoryNeed& need);
 
 // The message of an out-of-memory refusal (also used when an allocation failed despite the estimate).
