@@ -81,6 +81,8 @@ auto guarded(const std::string& what, Body&& body) -> decltype(body()) {
     message = what + " ran out of memory: the engine holds " + lrp::formatBytes(status.used) + " of its " +
               lrp::formatBytes(status.limit) + " (every loaded model and this call); dispose() models you no longer " +
               "need or pass fewer inputs at a time";
+  } catch (const std::out_of_range&) {
+    message = what + " failed: an index is out of range";
   } catch (const std::length_error&) {
     message = what + " failed: a tensor would be larger than the engine can address";
   } catch (const std::exception& e) {
@@ -90,6 +92,8 @@ auto guarded(const std::string& what, Body&& body) -> decltype(body()) {
   }
   throwJsError(message);
 }
+
+std::string layerText(int id) { return "reading layer " + std::to_string(id); }
 
 std::string inputsText(int batch) { return std::to_string(batch) + (batch == 1 ? " input" : " inputs"); }
 
@@ -185,9 +189,11 @@ class Model {
     });
   }
   int layerCount() const { return static_cast<int>(graph_.nodes().size()); }
-  std::string layerName(int id) const { return graph_.node(id).name; }
-  std::string layerKind(int id) const { return graph_.node(id).layer->kind(); }
-  val layerShape(int id) const { return val::array(graph_.node(id).outputShape); }
+  std::string layerName(int id) const { return guarded(layerText(id), [&] { return graph_.node(id).name; }); }
+  std::string layerKind(int id) const {
+    return guarded(layerText(id), [&] { return std::string(graph_.node(id).layer->kind()); });
+  }
+  val layerShape(int id) const { return guarded(layerText(id), [&] { return val::array(graph_.node(id).outputShape); }); }
 
   // Logits of `batch` inputs stored one after another.
   val predict(const val& inputs, int batch) const {
