@@ -26,7 +26,9 @@ int pointCount(const ExplainRequest& request) {
 // The largest n in [1, most] with cost(n) <= max(cost(1), the working set).
 template <typename Cost>
 int64_t largestFitting(int64_t most, Cost&& cost) {
-  const int64_t cap = std::max(cost(1), std::min(kWorkingSet, memoryStatus().available() / 2));
+  const int64_t atLeast = availableAtLeast();
+  const int64_t available = atLeast / 2 >= kWorkingSet ? atLeast : memoryStatus().available();
+  const int64_t cap = std::max(cost(1), std::min(kWorkingSet, available / 2));
   int64_t low = 1, high = std::max<int64_t>(most, 1);
   while (low < high) {
     const int64_t mid = low + (high - low + 1) / 2;

@@ -27,6 +27,18 @@ int64_t maximumMemory() {
 #endif
 }
 
+// What the engine can still take without counting the free space inside its heap (which needs a walk over the
+// heap): in WebAssembly the memory above the break. A cheap lower bound of memoryStatus().available().
+int64_t availableAtLeastNow(int64_t limit) {
+#ifdef __EMSCRIPTEN__
+  const auto top = static_cast<int64_t>(reinterpret_cast<uintptr_t>(sbrk(0)));
+  return limit > top ? limit - top : 0;
+#else
+  (void)limit;
+  return 0;
+#endif
+}
+
 int64_t memoryInUse() {
 #ifdef __EMSCRIPTEN__
   // Everything below the break (static data, stack, the heap) minus the free space inside the heap, which the
@@ -60,6 +72,11 @@ MemoryStatus memoryStatus() {
   const int64_t maximum = maximumMemory();
   const int64_t limit = limitSet > 0 ? std::min(limitSet, maximum) : maximum;
   return MemoryStatus{limit, memoryInUse()};
+}
+
+int64_t availableAtLeast() {
+  const int64_t maximum = maximumMemory();
+  return availableAtLeastNow(limitSet > 0 ? std::min(limitSet, maximum) : maximum);
 }
 
 int64_t setMemoryLimit(int64_t bytes) {
@@ -99,6 +116,7 @@ std::string outOfMemoryMessage(const std::string& what, const MemoryNeed& need, 
 }
 
 void requireMemory(const std::string& what, const MemoryNeed& need) {
+  if (need.total() <= availableAtLeast()) return;  // fits above the break: no need to count the free space
   const MemoryStatus status = memoryStatus();
   if (need.total() > status.available()) throw Error(outOfMemoryMessage(what, need, status));
 }

@@ -22,6 +22,9 @@ struct MemoryStatus {
 };
 
 MemoryStatus memoryStatus();
+// A lower bound of memoryStatus().available() that is cheap to compute (memoryStatus walks the heap in
+// WebAssembly): what is left above the heap's break. 0 natively.
+int64_t availableAtLeast();
 
 // Caps the engine's memory (bytes; <= 0 removes the cap). In WebAssembly the cap never exceeds the module's
 // maximum memory. Returns the effective limit.
