@@ -36,6 +36,17 @@ function assertSameResults(a, b, what) {
   });
 }
 
+// First in this file: the engine has not started yet.
+test('a cap set before the engine starts applies from the first load', async () => {
+  setEngineMemoryLimit(2 ** 20);
+  assert.deepEqual(engineMemoryStatus(), { limit: 2 ** 20, used: 0, available: 2 ** 20 });
+  await assert.rejects(loadModel(cnnPath), /needs [\d.]+ (KB|MB) .*(more than the engine's limit of 1\.0 MB|left of its 1\.0 MB)/);
+  setEngineMemoryLimit(null);
+  const cnn = await loadModel(cnnPath);
+  assert.equal(cnn.predict(digits(1)[0]).length, 10);
+  cnn.dispose();
+});
+
 test('model.memoryBytes tells what a model holds: more than its weights, and plausible', async () => {
   const cnn = await loadModel(cnnPath);
   const mlp = await loadModel(mlpPath);

@@ -33,10 +33,7 @@ let memoryLimit = 0;  // setEngineMemoryLimit's cap (0: the module's maximum, 4 
 
 // One engine instance (one wasm memory) serves every model of the page or process.
 function engine() {
-  enginePromise ??= createLrpEngine().then((module) => {
-    if (memoryLimit > 0) module.setMemoryLimit(memoryLimit);
-    return (engineModule = module);
-  });
+  enginePromise ??= createLrpEngine().then((module) => (engineModule = module));
   return enginePromise;
 }
 
@@ -80,6 +77,7 @@ export async function loadModel(source) {
   const decoded = decodeOnnx(bytes);
   const spec = convertOnnx(decoded);
   const module = await engine();
+  module.setMemoryLimit(memoryLimit);  // a cap set before the engine started
   return new Model(module, spec, decoded);
 }
 
