@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <new>
+#include <stdexcept>
 
 using emscripten::val;
 
@@ -19,6 +20,18 @@ std::vector<float> toFloats(const val& array) {
 }
 
 std::vector<int> toInts(const val& array) { return emscripten::convertJSArrayToNumberVector<int>(array); }
+
+// Bytes of the Float32Arrays of a node's spec (its weights) before they are copied into the engine.
+int64_t floatBytesOf(const val& spec) {
+  int64_t bytes = 0;
+  const val keys = val::global("Object").call<val>("keys", spec);
+  const int count = keys["length"].as<int>();
+  for (int i = 0; i < count; ++i) {
+    const val value = spec[keys[i].as<std::string>()];
+    if (value.instanceof(val::global("Float32Array"))) bytes += static_cast<int64_t>(value["byteLength"].as<double>());
+  }
+  return bytes;
+}
 
 // A node's spec (docs/layers.md) as the engine's LayerSpec: numbers and booleans, lists of numbers, float
 // tensors (Float32Array, copied once into the spec) and strings; null and undefined leave a key absent.
@@ -52,22 +65,37 @@ val copyToFloat32Array(const float* data, size_t count) {
   __builtin_unreachable();
 }
 
-// Runs `body`, converting any C++ exception into a JavaScript Error once the C++ frames are unwound.
+// Runs `body`, converting any C++ exception into a JavaScript Error once the C++ frames are unwound. `what` names
+// the operation for errors that do not say it themselves: an allocation that failed although the estimates let
+// the call through (the backstop of the memory budget), or a standard library error with an internal message.
+// Everything `body` allocated is freed by then, so the engine and every model keep working.
 template <typename Body>
-auto guarded(Body&& body) -> decltype(body()) {
+auto guarded(const std::string& what, Body&& body) -> decltype(body()) {
   std::string message;
   try {
     return body();
-  } catch (const std::bad_alloc&) {
-    message = "out of memory: the engine's WebAssembly memory cannot grow any further (it holds every loaded "
-              "model; dispose() the models you no longer need)";
-  } catch (const std::exception& e) {
+  } catch (const lrp::Error& e) {
     message = e.what();
+  } catch (const std::bad_alloc&) {
+    const lrp::MemoryStatus status = lrp::memoryStatus();
+    message = what + " ran out of memory: the engine holds " + lrp::formatBytes(status.used) + " of its " +
+              lrp::formatBytes(status.limit) + " (every loaded model and this call); dispose() models you no longer " +
+              "need or pass fewer inputs at a time";
+  } catch (const std::out_of_range&) {
+    message = what + " failed: an index is out of range";
+  } catch (const std::length_error&) {
+    message = what + " failed: a tensor would be larger than the engine can address";
+  } catch (const std::exception& e) {
+    message = what + " failed inside the engine (" + e.what() + ")";
   } catch (...) {
-    message = "unknown engine error";
+    message = what + " failed inside the engine (unknown error)";
   }
   throwJsError(message);
 }
+
+std::string layerText(int id) { return "reading layer " + std::to_string(id); }
+
+std::string inputsText(int batch) { return std::to_string(batch) + (batch == 1 ? " input" : " inputs"); }
 
 lrp::Rule toRule(const val& spec) {
   lrp::Rule rule;
@@ -135,26 +163,41 @@ class Model {
 
   // The constructor's checks (a valid input shape) may throw: build through a guarded factory.
   static Model* create(const val& inputShape) {
-    return guarded([&] { return new Model(toInts(inputShape)); });
+    return guarded("creating a model", [&] { return new Model(toInts(inputShape)); });
   }
 
   // Builds one layer of a public kind from the importer's node description and appends it; returns its id.
   int addLayer(const std::string& kind, const std::string& name, const val& inputs, const val& spec) {
-    return guarded([&] { return graph_.add(name, kind, toLayerSpec(spec), toInts(inputs)); });
+    return guarded("loading layer '" + name + "' (" + kind + ")", [&] {
+      // The spec's tensors are copied into the engine, then the layer copies and packs them: refuse before that.
+      lrp::requireMemory("loading layer '" + name + "' (" + kind + ")", lrp::MemoryNeed{0, 0, 0, 3 * floatBytesOf(spec)});
+      return graph_.add(name, kind, toLayerSpec(spec), toInts(inputs));
+    });
   }
 
   int inputSize() const { return graph_.inputSize(); }
   int constantsSize() const { return graph_.constantsSize(); }
   bool tokenInput() const { return graph_.tokenInput(); }
-  int outputSize() const { return guarded([&] { return graph_.outputSize(); }); }
+  int outputSize() const { return guarded("reading the model's output size", [&] { return graph_.outputSize(); }); }
+  // Bytes the model holds in the engine (parameters, packed weights, maps, caches).
+  double memoryBytes() const { return static_cast<double>(graph_.memoryBytes()); }
+  // How many of `count` inputs one explain (or predict: options null) call should take; throws when none fits.
+  int batchLimit(const val& options, int count) const {
+    return guarded(options.isNull() ? "predict on 1 input" : "explain of 1 input", [&] {
+      if (options.isNull()) return static_cast<int>(lrp::predictBatchLimit(graph_, count));
+      return static_cast<int>(lrp::explainBatchLimit(graph_, toRequest(options), count));
+    });
+  }
   int layerCount() const { return static_cast<int>(graph_.nodes().size()); }
-  std::string layerName(int id) const { return graph_.node(id).name; }
-  std::string layerKind(int id) const { return graph_.node(id).layer->kind(); }
-  val layerShape(int id) const { return val::array(graph_.node(id).outputShape); }
+  std::string layerName(int id) const { return guarded(layerText(id), [&] { return graph_.node(id).name; }); }
+  std::string layerKind(int id) const {
+    return guarded(layerText(id), [&] { return std::string(graph_.node(id).layer->kind()); });
+  }
+  val layerShape(int id) const { return guarded(layerText(id), [&] { return val::array(graph_.node(id).outputShape); }); }
 
   // Logits of `batch` inputs stored one after another.
   val predict(const val& inputs, int batch) const {
-    return guarded([&] {
+    return guarded("predict on " + inputsText(batch), [&] {
       const lrp::Matrix logits = graph_.predict(toBatch(inputs, batch));
       return copyToFloat32Array(logits.data(), static_cast<size_t>(logits.size()));
     });
@@ -162,7 +205,7 @@ class Model {
 
   // An array of `batch` explanations; options are normalised by the JavaScript wrapper.
   val explain(const val& inputs, int batch, const val& options) const {
-    return guarded([&] {
+    return guarded("explain (" + options["method"].as<std::string>() + ") of " + inputsText(batch), [&] {
       const lrp::Matrix x = toBatch(inputs, batch);
       const std::vector<lrp::Explanation> results = lrp::explainBatch(graph_, x, toRequest(options));
       val list = val::array();
@@ -215,6 +258,18 @@ class Model {
   lrp::Graph graph_;
 };
 
+// Caps the engine's memory (bytes; 0 removes the cap) and returns the effective limit.
+double setMemoryLimit(double bytes) { return static_cast<double>(lrp::setMemoryLimit(static_cast<int64_t>(bytes))); }
+
+val memoryStatus() {
+  const lrp::MemoryStatus status = lrp::memoryStatus();
+  val result = val::object();
+  result.set("limit", static_cast<double>(status.limit));
+  result.set("used", static_cast<double>(status.used));
+  result.set("available", static_cast<double>(status.available()));
+  return result;
+}
+
 std::string compositeList() {
   std::string names;
   for (const auto& name : lrp::compositeNames()) names += (names.empty() ? "" : ",") + name;
@@ -241,8 +296,12 @@ EMSCRIPTEN_BINDINGS(lrp_engine) {
       .function("layerName", &Model::layerName)
       .function("layerKind", &Model::layerKind)
       .function("layerShape", &Model::layerShape)
+      .function("memoryBytes", &Model::memoryBytes)
+      .function("batchLimit", &Model::batchLimit)
       .function("predict", &Model::predict)
       .function("explain", &Model::explain);
   emscripten::function("compositeNames", &compositeList);
+  emscripten::function("setMemoryLimit", &setMemoryLimit);
+  emscripten::function("memoryStatus", &memoryStatus);
   emscripten::function("layerKinds", &kindList);
 }

@@ -80,6 +80,12 @@ Matrix BinaryLayer::atOutput(size_t k, const Matrix& x) const {
   return out;
 }
 
+int64_t BinaryLayer::memoryBytes() const {
+  int64_t bytes = bytesOf(constant_);
+  for (const auto& index : index_) bytes += bytesOf(index);
+  return bytes;
+}
+
 Matrix BinaryLayer::reduceToInput(size_t k, const Matrix& atOutputSize) const {
   if (k >= index_.size() || index_[k].empty()) return atOutputSize;
   // The transpose of the gather: every output position adds into the input element it read.

@@ -377,6 +377,13 @@ Matrix Conv2DLayer::weight() const {
   return w;
 }
 
+// A modified branch copies one packed layout for the call (packedWeight); the GEMM path also packs a chunk of
+// patches and of the transposed map's columns (chunkPositions: about 64K floats each).
+int64_t Conv2DLayer::workspaceBytes() const {
+  const int64_t panels = std::max(bytesOf(packedForward_), bytesOf(packedTranspose_));
+  return panels > 0 ? panels + 3 * int64_t{65536 + kPanelRows * 4096} * 4 : 0;
+}
+
 Shape Conv2DLayer::outputShape(const std::vector<Shape>& inputShapes) const {
   if (inputShapes.size() != 1) throw Error("conv layer takes one input");
   if (inputShapes[0] != asGiven(inputShape_, oneDimensional_))

@@ -29,6 +29,7 @@ class EmbeddingLayer : public Layer {
 
   const char* kind() const override { return "embedding"; }
   Role role() const override { return Role::Embedding; }
+  int64_t memoryBytes() const override { return bytesOf(table_); }
 
   Shape outputShape(const std::vector<Shape>& inputShapes) const override {
     const Shape& shape = singleInput("embedding", inputShapes);

@@ -11,16 +11,51 @@
 namespace lrp {
 namespace {
 
-// Integrated gradients and SmoothGrad evaluate many points; they run in chunks of up to 16 samples per
-// forward pass, fewer when one sample's activations are large (ResNet-18: ~4M values), so the memory a
-// chunk holds stays near kChunkValues floats.
-constexpr int kMaxChunk = 16;
-constexpr int64_t kChunkValues = int64_t{16} << 20;
+// Batches run in chunks (explainBatch's inputs in the wrapper, the points of integrated gradients and SmoothGrad
+// here) whose estimated peak stays within a working set: kWorkingSet, or half of what the engine has left if that
+// is less, and always at least one sample. Results do not depend on the chunk size: every sample's arithmetic is
+// its own, and the points' gradients are summed one after another in their order.
+constexpr int64_t kWorkingSet = int64_t{32} << 20;
 
-int chunkSize(const Graph& graph) {
-  int64_t perSample = graph.inputSize();
-  for (const Node& node : graph.nodes()) perSample += shapeSize(node.outputShape);
-  return static_cast<int>(std::clamp<int64_t>(kChunkValues / perSample, 1, kMaxChunk));
+bool usesPoints(Method method) { return method == Method::IntegratedGradients || method == Method::SmoothGrad; }
+
+int pointCount(const ExplainRequest& request) {
+  return request.method == Method::IntegratedGradients ? request.steps : request.samples;
+}
+
+// The largest n in [1, most] with cost(n) <= max(cost(1), the working set).
+template <typename Cost>
+int64_t largestFitting(int64_t most, Cost&& cost) {
+  const int64_t atLeast = availableAtLeast();
+  const int64_t available = atLeast / 2 >= kWorkingSet ? atLeast : memoryStatus().available();
+  const int64_t cap = std::max(cost(1), std::min(kWorkingSet, available / 2));
+  int64_t low = 1, high = std::max<int64_t>(most, 1);
+  while (low < high) {
+    const int64_t mid = low + (high - low + 1) / 2;
+    if (cost(mid) <= cap) low = mid;
+    else high = mid - 1;
+  }
+  return low;
+}
+
+// Points per forward/backward pass of integrated gradients and SmoothGrad.
+int64_t pointChunk(const Graph& graph, const ExplainRequest& request) {
+  return largestFitting(pointCount(request), [&](int64_t n) { return graph.backwardNeed(n).total(); });
+}
+
+// The values of one point: the input, or for token models the embedding lookup's output.
+int64_t pointSize(const Graph& graph) {
+  if (!graph.tokenInput()) return graph.inputSize();
+  for (const Node& node : graph.nodes())
+    if (node.layer->role() == Role::Embedding) return shapeSize(node.outputShape);
+  return graph.inputSize();
+}
+
+std::string callName(const ExplainRequest& request, int64_t batch) {
+  static const char* names[] = {"lrp", "gradient", "gradient-x-input", "integrated-gradients", "smoothgrad"};
+  std::string name = std::string("explain (") + names[static_cast<int>(request.method)];
+  if (usesPoints(request.method)) name += ", " + std::to_string(pointCount(request)) + (request.method == Method::SmoothGrad ? " samples" : " steps");
+  return name + ") for a batch of " + std::to_string(batch);
 }
 
 void checkRequest(const Graph& graph, const ExplainRequest& request) {
@@ -205,14 +240,16 @@ Matrix gradientAt(const Graph& graph, const Matrix& points, int target, const Ex
   return atEmbedding;
 }
 
-// Mean gradient over the columns of `points` (evaluated in chunks to bound memory), all for one target.
+// Mean gradient over the columns of `points` (evaluated in chunks to bound memory), all for one target. The
+// gradients are summed one column after another, so the result does not depend on the chunk size.
 Vector meanGradient(const Graph& graph, const Matrix& points, int target, const ExplainRequest& request,
                     int embedding = -1, const Vector& constants = Vector()) {
   Vector sum = Vector::Zero(points.rows());
-  const Eigen::Index chunk = chunkSize(graph);
+  const Eigen::Index chunk = pointChunk(graph, request);
   for (Eigen::Index start = 0; start < points.cols(); start += chunk) {
     const Eigen::Index n = std::min<Eigen::Index>(chunk, points.cols() - start);
-    sum += gradientAt(graph, points.middleCols(start, n), target, request, embedding, constants).rowwise().sum();
+    const Matrix gradients = gradientAt(graph, points.middleCols(start, n), target, request, embedding, constants);
+    for (Eigen::Index col = 0; col < n; ++col) sum += gradients.col(col);
   }
   return sum / static_cast<float>(points.cols());
 }
@@ -314,8 +351,22 @@ Method methodFromName(const std::string& name) {
               "' (known methods: lrp, gradient, gradient-x-input, integrated-gradients, smoothgrad)");
 }
 
+MemoryNeed explainNeed(const Graph& graph, const ExplainRequest& request, int64_t batch) {
+  if (!usesPoints(request.method)) return graph.backwardNeed(batch, request.layerRelevance);
+  // Every input's forward pass is kept (for its target and output) while its points run, chunk by chunk.
+  MemoryNeed need{graph.backwardNeed(batch).activations + int64_t{pointCount(request)} * pointSize(graph) * 4, 0, 0, 0};
+  need += graph.backwardNeed(pointChunk(graph, request));
+  return need;
+}
+
+int64_t explainBatchLimit(const Graph& graph, const ExplainRequest& request, int64_t count) {
+  requireMemory(callName(request, 1), explainNeed(graph, request, 1));
+  return largestFitting(count, [&](int64_t n) { return explainNeed(graph, request, n).total(); });
+}
+
 std::vector<Explanation> explainBatch(const Graph& graph, const Matrix& inputs, const ExplainRequest& request) {
   checkRequest(graph, request);
+  requireMemory(callName(request, inputs.cols()), explainNeed(graph, request, inputs.cols()));
   const Activations acts = graph.forward(inputs);
   const Matrix& logits = acts.nodes.back();
   const std::vector<int> targets = resolveTargets(logits, request.target);
@@ -356,6 +407,11 @@ std::vector<Explanation> explainBatch(const Graph& graph, const Matrix& inputs, 
   }
   if (request.layerRelevance && !results.empty()) results.front().layers = std::move(report);
   return results;
+}
+
+int64_t predictBatchLimit(const Graph& graph, int64_t count) {
+  requireMemory("predict on 1 input", graph.predictNeed(1));
+  return largestFitting(count, [&](int64_t n) { return graph.predictNeed(n).total(); });
 }
 
 Explanation explain(const Graph& graph, const float* input, int inputLength, const ExplainRequest& request) {

@@ -4,6 +4,9 @@
 #include <cmath>
 
 namespace lrp {
+namespace {
+constexpr int64_t kFloat = sizeof(float);
+}  // namespace
 
 const Matrix& Activations::inputOf(const std::vector<Node>& graphNodes, int id, size_t k) const {
   const int source = graphNodes[static_cast<size_t>(id)].inputs[k];
@@ -84,6 +87,7 @@ int Graph::add(std::string name, const std::string& kind, LayerSpec spec, std::v
   const std::vector<Shape> inputShapes = shapesOf(name, inputs);
   std::unique_ptr<Layer> layer;
   try {
+    if (spec.has("outputShape")) requireLayerFits(name, kind, spec);
     layer = buildLayer(kind, spec, inputShapes);
     if (spec.has("outputShape")) {
       const Shape stated = spec.integers("outputShape"), computed = layer->outputShape(inputShapes);
@@ -95,6 +99,20 @@ int Graph::add(std::string name, const std::string& kind, LayerSpec spec, std::v
     throw Error("node '" + name + "' (" + kind + "): " + e.what());
   }
   return add(std::move(name), std::move(layer), std::move(inputs));
+}
+
+// Before a layer is built (its weights packed, its index maps computed): would the model, with it, still explain
+// one input? Its output is kept by the forward pass and has a relevance; an index map (pad, transpose) holds
+// one int per output value and its inverse; building copies and packs the weights (up to twice their size).
+void Graph::requireLayerFits(const std::string& name, const std::string& kind, const LayerSpec& spec) const {
+  const Shape shape = spec.integers("outputShape");
+  const int64_t out = shapeSize(shape) * kFloat;
+  int64_t activations = 3 * int64_t{columnSize()} * kFloat + out;
+  for (int id = 0; id < static_cast<int>(nodes_.size()); ++id) activations += sourceSize(id) * kFloat;
+  const MemoryNeed need{activations, 2 * out, 2 * out, 2 * spec.floatBytes()};
+  requireMemory("explaining one input with layer '" + name + "' (" + kind + ", output " + shapeToString(shape) + ": " +
+                    formatBytes(out) + " per input)",
+                need);
 }
 
 int Graph::outputNode() const {
@@ -149,9 +167,99 @@ Activations Graph::forward(Matrix input, Matrix constants) const {
 }
 
 Matrix Graph::predict(const Matrix& x) const {
-  // forward() keeps every activation, which a prediction does not need; for the models at hand the
-  // simplicity is worth more than the memory.
-  return std::move(forward(x).nodes.back());
+  outputNode();  // throws for an empty graph
+  requireMemory("predict on " + std::to_string(x.cols()) + (x.cols() == 1 ? " input" : " inputs"), predictNeed(x.cols()));
+  if (x.rows() != columnSize()) return std::move(forward(x).nodes.back());  // forward() words the error
+  // A forward pass that frees each output once its last reader has run: a prediction keeps no activations.
+  Activations acts;
+  acts.input = x.topRows(inputSize_);
+  acts.constants = x.bottomRows(constantsSize_);
+  checkInput(acts.input);
+  checkConstants(acts.constants, acts.input.cols());
+  const std::vector<int> lastReader = lastReaders();
+  acts.nodes.resize(nodes_.size());
+  for (int id = 0; id < static_cast<int>(nodes_.size()); ++id) {
+    acts.nodes[static_cast<size_t>(id)] = nodes_[static_cast<size_t>(id)].layer->forward(inputsOf(acts, id));
+    for (int source : nodes_[static_cast<size_t>(id)].inputs)
+      if (source >= 0 && lastReader[static_cast<size_t>(source)] == id) acts.nodes[static_cast<size_t>(source)].resize(0, 0);
+  }
+  return std::move(acts.nodes.back());
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Memory estimates. Sizes are per sample (floats) unless they say bytes; every activation, relevance and
+// temporary of a call grows with the batch, the layers' fixed workspaces (packed weights for one call) do not.
+
+int64_t Graph::sourceSize(int source) const {
+  if (source == kGraphInput) return inputSize_;
+  if (source == kInputConstants) return constantsSize_;
+  return shapeSize(nodes_[static_cast<size_t>(source)].outputShape);
+}
+
+// The last node reading each node's output (the output node: past the end; a node nobody reads: -1).
+std::vector<int> Graph::lastReaders() const {
+  std::vector<int> last(nodes_.size(), -1);
+  if (!nodes_.empty()) last.back() = static_cast<int>(nodes_.size());
+  for (int id = 0; id < static_cast<int>(nodes_.size()); ++id)
+    for (int source : nodes_[static_cast<size_t>(id)].inputs)
+      if (source >= 0) last[static_cast<size_t>(source)] = std::max(last[static_cast<size_t>(source)], id);
+  return last;
+}
+
+int64_t Graph::memoryBytes() const {
+  int64_t bytes = static_cast<int64_t>(sizeof(Graph));
+  for (const Node& node : nodes_)
+    bytes += node.layer->memoryBytes() + static_cast<int64_t>(sizeof(Node) + node.name.size() +
+                                                              (node.inputs.size() + node.outputShape.size()) * sizeof(int));
+  return bytes;
+}
+
+MemoryNeed Graph::predictNeed(int64_t batch) const {
+  // The input arrives as a vector, becomes a matrix and is copied into the pass: three columns per sample.
+  const int64_t input = 3 * int64_t{columnSize()};
+  const std::vector<int> lastReader = lastReaders();
+  MemoryNeed peak;
+  int64_t live = 0;  // outputs alive before node id runs
+  for (int id = 0; id < static_cast<int>(nodes_.size()); ++id) {
+    const int64_t out = sourceSize(id);
+    const MemoryNeed step{(input + live + out) * batch * kFloat, 0,
+                          out * batch * kFloat + nodes_[static_cast<size_t>(id)].layer->workspaceBytes(), 0};
+    if (step.total() > peak.total()) peak = step;
+    live += out;
+    for (int source : nodes_[static_cast<size_t>(id)].inputs)
+      if (source >= 0 && lastReader[static_cast<size_t>(source)] == id) live -= sourceSize(source);
+  }
+  return peak;
+}
+
+MemoryNeed Graph::backwardNeed(int64_t batch, bool layerRelevance) const {
+  int64_t activations = 3 * int64_t{columnSize()};
+  for (int id = 0; id < static_cast<int>(nodes_.size()); ++id) activations += sourceSize(id);
+  // The backward pass visits the nodes in reverse. The relevance at a node's output exists from the step of its
+  // last reader (which hands it over) to its own step; the input's relevance, and the result's copy, throughout.
+  // A step's temporaries: what it passes to its inputs, and (a linear layer's rule, the worst case) up to two
+  // modified inputs, the input relevance and one transposed map (input-sized), the denominator, one forward map,
+  // the gated relevance, the stabilised denominator, its signs and the quotient (output-sized); a linear layer
+  // may also cache up to four responses to ones (one sample each: flat, w², z-box with scalar bounds).
+  const std::vector<int> lastReader = lastReaders();
+  std::vector<int64_t> arriving(nodes_.size() + 1, 0);  // relevance that arrives at each step
+  for (int id = 0; id < static_cast<int>(nodes_.size()); ++id)
+    if (lastReader[static_cast<size_t>(id)] >= 0) arriving[static_cast<size_t>(lastReader[static_cast<size_t>(id)])] += sourceSize(id);
+  int64_t live = 2 * int64_t{inputSize_} + arriving.back();
+  MemoryNeed peak;
+  for (int id = static_cast<int>(nodes_.size()) - 1; id >= 0; --id) {
+    int64_t in = 0;
+    for (int source : nodes_[static_cast<size_t>(id)].inputs) in += sourceSize(source);
+    const int64_t out = sourceSize(id);
+    const Layer& layer = *nodes_[static_cast<size_t>(id)].layer;
+    const int64_t fixed = layer.workspaceBytes() + (layer.role() == Role::Linear ? 4 * out * kFloat : 0);
+    const MemoryNeed step{activations * batch * kFloat, live * batch * kFloat, (4 * in + 6 * out) * batch * kFloat + fixed, 0};
+    if (step.total() > peak.total()) peak = step;
+    live += arriving[static_cast<size_t>(id)] - out;
+  }
+  if (layerRelevance)
+    for (int id = 0; id < static_cast<int>(nodes_.size()); ++id) peak.relevance += sourceSize(id) * kFloat;
+  return peak;
 }
 
 }  // namespace lrp

@@ -28,6 +28,7 @@ class LayerNormLayer : public Layer {
 
   const char* kind() const override { return "layernorm"; }
   Role role() const override { return Role::LayerNorm; }
+  int64_t memoryBytes() const override { return bytesOf(scale_) + bytesOf(bias_); }
 
   Shape outputShape(const std::vector<Shape>& inputShapes) const override {
     const Shape& input = singleInput("layernorm", inputShapes);

@@ -32,6 +32,12 @@ const Vector& LinearLayer::onesResponse(int inputFeatures, ParamMod weight, Para
   return it->second;
 }
 
+int64_t LinearLayer::memoryBytes() const {
+  int64_t bytes = bytesOf(weight_) + bytesOf(bias_);
+  for (const auto& entry : onesCache_) bytes += bytesOf(entry.second);
+  return bytes;
+}
+
 Matrix LinearLayer::forward(const std::vector<const Matrix*>& inputs) const {
   return mapForward(*inputs[0], Modifier{}, bias_.size() ? &bias_ : nullptr);
 }

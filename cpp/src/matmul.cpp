@@ -33,6 +33,7 @@ class MatMulLayer : public Layer {
 
   const char* kind() const override { return "matmul"; }
   Role role() const override { return Role::MatMul; }
+  int64_t memoryBytes() const override { return bytesOf(batchA_) + bytesOf(batchB_); }
 
   Shape outputShape(const std::vector<Shape>& inputShapes) const override {
     if (inputShapes.size() != 2 || inputShapes[0] != a_ || inputShapes[1] != b_)

@@ -30,6 +30,7 @@ class ReduceLayer : public Layer {
 
   const char* kind() const override { return kind_; }
   Role role() const override { return reduction_ == Reduction::Max ? Role::WinnerTakesAll : Role::Mean; }
+  int64_t memoryBytes() const override { return bytesOf(target_); }
 
   Shape outputShape(const std::vector<Shape>& inputShapes) const override {
     const Shape& input = singleInput(kind_, inputShapes);

@@ -51,6 +51,7 @@ class IndexMapLayer : public Layer {
 
   const char* kind() const override { return kind_; }
   Role role() const override { return Role::Reindex; }
+  int64_t memoryBytes() const override { return bytesOf(map_) + bytesOf(inverse_); }
 
   Shape outputShape(const std::vector<Shape>& inputShapes) const override {
     const Shape& shape = singleInput(kind_, inputShapes);
@@ -331,6 +332,7 @@ class ConcatLayer : public Layer {
 
   const char* kind() const override { return "concat"; }
   Role role() const override { return Role::Reindex; }
+  int64_t memoryBytes() const override { return bytesOf(constants_); }
 
   Shape outputShape(const std::vector<Shape>& inputShapes) const override {
     if (inputShapes != inputs_) {

@@ -81,6 +81,13 @@ std::vector<float> LayerSpec::takeFloats(const std::string& key) {
   wrongType(key, "a Float32Array");
 }
 
+int64_t LayerSpec::floatBytes() const {
+  int64_t bytes = 0;
+  for (const auto& entry : values_)
+    if (const auto* v = std::get_if<std::vector<float>>(&entry.second)) bytes += static_cast<int64_t>(v->size() * sizeof(float));
+  return bytes;
+}
+
 std::string LayerSpec::text(const std::string& key, const std::string& fallback) const {
   const auto it = values_.find(key);
   if (it == values_.end()) return fallback;

@@ -218,15 +218,31 @@ export interface Model {
   readonly outputSize: number;
   /** The layers in topological order. */
   readonly layers: LayerInfo[];
-  /** The logits for one input of `inputShape`'s size. */
+  /**
+   * Bytes this model holds in the engine's memory: its weights in the layouts the kernels read (a convolution
+   * keeps two packed copies), index maps of re-indexing layers, cached responses. Throws after dispose().
+   */
+  readonly memoryBytes: number;
+  /**
+   * The logits for one input of `inputShape`'s size. Throws an Error saying how much memory the call needs and
+   * how much the engine has left when it does not fit (before allocating; the model keeps working).
+   */
   predict(x: ModelInput): Float32Array;
-  /** The logits of several inputs, computed in one pass. */
+  /** The logits of several inputs, in as few passes as fit the engine's memory (any number of inputs). */
   predictBatch(inputs: ModelInput[]): Float32Array[];
-  /** Explains one input. */
+  /**
+   * Explains one input. Before allocating, the engine estimates what the call needs (activations kept for the
+   * backward pass, relevance, workspace; for integrated gradients and SmoothGrad also the points, which run in
+   * chunks that fit) and throws an Error like "explain (lrp) for a batch of 1 needs 3.1 GB (activations 2.9 GB,
+   * relevance 0.1 GB, workspace 0.1 GB) but the engine has 1.4 GB left of its 4.0 GB; dispose() models you no longer
+   * need" when it does not fit. After such an Error every model keeps working.
+   */
   explain(x: ModelInput, options?: ExplainOptions): Explanation;
   /**
-   * Explains several inputs in one pass (each for its own predicted class unless `target` is given); token
-   * inputs of one length. `layerRelevance` is refused (an Error): use explain() for it.
+   * Explains several inputs (each for its own predicted class unless `target` is given); token inputs of one
+   * length. Any number of inputs: they run in chunks that fit the engine's memory (a 32 MB working set, or half
+   * of what is left), with the same results as explain() on each input. Throws like explain() when not even one
+   * input fits. `layerRelevance` is refused (an Error): use explain() for it.
    */
   explainBatch(inputs: ModelInput[], options?: ExplainOptions): Explanation[];
   /** Frees the engine's memory. Idempotent; every later call throws. */
@@ -238,6 +254,25 @@ export function loadModel(source: ArrayBuffer | ArrayBufferView | string | URL):
 
 /** Bytes of WebAssembly memory the engine holds (its high-water mark: wasm memory only grows); 0 before the first model. */
 export function engineMemoryBytes(): number;
+
+export interface EngineMemoryStatus {
+  /** The most the engine may hold: 4 GB (the wasm32 maximum) or setEngineMemoryLimit's cap. */
+  limit: number;
+  /** What loaded models and running calls hold now (memory freed inside the engine is reused). */
+  used: number;
+  /** limit − used: what loads and calls may still take before they are refused. */
+  available: number;
+}
+
+/** The engine's memory budget in bytes. */
+export function engineMemoryStatus(): EngineMemoryStatus;
+
+/**
+ * Caps the engine's memory (bytes; null or 0: the 4 GB maximum), e.g. for pages on devices that cannot give a
+ * tab 4 GB. Loads and calls that would not fit are refused with an Error; batches run in smaller chunks.
+ * Throws a TypeError for a negative or non-numeric value.
+ */
+export function setEngineMemoryLimit(bytes: number | null): void;
 
 export const composites: readonly CompositeName[];
 export const rules: readonly RuleName[];

@@ -29,6 +29,7 @@ const RULE_OPTIONS = new Set(['rule', 'epsilon', 'gamma', 'alpha', 'beta', 'low'
 
 let enginePromise = null;
 let engineModule = null;
+let memoryLimit = 0;  // setEngineMemoryLimit's cap (0: the module's maximum, 4 GB)
 
 // One engine instance (one wasm memory) serves every model of the page or process.
 function engine() {
@@ -42,6 +43,32 @@ export function engineMemoryBytes() {
 }
 
 /**
+ * The engine's memory budget in bytes: `limit` (4 GB, the WebAssembly maximum, or setEngineMemoryLimit's cap),
+ * `used` (what models and calls hold now; memory freed inside the engine counts as available again) and
+ * `available` (what loads and calls may still take).
+ */
+export function engineMemoryStatus() {
+  if (!engineModule) {
+    const limit = memoryLimit > 0 ? Math.min(memoryLimit, 2 ** 32) : 2 ** 32;
+    return { limit, used: 0, available: limit };
+  }
+  const { limit, used, available } = engineModule.memoryStatus();
+  return { limit, used, available };
+}
+
+/**
+ * Caps the memory the engine may use (bytes, below the 4 GB WebAssembly maximum; null or 0 removes the cap).
+ * Loads and calls that would not fit are refused with an Error saying what they need; explainBatch, predictBatch
+ * and the points of integrated gradients and SmoothGrad run in smaller chunks.
+ */
+export function setEngineMemoryLimit(bytes) {
+  if (bytes !== null && bytes !== undefined && !(typeof bytes === 'number' && Number.isFinite(bytes) && bytes >= 0))
+    throw new TypeError(`setEngineMemoryLimit: expected a number of bytes >= 0 or null (got ${describe(bytes)})`);
+  memoryLimit = Math.floor(bytes ?? 0);
+  engineModule?.setMemoryLimit(memoryLimit);
+}
+
+/**
  * Loads an ONNX model.
  * @param {ArrayBuffer|Uint8Array|string|URL} source ONNX bytes, a file path (Node) or a URL.
  */
@@ -50,6 +77,7 @@ export async function loadModel(source) {
   const decoded = decodeOnnx(bytes);
   const spec = convertOnnx(decoded);
   const module = await engine();
+  module.setMemoryLimit(memoryLimit);  // a cap set before the engine started
   return new Model(module, spec, decoded);
 }
 
@@ -139,6 +167,8 @@ class Model {
   get inputType() { return this.#inputType; }
   /** The number of outputs (logits). */
   get outputSize() { this.#live(); return this.#outputSize; }
+  /** Bytes this model holds in the engine's memory (weights in their packed layouts, index maps, caches). */
+  get memoryBytes() { this.#live(); return this.#engine.memoryBytes(); }
   /** The layers in topological order: { index, name, kind, outputShape }. */
   get layers() { this.#live(); return this.#layers.map((layer) => ({ ...layer, outputShape: [...layer.outputShape] })); }
 
@@ -150,12 +180,18 @@ class Model {
     return this.#engine.predict(input, 1);
   }
 
-  /** Logits for several inputs at once: an array of Float32Arrays. */
+  /** Logits for several inputs at once: an array of Float32Arrays. Runs in chunks that fit the engine's memory. */
   predictBatch(inputs) {
     this.#live();
-    const batch = this.#checkBatch(inputs, 'predictBatch');
-    const logits = this.#engine.predict(batch, inputs.length);
-    return inputs.map((_, i) => logits.slice(i * this.#outputSize, (i + 1) * this.#outputSize));
+    const checked = this.#checkBatch(inputs, 'predictBatch');
+    const chunk = this.#engine.batchLimit(null, checked.length);
+    const results = [];
+    for (let start = 0; start < checked.length; start += chunk) {
+      const part = checked.slice(start, start + chunk);
+      const logits = this.#engine.predict(this.#columns(part), part.length);
+      for (let i = 0; i < part.length; i++) results.push(logits.slice(i * this.#outputSize, (i + 1) * this.#outputSize));
+    }
+    return results;
   }
 
   /** Explains one input; see README for the options. */
@@ -167,13 +203,22 @@ class Model {
     return this.#presentResult(result, request);
   }
 
-  /** Explains several inputs in one pass (each with its own predicted target). */
+  /**
+   * Explains several inputs (each with its own predicted target), as many per engine pass as fit the engine's
+   * memory: any number of inputs, the same results as one input at a time.
+   */
   explainBatch(inputs, options = {}) {
     this.#live();
-    const batch = this.#checkBatch(inputs, 'explainBatch');
+    const checked = this.#checkBatch(inputs, 'explainBatch');
     const request = this.#normalizeOptions(options);
     if (request.layerRelevance) throw new Error('explainBatch: layerRelevance is only available in explain()');
-    return Array.from(this.#engine.explain(batch, inputs.length, request), (r) => this.#presentResult(r, request));
+    const chunk = this.#engine.batchLimit(request, checked.length);
+    const results = [];
+    for (let start = 0; start < checked.length; start += chunk) {
+      const part = checked.slice(start, start + chunk);
+      for (const r of this.#engine.explain(this.#columns(part), part.length, request)) results.push(this.#presentResult(r, request));
+    }
+    return results;
   }
 
   /** Frees the engine's memory for this model. Idempotent; any later call throws. */
@@ -251,7 +296,7 @@ class Model {
       const lengths = new Set(inputs.map((x) => x?.length));
       if (lengths.size > 1) throw new Error(`${what}: the inputs have different numbers of tokens (${[...lengths].join(', ')}); a batch needs one length`);
     }
-    return this.#columns(inputs.map((x, i) => this.#checkInput(x, `${what}[${i}]`)));
+    return inputs.map((x, i) => this.#checkInput(x, `${what}[${i}]`));
   }
 
   // What the output's relevance became: Σ at the input, and what each kind of operation absorbed.

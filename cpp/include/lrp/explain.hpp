@@ -58,6 +58,16 @@ struct Explanation {
 // Explains one input (size graph.inputSize()). Throws lrp::Error on invalid requests or inputs.
 Explanation explain(const Graph& graph, const float* input, int inputLength, const ExplainRequest& request);
 
+// Estimated peak memory of explainBatch on `batch` inputs (memory.hpp); explainBatch refuses with an lrp::Error
+// naming it and what is available when it does not fit.
+MemoryNeed explainNeed(const Graph& graph, const ExplainRequest& request, int64_t batch);
+// How many of `count` inputs one explainBatch call should take: as many as fit in the engine's working set
+// (32 MB, or half of what is left if less), at least one. Throws lrp::Error when not even one input fits.
+int64_t explainBatchLimit(const Graph& graph, const ExplainRequest& request, int64_t count);
+
+// The same for Graph::predict.
+int64_t predictBatchLimit(const Graph& graph, int64_t count);
+
 // Explains several inputs in one pass (shared GEMMs); each gets its own predicted target.
 // `inputs` is inputSize × batch. Not for layerRelevance.
 std::vector<Explanation> explainBatch(const Graph& graph, const Matrix& inputs, const ExplainRequest& request);

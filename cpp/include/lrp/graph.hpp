@@ -2,6 +2,7 @@
 #pragma once
 
 #include "lrp/layers.hpp"
+#include "lrp/memory.hpp"
 
 namespace lrp {
 
@@ -63,8 +64,20 @@ class Graph {
   // The values feeding node `id` in a forward pass.
   std::vector<const Matrix*> inputsOf(const Activations& acts, int id) const;
 
+  // Memory (memory.hpp). What the model holds: every layer's parameters, packed weights, maps and caches.
+  int64_t memoryBytes() const;
+  // Estimates from the shapes of what one call on `batch` inputs allocates at its peak:
+  // predict (a forward pass that frees each output after its last reader) ...
+  MemoryNeed predictNeed(int64_t batch) const;
+  // ... and a forward pass keeping every output, then a backward pass (LRP or a gradient): the relevance alive at
+  // its peak step and that step's temporaries. `layerRelevance` adds the per-layer report of one input.
+  MemoryNeed backwardNeed(int64_t batch, bool layerRelevance = false) const;
+
  private:
   void checkInput(const Matrix& x) const;
+  int64_t sourceSize(int source) const;
+  void requireLayerFits(const std::string& name, const std::string& kind, const LayerSpec& spec) const;
+  std::vector<int> lastReaders() const;  // per-sample values of a node, of the input or of the constants
   void checkConstants(const Matrix& constants, Eigen::Index columns) const;
   std::vector<Shape> shapesOf(const std::string& name, const std::vector<int>& inputs) const;
   void checkTokenInput(const std::string& name, const Layer& layer, const std::vector<int>& inputs);

@@ -58,7 +58,16 @@ class Layer {
   // Gradient of a scalar w.r.t. each input, given its gradient w.r.t. the output (a VJP).
   virtual std::vector<Matrix> gradient(const std::vector<const Matrix*>& inputs, const Matrix& output,
                                        const Matrix& gradOutput) const = 0;
+
+  // Bytes the layer holds for its lifetime: parameters, packed weights, index maps, caches (memory.hpp).
+  virtual int64_t memoryBytes() const { return 0; }
+  // Bytes one call allocates that do not grow with the batch: a modified copy of packed weights, im2col panels.
+  virtual int64_t workspaceBytes() const { return 0; }
 };
+
+// Bytes of a parameter tensor (for memoryBytes()).
+template <typename T>
+int64_t bytesOf(const T& values) { return static_cast<int64_t>(values.size()) * static_cast<int64_t>(sizeof(values.data()[0])); }
 
 // A layer on several activations that broadcast against each other numpy-style (binary element-wise
 // operations, the leading axes of a matrix product). Rules that hand relevance at the output to an operand
@@ -138,6 +147,7 @@ class LinearLayer : public Layer {
   Matrix forward(const std::vector<const Matrix*>& inputs) const override;
   std::vector<Matrix> gradient(const std::vector<const Matrix*>& inputs, const Matrix& output,
                                const Matrix& gradOutput) const override;
+  int64_t memoryBytes() const override;
 
  protected:
   Matrix weight_;
@@ -200,6 +210,8 @@ class Conv2DLayer : public LinearLayer {
   Matrix mapForward(const Matrix& x, const Modifier& mod, const Vector* b) const override;
   Matrix mapTranspose(const Matrix& s, const Modifier& mod) const override;
   Matrix weight() const override;  // unpacked from the forward panels when W itself was dropped
+  int64_t memoryBytes() const override { return LinearLayer::memoryBytes() + bytesOf(packedForward_) + bytesOf(packedTranspose_); }
+  int64_t workspaceBytes() const override;
 
  private:
   Shape inputShape_;  // C, H, W
@@ -291,6 +303,7 @@ class ActivationLayer : public Layer {
   Matrix forward(const std::vector<const Matrix*>& inputs) const override;
   std::vector<Matrix> gradient(const std::vector<const Matrix*>& inputs, const Matrix& output,
                                const Matrix& gradOutput) const override;
+  int64_t memoryBytes() const override { return bytesOf(slope_); }
 
  private:
   Activation activation_;
@@ -314,6 +327,7 @@ class BatchNormLayer : public Layer {
   Matrix forward(const std::vector<const Matrix*>& inputs) const override;
   std::vector<Matrix> gradient(const std::vector<const Matrix*>& inputs, const Matrix& output,
                                const Matrix& gradOutput) const override;
+  int64_t memoryBytes() const override { return bytesOf(scale_) + bytesOf(shift_); }
 
  private:
   Vector scale_, shift_;
@@ -336,6 +350,7 @@ class BinaryLayer : public BroadcastingLayer {
   std::vector<Matrix> gradient(const std::vector<const Matrix*>& inputs, const Matrix& output,
                                const Matrix& gradOutput) const override;
   Matrix reduceToInput(size_t k, const Matrix& atOutput) const override;
+  int64_t memoryBytes() const override;
 
  private:
   // Input k spread to the output's shape.

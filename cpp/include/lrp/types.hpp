@@ -51,6 +51,8 @@ class LayerSpec {
   // A float tensor (an absent key or null: empty). Moved out by `take` to avoid a copy of large weights.
   const std::vector<float>& floats(const std::string& key) const;
   std::vector<float> takeFloats(const std::string& key);
+  // Bytes of all float tensors (the weights a layer is built from).
+  int64_t floatBytes() const;
   std::string text(const std::string& key, const std::string& fallback) const;
 
  private:
