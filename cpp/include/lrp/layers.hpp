@@ -166,6 +166,7 @@ class DenseLayer : public LinearLayer {
   DenseLayer(std::vector<float> columnMajorWeight, int64_t out, int64_t in, Vector bias);
   const char* kind() const override { return "dense"; }
   Matrix weight() const override { return w(); }
+  int64_t memoryBytes() const override { return LinearLayer::memoryBytes() + bytesOf(storage_); }
   Shape outputShape(const std::vector<Shape>& inputShapes) const override;
   Matrix mapForward(const Matrix& x, const Modifier& mod, const Vector* b) const override;
   Matrix mapTranspose(const Matrix& s, const Modifier& mod) const override;
