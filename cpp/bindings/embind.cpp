@@ -5,6 +5,7 @@
 #include <emscripten/val.h>
 
 #include "lrp/explain.hpp"
+#include "lrp/threads.hpp"
 
 #include <memory>
 #include <new>
@@ -245,4 +246,7 @@ EMSCRIPTEN_BINDINGS(lrp_engine) {
       .function("explain", &Model::explain);
   emscripten::function("compositeNames", &compositeList);
   emscripten::function("layerKinds", &kindList);
+  // Threads: set once by the wrapper when the engine starts (1 in the single-thread build).
+  emscripten::function("setThreadCount", +[](int n) { guarded([&] { lrp::setThreadCount(n); }); });
+  emscripten::function("threadCount", &lrp::threadCount);
 }

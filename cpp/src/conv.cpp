@@ -13,6 +13,7 @@
 
 #include "builders.hpp"
 #include "kernels.hpp"
+#include "parallel.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -154,12 +155,14 @@ void packPatches(const ConvDims& d, const std::vector<Tap>& taps, const float* x
 
 // col2im: dx[cell of (position, tap)] += columns(position − p0, tap), columns column-major with leading dim ld.
 // Tap-major, so the columns are read sequentially and dx is written in contiguous runs (stride 1).
+// Only taps [kBegin, kEnd): the taps of a range of input channels write a range of dx that no other tap writes,
+// so threads can scatter disjoint channel ranges, each in the same order as one thread would.
 void scatterPatches(const ConvDims& d, const std::vector<Tap>& taps, const float* columns, std::ptrdiff_t ld, int p0,
-                    int p1, float* dx) {
+                    int p1, float* dx, int kBegin, int kEnd) {
   const int sW = d.sW;
   std::vector<Run> runs(static_cast<size_t>(p1 - p0) / static_cast<size_t>(d.Wo) + 2);
   const int runCount = runsOf(d, p0, p1, runs.data());
-  for (int k = 0; k < d.K; ++k) {
+  for (int k = kBegin; k < kEnd; ++k) {
     const float* column = columns + k * ld;
     for (int r = 0; r < runCount; ++r)
       forRun(
@@ -249,6 +252,12 @@ int chunkPositions(int positions, int K) {
   const int byBudget = std::max(kPanelRows, (65536 / std::max(K, 1)) / kPanelRows * kPanelRows);
   return std::min(positions, byBudget);
 }
+
+// Work below this many multiply-adds per thread is not split: a handoff to the pool costs microseconds.
+constexpr int64_t kMinParallelWork = 1 << 17;
+
+// The grain of a parallelFor over tasks of `workPerTask` multiply-adds each.
+int64_t grainFor(int64_t workPerTask) { return std::max<int64_t>(1, kMinParallelWork / std::max<int64_t>(workPerTask, 1)); }
 
 }  // namespace
 
@@ -404,11 +413,23 @@ Matrix Conv2DLayer::mapForward(const Matrix& x, const Modifier& mod, const Vecto
   const std::vector<Tap> taps = tapsOf(d);
   const std::vector<Run> rows = direct ? outputRows(d) : std::vector<Run>();
   const int chunk = chunkPositions(positions, d.K);
-  std::vector<float> patches(direct ? 0 : static_cast<size_t>(panelCount(chunk, kPanelRows)) * kPanelRows * d.K);
+  const int chunks = panelCount(positions, chunk);
+  const size_t patchesSize = direct ? 0 : static_cast<size_t>(panelCount(chunk, kPanelRows)) * kPanelRows * d.K;
+  const bool hasBias = b != nullptr && b->size() != 0;
 
+  // Tasks: (sample, group) for the direct loops, (sample, group, chunk of positions) for the GEMM; each writes
+  // its own part of z (bias included), with the same arithmetic whichever thread runs it.
   Matrix z(static_cast<Eigen::Index>(outChannels) * positions, x.cols());
-  for (Eigen::Index sample = 0; sample < x.cols(); ++sample) {
-    for (int g = 0; g < groups_; ++g) {
+  const int64_t tasksPerGroup = direct ? 1 : chunks;
+  const int64_t tasks = static_cast<int64_t>(x.cols()) * groups_ * tasksPerGroup;
+  const int64_t workPerTask = static_cast<int64_t>(direct ? positions : chunk) * d.K * perGroup;
+  parallelFor(0, tasks, grainFor(workPerTask), [&](int64_t first, int64_t last) {
+    std::vector<float> patches(patchesSize);
+    for (int64_t task = first; task < last; ++task) {
+      const Eigen::Index sample = static_cast<Eigen::Index>(task / (groups_ * tasksPerGroup));
+      const int g = static_cast<int>(task / tasksPerGroup % groups_);
+      const int p0 = direct ? 0 : static_cast<int>(task % tasksPerGroup) * chunk;
+      const int p1 = direct ? positions : std::min(positions, p0 + chunk);
       const float* input = x.col(sample).data() + static_cast<std::ptrdiff_t>(g) * d.channels * H * W;
       float* output = z.col(sample).data() + static_cast<std::ptrdiff_t>(g) * perGroup * positions;
       if (direct) {
@@ -416,18 +437,18 @@ Matrix Conv2DLayer::mapForward(const Matrix& x, const Modifier& mod, const Vecto
           directForward(d, taps, rows, input, weight_.data() + static_cast<std::ptrdiff_t>(g) * perGroup, outChannels,
                         load, perGroup, positions, output);
         });
-        continue;
-      }
-      for (int p0 = 0; p0 < positions; p0 += chunk) {
-        const int p1 = std::min(positions, p0 + chunk);
+      } else {
         packPatches(d, taps, input, p0, p1, patches.data());
         packedProduct(p1 - p0, perGroup, d.K, patches.data(), filters.data() + g * groupFilters, output + p0, positions);
       }
+      if (hasBias)
+        for (int o = 0; o < perGroup; ++o) {
+          const float bias = (*b)(g * perGroup + o);
+          float* row = output + static_cast<std::ptrdiff_t>(o) * positions;
+          for (int p = p0; p < p1; ++p) row[p] += bias;
+        }
     }
-    if (b != nullptr && b->size() != 0)
-      for (int o = 0; o < outChannels; ++o)
-        z.col(sample).segment(static_cast<Eigen::Index>(o) * positions, positions).array() += (*b)(o);
-  }
+  });
   return z;
 }
 
@@ -447,26 +468,61 @@ Matrix Conv2DLayer::mapTranspose(const Matrix& s, const Modifier& mod) const {
   const std::vector<Tap> taps = tapsOf(d);
   const std::vector<Run> rows = direct ? outputRows(d) : std::vector<Run>();
   const int chunk = chunkPositions(positions, std::max(d.K, perGroup));
-  std::vector<float> grads(direct ? 0 : static_cast<size_t>(panelCount(chunk, kPanelRows)) * kPanelRows * perGroup);
-  std::vector<float> columns(direct ? 0 : static_cast<size_t>(chunk) * d.K);
+  const int chunks = panelCount(positions, chunk);
+  const int tapsPerChannel = d.kH * d.kW;
 
   Matrix dx = Matrix::Zero(static_cast<Eigen::Index>(channels) * H * W, s.cols());
+  if (direct) {  // tasks (sample, group): each writes its own part of dx
+    const int64_t tasks = static_cast<int64_t>(s.cols()) * groups_;
+    parallelFor(0, tasks, grainFor(static_cast<int64_t>(positions) * d.K * perGroup), [&](int64_t first, int64_t last) {
+      for (int64_t task = first; task < last; ++task) {
+        const Eigen::Index sample = static_cast<Eigen::Index>(task / groups_);
+        const int g = static_cast<int>(task % groups_);
+        const float* gradient = s.col(sample).data() + static_cast<std::ptrdiff_t>(g) * perGroup * positions;
+        float* input = dx.col(sample).data() + static_cast<std::ptrdiff_t>(g) * d.channels * H * W;
+        withModifier(mod, [&](auto load) {
+          directTranspose(d, taps, rows, gradient, weight_.data() + static_cast<std::ptrdiff_t>(g) * perGroup,
+                          outChannels, load, perGroup, positions, input);
+        });
+      }
+    });
+    return dx;
+  }
+
+  // The chunks' scatters overlap in dx (neighbouring windows share cells), so they must add in chunk order. In
+  // rounds of up to `slots` chunks: the chunks' GEMMs run in parallel, one chunk per thread, into their own
+  // columns; then the scatters of the round, chunk by chunk, split over input channels (disjoint cells). Every
+  // cell of dx receives its terms in the same order as with one thread.
+  const bool split = static_cast<int64_t>(chunk) * d.K * perGroup >= kMinParallelWork;
+  const int slots = split ? std::max(1, std::min(threadCount(), chunks)) : 1;
+  std::vector<std::vector<float>> grads(static_cast<size_t>(slots)), columns(static_cast<size_t>(slots));
+  for (int slot = 0; slot < slots; ++slot) {
+    grads[static_cast<size_t>(slot)].resize(static_cast<size_t>(panelCount(chunk, kPanelRows)) * kPanelRows * perGroup);
+    columns[static_cast<size_t>(slot)].resize(static_cast<size_t>(chunk) * d.K);
+  }
+  const int64_t scatterGrain = std::max<int64_t>(1, (int64_t{1} << 15) / (static_cast<int64_t>(chunk) * tapsPerChannel * slots));
   for (Eigen::Index sample = 0; sample < s.cols(); ++sample) {
     for (int g = 0; g < groups_; ++g) {
       const float* gradient = s.col(sample).data() + static_cast<std::ptrdiff_t>(g) * perGroup * positions;
       float* input = dx.col(sample).data() + static_cast<std::ptrdiff_t>(g) * d.channels * H * W;
-      if (direct) {
-        withModifier(mod, [&](auto load) {
-          directTranspose(d, taps, rows, gradient, weight_.data() + static_cast<std::ptrdiff_t>(g) * perGroup, outChannels,
-                          load, perGroup, positions, input);
+      for (int c0 = 0; c0 < chunks; c0 += slots) {
+        const int c1 = std::min(chunks, c0 + slots);
+        parallelFor(c0, c1, 1, [&](int64_t first, int64_t last) {
+          for (int64_t c = first; c < last; ++c) {
+            const size_t slot = static_cast<size_t>(c - c0);
+            const int p0 = static_cast<int>(c) * chunk, count = std::min(positions, p0 + chunk) - p0;
+            packRowPanels(gradient + p0, count, perGroup, 1, positions, grads[slot].data());
+            packedProduct(count, d.K, perGroup, grads[slot].data(), filters.data() + g * groupFilters,
+                          columns[slot].data(), count);
+          }
         });
-        continue;
-      }
-      for (int p0 = 0; p0 < positions; p0 += chunk) {
-        const int p1 = std::min(positions, p0 + chunk), count = p1 - p0;
-        packRowPanels(gradient + p0, count, perGroup, 1, positions, grads.data());
-        packedProduct(count, d.K, perGroup, grads.data(), filters.data() + g * groupFilters, columns.data(), count);
-        scatterPatches(d, taps, columns.data(), count, p0, p1, input);
+        parallelFor(0, d.channels, scatterGrain, [&](int64_t first, int64_t last) {
+          for (int c = c0; c < c1; ++c) {
+            const int p0 = c * chunk, p1 = std::min(positions, p0 + chunk);
+            scatterPatches(d, taps, columns[static_cast<size_t>(c - c0)].data(), p1 - p0, p0, p1, input,
+                           static_cast<int>(first) * tapsPerChannel, static_cast<int>(last) * tapsPerChannel);
+          }
+        });
       }
     }
   }
