@@ -5,6 +5,7 @@
 #include <string>
 
 #ifdef LRP_THREADS
+#include <atomic>
 #include <condition_variable>
 #include <exception>
 #include <memory>
@@ -26,8 +27,8 @@ void setThreadCount(int n) {
 
 namespace detail {
 bool insideParallelRegion() { return false; }
-void runParts(int parts, const std::function<void(int)>& body) {
-  for (int part = 0; part < parts; ++part) body(part);
+void runPieces(int64_t pieces, const std::function<void(int64_t)>& body) {
+  for (int64_t piece = 0; piece < pieces; ++piece) body(piece);
 }
 }  // namespace detail
 
@@ -46,13 +47,14 @@ struct InsideScope {
   ~InsideScope() { tInside = previous; }
 };
 
-// Workers 1..n−1 sleep on `wake` until `generation` changes, run their part (if the job has one for them) and
-// count down `pending`; the caller runs part 0 and sleeps on `done` until `pending` is 0.
+// Workers sleep on `wake_` until a job opens (`generation_` changes while `open_`), join it (`active_`), claim
+// pieces from `next_` until none is left, and leave it. The caller claims pieces too; once none is left it
+// closes the job (no worker joins later) and waits on `done_` until the workers that joined have left.
 class Pool {
  public:
   explicit Pool(int threads) : threads_(threads) {
     workers_.reserve(static_cast<size_t>(threads - 1));
-    for (int index = 1; index < threads; ++index) workers_.emplace_back([this, index] { workerLoop(index); });
+    for (int index = 1; index < threads; ++index) workers_.emplace_back([this] { workerLoop(); });
   }
 
   ~Pool() {
@@ -66,54 +68,59 @@ class Pool {
 
   int threads() const { return threads_; }
 
-  void run(int parts, const std::function<void(int)>& body) {
+  void run(int64_t pieces, const std::function<void(int64_t)>& body) {
     std::lock_guard<std::mutex> callers(callerMutex_);  // one job at a time
     {
       std::lock_guard<std::mutex> lock(mutex_);
       body_ = &body;
-      parts_ = parts;
-      pending_ = parts - 1;
+      pieces_ = pieces;
+      next_.store(0);
+      failed_.store(false);
       error_ = nullptr;
+      open_ = true;
       ++generation_;
     }
     wake_.notify_all();
-    std::exception_ptr mine;
-    try {
-      InsideScope inside;
-      body(0);
-    } catch (...) {
-      mine = std::current_exception();
-    }
+    work();
     std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [this] { return pending_ == 0; });
+    open_ = false;
+    done_.wait(lock, [this] { return active_ == 0; });
     body_ = nullptr;
-    const std::exception_ptr error = mine ? mine : error_;
+    const std::exception_ptr error = error_;
     error_ = nullptr;
     lock.unlock();
     if (error) std::rethrow_exception(error);
   }
 
  private:
-  void workerLoop(int index) {
+  // Claims and runs pieces of the current job until none is left (after an error: skips the rest).
+  void work() {
+    InsideScope inside;
+    for (int64_t piece = next_.fetch_add(1); piece < pieces_; piece = next_.fetch_add(1)) {
+      if (failed_.load()) continue;
+      try {
+        (*body_)(piece);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!error_) error_ = std::current_exception();
+        failed_.store(true);
+      }
+    }
+  }
+
+  void workerLoop() {
     uint64_t seen = 0;
     std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
       wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
       if (stop_) return;
       seen = generation_;
-      if (index >= parts_) continue;  // this job has fewer parts than the pool has threads
-      const std::function<void(int)>* body = body_;
+      if (!open_) continue;  // the caller finished this job alone
+      ++active_;
       lock.unlock();
-      std::exception_ptr error;
-      try {
-        InsideScope inside;
-        (*body)(index);
-      } catch (...) {
-        error = std::current_exception();
-      }
+      work();
       lock.lock();
-      if (error && !error_) error_ = error;
-      if (--pending_ == 0) done_.notify_one();
+      if (--active_ == 0) done_.notify_one();
     }
   }
 
@@ -124,9 +131,13 @@ class Pool {
   std::condition_variable wake_, done_;
   uint64_t generation_ = 0;
   bool stop_ = false;
-  const std::function<void(int)>* body_ = nullptr;
-  int parts_ = 0;
-  int pending_ = 0;
+  bool open_ = false;
+  int active_ = 0;
+  // The current job: set under mutex_ before it opens, read by the threads that joined it.
+  const std::function<void(int64_t)>* body_ = nullptr;
+  int64_t pieces_ = 0;
+  std::atomic<int64_t> next_{0};
+  std::atomic<bool> failed_{false};
   std::exception_ptr error_;
 };
 
@@ -150,14 +161,13 @@ void setThreadCount(int n) {
 
 namespace detail {
 bool insideParallelRegion() { return tInside; }
-void runParts(int parts, const std::function<void(int)>& body) {
+void runPieces(int64_t pieces, const std::function<void(int64_t)>& body) {
   Pool* p = pool().get();
-  if (p == nullptr || parts <= 1 || tInside) {
-    for (int part = 0; part < parts; ++part) body(part);
+  if (p == nullptr || pieces <= 1 || tInside) {
+    for (int64_t piece = 0; piece < pieces; ++piece) body(piece);
     return;
   }
-  if (parts > p->threads()) throw Error("runParts: more parts than threads");
-  p->run(parts, body);
+  p->run(pieces, body);
 }
 }  // namespace detail
 

@@ -9,6 +9,7 @@
 #include "../../cpp/src/parallel.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <mutex>
 #include <set>
@@ -52,19 +53,24 @@ TEST_F(Threads, ParallelForCoversTheRangeOnceInAlignedParts) {
         std::vector<std::pair<int64_t, int64_t>> parts;
         lrp::parallelFor(3, 3 + n, 2, [&](int64_t lo, int64_t hi) {
           for (int64_t i = lo; i < hi; ++i) hits[static_cast<size_t>(i - 3)]++;
+          std::this_thread::sleep_for(std::chrono::microseconds(200));  // long enough for the workers to join
           std::lock_guard<std::mutex> lock(mutex);
           parts.emplace_back(lo, hi);
           ids.insert(std::this_thread::get_id());
         }, align);
         for (int64_t i = 0; i < n; ++i) EXPECT_EQ(hits[static_cast<size_t>(i)].load(), 1) << "index " << i;
-        EXPECT_LE(static_cast<int>(parts.size()), threads);
-        EXPECT_EQ(ids.size(), parts.size());  // each part on its own thread
+        EXPECT_LE(static_cast<int64_t>(parts.size()), lrp::kPiecesPerThread * threads);
+        EXPECT_LE(static_cast<int>(ids.size()), threads);
         for (const auto& [lo, hi] : parts) {
           EXPECT_LT(lo, hi);
+          if (hi != 3 + n) EXPECT_GE(hi - lo, 2);  // the grain (the last piece may be a shorter remainder)
           if (hi != 3 + n) EXPECT_EQ((hi - 3) % align, 0) << "boundary " << hi;
-          if (n / 2 >= threads) EXPECT_GE(hi - lo, 1);
         }
-        if (threads > 1 && n >= 64) EXPECT_GT(parts.size(), 1u) << "work was not split";
+        if (threads > 1 && n >= 64) {
+          EXPECT_GT(parts.size(), 1u) << "work was not split";
+          EXPECT_GT(ids.size(), 1u) << "only one thread worked";
+        }
+        if (threads == 1) EXPECT_LE(parts.size(), 1u);
       }
     }
   }
