@@ -490,11 +490,11 @@ Matrix Conv2DLayer::mapTranspose(const Matrix& s, const Modifier& mod) const {
   }
 
   // The chunks' scatters overlap in dx (neighbouring windows share cells), so they must add in chunk order. In
-  // rounds of up to `slots` chunks (two per thread): the chunks' GEMMs run in parallel, each into its own
+  // rounds of up to `slots` chunks (four per thread): the chunks' GEMMs run in parallel, each into its own
   // columns; then the scatters of the round, chunk by chunk, split over input channels (disjoint cells). Every
   // cell of dx receives its terms in the same order as with one thread.
   const bool split = threadCount() > 1 && static_cast<int64_t>(chunk) * d.K * perGroup >= kMinParallelWork;
-  const int slots = split ? std::max(1, std::min(2 * threadCount(), chunks)) : 1;
+  const int slots = split ? std::max(1, std::min(static_cast<int>(kPiecesPerThread) * threadCount(), chunks)) : 1;
   std::vector<std::vector<float>> grads(static_cast<size_t>(slots)), columns(static_cast<size_t>(slots));
   for (int slot = 0; slot < slots; ++slot) {
     grads[static_cast<size_t>(slot)].resize(static_cast<size_t>(panelCount(chunk, kPanelRows)) * kPanelRows * perGroup);

@@ -8,7 +8,7 @@ namespace {
 // The element-wise passes over whole activations, split over threads in contiguous ranges: element i is
 // computed by one thread with the same expression as in a single loop (Eigen's expressions they replace
 // evaluate element by element in the same order of operations).
-constexpr int64_t kElementGrain = int64_t{1} << 15;
+constexpr int64_t kElementGrain = int64_t{1} << 16;  // memory-bound: only big activations are worth a hand-off
 
 template <typename F>
 void forElements(Eigen::Index size, F&& f) {
