@@ -30,6 +30,10 @@ test('threads 1, 2 and 3 give bit-identical outputs and relevances', async () =>
     assert.equal(two.results[name], value, `${name}: 2 threads differ from 1`);
     assert.equal(three.results[name], value, `${name}: 3 threads differ from 1`);
   }
+  assert.match(one.errors[0], /composite 'deep-taylor' needs 'low' and 'high'/);
+  assert.match(one.errors[1], /layer 0 .*rule 'z-box': low must not exceed high/);
+  assert.deepEqual(two.errors, one.errors, 'engine errors keep their message in the pthreads build');
+  assert.deepEqual(three.errors, one.errors);
 });
 
 test('configure and loadModel validate threads; a started engine keeps its count', async () => {

@@ -34,4 +34,16 @@ results['mnist-cnn epsilon-plus-flat'] = bytes(cnn.explain(digit).relevance);
 const mlp = await loadModel(fileURLToPath(new URL('../../web/models/mnist-mlp.onnx', import.meta.url)));
 results['mnist-mlp epsilon-plus'] = bytes(mlp.explain(digit, { composite: 'epsilon-plus' }).relevance);
 
-console.log(JSON.stringify({ threads: engineThreads(), results }));
+// Engine errors keep their message in every build (the pthreads build once turned them all into 'unknown engine
+// error'): thrown in C++, caught by the bindings.
+const errors = [];
+for (const options of [{ composite: 'deep-taylor' }, { rules: { first: { rule: 'z-box', low: 2, high: 1 } } }]) {
+  try {
+    cnn.explain(digit, options);
+    errors.push('no error');
+  } catch (error) {
+    errors.push(error.message);
+  }
+}
+
+console.log(JSON.stringify({ threads: engineThreads(), results, errors }));
