@@ -155,15 +155,16 @@ void packPatches(const ConvDims& d, const std::vector<Tap>& taps, const float* x
 
 // col2im: dx[cell of (position, tap)] += columns(position − p0, tap), columns column-major with leading dim ld.
 // Tap-major, so the columns are read sequentially and dx is written in contiguous runs (stride 1).
-// Only taps [kBegin, kEnd): the taps of a range of input channels write a range of dx that no other tap writes,
-// so threads can scatter disjoint channel ranges, each in the same order as one thread would.
+// Only taps [kBegin, kEnd), whose columns start with tap `firstColumn`: the taps of a range of input channels
+// write a range of dx that no other tap writes, so threads can scatter disjoint channel ranges, each in the
+// same order as one thread would.
 void scatterPatches(const ConvDims& d, const std::vector<Tap>& taps, const float* columns, std::ptrdiff_t ld, int p0,
-                    int p1, float* dx, int kBegin, int kEnd) {
+                    int p1, float* dx, int kBegin, int kEnd, int firstColumn) {
   const int sW = d.sW;
   std::vector<Run> runs(static_cast<size_t>(p1 - p0) / static_cast<size_t>(d.Wo) + 2);
   const int runCount = runsOf(d, p0, p1, runs.data());
   for (int k = kBegin; k < kEnd; ++k) {
-    const float* column = columns + k * ld;
+    const float* column = columns + (k - firstColumn) * ld;
     for (int r = 0; r < runCount; ++r)
       forRun(
           d, taps[static_cast<size_t>(k)], runs[static_cast<size_t>(r)],
@@ -468,7 +469,6 @@ Matrix Conv2DLayer::mapTranspose(const Matrix& s, const Modifier& mod) const {
   const std::vector<Tap> taps = tapsOf(d);
   const std::vector<Run> rows = direct ? outputRows(d) : std::vector<Run>();
   const int chunk = chunkPositions(positions, std::max(d.K, perGroup));
-  const int chunks = panelCount(positions, chunk);
   const int tapsPerChannel = d.kH * d.kW;
 
   Matrix dx = Matrix::Zero(static_cast<Eigen::Index>(channels) * H * W, s.cols());
@@ -489,43 +489,35 @@ Matrix Conv2DLayer::mapTranspose(const Matrix& s, const Modifier& mod) const {
     return dx;
   }
 
-  // The chunks' scatters overlap in dx (neighbouring windows share cells), so they must add in chunk order. In
-  // rounds of up to `slots` chunks (four per thread): the chunks' GEMMs run in parallel, each into its own
-  // columns; then the scatters of the round, chunk by chunk, split over input channels (disjoint cells). Every
-  // cell of dx receives its terms in the same order as with one thread.
-  const bool split = threadCount() > 1 && static_cast<int64_t>(chunk) * d.K * perGroup >= kMinParallelWork;
-  const int slots = split ? std::max(1, std::min(static_cast<int>(kPiecesPerThread) * threadCount(), chunks)) : 1;
-  std::vector<std::vector<float>> grads(static_cast<size_t>(slots)), columns(static_cast<size_t>(slots));
-  for (int slot = 0; slot < slots; ++slot) {
-    grads[static_cast<size_t>(slot)].resize(static_cast<size_t>(panelCount(chunk, kPanelRows)) * kPanelRows * perGroup);
-    columns[static_cast<size_t>(slot)].resize(static_cast<size_t>(chunk) * d.K);
-  }
-  const int64_t scatterGrain = std::max<int64_t>(1, (int64_t{1} << 15) / (static_cast<int64_t>(chunk) * tapsPerChannel * slots));
-  for (Eigen::Index sample = 0; sample < s.cols(); ++sample) {
-    for (int g = 0; g < groups_; ++g) {
-      const float* gradient = s.col(sample).data() + static_cast<std::ptrdiff_t>(g) * perGroup * positions;
-      float* input = dx.col(sample).data() + static_cast<std::ptrdiff_t>(g) * d.channels * H * W;
-      for (int c0 = 0; c0 < chunks; c0 += slots) {
-        const int c1 = std::min(chunks, c0 + slots);
-        parallelFor(c0, c1, 1, [&](int64_t first, int64_t last) {
-          for (int64_t c = first; c < last; ++c) {
-            const size_t slot = static_cast<size_t>(c - c0);
-            const int p0 = static_cast<int>(c) * chunk, count = std::min(positions, p0 + chunk) - p0;
-            packRowPanels(gradient + p0, count, perGroup, 1, positions, grads[slot].data());
-            packedProduct(count, d.K, perGroup, grads[slot].data(), filters.data() + g * groupFilters,
-                          columns[slot].data(), count);
-          }
-        });
-        parallelFor(0, d.channels, scatterGrain, [&](int64_t first, int64_t last) {
-          for (int c = c0; c < c1; ++c) {
-            const int p0 = c * chunk, p1 = std::min(positions, p0 + chunk);
-            scatterPatches(d, taps, columns[static_cast<size_t>(c - c0)].data(), p1 - p0, p0, p1, input,
-                           static_cast<int>(first) * tapsPerChannel, static_cast<int>(last) * tapsPerChannel);
-          }
-        });
+  // The chunks' scatters overlap in dx (neighbouring windows share cells), so they must add in chunk order; the
+  // taps of different input channels never meet. Threads take ranges of input channels (of every group and
+  // sample): for each chunk in order, each computes the GEMM's columns of its own taps (from the 4-tap panel
+  // that holds its first tap to the one that holds its last: a panel shared with a neighbouring range is
+  // computed by both, identically) and scatters them. One hand-off per call, and every cell of dx receives its
+  // terms in the same order as with one thread.
+  const int64_t workPerChannel = static_cast<int64_t>(s.cols()) * groups_ * positions * tapsPerChannel * perGroup;
+  const int64_t grain = std::max<int64_t>({int64_t{1}, kMinParallelWork / std::max<int64_t>(workPerChannel, 1),
+                                           (d.channels + 2 * threadCount() - 1) / (2 * threadCount())});
+  parallelFor(0, d.channels, grain, [&](int64_t channelBegin, int64_t channelEnd) {
+    const int kBegin = static_cast<int>(channelBegin) * tapsPerChannel, kEnd = static_cast<int>(channelEnd) * tapsPerChannel;
+    const int panelBegin = kBegin / kPanelCols, panelEnd = panelCount(kEnd, kPanelCols);
+    const int firstColumn = panelBegin * kPanelCols, columnCount = std::min(d.K, panelEnd * kPanelCols) - firstColumn;
+    std::vector<float> grads(static_cast<size_t>(panelCount(chunk, kPanelRows)) * kPanelRows * perGroup);
+    std::vector<float> columns(static_cast<size_t>(chunk) * columnCount);
+    for (Eigen::Index sample = 0; sample < s.cols(); ++sample) {
+      for (int g = 0; g < groups_; ++g) {
+        const float* gradient = s.col(sample).data() + static_cast<std::ptrdiff_t>(g) * perGroup * positions;
+        float* input = dx.col(sample).data() + static_cast<std::ptrdiff_t>(g) * d.channels * H * W;
+        const float* panels = filters.data() + g * groupFilters + static_cast<std::ptrdiff_t>(firstColumn) * perGroup;
+        for (int p0 = 0; p0 < positions; p0 += chunk) {
+          const int p1 = std::min(positions, p0 + chunk), count = p1 - p0;
+          packRowPanels(gradient + p0, count, perGroup, 1, positions, grads.data());
+          packedProduct(count, columnCount, perGroup, grads.data(), panels, columns.data(), count);
+          scatterPatches(d, taps, columns.data(), count, p0, p1, input, kBegin, kEnd, firstColumn);
+        }
       }
     }
-  }
+  });
   return dx;
 }
 
