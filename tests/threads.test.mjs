@@ -7,6 +7,9 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { configure, engineThreads, loadModel } from 'lrp-wasm';
 
 const run = promisify(execFile);
@@ -57,4 +60,30 @@ test('configure and loadModel validate threads; a started engine keeps its count
   assert.deepEqual(again.predict(new Float32Array(784)), model.predict(new Float32Array(784)));
   model.dispose();
   again.dispose();
+});
+
+test('a threaded engine that cannot start fails clearly, and threads: 1 still runs afterwards', async () => {
+  // The bundle without the pthreads build beside it (a bundler that did not copy dist/lrp-engine-mt.js).
+  const dir = mkdtempSync(join(tmpdir(), 'lrp-threads-'));
+  try {
+    copyFileSync(fileURLToPath(new URL('../dist/lrp-wasm.js', import.meta.url)), join(dir, 'lrp-wasm.js'));
+    writeFileSync(join(dir, 'main.mjs'), `
+      import { loadModel, configure, engineThreads } from './lrp-wasm.js';
+      const out = {};
+      try { await loadModel(${JSON.stringify(cnn)}, { threads: 2 }); } catch (error) { out.error = error.message; }
+      out.threadsAfterFailure = engineThreads();
+      configure({ threads: 1 });
+      const model = await loadModel(${JSON.stringify(cnn)});
+      out.threads = engineThreads();
+      out.outputs = model.predict(new Float32Array(784)).length;
+      console.log(JSON.stringify(out));`);
+    const { stdout } = await run(process.execPath, [join(dir, 'main.mjs')], { timeout: 60_000 });
+    const out = JSON.parse(stdout.trim());
+    assert.match(out.error, /multi-threaded engine \(lrp-engine-mt\.js .*\) did not start: .*lrp-engine-mt\.js.*configure\(\{ threads: 1 \}\)/);
+    assert.equal(out.threadsAfterFailure, 0);
+    assert.equal(out.threads, 1);
+    assert.equal(out.outputs, 10);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -49,12 +49,19 @@ function engine(threads) {
     });
   }
   engineThreadsAsked = threads ?? configuredThreads;
-  enginePromise = (async () => {
+  const starting = (async () => {
     const asked = engineThreadsAsked ?? (engineThreadsAsked = await defaultThreads());
-    const module = asked > 1 && sharedMemoryUsable() ? await startThreadedEngine(asked) : await createLrpEngine();
-    return (engineModule = module);
+    if (!(asked > 1 && sharedMemoryUsable())) return (engineModule = await createLrpEngine());
+    try {
+      return (engineModule = await startThreadedEngine(asked));
+    } catch (error) {
+      // Not started: a later configure()/loadModel() may try again (e.g. with threads: 1).
+      if (enginePromise === starting) enginePromise = engineThreadsAsked = null;
+      throw new Error(`the multi-threaded engine (lrp-engine-mt.js beside the package's bundle) did not start: ` +
+        `${error?.message ?? error}; configure({ threads: 1 }) runs the single-thread build`);
+    }
   })();
-  enginePromise.catch(() => {});  // the callers see the error; a failed start is not retried
+  enginePromise = starting;
   return enginePromise;
 }
 
@@ -137,7 +144,9 @@ export function engineThreads() {
 
 /** Bytes of WebAssembly memory the engine holds: its high-water mark, since wasm memory only grows. */
 export function engineMemoryBytes() {
-  return engineModule ? engineModule.HEAP8.length : 0;
+  // The pthreads build exports its (shared) memory: its HEAP8 view is only renewed when JavaScript touches the
+  // heap, so it misses growth that happened on a worker thread.
+  return engineModule ? (engineModule.wasmMemory?.buffer ?? engineModule.HEAP8.buffer).byteLength : 0;
 }
 
 /**
