@@ -30,7 +30,7 @@ bool insideParallelRegion();
 }  // namespace detail
 
 // Pieces per thread: more than one, so that threads that finish early (or start late) even out.
-constexpr int64_t kPiecesPerThread = 4;
+constexpr int64_t kPiecesPerThread = 8;
 
 // Calls fn(lo, hi) on disjoint contiguous ranges that cover [begin, end): at most kPiecesPerThread ·
 // threadCount() ranges, each at least `grain` long (except the last one, a remainder), every boundary

@@ -116,6 +116,8 @@ const ConvCase kConvCases[] = {
     {3, 64, 64, 16, 7, 2, 3, 1, "gemm stem"},
     {24, 33, 33, 24, 3, 1, 1, 24, "depthwise"},
     {16, 20, 20, 32, 3, 1, 1, 2, "grouped"},
+    {8, 12, 12, 30, 3, 1, 1, 1, "few positions, 30 filters (blocks of filter panels, a partial panel)"},
+    {64, 7, 7, 64, 3, 1, 1, 1, "7x7 positions (a CNN's last stage)"},
 };
 
 const lrp::ParamMod kMods[] = {lrp::ParamMod::Identity, lrp::ParamMod::Positive, lrp::ParamMod::Negative,
