@@ -147,6 +147,25 @@ TEST_F(Threads, ConvMapsAreBitIdenticalForAnyThreadCount) {
   }
 }
 
+TEST_F(Threads, MaxPoolIsBitIdenticalForAnyThreadCount) {
+  std::mt19937 rng(8);
+  lrp::WindowGeometry g;
+  g.kernelH = g.kernelW = 3;
+  g.strideH = g.strideW = 2;
+  g.padTop = g.padLeft = g.padBottom = g.padRight = 1;
+  const lrp::MaxPoolLayer pool({64, 56, 56}, g);
+  const lrp::Matrix x = randomMatrix(rng, 64 * 56 * 56, 2, -1, 1);
+  lrp::setThreadCount(1);
+  const lrp::Matrix y1 = pool.forward({&x});
+  const lrp::Matrix r = randomMatrix(rng, static_cast<int>(y1.rows()), 2, -1, 1);
+  const lrp::Matrix dx1 = pool.gradient({&x}, y1, r).at(0);
+  for (int threads : kThreadCounts) {
+    lrp::setThreadCount(threads);
+    EXPECT_TRUE(bitIdentical(pool.forward({&x}), y1)) << threads << " threads";
+    EXPECT_TRUE(bitIdentical(pool.gradient({&x}, y1, r).at(0), dx1)) << threads << " threads";
+  }
+}
+
 TEST_F(Threads, DenseProductsAreBitIdenticalForAnyThreadCount) {
   // Sizes not multiples of 4 (tails), batches 1–3 (the 2-column and 1-column blocks).
   for (auto [rows, cols] : {std::pair{1001, 515}, std::pair{64, 4099}, std::pair{7, 3}}) {
