@@ -8,6 +8,8 @@
 // Nothing else is exposed (no node_modules, no sources outside these folders, no dotfiles).
 // Files are looked up on every request (sirv `dev` mode), so a rebuilt bundle or a freshly trained
 // model is served without restarting; every response carries `Cache-Control: no-cache`.
+// Every response also carries the headers of cross-origin isolation (COOP same-origin, COEP require-corp):
+// they give the page SharedArrayBuffer, so the package loads its multi-threaded engine there.
 //
 //   node scripts/serve.mjs              # http://localhost:8080  (PORT / HOST env override)
 //   import { startServer } from './scripts/serve.mjs';
@@ -24,6 +26,7 @@ const MIME = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.mjs': 'text/javascript; charset=utf-8',
+  '.cjs': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
   '.json': 'application/json; charset=utf-8',
   '.map': 'application/json; charset=utf-8',
@@ -75,6 +78,11 @@ export function createHandler({
   ];
 
   return function handler(req, res) {
+    // Cross-origin isolation (crossOriginIsolated === true): everything is same-origin, so require-corp
+    // blocks nothing the demo loads.
+    res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+    res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
+    res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return sendText(res, 405, 'Method Not Allowed\n', { Allow: 'GET, HEAD' });
     }

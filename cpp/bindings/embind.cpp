@@ -5,6 +5,7 @@
 #include <emscripten/val.h>
 
 #include "lrp/explain.hpp"
+#include "lrp/threads.hpp"
 
 #include <memory>
 #include <new>
@@ -304,4 +305,7 @@ EMSCRIPTEN_BINDINGS(lrp_engine) {
   emscripten::function("setMemoryLimit", &setMemoryLimit);
   emscripten::function("memoryStatus", &memoryStatus);
   emscripten::function("layerKinds", &kindList);
+  // Threads: set once by the wrapper when the engine starts (1 in the single-thread build).
+  emscripten::function("setThreadCount", +[](int n) { guarded([&] { lrp::setThreadCount(n); }); });
+  emscripten::function("threadCount", &lrp::threadCount);
 }

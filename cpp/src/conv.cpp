@@ -13,6 +13,7 @@
 
 #include "builders.hpp"
 #include "kernels.hpp"
+#include "parallel.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -154,13 +155,16 @@ void packPatches(const ConvDims& d, const std::vector<Tap>& taps, const float* x
 
 // col2im: dx[cell of (position, tap)] += columns(position − p0, tap), columns column-major with leading dim ld.
 // Tap-major, so the columns are read sequentially and dx is written in contiguous runs (stride 1).
+// Only taps [kBegin, kEnd), whose columns start with tap `firstColumn`: the taps of a range of input channels
+// write a range of dx that no other tap writes, so threads can scatter disjoint channel ranges, each in the
+// same order as one thread would.
 void scatterPatches(const ConvDims& d, const std::vector<Tap>& taps, const float* columns, std::ptrdiff_t ld, int p0,
-                    int p1, float* dx) {
+                    int p1, float* dx, int kBegin, int kEnd, int firstColumn) {
   const int sW = d.sW;
   std::vector<Run> runs(static_cast<size_t>(p1 - p0) / static_cast<size_t>(d.Wo) + 2);
   const int runCount = runsOf(d, p0, p1, runs.data());
-  for (int k = 0; k < d.K; ++k) {
-    const float* column = columns + k * ld;
+  for (int k = kBegin; k < kEnd; ++k) {
+    const float* column = columns + (k - firstColumn) * ld;
     for (int r = 0; r < runCount; ++r)
       forRun(
           d, taps[static_cast<size_t>(k)], runs[static_cast<size_t>(r)],
@@ -249,6 +253,12 @@ int chunkPositions(int positions, int K) {
   const int byBudget = std::max(kPanelRows, (65536 / std::max(K, 1)) / kPanelRows * kPanelRows);
   return std::min(positions, byBudget);
 }
+
+// Work below this many multiply-adds per thread is not split: a handoff to the pool costs microseconds.
+constexpr int64_t kMinParallelWork = 1 << 17;
+
+// The grain of a parallelFor over tasks of `workPerTask` multiply-adds each.
+int64_t grainFor(int64_t workPerTask) { return std::max<int64_t>(1, kMinParallelWork / std::max<int64_t>(workPerTask, 1)); }
 
 }  // namespace
 
@@ -427,11 +437,40 @@ Matrix Conv2DLayer::mapForward(const Matrix& x, const Modifier& mod, const Vecto
   const std::vector<Tap> taps = tapsOf(d);
   const std::vector<Run> rows = direct ? outputRows(d) : std::vector<Run>();
   const int chunk = chunkPositions(positions, d.K);
-  std::vector<float> patches(direct ? 0 : static_cast<size_t>(panelCount(chunk, kPanelRows)) * kPanelRows * d.K);
+  const int chunks = panelCount(positions, chunk);
+  const size_t patchesSize = direct ? 0 : static_cast<size_t>(panelCount(chunk, kPanelRows)) * kPanelRows * d.K;
+  const bool hasBias = b != nullptr && b->size() != 0;
+  // With threads and few chunks (the late layers of a CNN: 49 positions, 512 filters), the filters are cut into
+  // blocks of B panels too, so that every thread gets several tasks. A block computes its columns of C exactly
+  // as the whole product does (same k blocking, same micro-kernel, full panels stay full), so the split does
+  // not change any value.
+  const int filterPanels = panelCount(perGroup, kPanelCols);
+  int panelsPerBlock = filterPanels;
+  if (!direct && threadCount() > 1) {
+    const int64_t have = static_cast<int64_t>(x.cols()) * groups_ * chunks, want = kPiecesPerThread * threadCount();
+    if (have < want) panelsPerBlock = panelCount(filterPanels, static_cast<int>(std::min<int64_t>(filterPanels, (want + have - 1) / have)));
+  }
+  const int blocks = panelCount(filterPanels, panelsPerBlock);
 
+  // Tasks: (sample, group) for the direct loops, (sample, group, chunk of positions, block of filters) for the
+  // GEMM; each writes its own part of z (bias included), with the same arithmetic whichever thread runs it.
   Matrix z(static_cast<Eigen::Index>(outChannels) * positions, x.cols());
-  for (Eigen::Index sample = 0; sample < x.cols(); ++sample) {
-    for (int g = 0; g < groups_; ++g) {
+  const int64_t tasksPerGroup = direct ? 1 : static_cast<int64_t>(chunks) * blocks;
+  const int64_t tasks = static_cast<int64_t>(x.cols()) * groups_ * tasksPerGroup;
+  const int64_t workPerTask = static_cast<int64_t>(direct ? positions : chunk) * d.K * (direct ? perGroup : panelsPerBlock * kPanelCols);
+  parallelFor(0, tasks, grainFor(workPerTask), [&](int64_t first, int64_t last) {
+    // The patches of a chunk, packed once for the consecutive tasks (blocks) that use them; one buffer per thread.
+    thread_local std::vector<float> patches;
+    if (patches.size() < patchesSize) patches.resize(patchesSize);
+    int64_t packed = -1;
+    for (int64_t task = first; task < last; ++task) {
+      const Eigen::Index sample = static_cast<Eigen::Index>(task / (groups_ * tasksPerGroup));
+      const int g = static_cast<int>(task / tasksPerGroup % groups_);
+      const int inGroup = static_cast<int>(task % tasksPerGroup);
+      const int p0 = direct ? 0 : inGroup / blocks * chunk;
+      const int p1 = direct ? positions : std::min(positions, p0 + chunk);
+      const int panelBegin = direct ? 0 : inGroup % blocks * panelsPerBlock;
+      const int o0 = panelBegin * kPanelCols, o1 = direct ? perGroup : std::min(perGroup, (panelBegin + panelsPerBlock) * kPanelCols);
       const float* input = x.col(sample).data() + static_cast<std::ptrdiff_t>(g) * d.channels * H * W;
       float* output = z.col(sample).data() + static_cast<std::ptrdiff_t>(g) * perGroup * positions;
       if (direct) {
@@ -439,18 +478,22 @@ Matrix Conv2DLayer::mapForward(const Matrix& x, const Modifier& mod, const Vecto
           directForward(d, taps, rows, input, weight_.data() + static_cast<std::ptrdiff_t>(g) * perGroup, outChannels,
                         load, perGroup, positions, output);
         });
-        continue;
+      } else {
+        const int64_t chunkTask = task / blocks;  // (sample, group, chunk)
+        if (chunkTask != packed) packPatches(d, taps, input, p0, p1, patches.data());
+        packed = chunkTask;
+        packedProduct(p1 - p0, o1 - o0, d.K, patches.data(),
+                      filters.data() + g * groupFilters + static_cast<std::ptrdiff_t>(o0) * d.K,
+                      output + static_cast<std::ptrdiff_t>(o0) * positions + p0, positions);
       }
-      for (int p0 = 0; p0 < positions; p0 += chunk) {
-        const int p1 = std::min(positions, p0 + chunk);
-        packPatches(d, taps, input, p0, p1, patches.data());
-        packedProduct(p1 - p0, perGroup, d.K, patches.data(), filters.data() + g * groupFilters, output + p0, positions);
-      }
+      if (hasBias)
+        for (int o = o0; o < o1; ++o) {
+          const float bias = (*b)(g * perGroup + o);
+          float* row = output + static_cast<std::ptrdiff_t>(o) * positions;
+          for (int p = p0; p < p1; ++p) row[p] += bias;
+        }
     }
-    if (b != nullptr && b->size() != 0)
-      for (int o = 0; o < outChannels; ++o)
-        z.col(sample).segment(static_cast<Eigen::Index>(o) * positions, positions).array() += (*b)(o);
-  }
+  });
   return z;
 }
 
@@ -470,29 +513,55 @@ Matrix Conv2DLayer::mapTranspose(const Matrix& s, const Modifier& mod) const {
   const std::vector<Tap> taps = tapsOf(d);
   const std::vector<Run> rows = direct ? outputRows(d) : std::vector<Run>();
   const int chunk = chunkPositions(positions, std::max(d.K, perGroup));
-  std::vector<float> grads(direct ? 0 : static_cast<size_t>(panelCount(chunk, kPanelRows)) * kPanelRows * perGroup);
-  std::vector<float> columns(direct ? 0 : static_cast<size_t>(chunk) * d.K);
+  const int tapsPerChannel = d.kH * d.kW;
 
   Matrix dx = Matrix::Zero(static_cast<Eigen::Index>(channels) * H * W, s.cols());
-  for (Eigen::Index sample = 0; sample < s.cols(); ++sample) {
-    for (int g = 0; g < groups_; ++g) {
-      const float* gradient = s.col(sample).data() + static_cast<std::ptrdiff_t>(g) * perGroup * positions;
-      float* input = dx.col(sample).data() + static_cast<std::ptrdiff_t>(g) * d.channels * H * W;
-      if (direct) {
+  if (direct) {  // tasks (sample, group): each writes its own part of dx
+    const int64_t tasks = static_cast<int64_t>(s.cols()) * groups_;
+    parallelFor(0, tasks, grainFor(static_cast<int64_t>(positions) * d.K * perGroup), [&](int64_t first, int64_t last) {
+      for (int64_t task = first; task < last; ++task) {
+        const Eigen::Index sample = static_cast<Eigen::Index>(task / groups_);
+        const int g = static_cast<int>(task % groups_);
+        const float* gradient = s.col(sample).data() + static_cast<std::ptrdiff_t>(g) * perGroup * positions;
+        float* input = dx.col(sample).data() + static_cast<std::ptrdiff_t>(g) * d.channels * H * W;
         withModifier(mod, [&](auto load) {
-          directTranspose(d, taps, rows, gradient, weight_.data() + static_cast<std::ptrdiff_t>(g) * perGroup, outChannels,
-                          load, perGroup, positions, input);
+          directTranspose(d, taps, rows, gradient, weight_.data() + static_cast<std::ptrdiff_t>(g) * perGroup,
+                          outChannels, load, perGroup, positions, input);
         });
-        continue;
       }
-      for (int p0 = 0; p0 < positions; p0 += chunk) {
-        const int p1 = std::min(positions, p0 + chunk), count = p1 - p0;
-        packRowPanels(gradient + p0, count, perGroup, 1, positions, grads.data());
-        packedProduct(count, d.K, perGroup, grads.data(), filters.data() + g * groupFilters, columns.data(), count);
-        scatterPatches(d, taps, columns.data(), count, p0, p1, input);
+    });
+    return dx;
+  }
+
+  // The chunks' scatters overlap in dx (neighbouring windows share cells), so they must add in chunk order; the
+  // taps of different input channels never meet. Threads take ranges of input channels (of every group and
+  // sample): for each chunk in order, each computes the GEMM's columns of its own taps (from the 4-tap panel
+  // that holds its first tap to the one that holds its last: a panel shared with a neighbouring range is
+  // computed by both, identically) and scatters them. One hand-off per call, and every cell of dx receives its
+  // terms in the same order as with one thread.
+  const int64_t workPerChannel = static_cast<int64_t>(s.cols()) * groups_ * positions * tapsPerChannel * perGroup;
+  const int64_t grain = std::max<int64_t>({int64_t{1}, kMinParallelWork / std::max<int64_t>(workPerChannel, 1),
+                                           (d.channels + 2 * threadCount() - 1) / (2 * threadCount())});
+  parallelFor(0, d.channels, grain, [&](int64_t channelBegin, int64_t channelEnd) {
+    const int kBegin = static_cast<int>(channelBegin) * tapsPerChannel, kEnd = static_cast<int>(channelEnd) * tapsPerChannel;
+    const int panelBegin = kBegin / kPanelCols, panelEnd = panelCount(kEnd, kPanelCols);
+    const int firstColumn = panelBegin * kPanelCols, columnCount = std::min(d.K, panelEnd * kPanelCols) - firstColumn;
+    std::vector<float> grads(static_cast<size_t>(panelCount(chunk, kPanelRows)) * kPanelRows * perGroup);
+    std::vector<float> columns(static_cast<size_t>(chunk) * columnCount);
+    for (Eigen::Index sample = 0; sample < s.cols(); ++sample) {
+      for (int g = 0; g < groups_; ++g) {
+        const float* gradient = s.col(sample).data() + static_cast<std::ptrdiff_t>(g) * perGroup * positions;
+        float* input = dx.col(sample).data() + static_cast<std::ptrdiff_t>(g) * d.channels * H * W;
+        const float* panels = filters.data() + g * groupFilters + static_cast<std::ptrdiff_t>(firstColumn) * perGroup;
+        for (int p0 = 0; p0 < positions; p0 += chunk) {
+          const int p1 = std::min(positions, p0 + chunk), count = p1 - p0;
+          packRowPanels(gradient + p0, count, perGroup, 1, positions, grads.data());
+          packedProduct(count, columnCount, perGroup, grads.data(), panels, columns.data(), count);
+          scatterPatches(d, taps, columns.data(), count, p0, p1, input, kBegin, kEnd, firstColumn);
+        }
       }
     }
-  }
+  });
   return dx;
 }
 

@@ -1,5 +1,7 @@
 #include "kernels.hpp"
 
+#include "parallel.hpp"
+
 #include <algorithm>
 
 // ---------------------------------------------------------------------------------------------------------
@@ -79,33 +81,38 @@ void packedProduct(int m, int n, int k, const float* aPanels, const float* bPane
   // Blocking: a kc-slice of one A panel (8 KB) stays in L1 while it meets a block of B panels (64 KB, L2).
   constexpr int kBlockK = 256, kBlockPanels = 16;
   const int rowPanels = panelCount(m, kPanelRows), colPanels = panelCount(n, kPanelCols);
-  float tile[kPanelRows * kPanelCols];
-  for (int k0 = 0; k0 < k; k0 += kBlockK) {
-    const int kc = std::min(kBlockK, k - k0);
-    const bool add = accumulate || k0 > 0;
-    for (int j0 = 0; j0 < colPanels; j0 += kBlockPanels) {
-      const int j1 = std::min(colPanels, j0 + kBlockPanels);
-      for (int ip = 0; ip < rowPanels; ++ip) {
-        const float* a = aPanels + (static_cast<std::ptrdiff_t>(ip) * k + k0) * kPanelRows;
-        const int rows = std::min(kPanelRows, m - ip * kPanelRows);
-        for (int jp = j0; jp < j1; ++jp) {
-          const float* b = bPanels + (static_cast<std::ptrdiff_t>(jp) * k + k0) * kPanelCols;
-          const int cols = std::min(kPanelCols, n - jp * kPanelCols);
-          float* block = c + static_cast<std::ptrdiff_t>(jp) * kPanelCols * ldc + ip * kPanelRows;
-          if (rows == kPanelRows && cols == kPanelCols) {
-            microKernel(kc, a, b, block, ldc, add);
-          } else {  // an edge block: through a full-size tile
-            microKernel(kc, a, b, tile, kPanelRows, false);
-            for (int q = 0; q < cols; ++q)
-              for (int r = 0; r < rows; ++r) {
-                float& target = block[q * ldc + r];
-                target = (add ? target : 0.0f) + tile[q * kPanelRows + r];
-              }
+  // Threads take contiguous ranges of B's panels (columns of C); each computes its blocks of C exactly as one
+  // thread would (same k blocking, same micro-kernel). Inside a parallel region (a conv's chunks) it runs serially.
+  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 17) / (int64_t{m} * k * kPanelCols));
+  parallelFor(0, colPanels, grain, [&](int64_t jBegin, int64_t jEnd) {
+    float tile[kPanelRows * kPanelCols];
+    for (int k0 = 0; k0 < k; k0 += kBlockK) {
+      const int kc = std::min(kBlockK, k - k0);
+      const bool add = accumulate || k0 > 0;
+      for (int j0 = static_cast<int>(jBegin); j0 < jEnd; j0 += kBlockPanels) {
+        const int j1 = std::min(static_cast<int>(jEnd), j0 + kBlockPanels);
+        for (int ip = 0; ip < rowPanels; ++ip) {
+          const float* a = aPanels + (static_cast<std::ptrdiff_t>(ip) * k + k0) * kPanelRows;
+          const int rows = std::min(kPanelRows, m - ip * kPanelRows);
+          for (int jp = j0; jp < j1; ++jp) {
+            const float* b = bPanels + (static_cast<std::ptrdiff_t>(jp) * k + k0) * kPanelCols;
+            const int cols = std::min(kPanelCols, n - jp * kPanelCols);
+            float* block = c + static_cast<std::ptrdiff_t>(jp) * kPanelCols * ldc + ip * kPanelRows;
+            if (rows == kPanelRows && cols == kPanelCols) {
+              microKernel(kc, a, b, block, ldc, add);
+            } else {  // an edge block: through a full-size tile
+              microKernel(kc, a, b, tile, kPanelRows, false);
+              for (int q = 0; q < cols; ++q)
+                for (int r = 0; r < rows; ++r) {
+                  float& target = block[q * ldc + r];
+                  target = (add ? target : 0.0f) + tile[q * kPanelRows + r];
+                }
+            }
           }
         }
       }
     }
-  }
+  });
 }
 
 }  // namespace lrp
@@ -205,74 +212,89 @@ float dot(const float* a, const float* x, int n, Load load) {
   return sum;
 }
 
+// Output rows below this many multiply-adds per thread are not split over threads.
+constexpr int64_t kMinParallelWork = 1 << 17;
+
+// Threads split the outputs k into ranges that start at multiples of 4: each thread computes the same 4-row
+// blocks (and the one tail) as a single thread would, so every output has the same arithmetic.
 template <typename Load>
 Matrix transposedProductWith(const Eigen::Ref<const Matrix>& a, const Eigen::Ref<const Matrix>& x, Load load) {
   const int n = static_cast<int>(a.rows()), m = static_cast<int>(a.cols()), batch = static_cast<int>(x.cols());
   Matrix out(m, batch);
   auto column = [&](const auto& mat, int j) { return mat.data() + static_cast<Eigen::Index>(j) * mat.outerStride(); };
-  int c = 0;
-  for (; c + 2 <= batch; c += 2) {
-    const float* xs[2] = {column(x, c), column(x, c + 1)};
-    int k = 0;
-    for (; k + 4 <= m; k += 4) {
-      const float* as[4] = {column(a, k), column(a, k + 1), column(a, k + 2), column(a, k + 3)};
-      float block[2][4];
-      dotBlock<2>(as, xs, n, block, load);
-      for (int q = 0; q < 4; ++q) {
-        out(k + q, c) = block[0][q];
-        out(k + q, c + 1) = block[1][q];
+  const int64_t grain = std::max<int64_t>(4, kMinParallelWork / std::max<int64_t>(int64_t{n} * batch, 1));
+  parallelFor(0, m, grain, [&](int64_t kBegin, int64_t kEnd) {
+    const int k0 = static_cast<int>(kBegin), k1 = static_cast<int>(kEnd);
+    int c = 0;
+    for (; c + 2 <= batch; c += 2) {
+      const float* xs[2] = {column(x, c), column(x, c + 1)};
+      int k = k0;
+      for (; k + 4 <= k1; k += 4) {
+        const float* as[4] = {column(a, k), column(a, k + 1), column(a, k + 2), column(a, k + 3)};
+        float block[2][4];
+        dotBlock<2>(as, xs, n, block, load);
+        for (int q = 0; q < 4; ++q) {
+          out(k + q, c) = block[0][q];
+          out(k + q, c + 1) = block[1][q];
+        }
+      }
+      for (; k < k1; ++k) {
+        out(k, c) = dot(column(a, k), xs[0], n, load);
+        out(k, c + 1) = dot(column(a, k), xs[1], n, load);
       }
     }
-    for (; k < m; ++k) {
-      out(k, c) = dot(column(a, k), xs[0], n, load);
-      out(k, c + 1) = dot(column(a, k), xs[1], n, load);
+    for (; c < batch; ++c) {
+      const float* xs[1] = {column(x, c)};
+      int k = k0;
+      for (; k + 4 <= k1; k += 4) {
+        const float* as[4] = {column(a, k), column(a, k + 1), column(a, k + 2), column(a, k + 3)};
+        float block[1][4];
+        dotBlock<1>(as, xs, n, block, load);
+        for (int q = 0; q < 4; ++q) out(k + q, c) = block[0][q];
+      }
+      for (; k < k1; ++k) out(k, c) = dot(column(a, k), xs[0], n, load);
     }
-  }
-  for (; c < batch; ++c) {
-    const float* xs[1] = {column(x, c)};
-    int k = 0;
-    for (; k + 4 <= m; k += 4) {
-      const float* as[4] = {column(a, k), column(a, k + 1), column(a, k + 2), column(a, k + 3)};
-      float block[1][4];
-      dotBlock<1>(as, xs, n, block, load);
-      for (int q = 0; q < 4; ++q) out(k + q, c) = block[0][q];
-    }
-    for (; k < m; ++k) out(k, c) = dot(column(a, k), xs[0], n, load);
-  }
+  }, 4);
   return out;
 }
 
 // out = mod(A) X as a sum of A's columns: 4 columns of A at a time are added into each output column, so A is
 // streamed contiguously (the forward product of a dense layer stored as out × in, without keeping Wᵀ), and the
 // 4 columns (16·m bytes) stay in cache while every sample of the batch uses them.
+// Threads split the output rows i into ranges that start at multiples of 4 (the same SIMD blocks and tail as
+// one thread), each adding every column of A into its rows.
 template <typename Load>
 Matrix productWith(const Eigen::Ref<const Matrix>& a, const Eigen::Ref<const Matrix>& x, Load load) {
   const int m = static_cast<int>(a.rows()), n = static_cast<int>(a.cols()), batch = static_cast<int>(x.cols());
   Matrix out = Matrix::Zero(m, batch);
   auto column = [&](const auto& mat, int j) { return mat.data() + static_cast<Eigen::Index>(j) * mat.outerStride(); };
-  int j = 0;
-  for (; j + 4 <= n; j += 4) {
-    const float *a0 = column(a, j), *a1 = column(a, j + 1), *a2 = column(a, j + 2), *a3 = column(a, j + 3);
-    for (int c = 0; c < batch; ++c) {
-      const float* xc = column(x, c) + j;
-      float* o = out.data() + static_cast<Eigen::Index>(c) * m;
-      const Float4 x0 = splat(xc[0]), x1 = splat(xc[1]), x2 = splat(xc[2]), x3 = splat(xc[3]);
-      int i = 0;
-      for (; i + 4 <= m; i += 4)
-        store4(o + i, load4(o + i) + ((load(load4(a0 + i)) * x0 + load(load4(a1 + i)) * x1) +
-                                      (load(load4(a2 + i)) * x2 + load(load4(a3 + i)) * x3)));
-      for (; i < m; ++i)
-        o[i] += (load(a0[i]) * xc[0] + load(a1[i]) * xc[1]) + (load(a2[i]) * xc[2] + load(a3[i]) * xc[3]);
+  const int64_t grain = std::max<int64_t>(4, kMinParallelWork / std::max<int64_t>(int64_t{n} * batch, 1));
+  parallelFor(0, m, grain, [&](int64_t iBegin, int64_t iEnd) {
+    const int i0 = static_cast<int>(iBegin), i1 = static_cast<int>(iEnd);
+    int j = 0;
+    for (; j + 4 <= n; j += 4) {
+      const float *a0 = column(a, j), *a1 = column(a, j + 1), *a2 = column(a, j + 2), *a3 = column(a, j + 3);
+      for (int c = 0; c < batch; ++c) {
+        const float* xc = column(x, c) + j;
+        float* o = out.data() + static_cast<Eigen::Index>(c) * m;
+        const Float4 x0 = splat(xc[0]), x1 = splat(xc[1]), x2 = splat(xc[2]), x3 = splat(xc[3]);
+        int i = i0;
+        for (; i + 4 <= i1; i += 4)
+          store4(o + i, load4(o + i) + ((load(load4(a0 + i)) * x0 + load(load4(a1 + i)) * x1) +
+                                        (load(load4(a2 + i)) * x2 + load(load4(a3 + i)) * x3)));
+        for (; i < i1; ++i)
+          o[i] += (load(a0[i]) * xc[0] + load(a1[i]) * xc[1]) + (load(a2[i]) * xc[2] + load(a3[i]) * xc[3]);
+      }
     }
-  }
-  for (; j < n; ++j) {
-    const float* aj = column(a, j);
-    for (int c = 0; c < batch; ++c) {
-      const float xj = x(j, c);
-      float* o = out.data() + static_cast<Eigen::Index>(c) * m;
-      for (int i = 0; i < m; ++i) o[i] += load(aj[i]) * xj;
+    for (; j < n; ++j) {
+      const float* aj = column(a, j);
+      for (int c = 0; c < batch; ++c) {
+        const float xj = x(j, c);
+        float* o = out.data() + static_cast<Eigen::Index>(c) * m;
+        for (int i = i0; i < i1; ++i) o[i] += load(aj[i]) * xj;
+      }
     }
-  }
+  }, 4);
   return out;
 }
 

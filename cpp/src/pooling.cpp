@@ -3,6 +3,7 @@
 // exact: LRP routes relevance through max-pooling by its gradient and applies the norm rule
 // R_in = x ⊙ gradient(R / stab(z)) to the average poolings.
 #include "builders.hpp"
+#include "parallel.hpp"
 
 #include <cmath>
 #include <limits>
@@ -78,11 +79,14 @@ void checkRows(const char* layer, const Matrix& m, int64_t expected, const char*
 
 // For every output (index into C×Ho×Wo) of one sample, the input index of its window's first maximum in
 // row-major (kh, kw) order; a NaN counts as the maximum (as in PyTorch).
+// Channels [c0, c1) only (default: all): channels touch disjoint inputs and outputs, so threads can take
+// ranges of them (each visits its channels in the same order as one thread would).
 template <typename F>
 void forEachArgmax(const PoolDims& d, const WindowGeometry& g, const std::vector<AxisWindow>& rows,
-                   const std::vector<AxisWindow>& cols, const float* x, F&& visit) {
-  std::ptrdiff_t out = 0;
-  for (int c = 0; c < d.channels; ++c) {
+                   const std::vector<AxisWindow>& cols, const float* x, F&& visit, int c0 = 0, int c1 = -1) {
+  if (c1 < 0) c1 = d.channels;
+  std::ptrdiff_t out = static_cast<std::ptrdiff_t>(c0) * d.Ho * d.Wo;
+  for (int c = c0; c < c1; ++c) {
     const float* xc = x + static_cast<std::ptrdiff_t>(c) * d.H * d.W;
     for (int oh = 0; oh < d.Ho; ++oh) {
       const AxisWindow& r = rows[static_cast<size_t>(oh)];
@@ -136,10 +140,15 @@ Matrix MaxPoolLayer::forward(const std::vector<const Matrix*>& inputs) const {
   checkRows("maxpool", x, static_cast<int64_t>(d.channels) * d.H * d.W, "input");
   const auto rows = rowWindows(d, geometry_), cols = columnWindows(d, geometry_);
   Matrix y(static_cast<Eigen::Index>(d.channels) * d.Ho * d.Wo, x.cols());
+  const int64_t windowSize = int64_t{geometry_.kernelH} * geometry_.kernelW;
+  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 17) / std::max<int64_t>(int64_t{d.Ho} * d.Wo * windowSize, 1));
   for (Eigen::Index s = 0; s < x.cols(); ++s) {
     const float* xs = x.col(s).data();
     float* ys = y.col(s).data();
-    forEachArgmax(d, geometry_, rows, cols, xs, [&](std::ptrdiff_t out, std::ptrdiff_t in) { ys[out] = xs[in]; });
+    parallelFor(0, d.channels, grain, [&](int64_t c0, int64_t c1) {
+      forEachArgmax(d, geometry_, rows, cols, xs, [&](std::ptrdiff_t out, std::ptrdiff_t in) { ys[out] = xs[in]; },
+                    static_cast<int>(c0), static_cast<int>(c1));
+    });
   }
   return y;
 }
@@ -152,10 +161,16 @@ std::vector<Matrix> MaxPoolLayer::gradient(const std::vector<const Matrix*>& inp
   checkRows("maxpool", gradOutput, static_cast<int64_t>(d.channels) * d.Ho * d.Wo, "gradient");
   const auto rows = rowWindows(d, geometry_), cols = columnWindows(d, geometry_);
   Matrix dx = Matrix::Zero(x.rows(), x.cols());
+  const int64_t windowSize = int64_t{geometry_.kernelH} * geometry_.kernelW;
+  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 17) / std::max<int64_t>(int64_t{d.Ho} * d.Wo * windowSize, 1));
   for (Eigen::Index s = 0; s < x.cols(); ++s) {
     const float* gs = gradOutput.col(s).data();
     float* dxs = dx.col(s).data();
-    forEachArgmax(d, geometry_, rows, cols, x.col(s).data(), [&](std::ptrdiff_t out, std::ptrdiff_t in) { dxs[in] += gs[out]; });
+    parallelFor(0, d.channels, grain, [&](int64_t c0, int64_t c1) {
+      forEachArgmax(d, geometry_, rows, cols, x.col(s).data(),
+                    [&](std::ptrdiff_t out, std::ptrdiff_t in) { dxs[in] += gs[out]; }, static_cast<int>(c0),
+                    static_cast<int>(c1));
+    });
   }
   return {dx};
 }

@@ -1,7 +1,28 @@
 #include "relevance_kernel.hpp"
 
+#include "parallel.hpp"
+
 namespace lrp {
 namespace {
+
+// The element-wise passes over whole activations, split over threads in contiguous ranges: element i is
+// computed by one thread with the same expression as in a single loop (Eigen's expressions they replace
+// evaluate element by element in the same order of operations).
+constexpr int64_t kElementGrain = int64_t{1} << 16;  // memory-bound: only big activations are worth a hand-off
+
+template <typename F>
+void forElements(Eigen::Index size, F&& f) {
+  parallelFor(0, size, kElementGrain, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) f(static_cast<Eigen::Index>(i));
+  }, 16);
+}
+
+// d += sign · m
+void addScaled(Matrix& d, float sign, const Matrix& m) {
+  float* out = d.data();
+  const float* in = m.data();
+  forElements(d.size(), [&](Eigen::Index i) { out[i] += sign * in[i]; });
+}
 
 // A branch's modified input. Ones and bounds are materialised; the kernel never modifies them.
 Matrix modifiedInput(const Matrix& x, InputMod mod, const Rule& rule) {
@@ -15,10 +36,18 @@ Matrix modifiedInput(const Matrix& x, InputMod mod, const Rule& rule) {
     }
     return b;
   };
+  auto mapped = [&](auto f) {
+    Matrix m(x.rows(), x.cols());
+    const float* in = x.data();
+    float* out = m.data();
+    forElements(x.size(), [&](Eigen::Index i) { out[i] = f(in[i]); });
+    return m;
+  };
   switch (mod) {
     case InputMod::Identity: return x;
-    case InputMod::Positive: return x.cwiseMax(0.0f);
-    case InputMod::Negative: return x.cwiseMin(0.0f);
+    // std::max(v, 0) and std::min(v, 0), as Eigen's cwiseMax/cwiseMin
+    case InputMod::Positive: return mapped([](float v) { return v < 0.0f ? 0.0f : v; });
+    case InputMod::Negative: return mapped([](float v) { return 0.0f < v ? 0.0f : v; });
     case InputMod::Ones: return Matrix::Ones(x.rows(), x.cols());
     case InputMod::Low: return bound(rule.low);
     case InputMod::High: return bound(rule.high);
@@ -33,13 +62,23 @@ const float* scalarBound(InputMod mod, const Rule& rule) {
   return nullptr;
 }
 
-Matrix gated(const Matrix& relevance, const Matrix& z, OutputGate gate) {
+// gate(R) / stab(denominator): R where the gate lets it through (z > 0, z < 0, or everywhere), else 0.
+Matrix gatedDivide(const Matrix& relevance, const Matrix& z, OutputGate gate, const Matrix& denominator, float epsilon) {
+  Matrix s(denominator.rows(), denominator.cols());
+  const float *r = relevance.data(), *zs = z.data(), *d = denominator.data();
+  float* out = s.data();
+  auto divide = [&](auto numerator) {
+    forElements(s.size(), [&](Eigen::Index i) {
+      const float stabilized = d[i] + epsilon * (d[i] >= 0.0f ? 1.0f : -1.0f);
+      out[i] = epsilon == 0.0f && stabilized == 0.0f ? 0.0f : numerator(i) / stabilized;
+    });
+  };
   switch (gate) {
-    case OutputGate::All: return relevance;
-    case OutputGate::PositiveOutput: return (z.array() > 0.0f).select(relevance, 0.0f);
-    case OutputGate::NegativeOutput: return (z.array() < 0.0f).select(relevance, 0.0f);
+    case OutputGate::All: divide([&](Eigen::Index i) { return r[i]; }); break;
+    case OutputGate::PositiveOutput: divide([&](Eigen::Index i) { return zs[i] > 0.0f ? r[i] : 0.0f; }); break;
+    case OutputGate::NegativeOutput: divide([&](Eigen::Index i) { return zs[i] < 0.0f ? r[i] : 0.0f; }); break;
   }
-  return relevance;
+  return s;
 }
 
 struct EvaluatedBranch {
@@ -85,7 +124,7 @@ Matrix linearRelevance(const LinearLayer& layer, const Matrix& x, const Matrix& 
       const bool isOriginalMap = branch.input == InputMod::Identity && branch.weight == ParamMod::Identity &&
                                  (branch.bias == ParamMod::Identity || !hasBias);
       if (isOriginalMap) {
-        denominator += branch.sign * z;  // the forward pass already computed this branch (ε, z-box)
+        addScaled(denominator, branch.sign, z);  // the forward pass already computed this branch (ε, z-box)
       } else if (branch.input == InputMod::Ones) {
         denominator.colwise() += branch.sign * layer.onesResponse(static_cast<int>(x.rows()), branch.weight,
                                                                   branch.bias, rule.gamma);
@@ -98,17 +137,20 @@ Matrix linearRelevance(const LinearLayer& layer, const Matrix& x, const Matrix& 
         if (bias != nullptr)
           denominator.colwise() += branch.sign * (layer.onesResponse(rows, branch.weight, branch.bias, rule.gamma) - ones);
       } else if (!eval.silent) {
-        denominator += branch.sign * layer.mapForward(*eval.input, eval.weight, bias);
+        addScaled(denominator, branch.sign, layer.mapForward(*eval.input, eval.weight, bias));
       } else if (bias != nullptr) {
         // The bias alone, spread over the output as the layer spreads it (per token, per pixel).
         denominator += branch.sign * layer.mapForward(Matrix::Zero(x.rows(), 1), eval.weight, bias).replicate(1, z.cols());
       }
     }
-    const Matrix s = stabilizedDivide(gated(relevance, z, group.gate), denominator, epsilon);
+    const Matrix s = gatedDivide(relevance, z, group.gate, denominator, epsilon);
     for (const EvaluatedBranch& branch : branches) {
       if (branch.silent) continue;
       const Matrix c = layer.mapTranspose(s, branch.weight);
-      inputRelevance.array() += (group.coefficient * branch.sign) * branch.input->array() * c.array();
+      const float k = group.coefficient * branch.sign;
+      float* out = inputRelevance.data();
+      const float *in = branch.input->data(), *cs = c.data();
+      forElements(inputRelevance.size(), [&](Eigen::Index i) { out[i] += (k * in[i]) * cs[i]; });
     }
   }
   return inputRelevance;

@@ -1,6 +1,6 @@
 // Type-checked (not run) by tests/types.test.mjs: the README's API example must compile against
 // web/src/index.d.ts, and misuse must not.
-import { loadModel, evaluate, composites, type Explanation, type Model } from 'lrp-wasm';
+import { loadModel, evaluate, composites, configure, engineThreads, type Explanation, type Model } from 'lrp-wasm';
 
 export async function example(): Promise<Explanation[]> {
   const model: Model = await loadModel('web/models/mnist-mlp.onnx');
@@ -37,4 +37,15 @@ export async function misuse(model: Model, x: Float32Array) {
   model.explain(x, { target: 'best' });
   // @ts-expect-error: loadModel needs a source
   await loadModel();
+  // @ts-expect-error: threads is a number
+  configure({ threads: 'many' });
+  // @ts-expect-error: an unknown engine option
+  await loadModel('m.onnx', { thread: 2 });
+}
+
+export async function threads(): Promise<number> {
+  configure({ threads: 2 });
+  const model: Model = await loadModel('web/models/mnist-cnn.onnx', { threads: 2 });
+  model.dispose();
+  return engineThreads();
 }

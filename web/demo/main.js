@@ -1371,7 +1371,8 @@ $('download').addEventListener('click', () => {
 function describeModel(name) {
   const shape = info.inputShape.join('×');
   const mem = info.memoryBytes ? ` · engine memory ${(info.memoryBytes / 2 ** 20).toFixed(1)} MB` : '';
-  $('model-summary').textContent = `${name === 'custom' ? customFileName : MODELS[name].label} · input ${shape} · ${info.outputSize} outputs · ${info.layers.length} layers${mem}`;
+  const threads = info.engineThreads ? ` · ${info.engineThreads} engine thread${info.engineThreads === 1 ? '' : 's'}` : '';
+  $('model-summary').textContent = `${name === 'custom' ? customFileName : MODELS[name].label} · input ${shape} · ${info.outputSize} outputs · ${info.layers.length} layers${mem}${threads}`;
   const ol = $('model-layers');
   ol.textContent = '';
   for (const l of info.layers) {
@@ -1415,8 +1416,10 @@ async function useModel(name, { loaded } = {}) {
   infos.set(name, m);
   currentName = name;
   demo.modelName = name;
+  demo.engineThreads = m.engineThreads;  // the worker's engine: > 1 when the page is cross-origin isolated
   info = {
     inputShape: m.inputShape, outputSize: m.outputSize, layers: m.layers, memoryBytes: m.memoryBytes, image: imageShapeOf(m.inputShape),
+    engineThreads: m.engineThreads,
     transformer: m.layers.some((l) => TRANSFORMER_KINDS.has(l.kind)),
     // the attention blocks, from the softmax layers' shapes (their weights arrive with each result)
     attention: attentionBlocks(m.layers.filter((l) => l.kind === 'softmax')),

@@ -10,7 +10,8 @@
 //        wantAttention: also return the softmax outputs (a transformer's attention weights)
 //   { type: 'evaluate', id, model, input, methods: [{ key, options }], patchSize, steps }
 //        pixel flipping of the input for each method (lrp-wasm's evaluate: MoRF and LeRF curves, AOPC)
-// Answers: { type: 'loaded', id, name, inputShape, outputSize, layers, memoryBytes (the engine's wasm memory) }
+// Answers: { type: 'loaded', id, name, inputShape, outputSize, layers, memoryBytes (the engine's wasm memory),
+//            engineThreads (the threads the engine runs: > 1 when the page is cross-origin isolated) }
 //          { type: 'evaluated', id, curves: { [key]: { morf: { curve, aopc }, lerf: { curve, aopc } } | { error } }, perturbed, patches }
 //          { type: 'result', id, logits, results: { [key]: { relevance, target, layers? } | { error } },
 //            attention?: [{ index, name, outputShape, weights }], ms }
@@ -137,6 +138,7 @@ self.onmessage = async (e) => {
         inputShape: model.inputShape, outputSize: model.outputSize,
         layers: model.layers.map(({ index, name, kind, outputShape }) => ({ index, name, kind, outputShape })),
         memoryBytes: typeof lib.engineMemoryBytes === 'function' ? lib.engineMemoryBytes() : null,
+        engineThreads: typeof lib.engineThreads === 'function' ? lib.engineThreads() : 1,
       });
     } else if (m.type === 'evaluate') {
       self.postMessage({ type: 'evaluated', id: m.id, ...(await evaluateMethods(m)) });

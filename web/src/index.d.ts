@@ -249,8 +249,40 @@ export interface Model {
   dispose(): void;
 }
 
-/** Loads an ONNX model from bytes, a file path (Node) or a URL. */
-export function loadModel(source: ArrayBuffer | ArrayBufferView | string | URL): Promise<Model>;
+/** Options of the engine, which starts with the first loadModel (one engine serves every model). */
+export interface EngineOptions {
+  /**
+   * Threads the engine runs its kernels on (GEMMs, im2col, the dense products), the caller included: an integer
+   * from 1 to 64. Default `min(4, cores)`, cores from `navigator.hardwareConcurrency` or
+   * `os.availableParallelism()`. `1` loads the single-thread build; more than 1 loads the pthreads build
+   * (`dist/lrp-engine-mt.js` and its worker script beside the bundle) where SharedArrayBuffer is usable — Node,
+   * and browsers on a cross-origin isolated page (COOP `same-origin` + COEP `require-corp`, as `npm start` serves
+   * the demo); elsewhere the single-thread build loads silently (see engineThreads()). Results are bit-identical
+   * for every thread count.
+   */
+  threads?: number;
+}
+
+/**
+ * Loads an ONNX model from bytes, a file path (Node) or a URL.
+ * `options.threads` sets the engine's threads when this call starts the engine (the first loadModel); a later
+ * call with a different count rejects with an Error (threads are fixed once the engine runs), as does a
+ * count that is not an integer from 1 to 64 (a RangeError) or an unknown option.
+ */
+export function loadModel(source: ArrayBuffer | ArrayBufferView | string | URL, options?: EngineOptions): Promise<Model>;
+
+/**
+ * Sets the engine's options before it starts (the first loadModel starts it); the last call before the start
+ * wins. Throws a RangeError for a thread count that is not an integer from 1 to 64, an Error for an unknown
+ * option, and an Error if the engine already started with a different thread count (the same count is fine).
+ */
+export function configure(options: EngineOptions): void;
+
+/**
+ * Threads the running engine uses: 1 for the single-thread build (asked for, or no SharedArrayBuffer: a page
+ * that is not cross-origin isolated), the configured count for the pthreads build; 0 before the engine starts.
+ */
+export function engineThreads(): number;
 
 /** Bytes of WebAssembly memory the engine holds (its high-water mark: wasm memory only grows); 0 before the first model. */
 export function engineMemoryBytes(): number;

@@ -30,16 +30,124 @@ const RULE_OPTIONS = new Set(['rule', 'epsilon', 'gamma', 'alpha', 'beta', 'low'
 let enginePromise = null;
 let engineModule = null;
 let memoryLimit = 0;  // setEngineMemoryLimit's cap (0: the module's maximum, 4 GB)
+/** The thread count the engine was started with (as asked: threads > 1 may run single-threaded). */
+let engineThreadsAsked = null;
+/** The thread count configure() asked for before the engine started. */
+let configuredThreads = null;
 
-// One engine instance (one wasm memory) serves every model of the page or process.
-function engine() {
-  enginePromise ??= createLrpEngine().then((module) => (engineModule = module));
+// One engine instance (one wasm memory) serves every model of the page or process, so its threads are fixed
+// when it starts: threads === 1, or no usable SharedArrayBuffer (a page that is not cross-origin isolated),
+// loads the single-thread build (inlined in this bundle); otherwise the pthreads build, dist/lrp-engine-mt.js,
+// with a pool of threads − 1 workers.
+function engine(threads) {
+  if (enginePromise) {
+    if (threads == null) return enginePromise;
+    return enginePromise.then((module) => {
+      if (threads !== engineThreadsAsked)
+        throw new Error(`loadModel: the engine already runs with threads: ${engineThreadsAsked} (asked for ${threads}); ` +
+          `threads are fixed when the engine starts (the first loadModel, or configure before it)`);
+      return module;
+    });
+  }
+  engineThreadsAsked = threads ?? configuredThreads;
+  const starting = (async () => {
+    const asked = engineThreadsAsked ?? (engineThreadsAsked = await defaultThreads());
+    if (!(asked > 1 && sharedMemoryUsable())) return (engineModule = await createLrpEngine());
+    try {
+      return (engineModule = await startThreadedEngine(asked));
+    } catch (error) {
+      // Not started: a later configure()/loadModel() may try again (e.g. with threads: 1).
+      if (enginePromise === starting) enginePromise = engineThreadsAsked = null;
+      throw new Error(`the multi-threaded engine (lrp-engine-mt.js beside the package's bundle) did not start: ` +
+        `${error?.message ?? error}; configure({ threads: 1 }) runs the single-thread build`);
+    }
+  })();
+  enginePromise = starting;
   return enginePromise;
+}
+
+const inNodeJs = typeof process !== 'undefined' && process.versions?.node != null;
+
+// min(4, cores): cores from navigator.hardwareConcurrency (browsers, Deno) or os.availableParallelism() (Node).
+async function defaultThreads() {
+  let cores = globalThis.navigator?.hardwareConcurrency;
+  if (!(cores >= 1) && inNodeJs) {
+    const os = await import('node:os');
+    cores = os.availableParallelism ? os.availableParallelism() : os.cpus().length;
+  }
+  return Math.max(1, Math.min(4, Math.floor(cores) || 1));
+}
+
+// Shared wasm memory needs SharedArrayBuffer, which browsers offer only to cross-origin isolated pages.
+function sharedMemoryUsable() {
+  if (typeof SharedArrayBuffer !== 'function' || typeof Atomics !== 'object') return false;
+  if (!inNodeJs && globalThis.crossOriginIsolated !== true) return false;
+  try {
+    new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const WORKER_FILE = 'lrp-engine-mt.worker.js';
+
+async function startThreadedEngine(threads) {
+  // Beside this file in dist/: the module (its pthread workers import it again: mainScriptUrlOrBlob) and the
+  // workers' script, which Node must run as CommonJS (the package is "type": "module"), hence its .cjs copy.
+  const moduleUrl = new URL('./lrp-engine-mt.js', import.meta.url);
+  const options = { lrpPoolSize: threads - 1, mainScriptUrlOrBlob: moduleUrl.href };
+  if (inNodeJs) {
+    const { createRequire } = await import('node:module');
+    const { fileURLToPath } = await import('node:url');
+    options.nodeRequire = createRequire(moduleUrl);
+    options.nodeFilename = fileURLToPath(moduleUrl);
+    options.locateFile = (name) => fileURLToPath(new URL(name.endsWith('.worker.js') ? WORKER_FILE.replace(/\.js$/, '.cjs') : name, moduleUrl));
+  } else {
+    options.locateFile = (name) => new URL(name.endsWith('.worker.js') ? WORKER_FILE : name, moduleUrl).href;
+  }
+  const { default: createThreadedEngine } = await import(/* webpackIgnore: true */ moduleUrl.href);
+  const module = await createThreadedEngine(options);
+  module.setThreadCount(threads);
+  module.unrefWorkers();
+  return module;
+}
+
+function checkThreads(threads, where) {
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64)
+    throw new RangeError(`${where}: threads must be an integer from 1 to 64 (got ${describe(threads)})`);
+}
+
+/**
+ * Sets the engine's thread count before it starts (the first loadModel starts it). Throws if the engine
+ * already started with a different count.
+ * @param {{ threads?: number }} options
+ */
+export function configure(options = {}) {
+  if (options === null || typeof options !== 'object') throw new TypeError(`configure: expected an options object (got ${describe(options)})`);
+  for (const key of Object.keys(options))
+    if (key !== 'threads') throw new Error(`configure: unknown option '${key}' (known: threads)`);
+  if (options.threads === undefined) return;
+  checkThreads(options.threads, 'configure');
+  if (enginePromise) {
+    if (options.threads !== engineThreadsAsked)
+      throw new Error(`configure: the engine already started with threads: ${engineThreadsAsked} (asked for ${options.threads}); ` +
+        `threads are fixed when the engine starts (the first loadModel, or configure before it)`);
+    return;
+  }
+  configuredThreads = options.threads;
+}
+
+/** Threads the engine runs: 1 for the single-thread build, 0 before the engine has started. */
+export function engineThreads() {
+  return engineModule ? engineModule.threadCount() : 0;
 }
 
 /** Bytes of WebAssembly memory the engine holds: its high-water mark, since wasm memory only grows. */
 export function engineMemoryBytes() {
-  return engineModule ? engineModule.HEAP8.length : 0;
+  // The pthreads build exports its (shared) memory: its HEAP8 view is only renewed when JavaScript touches the
+  // heap, so it misses growth that happened on a worker thread.
+  return engineModule ? (engineModule.wasmMemory?.buffer ?? engineModule.HEAP8.buffer).byteLength : 0;
 }
 
 /**
@@ -71,12 +179,19 @@ export function setEngineMemoryLimit(bytes) {
 /**
  * Loads an ONNX model.
  * @param {ArrayBuffer|Uint8Array|string|URL} source ONNX bytes, a file path (Node) or a URL.
+ * @param {{ threads?: number }} [options] threads: the engine's thread count if this call starts it.
  */
-export async function loadModel(source) {
+export async function loadModel(source, options = {}) {
+  if (options === null || typeof options !== 'object') throw new TypeError(`loadModel: expected an options object (got ${describe(options)})`);
+  for (const key of Object.keys(options))
+    if (key !== 'threads') throw new Error(`loadModel: unknown option '${key}' (known: threads)`);
+  if (options.threads !== undefined) checkThreads(options.threads, 'loadModel');
+  const started = engine(options.threads);
+  started.catch(() => {});  // awaited below, after reading the source: not an unhandled rejection meanwhile
   const bytes = await readSource(source);
   const decoded = decodeOnnx(bytes);
   const spec = convertOnnx(decoded);
-  const module = await engine();
+  const module = await started;
   module.setMemoryLimit(memoryLimit);  // a cap set before the engine started
   return new Model(module, spec, decoded);
 }

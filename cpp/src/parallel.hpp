@@ -1,0 +1,63 @@
+// The engine's one parallel primitive (internal header): a fixed pool of worker threads and a parallel for
+// over contiguous ranges.
+//
+// Determinism: parallelFor only decides WHICH thread computes a range of indices, never how a value is
+// computed. Callers split work over independent outputs (rows, columns, channels, chunks of positions) and
+// never split a reduction, so results are bit-identical for any thread count.
+//
+// The range is cut into a fixed set of contiguous pieces (a function of its length, the grain and the thread
+// count); threads claim pieces one at a time, the caller too. Claiming rather than a fixed piece per thread
+// keeps a descheduled worker (a machine shared with other processes) from stalling the caller: it takes the
+// pieces the worker did not start.
+//
+// Builds: with LRP_THREADS (native builds and the pthreads WebAssembly build) the pool holds threadCount() − 1
+// std::threads; without it (the single-thread WebAssembly build) parallelFor is a plain loop and
+// setThreadCount accepts only 1.
+#pragma once
+
+#include "lrp/threads.hpp"  // setThreadCount, threadCount, maxThreadCount
+
+#include <cstdint>
+#include <functional>
+
+namespace lrp {
+
+namespace detail {
+// Runs body(piece) for every piece in [0, pieces), each once, on the pool's threads and the caller, and returns
+// when all are done; rethrows the first exception a piece threw. Nested calls (from inside a piece) run serially.
+void runPieces(int64_t pieces, const std::function<void(int64_t)>& body);
+bool insideParallelRegion();
+}  // namespace detail
+
+// Pieces per thread: more than one, so that threads that finish early (or start late) even out.
+constexpr int64_t kPiecesPerThread = 8;
+
+// Calls fn(lo, hi) on disjoint contiguous ranges that cover [begin, end): at most kPiecesPerThread ·
+// threadCount() ranges, each at least `grain` long (except the last one, a remainder), every boundary
+// except `end` a multiple of `align` after `begin` (e.g. 4 to keep SIMD blocks whole). Runs fn(begin, end) on
+// the caller when one range suffices.
+template <typename F>
+void parallelFor(int64_t begin, int64_t end, int64_t grain, F&& fn, int64_t align = 1) {
+  const int64_t n = end - begin;
+  if (n <= 0) return;
+  if (grain < 1) grain = 1;
+  if (align < 1) align = 1;
+  const int threads = threadCount();
+  int64_t pieces = n / grain;
+  if (pieces > kPiecesPerThread * threads) pieces = kPiecesPerThread * threads;
+  if (threads <= 1 || pieces <= 1 || detail::insideParallelRegion()) {
+    fn(begin, end);
+    return;
+  }
+  // Equal shares rounded up to a multiple of `align`; trailing pieces may be empty and are skipped.
+  int64_t share = (n + pieces - 1) / pieces;
+  share = (share + align - 1) / align * align;
+  pieces = (n + share - 1) / share;
+  detail::runPieces(pieces, [&](int64_t piece) {
+    const int64_t lo = begin + share * piece;
+    const int64_t hi = lo + share < end ? lo + share : end;
+    fn(lo, hi);
+  });
+}
+
+}  // namespace lrp
