@@ -306,6 +306,6 @@ EMSCRIPTEN_BINDINGS(lrp_engine) {
   emscripten::function("memoryStatus", &memoryStatus);
   emscripten::function("layerKinds", &kindList);
   // Threads: set once by the wrapper when the engine starts (1 in the single-thread build).
-  emscripten::function("setThreadCount", +[](int n) { guarded([&] { lrp::setThreadCount(n); }); });
+  emscripten::function("setThreadCount", +[](int n) { guarded("setting the thread count", [&] { lrp::setThreadCount(n); }); });
   emscripten::function("threadCount", &lrp::threadCount);
 }
