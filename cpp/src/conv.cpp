@@ -390,8 +390,10 @@ Matrix Conv2DLayer::weight() const {
 // A modified branch copies one packed layout for the call (packedWeight); the GEMM path also packs a chunk of
 // patches and of the transposed map's columns (chunkPositions: about 64K floats each).
 int64_t Conv2DLayer::workspaceBytes() const {
+  // A modified copy of one panel layout for the call, and per thread the chunk buffers of the GEMM (the forward
+  // map's patches, kept per thread between calls; the transposed map's gradients and columns).
   const int64_t panels = std::max(bytesOf(packedForward_), bytesOf(packedTranspose_));
-  return panels > 0 ? panels + 3 * int64_t{65536 + kPanelRows * 4096} * 4 : 0;
+  return panels > 0 ? panels + int64_t{threadCount()} * 3 * int64_t{65536 + kPanelRows * 4096} * 4 : 0;
 }
 
 Shape Conv2DLayer::outputShape(const std::vector<Shape>& inputShapes) const {

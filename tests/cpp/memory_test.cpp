@@ -105,6 +105,8 @@ TEST(Memory, EstimatesFollowTheShapes) {
 TEST(Memory, EstimateBoundsTheMeasuredActivations) {
   const lrp::Graph graph = smallCnn();
   std::mt19937 rng(72);
+  // A first pass starts the thread pool and the per-thread chunk buffers (workspace, kept between calls).
+  graph.forward(randomMatrix(rng, graph.inputSize(), 16, 0, 1));
   for (int batch : {1, 16}) {
     const lrp::Matrix x = randomMatrix(rng, graph.inputSize(), batch, 0, 1);
     const int64_t before = inUse();
