@@ -871,6 +871,8 @@ async function loadEngines(verbose) {
     const spec = args.package ? pathToFileURL(path.resolve(args.package)).href : 'lrp-wasm';
     lrp = await import(spec);
     if (typeof lrp.loadModel !== 'function') throw new Error(`${spec} does not export loadModel`);
+    // One thread, as onnxruntime-web here (scripts/bench-threads.mjs compares thread counts).
+    lrp.configure?.({ threads: 1 });
     info.package = path.relative(ROOT, fileURLToPath(import.meta.resolve(spec)));
   } catch (e) {
     lrp = null;
