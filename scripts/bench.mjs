@@ -493,6 +493,9 @@ async function benchModel(spec, lrp, ortInfo) {
       const t0 = performance.now();
       model = await lrp.loadModel(bytes);
       res.loadMs = performance.now() - t0;
+      // the engine started with this first model: the threads it really runs (builds without threads: 1)
+      res.engineThreads = typeof lrp.engineThreads === 'function' ? lrp.engineThreads() : 1;
+      if (res.engineThreads !== THREADS) warn(`lrp-wasm runs at ${res.engineThreads} thread(s), not the ${THREADS} asked for`);
       // an ONNX file given by path: a softmax or LayerNorm inside makes it a transformer
       spec.transformer ??= model.layers.some((l) => l.kind === 'softmax' || l.kind === 'layernorm');
       memory.afterLoad = heapMB();
@@ -892,8 +895,7 @@ async function loadEngines(verbose) {
     // One engine per process: its threads are set before the first model (builds without configure: 1 thread).
     if (typeof lrp.configure === 'function') lrp.configure({ threads: THREADS });
     else if (THREADS !== 1) throw new Error(`${spec} has no configure(): it cannot run at ${THREADS} threads`);
-    info.threads = typeof lrp.engineThreads === 'function' ? lrp.engineThreads() : 1;
-    if (info.threads !== THREADS) warn(`lrp-wasm runs at ${info.threads} thread(s), not the ${THREADS} asked for`);
+    info.threads = THREADS;
     info.package = path.relative(ROOT, fileURLToPath(import.meta.resolve(spec)));
   } catch (e) {
     lrp = null;
@@ -910,7 +912,7 @@ async function loadEngines(verbose) {
     if (info.package) console.log(`lrp-wasm: ${info.package}`);
     if (ortInfo) console.log(`onnxruntime-web ${ortInfo.version}: ${ortInfo.entry}, executionProviders ['wasm'], numThreads ${THREADS}, proxy false`);
   } else {
-    console.log(`(process ${process.pid}: lrp-wasm ${info.package ?? '-'} at ${info.threads ?? 1} thread(s), onnxruntime-web ${ortInfo?.version ?? '-'} wasm, ${THREADS} thread(s))`);
+    console.log(`(process ${process.pid}: lrp-wasm ${info.package ?? '-'} at ${THREADS} thread(s), onnxruntime-web ${ortInfo?.version ?? '-'} wasm, ${THREADS} thread(s))`);
   }
   return { lrp, ortInfo, info };
 }

@@ -70,6 +70,7 @@ export function createHandler({
   demoDir = path.join(ROOT, 'web', 'demo'),
   distDir = path.join(ROOT, 'dist'),
   modelsDir = path.join(ROOT, 'web', 'models'),
+  crossOriginIsolated = true, // false: no COOP/COEP (tests of the single-thread fallback)
 } = {}) {
   const mounts = [
     { prefix: '/dist/', serve: staticDir(distDir) },
@@ -80,9 +81,11 @@ export function createHandler({
   return function handler(req, res) {
     // Cross-origin isolation (crossOriginIsolated === true): everything is same-origin, so require-corp
     // blocks nothing the demo loads.
-    res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
-    res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
-    res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
+    if (crossOriginIsolated) {
+      res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+      res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
+      res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return sendText(res, 405, 'Method Not Allowed\n', { Allow: 'GET, HEAD' });
     }

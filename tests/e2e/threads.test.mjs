@@ -4,6 +4,7 @@
 import { test, before, after as afterAll } from 'node:test';
 import assert from 'node:assert/strict';
 import { openDemo, after, waitReady, noProblems } from './helpers.mjs';
+import { startServer } from '../../scripts/serve.mjs';
 
 let env, page;
 before(async () => {
@@ -91,4 +92,22 @@ test('threaded and single-thread engines give bit-identical relevances in the pa
     assert.deepEqual(threaded.result[name], single.result[name], name);
   }
   assert.deepEqual(env.problems, noProblems, JSON.stringify(env.problems, null, 2));
+});
+
+test('without cross-origin isolation the demo silently runs the single-thread build', async () => {
+  const plain = await startServer({ port: 0, crossOriginIsolated: false, distDir: process.env.LRP_DIST_DIR || undefined });
+  try {
+    // Its own record of problems: requests to this second server count as foreign for env's watcher.
+    const sink = { console: [], page: [], requests: [], foreign: [] };
+    const p = await env.newPage(undefined, sink);
+    await p.goto(plain.url);
+    await waitReady(p);
+    assert.equal(await p.evaluate(() => self.crossOriginIsolated), false);
+    assert.equal(await p.evaluate(() => window.__lrpDemo.engineThreads), 1, 'no SharedArrayBuffer: one thread');
+    assert.match(await p.textContent('#model-summary'), /1 engine thread\b/);
+    assert.deepEqual([sink.console, sink.page, sink.requests], [[], [], []], JSON.stringify(sink));
+    await p.context().close();
+  } finally {
+    await plain.close();
+  }
 });
