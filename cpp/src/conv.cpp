@@ -425,7 +425,7 @@ const std::vector<float>& Conv2DLayer::packedWeight(const Modifier& mod, bool fo
     return scratch;
   }
   // The transposed layout is kept too: deriving it per call from the forward panels (a 4×4 block transpose)
-  // made explains 10–20 % slower (resnet50 epsilon-alpha2-beta1 1480 against 1239 ms), see issue10-progress.md.
+  // made explains 10–20 % slower (resnet50 epsilon-alpha2-beta1 1480 against 1239 ms), see docs/performance.md.
   if (mod.mod == ParamMod::Identity) return packedTranspose_;
   scratch.resize(packedTranspose_.size());
   withModifier(mod, [&](auto load) { transformSplit(packedTranspose_, scratch, load); });

@@ -1,6 +1,6 @@
 // DenseLayer's maps against naive double-precision loops on the modified weight, for every parameter modifier,
 // over sizes that exercise the 4-wide SIMD bodies and their scalar tails (in and out not multiples of 4) and
-// batches of 1–5 samples (the 2-column and 1-column blocks). The modifier is applied in the kernels' loads
+// batches of 1–5 samples (the 2-column and 1-column blocks) and of 32–45 columns (tokens: the packed GEMM). The modifier is applied in the kernels' loads
 // (kernels.cpp), so these are the only check that each load computes what Modifier::applyModifier does.
 #include "test_helpers.hpp"
 
@@ -49,7 +49,8 @@ TEST(DenseMaps, EveryModifierAgainstNaiveLoops) {
     const lrp::Vector b = randomVector(rng, out, -1, 1);
     lrp::DenseLayer layer(w, b);
     const DMat wd = w.cast<double>();
-    for (int batch = 1; batch <= 5; ++batch) {
+    // 1–5 columns: the streaming kernels; 32, 33 and 45: the packed GEMM (many tokens), with partial panels.
+    for (int batch : {1, 2, 3, 4, 5, 32, 33, 45}) {
       const lrp::Matrix X = randomMatrix(rng, in, batch, -1, 1);
       const lrp::Matrix S = randomMatrix(rng, out, batch, -1, 1);
       for (const ParamMod mod : mods) {

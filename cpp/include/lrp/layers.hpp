@@ -167,6 +167,8 @@ class DenseLayer : public LinearLayer {
   const char* kind() const override { return "dense"; }
   Matrix weight() const override { return w(); }
   int64_t memoryBytes() const override { return LinearLayer::memoryBytes() + bytesOf(storage_); }
+  // Over many tokens the products pack a modified copy of W for the GEMM (see dense.cpp).
+  int64_t workspaceBytes() const override { return bytesOf(storage_) + int64_t{16} * (in_ + out_); }  // + panel padding
   Shape outputShape(const std::vector<Shape>& inputShapes) const override;
   Matrix mapForward(const Matrix& x, const Modifier& mod, const Vector* b) const override;
   Matrix mapTranspose(const Matrix& s, const Modifier& mod) const override;
