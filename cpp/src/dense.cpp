@@ -18,8 +18,8 @@ std::vector<float> columnsOf(const Matrix& w) { return std::vector<float>(w.data
 DenseLayer::DenseLayer(Matrix weight, Vector bias)
     : DenseLayer(columnsOf(weight), weight.rows(), weight.cols(), std::move(bias)) {}
 
-DenseLayer::DenseLayer(std::vector<float> columnMajorWeight, int64_t out, int64_t in, Vector bias)
-    : LinearLayer(Matrix(), std::move(bias)), storage_(std::move(columnMajorWeight)), out_(out), in_(in) {
+DenseLayer::DenseLayer(std::vector<float> columnMajorWeight, int64_t out, int64_t in, Vector bias, int64_t tokens)
+    : LinearLayer(Matrix(), std::move(bias)), storage_(std::move(columnMajorWeight)), out_(out), in_(in), tokens_(tokens) {
   if (out_ <= 0 || in_ <= 0) throw Error("dense layer needs a non-empty weight matrix");
   if (static_cast<int64_t>(storage_.size()) != out_ * in_)
     throw Error("dense weight has " + std::to_string(storage_.size()) + " values, expected " + std::to_string(out_) +
@@ -65,7 +65,7 @@ Matrix bySample(Matrix&& m, Eigen::Index samples) {
 
 namespace {
 
-// From this many columns (tokens × samples) on, the products run on the packed GEMM of the convolutions, which
+// From this many tokens per sample on, the products run on the packed GEMM of the convolutions, which
 // keeps an 8×4 block of the result in registers: vit_b_16's linear maps over 197 tokens ran 1.5× slower on the
 // column-streaming kernels, which are right for one column (a CNN's classifier at batch 1). Below it, packing W
 // per call costs more than it saves (mnist-vit, 17 tokens: explain 0.93 → 1.51 ms with the GEMM).
@@ -91,19 +91,29 @@ Matrix gemmProduct(const float* b, int k, int n, std::ptrdiff_t strideK, std::pt
 // W is the only copy of the weight (out × in, column-major). At one column, the forward map is W X summed column
 // by column (`product`) and the transposed map Wᵀ S one dot product per input feature (`transposedProduct`); both
 // stream W contiguously and apply a rule's modifier as they load it, so a branch (W⁺, W⁻, γ, w², ones) costs no
-// memory. With kGemmColumns columns or more (tokens), both run on the packed GEMM.
+// memory. Over 2–31 tokens per sample the forward map blocks tokens in registers (`productOfTokens`); from
+// kGemmColumns tokens on, both run on the packed GEMM.
+// The kernel depends on the tokens per sample (1 for a CNN's classifier, 17 or 197 for a ViT), never on the
+// batch: explainBatch runs its inputs in chunks, and every chunk must compute the same values.
 Matrix DenseLayer::mapForward(const Matrix& x, const Modifier& mod, const Vector* b) const {
   const Eigen::Map<const Matrix> tokens = byToken(x, in_);
-  Matrix z = tokens.cols() >= kGemmColumns
+  const Eigen::Index perSample = x.rows() / in_;
+  Matrix z = perSample >= kGemmColumns
                  ? gemmProduct(storage_.data(), static_cast<int>(in_), static_cast<int>(out_), out_, 1, tokens, mod)
-                 : product(w(), tokens, mod);
+             : perSample > 1 ? productOfTokens(w(), tokens, mod)
+                             : product(w(), tokens, mod);
   if (b != nullptr && b->size() != 0) z.colwise() += *b;
   return bySample(std::move(z), x.cols());
 }
 
+// Over kGemmColumns tokens or more the products pack a modified copy of W (and the tokens) for the GEMM.
+int64_t DenseLayer::workspaceBytes() const {
+  return tokens_ >= kGemmColumns ? bytesOf(storage_) + int64_t{16} * (in_ + out_) + int64_t{4} * tokens_ * (in_ + out_) : 0;
+}
+
 Matrix DenseLayer::mapTranspose(const Matrix& s, const Modifier& mod) const {
   const Eigen::Map<const Matrix> tokens = byToken(s, out_);
-  Matrix r = tokens.cols() >= kGemmColumns
+  Matrix r = s.rows() / out_ >= kGemmColumns
                  ? gemmProduct(storage_.data(), static_cast<int>(out_), static_cast<int>(in_), 1, out_, tokens, mod)
                  : transposedProduct(w(), tokens, mod);
   return bySample(std::move(r), s.cols());
@@ -126,8 +136,13 @@ std::unique_ptr<Layer> buildDense(LayerSpec& spec, const std::vector<Shape>& inp
   if (byColumns && spec.integer("outFeatures") != out)
     throw Error("dense weightColumns were laid out for " + std::to_string(spec.integer("outFeatures")) +
                 " outputs, but the input's last axis " + std::to_string(in) + " gives " + std::to_string(out));
-  if (byColumns) return std::make_unique<DenseLayer>(std::move(weight), out, in, toVector(spec.floats("bias")));
-  return std::make_unique<DenseLayer>(rowMajorMatrix(weight, out, in, "dense weight"), toVector(spec.floats("bias")));
+  const int64_t tokens = std::max<int64_t>(1, shapeSize(input) / in);
+  std::vector<float> columns = byColumns ? std::move(weight) : std::vector<float>();
+  if (!byColumns) {
+    const Matrix w = rowMajorMatrix(weight, out, in, "dense weight");
+    columns.assign(w.data(), w.data() + w.size());
+  }
+  return std::make_unique<DenseLayer>(std::move(columns), out, in, toVector(spec.floats("bias")), tokens);
 }
 
 }  // namespace lrp

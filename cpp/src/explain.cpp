@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <memory>
 
 namespace lrp {
 namespace {
@@ -54,7 +56,10 @@ int64_t pointSize(const Graph& graph) {
 std::string callName(const ExplainRequest& request, int64_t batch) {
   static const char* names[] = {"lrp", "gradient", "gradient-x-input", "integrated-gradients", "smoothgrad"};
   std::string name = std::string("explain (") + names[static_cast<int>(request.method)];
-  if (usesPoints(request.method)) name += ", " + std::to_string(pointCount(request)) + (request.method == Method::SmoothGrad ? " samples" : " steps");
+  if (usesPoints(request.method)) {
+    const int count = pointCount(request);
+    name += ", " + std::to_string(count) + (request.method == Method::SmoothGrad ? " sample" : " step") + (count == 1 ? "" : "s");
+  }
   return name + ") for a batch of " + std::to_string(batch);
 }
 
@@ -240,18 +245,25 @@ Matrix gradientAt(const Graph& graph, const Matrix& points, int target, const Ex
   return atEmbedding;
 }
 
-// Mean gradient over the columns of `points` (evaluated in chunks to bound memory), all for one target. The
-// gradients are summed one column after another, so the result does not depend on the chunk size.
-Vector meanGradient(const Graph& graph, const Matrix& points, int target, const ExplainRequest& request,
-                    int embedding = -1, const Vector& constants = Vector()) {
-  Vector sum = Vector::Zero(points.rows());
+// Writes the points [start, start + block.cols()) into `block`; called with increasing `start`.
+using PointSource = std::function<void(Eigen::Index start, Matrix& block)>;
+
+// Mean gradient over `count` points of `rows` values each, all for one target, made and evaluated chunk by chunk
+// (only one chunk of points exists at a time: 4,096 steps of a 224×224 image would be 2.4 GB). The gradients are
+// summed one column after another, so the result does not depend on the chunk size.
+Vector meanGradient(const Graph& graph, Eigen::Index count, Eigen::Index rows, const PointSource& pointsAt, int target,
+                    const ExplainRequest& request, int embedding = -1, const Vector& constants = Vector()) {
+  Vector sum = Vector::Zero(rows);
   const Eigen::Index chunk = pointChunk(graph, request);
-  for (Eigen::Index start = 0; start < points.cols(); start += chunk) {
-    const Eigen::Index n = std::min<Eigen::Index>(chunk, points.cols() - start);
-    const Matrix gradients = gradientAt(graph, points.middleCols(start, n), target, request, embedding, constants);
+  Matrix points;
+  for (Eigen::Index start = 0; start < count; start += chunk) {
+    const Eigen::Index n = std::min<Eigen::Index>(chunk, count - start);
+    points.resize(rows, n);
+    pointsAt(start, points);
+    const Matrix gradients = gradientAt(graph, points, target, request, embedding, constants);
     for (Eigen::Index col = 0; col < n; ++col) sum += gradients.col(col);
   }
-  return sum / static_cast<float>(points.cols());
+  return sum / static_cast<float>(count);
 }
 
 // Reproducible normal noise on every platform (no std:: distributions, whose algorithms differ between
@@ -285,29 +297,32 @@ class NormalNoise {
 };
 
 // The points of integrated gradients (Sundararajan et al. 2017) with a zero baseline: k/steps·x, k = 1..steps.
-Matrix interpolationPoints(const Vector& x, int steps) {
-  Matrix points(x.size(), steps);
-  for (int k = 1; k <= steps; ++k) points.col(k - 1) = x * (static_cast<float>(k) / steps);
-  return points;
+PointSource interpolationPoints(const Vector& x, int steps) {
+  return [&x, steps](Eigen::Index start, Matrix& block) {
+    for (Eigen::Index col = 0; col < block.cols(); ++col)
+      block.col(col) = x * (static_cast<float>(start + col + 1) / steps);
+  };
 }
 
-// The points of SmoothGrad (Smilkov et al. 2017): x + N(0, σ²), σ = noiseLevel·(max x − min x).
-Matrix noisyPoints(const Vector& x, const ExplainRequest& request) {
+// The points of SmoothGrad (Smilkov et al. 2017): x + N(0, σ²), σ = noiseLevel·(max x − min x). One noise stream,
+// drawn point after point, value after value: the chunks see the numbers one full matrix would hold.
+PointSource noisyPoints(const Vector& x, const ExplainRequest& request) {
   const float range = x.maxCoeff() - x.minCoeff();
   const float sigma = request.noiseLevel * (range > 0 ? range : 1.0f);
-  NormalNoise noise(request.seed);
-  Matrix points(x.size(), request.samples);
-  for (Eigen::Index col = 0; col < points.cols(); ++col)
-    for (Eigen::Index row = 0; row < points.rows(); ++row) points(row, col) = x(row) + sigma * noise.next();
-  return points;
+  auto noise = std::make_shared<NormalNoise>(request.seed);
+  return [&x, sigma, noise](Eigen::Index, Matrix& block) {
+    for (Eigen::Index col = 0; col < block.cols(); ++col)
+      for (Eigen::Index row = 0; row < block.rows(); ++row) block(row, col) = x(row) + sigma * noise->next();
+  };
 }
 
 Vector integratedGradients(const Graph& graph, const Vector& x, int target, const ExplainRequest& request) {
-  return meanGradient(graph, interpolationPoints(x, request.steps), target, request).cwiseProduct(x);
+  return meanGradient(graph, request.steps, x.size(), interpolationPoints(x, request.steps), target, request)
+      .cwiseProduct(x);
 }
 
 Vector smoothGrad(const Graph& graph, const Vector& x, int target, const ExplainRequest& request) {
-  return meanGradient(graph, noisyPoints(x, request), target, request);
+  return meanGradient(graph, request.samples, x.size(), noisyPoints(x, request), target, request);
 }
 
 // Token ids cannot be interpolated or perturbed; their embeddings can. Integrated gradients and SmoothGrad
@@ -332,8 +347,9 @@ Vector tokenAttribution(const Graph& graph, const Vector& column, int target, co
   const Vector constants = column.tail(graph.constantsSize());
   const Vector e = graph.node(embedding).layer->forward({&idColumn}).col(0);
   const bool integrated = request.method == Method::IntegratedGradients;
-  const Matrix points = integrated ? interpolationPoints(e, request.steps) : noisyPoints(e, request);
-  Matrix perValue = meanGradient(graph, points, target, request, embedding, constants);
+  const PointSource points = integrated ? interpolationPoints(e, request.steps) : noisyPoints(e, request);
+  Matrix perValue = meanGradient(graph, integrated ? request.steps : request.samples, e.size(), points, target, request,
+                                 embedding, constants);
   if (integrated) perValue.array() *= e.array();
   // The embedding's gradient map sums over the embedding dimension: one value per token.
   return graph.node(embedding).layer->gradient({&idColumn}, Matrix(e), perValue)[0].col(0);
@@ -353,10 +369,14 @@ Method methodFromName(const std::string& name) {
 
 MemoryNeed explainNeed(const Graph& graph, const ExplainRequest& request, int64_t batch) {
   if (!usesPoints(request.method)) return graph.backwardNeed(batch, request.layerRelevance);
-  // Every input's forward pass is kept (for its target and output) while its points run, chunk by chunk.
-  MemoryNeed need{graph.backwardNeed(batch).activations + int64_t{pointCount(request)} * pointSize(graph) * 4, 0, 0, 0};
-  need += graph.backwardNeed(pointChunk(graph, request));
-  return need;
+  // The inputs' logits (a forward pass that frees as it goes; with `attention` every activation is kept), then the
+  // points, one chunk at a time (the chunk's points and its forward/backward pass).
+  const int64_t chunk = pointChunk(graph, request);
+  MemoryNeed need = request.attention ? MemoryNeed{graph.backwardNeed(batch).activations, 0, 0, 0} : MemoryNeed{};
+  need += graph.backwardNeed(chunk);
+  need.activations += chunk * pointSize(graph) * 4;
+  const MemoryNeed logits = graph.predictNeed(batch);
+  return logits.total() > need.total() ? logits : need;
 }
 
 int64_t explainBatchLimit(const Graph& graph, const ExplainRequest& request, int64_t count) {
@@ -367,8 +387,11 @@ int64_t explainBatchLimit(const Graph& graph, const ExplainRequest& request, int
 std::vector<Explanation> explainBatch(const Graph& graph, const Matrix& inputs, const ExplainRequest& request) {
   checkRequest(graph, request);
   requireMemory(callName(request, inputs.cols()), explainNeed(graph, request, inputs.cols()));
-  const Activations acts = graph.forward(inputs);
-  const Matrix& logits = acts.nodes.back();
+  // Integrated gradients and SmoothGrad need only the logits of the inputs (their targets and outputs), not their
+  // activations, while the points run (unless the attention weights are asked for).
+  const bool logitsOnly = usesPoints(request.method) && !request.attention;
+  const Activations acts = logitsOnly ? Activations{} : graph.forward(inputs);
+  const Matrix logits = logitsOnly ? graph.predict(inputs) : acts.nodes.back();
   const std::vector<int> targets = resolveTargets(logits, request.target);
 
   Matrix relevance;

@@ -163,12 +163,13 @@ class DenseLayer : public LinearLayer {
   DenseLayer(Matrix weight, Vector bias);
   // W (out × in) given column-major, i.e. its columns one after the other: the storage is moved in, not copied
   // (the loader hands over the buffer it filled from JavaScript, so a weight exists once on the wasm heap).
-  DenseLayer(std::vector<float> columnMajorWeight, int64_t out, int64_t in, Vector bias);
+  // `tokens`: the values per sample over `in` (a sequence's length; 1 for a flat input), which picks the kernels
+  // and so the workspace a call needs.
+  DenseLayer(std::vector<float> columnMajorWeight, int64_t out, int64_t in, Vector bias, int64_t tokens = 1);
   const char* kind() const override { return "dense"; }
   Matrix weight() const override { return w(); }
   int64_t memoryBytes() const override { return LinearLayer::memoryBytes() + bytesOf(storage_); }
-  // Over many tokens the products pack a modified copy of W for the GEMM (see dense.cpp).
-  int64_t workspaceBytes() const override { return bytesOf(storage_) + int64_t{16} * (in_ + out_); }  // + panel padding
+  int64_t workspaceBytes() const override;
   Shape outputShape(const std::vector<Shape>& inputShapes) const override;
   Matrix mapForward(const Matrix& x, const Modifier& mod, const Vector* b) const override;
   Matrix mapTranspose(const Matrix& s, const Modifier& mod) const override;
@@ -177,6 +178,7 @@ class DenseLayer : public LinearLayer {
   Eigen::Map<const Matrix> w() const { return Eigen::Map<const Matrix>(storage_.data(), out_, in_); }
   std::vector<float> storage_;  // W column-major (LinearLayer's weight_ stays empty)
   Eigen::Index out_ = 0, in_ = 0;
+  int64_t tokens_ = 1;
 };
 
 // A 1-D signal [C, L] runs through the 2-D conv and pooling code as the image [C, 1, L]; the layers keep
