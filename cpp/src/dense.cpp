@@ -137,10 +137,10 @@ std::unique_ptr<Layer> buildDense(LayerSpec& spec, const std::vector<Shape>& inp
     throw Error("dense weightColumns were laid out for " + std::to_string(spec.integer("outFeatures")) +
                 " outputs, but the input's last axis " + std::to_string(in) + " gives " + std::to_string(out));
   const int64_t tokens = std::max<int64_t>(1, shapeSize(input) / in);
-  std::vector<float> columns = byColumns ? std::move(weight) : std::vector<float>();
-  if (!byColumns) {
-    const Matrix w = rowMajorMatrix(weight, out, in, "dense weight");
-    columns.assign(w.data(), w.data() + w.size());
+  std::vector<float> columns = byColumns ? std::move(weight) : std::vector<float>(weight.size());
+  if (!byColumns) {  // row-major [out, in] straight into column-major storage
+    using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    Eigen::Map<Matrix>(columns.data(), out, in) = Eigen::Map<const RowMajor>(weight.data(), out, in);
   }
   return std::make_unique<DenseLayer>(std::move(columns), out, in, toVector(spec.floats("bias")), tokens);
 }

@@ -212,6 +212,12 @@ float dot(const float* a, const float* x, int n, Load load) {
   return sum;
 }
 
+// Column j of a column-major matrix (a Matrix or an Eigen::Ref of one).
+template <typename M>
+const float* column(const M& mat, int j) {
+  return mat.data() + static_cast<Eigen::Index>(j) * mat.outerStride();
+}
+
 // Output rows below this many multiply-adds per thread are not split over threads.
 constexpr int64_t kMinParallelWork = 1 << 17;
 
@@ -221,7 +227,6 @@ template <typename Load>
 Matrix transposedProductWith(const Eigen::Ref<const Matrix>& a, const Eigen::Ref<const Matrix>& x, Load load) {
   const int n = static_cast<int>(a.rows()), m = static_cast<int>(a.cols()), batch = static_cast<int>(x.cols());
   Matrix out(m, batch);
-  auto column = [&](const auto& mat, int j) { return mat.data() + static_cast<Eigen::Index>(j) * mat.outerStride(); };
   const int64_t grain = std::max<int64_t>(4, kMinParallelWork / std::max<int64_t>(int64_t{n} * batch, 1));
   parallelFor(0, m, grain, [&](int64_t kBegin, int64_t kEnd) {
     const int k0 = static_cast<int>(kBegin), k1 = static_cast<int>(kEnd);
@@ -287,7 +292,6 @@ Matrix productTokensWith(const Eigen::Ref<const Matrix>& a, const Eigen::Ref<con
   const int m = static_cast<int>(a.rows()), n = static_cast<int>(a.cols()), batch = static_cast<int>(x.cols());
   Matrix out(m, batch);
   const std::ptrdiff_t lda = a.outerStride();
-  auto column = [](const auto& mat, int j) { return mat.data() + static_cast<Eigen::Index>(j) * mat.outerStride(); };
   const int64_t blocks = m / 8;
   const int64_t grain = std::max<int64_t>(1, kMinParallelWork / std::max<int64_t>(int64_t{8} * n * batch, 1));
   parallelFor(0, blocks, grain, [&](int64_t first, int64_t last) {
@@ -326,7 +330,6 @@ template <typename Load>
 Matrix productWith(const Eigen::Ref<const Matrix>& a, const Eigen::Ref<const Matrix>& x, Load load) {
   const int m = static_cast<int>(a.rows()), n = static_cast<int>(a.cols()), batch = static_cast<int>(x.cols());
   Matrix out = Matrix::Zero(m, batch);
-  auto column = [&](const auto& mat, int j) { return mat.data() + static_cast<Eigen::Index>(j) * mat.outerStride(); };
   const int64_t grain = std::max<int64_t>(4, kMinParallelWork / std::max<int64_t>(int64_t{n} * batch, 1));
   parallelFor(0, m, grain, [&](int64_t iBegin, int64_t iEnd) {
     const int i0 = static_cast<int>(iBegin), i1 = static_cast<int>(iEnd);
