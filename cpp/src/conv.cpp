@@ -441,36 +441,59 @@ Matrix Conv2DLayer::mapForward(const Matrix& x, const Modifier& mod, const Vecto
     throw Error("conv layer got " + std::to_string(x.rows()) + " input values, expected " + std::to_string(inSize));
   if (b != nullptr && b->size() != 0 && b->size() != outChannels) throw Error("conv bias of the wrong size");
   const bool direct = useDirect(perGroup, taps_);
-  std::vector<float> scratch;
-  const std::vector<float>& filters = direct ? scratch : packedWeight(mod, true, scratch);
-
   const ConvDims d = dimsOf(inputShape_, geometry_, groups_, outHeight_, outWidth_, taps_);
-  const std::ptrdiff_t groupFilters = static_cast<std::ptrdiff_t>(panelCount(perGroup, kPanelCols)) * kPanelCols * d.K;
   const std::vector<Tap> taps = tapsOf(d);
-  const std::vector<Run> rows = direct ? outputRows(d) : std::vector<Run>();
+  const bool hasBias = b != nullptr && b->size() != 0;
+  Matrix z(static_cast<Eigen::Index>(outChannels) * positions, x.cols());
+  // z[o, ·] += b[o] for filters [o0, o1) of group g, positions [p0, p1) of one sample's output.
+  auto addBias = [&](float* output, int g, int o0, int o1, int p0, int p1) {
+    if (!hasBias) return;
+    for (int o = o0; o < o1; ++o)
+      Eigen::Map<Eigen::ArrayXf>(output + static_cast<std::ptrdiff_t>(o) * positions + p0, p1 - p0) += (*b)(g * perGroup + o);
+  };
+
+  if (direct) {  // tasks (sample, group): each writes its own part of z
+    const std::vector<Run> rows = outputRows(d);
+    const int64_t tasks = static_cast<int64_t>(x.cols()) * groups_;
+    parallelFor(0, tasks, grainFor(static_cast<int64_t>(positions) * d.K * perGroup), [&](int64_t first, int64_t last) {
+      for (int64_t task = first; task < last; ++task) {
+        const Eigen::Index sample = static_cast<Eigen::Index>(task / groups_);
+        const int g = static_cast<int>(task % groups_);
+        const float* input = x.col(sample).data() + static_cast<std::ptrdiff_t>(g) * d.channels * H * W;
+        float* output = z.col(sample).data() + static_cast<std::ptrdiff_t>(g) * perGroup * positions;
+        withModifier(mod, [&](auto load) {
+          directForward(d, taps, rows, input, weight_.data() + static_cast<std::ptrdiff_t>(g) * perGroup, outChannels,
+                        load, perGroup, positions, output);
+        });
+        addBias(output, g, 0, perGroup, 0, positions);
+      }
+    });
+    return z;
+  }
+
+  std::vector<float> scratch;
+  const std::vector<float>& filters = packedWeight(mod, true, scratch);
+  const std::ptrdiff_t groupFilters = static_cast<std::ptrdiff_t>(panelCount(perGroup, kPanelCols)) * kPanelCols * d.K;
   const int chunk = chunkPositions(positions, d.K);
   const int chunks = panelCount(positions, chunk);
-  const size_t patchesSize = direct ? 0 : static_cast<size_t>(panelCount(chunk, kPanelRows)) * kPanelRows * d.K;
-  const bool hasBias = b != nullptr && b->size() != 0;
+  const size_t patchesSize = static_cast<size_t>(panelCount(chunk, kPanelRows)) * kPanelRows * d.K;
   // With threads and few chunks (the late layers of a CNN: 49 positions, 512 filters), the filters are cut into
   // blocks of B panels too, so that every thread gets several tasks. A block computes its columns of C exactly
   // as the whole product does (same k blocking, same micro-kernel, full panels stay full), so the split does
   // not change any value.
   const int filterPanels = panelCount(perGroup, kPanelCols);
   int panelsPerBlock = filterPanels;
-  if (!direct && threadCount() > 1) {
+  if (threadCount() > 1) {
     const int64_t have = static_cast<int64_t>(x.cols()) * groups_ * chunks, want = kPiecesPerThread * threadCount();
     if (have < want) panelsPerBlock = panelCount(filterPanels, static_cast<int>(std::min<int64_t>(filterPanels, (want + have - 1) / have)));
   }
   const int blocks = panelCount(filterPanels, panelsPerBlock);
 
-  // Tasks: (sample, group) for the direct loops, (sample, group, chunk of positions, block of filters) for the
-  // GEMM; each writes its own part of z (bias included), with the same arithmetic whichever thread runs it.
-  Matrix z(static_cast<Eigen::Index>(outChannels) * positions, x.cols());
-  const int64_t tasksPerGroup = direct ? 1 : static_cast<int64_t>(chunks) * blocks;
+  // Tasks (sample, group, chunk of positions, block of filters); each writes its own part of z (bias included),
+  // with the same arithmetic whichever thread runs it.
+  const int64_t tasksPerGroup = static_cast<int64_t>(chunks) * blocks;
   const int64_t tasks = static_cast<int64_t>(x.cols()) * groups_ * tasksPerGroup;
-  const int64_t workPerTask = static_cast<int64_t>(direct ? positions : chunk) * d.K * (direct ? perGroup : panelsPerBlock * kPanelCols);
-  parallelFor(0, tasks, grainFor(workPerTask), [&](int64_t first, int64_t last) {
+  parallelFor(0, tasks, grainFor(static_cast<int64_t>(chunk) * d.K * panelsPerBlock * kPanelCols), [&](int64_t first, int64_t last) {
     // The patches of a chunk, packed once for the consecutive tasks (blocks) that use them; one buffer per thread.
     thread_local std::vector<float> patches;
     if (patches.size() < patchesSize) patches.resize(patchesSize);
@@ -479,31 +502,17 @@ Matrix Conv2DLayer::mapForward(const Matrix& x, const Modifier& mod, const Vecto
       const Eigen::Index sample = static_cast<Eigen::Index>(task / (groups_ * tasksPerGroup));
       const int g = static_cast<int>(task / tasksPerGroup % groups_);
       const int inGroup = static_cast<int>(task % tasksPerGroup);
-      const int p0 = direct ? 0 : inGroup / blocks * chunk;
-      const int p1 = direct ? positions : std::min(positions, p0 + chunk);
-      const int panelBegin = direct ? 0 : inGroup % blocks * panelsPerBlock;
-      const int o0 = panelBegin * kPanelCols, o1 = direct ? perGroup : std::min(perGroup, (panelBegin + panelsPerBlock) * kPanelCols);
+      const int p0 = inGroup / blocks * chunk, p1 = std::min(positions, p0 + chunk);
+      const int panelBegin = inGroup % blocks * panelsPerBlock;
+      const int o0 = panelBegin * kPanelCols, o1 = std::min(perGroup, (panelBegin + panelsPerBlock) * kPanelCols);
       const float* input = x.col(sample).data() + static_cast<std::ptrdiff_t>(g) * d.channels * H * W;
       float* output = z.col(sample).data() + static_cast<std::ptrdiff_t>(g) * perGroup * positions;
-      if (direct) {
-        withModifier(mod, [&](auto load) {
-          directForward(d, taps, rows, input, weight_.data() + static_cast<std::ptrdiff_t>(g) * perGroup, outChannels,
-                        load, perGroup, positions, output);
-        });
-      } else {
-        const int64_t chunkTask = task / blocks;  // (sample, group, chunk)
-        if (chunkTask != packed) packPatches(d, taps, input, p0, p1, patches.data());
-        packed = chunkTask;
-        packedProduct(p1 - p0, o1 - o0, d.K, patches.data(),
-                      filters.data() + g * groupFilters + static_cast<std::ptrdiff_t>(o0) * d.K,
-                      output + static_cast<std::ptrdiff_t>(o0) * positions + p0, positions);
-      }
-      if (hasBias)
-        for (int o = o0; o < o1; ++o) {
-          const float bias = (*b)(g * perGroup + o);
-          float* row = output + static_cast<std::ptrdiff_t>(o) * positions;
-          for (int p = p0; p < p1; ++p) row[p] += bias;
-        }
+      const int64_t chunkTask = task / blocks;  // (sample, group, chunk)
+      if (chunkTask != packed) packPatches(d, taps, input, p0, p1, patches.data());
+      packed = chunkTask;
+      packedProduct(p1 - p0, o1 - o0, d.K, patches.data(), filters.data() + g * groupFilters + static_cast<std::ptrdiff_t>(o0) * d.K,
+                    output + static_cast<std::ptrdiff_t>(o0) * positions + p0, positions);
+      addBias(output, g, o0, o1, p0, p1);
     }
   });
   return z;

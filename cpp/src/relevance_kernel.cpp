@@ -5,23 +5,29 @@
 namespace lrp {
 namespace {
 
-// The element-wise passes over whole activations, split over threads in contiguous ranges: element i is
-// computed by one thread with the same expression as in a single loop (Eigen's expressions they replace
-// evaluate element by element in the same order of operations).
+// The element-wise passes over whole activations, split over threads in contiguous segments. Each segment
+// runs the same Eigen array expression the single-thread kernel would run on the whole matrix, so it stays
+// SIMD-vectorised (scalar loops written per element here were 10x slower: they cost mnist-vit's explain 17 %)
+// and every element gets the same operations in the same order for any thread count.
 constexpr int64_t kElementGrain = int64_t{1} << 16;  // memory-bound: only big activations are worth a hand-off
 
+using Segment = Eigen::Map<Eigen::ArrayXf>;
+using ConstSegment = Eigen::Map<const Eigen::ArrayXf>;
+
+// Calls f(lo, n) on disjoint segments [lo, lo + n) that cover [0, size).
 template <typename F>
-void forElements(Eigen::Index size, F&& f) {
+void forSegments(Eigen::Index size, F&& f) {
   parallelFor(0, size, kElementGrain, [&](int64_t lo, int64_t hi) {
-    for (int64_t i = lo; i < hi; ++i) f(static_cast<Eigen::Index>(i));
+    f(static_cast<Eigen::Index>(lo), static_cast<Eigen::Index>(hi - lo));
   }, 16);
 }
 
+Segment segment(Matrix& m, Eigen::Index lo, Eigen::Index n) { return Segment(m.data() + lo, n); }
+ConstSegment segment(const Matrix& m, Eigen::Index lo, Eigen::Index n) { return ConstSegment(m.data() + lo, n); }
+
 // d += sign · m
 void addScaled(Matrix& d, float sign, const Matrix& m) {
-  float* out = d.data();
-  const float* in = m.data();
-  forElements(d.size(), [&](Eigen::Index i) { out[i] += sign * in[i]; });
+  forSegments(d.size(), [&](Eigen::Index lo, Eigen::Index n) { segment(d, lo, n) += sign * segment(m, lo, n); });
 }
 
 // A branch's modified input. Ones and bounds are materialised; the kernel never modifies them.
@@ -38,16 +44,13 @@ Matrix modifiedInput(const Matrix& x, InputMod mod, const Rule& rule) {
   };
   auto mapped = [&](auto f) {
     Matrix m(x.rows(), x.cols());
-    const float* in = x.data();
-    float* out = m.data();
-    forElements(x.size(), [&](Eigen::Index i) { out[i] = f(in[i]); });
+    forSegments(x.size(), [&](Eigen::Index lo, Eigen::Index n) { segment(m, lo, n) = f(segment(x, lo, n)); });
     return m;
   };
   switch (mod) {
     case InputMod::Identity: return x;
-    // std::max(v, 0) and std::min(v, 0), as Eigen's cwiseMax/cwiseMin
-    case InputMod::Positive: return mapped([](float v) { return v < 0.0f ? 0.0f : v; });
-    case InputMod::Negative: return mapped([](float v) { return 0.0f < v ? 0.0f : v; });
+    case InputMod::Positive: return mapped([](const ConstSegment& v) { return v.max(0.0f); });
+    case InputMod::Negative: return mapped([](const ConstSegment& v) { return v.min(0.0f); });
     case InputMod::Ones: return Matrix::Ones(x.rows(), x.cols());
     case InputMod::Low: return bound(rule.low);
     case InputMod::High: return bound(rule.high);
@@ -63,21 +66,24 @@ const float* scalarBound(InputMod mod, const Rule& rule) {
 }
 
 // gate(R) / stab(denominator): R where the gate lets it through (z > 0, z < 0, or everywhere), else 0.
+// The same operations as stabilizedDivide(gate(R), denominator, ε), without materialising gate(R).
 Matrix gatedDivide(const Matrix& relevance, const Matrix& z, OutputGate gate, const Matrix& denominator, float epsilon) {
   Matrix s(denominator.rows(), denominator.cols());
-  const float *r = relevance.data(), *zs = z.data(), *d = denominator.data();
-  float* out = s.data();
-  auto divide = [&](auto numerator) {
-    forElements(s.size(), [&](Eigen::Index i) {
-      const float stabilized = d[i] + epsilon * (d[i] >= 0.0f ? 1.0f : -1.0f);
-      out[i] = epsilon == 0.0f && stabilized == 0.0f ? 0.0f : numerator(i) / stabilized;
-    });
+  auto divide = [&](Eigen::Index lo, Eigen::Index n, const auto& numerator) {
+    const ConstSegment d = segment(denominator, lo, n);
+    Segment out = segment(s, lo, n);
+    out = d + epsilon * (d >= 0.0f).select(Eigen::ArrayXf::Ones(n), -1.0f);  // stab(d)
+    if (epsilon == 0.0f) out = (out == 0.0f).select(0.0f, numerator / out);
+    else out = numerator / out;
   };
-  switch (gate) {
-    case OutputGate::All: divide([&](Eigen::Index i) { return r[i]; }); break;
-    case OutputGate::PositiveOutput: divide([&](Eigen::Index i) { return zs[i] > 0.0f ? r[i] : 0.0f; }); break;
-    case OutputGate::NegativeOutput: divide([&](Eigen::Index i) { return zs[i] < 0.0f ? r[i] : 0.0f; }); break;
-  }
+  forSegments(s.size(), [&](Eigen::Index lo, Eigen::Index n) {
+    const ConstSegment r = segment(relevance, lo, n);
+    switch (gate) {
+      case OutputGate::All: divide(lo, n, r); break;
+      case OutputGate::PositiveOutput: divide(lo, n, (segment(z, lo, n) > 0.0f).select(r, 0.0f)); break;
+      case OutputGate::NegativeOutput: divide(lo, n, (segment(z, lo, n) < 0.0f).select(r, 0.0f)); break;
+    }
+  });
   return s;
 }
 
@@ -148,9 +154,9 @@ Matrix linearRelevance(const LinearLayer& layer, const Matrix& x, const Matrix& 
       if (branch.silent) continue;
       const Matrix c = layer.mapTranspose(s, branch.weight);
       const float k = group.coefficient * branch.sign;
-      float* out = inputRelevance.data();
-      const float *in = branch.input->data(), *cs = c.data();
-      forElements(inputRelevance.size(), [&](Eigen::Index i) { out[i] += (k * in[i]) * cs[i]; });
+      forSegments(inputRelevance.size(), [&](Eigen::Index lo, Eigen::Index n) {
+        segment(inputRelevance, lo, n) += (k * segment(*branch.input, lo, n)) * segment(c, lo, n);
+      });
     }
   }
   return inputRelevance;
