@@ -179,5 +179,12 @@ test('a model whose layer cannot fit is refused at load, before allocating, with
 test('setEngineMemoryLimit validates its argument', () => {
   assert.throws(() => setEngineMemoryLimit(-1), /number of bytes/);
   assert.throws(() => setEngineMemoryLimit('1GB'), /number of bytes/);
+  assert.throws(() => setEngineMemoryLimit(0.5), (e) => e instanceof RangeError && /whole number of bytes/.test(e.message));
+  assert.throws(() => setEngineMemoryLimit(2 ** 33), /from 0 to 4294967296 \(4 GB, the WebAssembly maximum/);
+  assert.throws(() => setEngineMemoryLimit(NaN), RangeError);
+  assert.throws(() => setEngineMemoryLimit(1n), /got 1n \(a BigInt\)/);
+  setEngineMemoryLimit(2 ** 32);  // the maximum itself is a valid cap: the same as none
+  const capped = engineMemoryStatus().limit;
   setEngineMemoryLimit(null);
+  assert.equal(capped, engineMemoryStatus().limit);
 });

@@ -43,6 +43,7 @@ test('configure and loadModel validate threads; a started engine keeps its count
   assert.equal(engineThreads(), 0, 'no engine before the first loadModel');
   for (const bad of [0, -1, 1.5, NaN, '2', 65, null])
     assert.throws(() => configure({ threads: bad }), /threads must be an integer from 1 to 64/, String(bad));
+  assert.throws(() => configure({ threads: 2n }), /from 1 to 64 \(got 2n \(a BigInt\)\)/);
   assert.throws(() => configure({ thread: 2 }), /unknown option 'thread'/);
   assert.throws(() => configure(3), /expected an options object/);
   await assert.rejects(loadModel(cnn, { threads: 0 }), /threads must be an integer from 1 to 64/);
@@ -54,12 +55,59 @@ test('configure and loadModel validate threads; a started engine keeps its count
   const model = await loadModel(cnn);
   assert.equal(engineThreads(), 3);
   configure({ threads: 3 });  // the same count is fine
-  assert.throws(() => configure({ threads: 2 }), /already started with threads: 3 .*fixed when the engine starts/);
-  await assert.rejects(loadModel(cnn, { threads: 1 }), /already runs with threads: 3/);
+  assert.throws(() => configure({ threads: 2 }), /configure: the engine already runs 3 threads \(asked for 2\).*fixed when the engine starts/);
+  await assert.rejects(loadModel(cnn, { threads: 1 }), /loadModel: the engine already runs 3 threads \(asked for 1\)/);
   const again = await loadModel(cnn, { threads: 3 });
   assert.deepEqual(again.predict(new Float32Array(784)), model.predict(new Float32Array(784)));
   model.dispose();
   again.dispose();
+});
+
+// One process per case: the engine and its thread count are per process.
+async function runScript(source) {
+  const dir = mkdtempSync(join(tmpdir(), 'lrp-threads-'));
+  try {
+    writeFileSync(join(dir, 'main.mjs'), source);
+    const { stdout } = await run(process.execPath, [join(dir, 'main.mjs')], { timeout: 60_000 });
+    return JSON.parse(stdout.trim().split('\n').at(-1));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+const lrpUrl = new URL('../dist/lrp-wasm.js', import.meta.url).href;
+
+test('while the engine starts with the default count, configure says so (not "threads: null")', async () => {
+  const out = await runScript(`
+    import { loadModel, configure, engineThreads } from ${JSON.stringify(lrpUrl)};
+    const out = {};
+    const loading = loadModel(${JSON.stringify(cnn)});
+    try { configure({ threads: 7 }); } catch (error) { out.error = error.message; }
+    (await loading).dispose();
+    configure({ threads: engineThreads() });  // the count that runs is accepted
+    out.ok = true;
+    console.log(JSON.stringify(out));`);
+  assert.match(out.error, /^configure: the engine is already starting with the default thread count, min\(4, cores\) \(asked for 7\)/);
+  assert.equal(out.ok, true);
+});
+
+test('without SharedArrayBuffer the single-thread build runs, and threads: 1 is then accepted', async () => {
+  // A page that is not cross-origin isolated has no usable SharedArrayBuffer; Node without it behaves the same.
+  const out = await runScript(`
+    delete globalThis.SharedArrayBuffer;
+    const { loadModel, configure, engineThreads } = await import(${JSON.stringify(lrpUrl)});
+    const out = {};
+    configure({ threads: 2 });
+    const model = await loadModel(${JSON.stringify(cnn)});
+    out.threads = engineThreads();
+    configure({ threads: 2 });  // as asked
+    configure({ threads: 1 });  // as runs
+    const again = await loadModel(${JSON.stringify(cnn)}, { threads: 1 });
+    out.same = model.predict(new Float32Array(784)).join() === again.predict(new Float32Array(784)).join();
+    try { configure({ threads: 3 }); } catch (error) { out.error = error.message; }
+    console.log(JSON.stringify(out));`);
+  assert.equal(out.threads, 1);
+  assert.equal(out.same, true);
+  assert.match(out.error, /the engine already runs 1 thread \(asked for 3\)/);
 });
 
 test('a threaded engine that cannot start fails clearly, and threads: 1 still runs afterwards', async () => {

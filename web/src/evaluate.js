@@ -14,6 +14,7 @@
 // page stays responsive, and reports progress through onProgress(done, total) (inputs done / inputs).
 
 import { mulberry32 as prng } from './random.js';
+import { describe } from './describe.js';
 
 const OPTIONS = new Set([
   'order', 'patchSize', 'steps', 'fraction', 'perturbation', 'explain', 'relevance', 'target', 'onProgress', 'batchSize',
@@ -279,9 +280,3 @@ function normalizePerturbation(spec) {
   return { type: 'uniform', low, high, seed };
 }
 
-function describe(value) {
-  if (typeof value === 'string') return `'${value}'`;
-  if (value === null || value === undefined) return String(value);
-  if (typeof value === 'object') return value.constructor?.name ?? 'object';
-  return String(value);
-}

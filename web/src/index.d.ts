@@ -272,9 +272,11 @@ export interface EngineOptions {
 export function loadModel(source: ArrayBuffer | ArrayBufferView | string | URL, options?: EngineOptions): Promise<Model>;
 
 /**
- * Sets the engine's options before it starts (the first loadModel starts it); the last call before the start
- * wins. Throws a RangeError for a thread count that is not an integer from 1 to 64, an Error for an unknown
- * option, and an Error if the engine already started with a different thread count (the same count is fine).
+ * Sets the engine's options before it starts (the first loadModel starts it, even one that then fails on its
+ * model); the last call before the start wins. Throws a RangeError for a thread count that is not an integer
+ * from 1 to 64, an Error for an unknown option, and an Error if the engine already started (or is starting) with
+ * a different thread count. The count asked for at the start and the count that runs are both fine (1 when the
+ * single-thread build loaded because SharedArrayBuffer is not usable).
  */
 export function configure(options: EngineOptions): void;
 
@@ -302,7 +304,8 @@ export function engineMemoryStatus(): EngineMemoryStatus;
 /**
  * Caps the engine's memory (bytes; null or 0: the 4 GB maximum), e.g. for pages on devices that cannot give a
  * tab 4 GB. Loads and calls that would not fit are refused with an Error; batches run in smaller chunks.
- * Throws a TypeError for a negative or non-numeric value.
+ * Throws a TypeError for a value that is not a number or null, a RangeError for a number that is not a whole
+ * number of bytes from 0 to 2³² (4 GB).
  */
 export function setEngineMemoryLimit(bytes: number | null): void;
 

@@ -3,6 +3,7 @@
 // sees well-formed requests) and converts typed arrays; results are always fresh copies.
 import createLrpEngine from '../../build/wasm/lrp_engine.js';
 import { convertOnnx, decodeOnnx } from './onnx/index.js';
+import { describe } from './describe.js';
 
 export const composites = Object.freeze([
   'epsilon-plus', 'epsilon-plus-flat', 'epsilon-alpha2-beta1', 'epsilon-alpha2-beta1-flat',
@@ -30,6 +31,7 @@ const RULE_OPTIONS = new Set(['rule', 'epsilon', 'gamma', 'alpha', 'beta', 'low'
 let enginePromise = null;
 let engineModule = null;
 let memoryLimit = 0;  // setEngineMemoryLimit's cap (0: the module's maximum, 4 GB)
+const MAX_ENGINE_MEMORY = 2 ** 32;  // wasm32's limit, the engine's MAXIMUM_MEMORY
 /** The thread count the engine was started with (as asked: threads > 1 may run single-threaded). */
 let engineThreadsAsked = null;
 /** The thread count configure() asked for before the engine started. */
@@ -43,9 +45,7 @@ function engine(threads) {
   if (enginePromise) {
     if (threads == null) return enginePromise;
     return enginePromise.then((module) => {
-      if (threads !== engineThreadsAsked)
-        throw new Error(`loadModel: the engine already runs with threads: ${engineThreadsAsked} (asked for ${threads}); ` +
-          `threads are fixed when the engine starts (the first loadModel, or configure before it)`);
+      checkStartedThreads(threads, 'loadModel');
       return module;
     });
   }
@@ -113,6 +113,17 @@ async function startThreadedEngine(threads) {
   return module;
 }
 
+// After the engine started, a thread count is accepted if it is the one asked for at the start or the one that
+// runs (1 when the single-thread build loaded because SharedArrayBuffer is not usable).
+function checkStartedThreads(threads, where) {
+  if (threads === engineThreadsAsked || (engineModule && threads === engineModule.threadCount())) return;
+  const state = engineModule ? `already runs ${engineModule.threadCount()} thread${engineModule.threadCount() === 1 ? '' : 's'}`
+    : engineThreadsAsked == null ? 'is already starting with the default thread count, min(4, cores)'
+    : `is already starting with threads: ${engineThreadsAsked}`;
+  throw new Error(`${where}: the engine ${state} (asked for ${threads}); threads are fixed when the ` +
+    `engine starts (the first loadModel, even one that fails, or configure before it)`);
+}
+
 function checkThreads(threads, where) {
   if (!Number.isInteger(threads) || threads < 1 || threads > 64)
     throw new RangeError(`${where}: threads must be an integer from 1 to 64 (got ${describe(threads)})`);
@@ -130,9 +141,7 @@ export function configure(options = {}) {
   if (options.threads === undefined) return;
   checkThreads(options.threads, 'configure');
   if (enginePromise) {
-    if (options.threads !== engineThreadsAsked)
-      throw new Error(`configure: the engine already started with threads: ${engineThreadsAsked} (asked for ${options.threads}); ` +
-        `threads are fixed when the engine starts (the first loadModel, or configure before it)`);
+    checkStartedThreads(options.threads, 'configure');
     return;
   }
   configuredThreads = options.threads;
@@ -157,7 +166,7 @@ export function engineMemoryBytes() {
  */
 export function engineMemoryStatus() {
   if (!engineModule) {
-    const limit = memoryLimit > 0 ? Math.min(memoryLimit, 2 ** 32) : 2 ** 32;
+    const limit = memoryLimit > 0 ? memoryLimit : MAX_ENGINE_MEMORY;
     return { limit, used: 0, available: limit };
   }
   const { limit, used, available } = engineModule.memoryStatus();
@@ -170,9 +179,12 @@ export function engineMemoryStatus() {
  * and the points of integrated gradients and SmoothGrad run in smaller chunks.
  */
 export function setEngineMemoryLimit(bytes) {
-  if (bytes !== null && bytes !== undefined && !(typeof bytes === 'number' && Number.isFinite(bytes) && bytes >= 0))
-    throw new TypeError(`setEngineMemoryLimit: expected a number of bytes >= 0 or null (got ${describe(bytes)})`);
-  memoryLimit = Math.floor(bytes ?? 0);
+  if (bytes !== null && bytes !== undefined && typeof bytes !== 'number')
+    throw new TypeError(`setEngineMemoryLimit: expected a number of bytes or null (got ${describe(bytes)})`);
+  if (typeof bytes === 'number' && !(Number.isInteger(bytes) && bytes >= 0 && bytes <= MAX_ENGINE_MEMORY))
+    throw new RangeError(`setEngineMemoryLimit: expected a whole number of bytes from 0 to ${MAX_ENGINE_MEMORY} ` +
+      `(4 GB, the WebAssembly maximum; 0 or null removes the cap) (got ${describe(bytes)})`);
+  memoryLimit = bytes ?? 0;
   engineModule?.setMemoryLimit(memoryLimit);
 }
 
@@ -658,12 +670,6 @@ function bounds(value, what, expectedLength) {
   return values;
 }
 
-function describe(value) {
-  if (typeof value === 'string') return `'${value}'`;
-  if (value === null || value === undefined) return String(value);
-  if (typeof value === 'object') return value.constructor?.name ?? 'object';
-  return String(value);
-}
 export { evaluate } from './evaluate.js';
 /** The ONNX operator types the importer converts, and those it evaluates at load time on constants. */
 export { supportedOperators, foldedOperators } from './onnx/index.js';
