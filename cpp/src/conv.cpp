@@ -449,7 +449,8 @@ Matrix Conv2DLayer::mapForward(const Matrix& x, const Modifier& mod, const Vecto
   auto addBias = [&](float* output, int g, int o0, int o1, int p0, int p1) {
     if (!hasBias) return;
     for (int o = o0; o < o1; ++o)
-      Eigen::Map<Eigen::ArrayXf>(output + static_cast<std::ptrdiff_t>(o) * positions + p0, p1 - p0) += (*b)(g * perGroup + o);
+      Eigen::Map<Eigen::ArrayXf>(output + static_cast<std::ptrdiff_t>(o) * positions + p0, p1 - p0) +=
+          (*b)(g * perGroup + o);
   };
 
   if (direct) {  // tasks (sample, group): each writes its own part of z
@@ -493,7 +494,8 @@ Matrix Conv2DLayer::mapForward(const Matrix& x, const Modifier& mod, const Vecto
   // with the same arithmetic whichever thread runs it.
   const int64_t tasksPerGroup = static_cast<int64_t>(chunks) * blocks;
   const int64_t tasks = static_cast<int64_t>(x.cols()) * groups_ * tasksPerGroup;
-  parallelFor(0, tasks, grainFor(static_cast<int64_t>(chunk) * d.K * panelsPerBlock * kPanelCols), [&](int64_t first, int64_t last) {
+  const int64_t workPerTask = static_cast<int64_t>(chunk) * d.K * panelsPerBlock * kPanelCols;
+  parallelFor(0, tasks, grainFor(workPerTask), [&](int64_t first, int64_t last) {
     // The patches of a chunk, packed once for the consecutive tasks (blocks) that use them; one buffer per thread.
     thread_local std::vector<float> patches;
     if (patches.size() < patchesSize) patches.resize(patchesSize);

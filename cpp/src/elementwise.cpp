@@ -2,6 +2,7 @@
 // Softplus, SiLU, GELU, PReLU), a left-over batch-norm's per-channel affine map, and identity/reshape (which
 // only re-label the shape).
 #include "builders.hpp"
+#include "parallel.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -140,40 +141,81 @@ Shape ActivationLayer::outputShape(const std::vector<Shape>& inputShapes) const 
   return shape;
 }
 
+namespace {
+
+using Segment = Eigen::Map<Eigen::ArrayXf>;
+using ConstSegment = Eigen::Map<const Eigen::ArrayXf>;
+
+// Activations run on threads' segments (forSegments): the transcendental ones (exp, erf, tanh per element) are
+// arithmetic-bound and worth splitting from a few thousand values; the piecewise-linear ones are memory-bound.
+int64_t grainOf(Activation activation) {
+  const bool cheap =
+      activation == Activation::ReLU || activation == Activation::LeakyReLU || activation == Activation::Clip;
+  return cheap ? int64_t{1} << 16 : int64_t{1} << 13;
+}
+
+// One thread's part of the element-wise pass: elements [start, start + count) of every matrix of the layer's size.
+struct Part {
+  Eigen::Index start, count;
+  ConstSegment of(const Matrix& m) const { return ConstSegment(m.data() + start, count); }
+};
+
+// out = f(inputs) part by part: f(part, out's segment) assigns an Eigen expression of part.of(each input).
+template <typename F>
+Matrix mapParts(const Matrix& like, Activation activation, F&& f) {
+  Matrix out(like.rows(), like.cols());
+  forSegments(like.size(), grainOf(activation), [&](int64_t lo, int64_t n) {
+    const Part part{static_cast<Eigen::Index>(lo), static_cast<Eigen::Index>(n)};
+    f(part, Segment(out.data() + part.start, part.count));
+  });
+  return out;
+}
+
+}  // namespace
+
 Matrix ActivationLayer::forward(const std::vector<const Matrix*>& inputs) const {
-  const auto x = inputs[0]->array();
-  switch (activation_) {
-    case Activation::ReLU: return x.max(0.0f).matrix();
-    case Activation::LeakyReLU: return (x > 0.0f).select(x, a_ * x).matrix();
-    case Activation::Clip: return x.max(a_).min(b_).matrix();
-    case Activation::Sigmoid: return (1.0f / (1.0f + (-x).exp())).matrix();
-    case Activation::Tanh: return x.tanh().matrix();
-    case Activation::PReLU: return (x >= 0.0f).select(x, x.colwise() * slope_.array()).matrix();
-    default: break;
+  const Matrix& input = *inputs[0];
+  if (activation_ == Activation::PReLU) {  // the slope runs along each sample's column
+    const auto x = input.array();
+    return (x >= 0.0f).select(x, x.colwise() * slope_.array()).matrix();
   }
   const Activation f = activation_;
   const float a = a_, b = b_;
-  return inputs[0]->unaryExpr([f, a, b](float v) { return activate(f, v, a, b); });
+  return mapParts(input, f, [&](const Part& part, Segment y) {
+    const ConstSegment x = part.of(input);
+    switch (f) {
+      case Activation::ReLU: y = x.max(0.0f); break;
+      case Activation::LeakyReLU: y = (x > 0.0f).select(x, a * x); break;
+      case Activation::Clip: y = x.max(a).min(b); break;
+      case Activation::Sigmoid: y = 1.0f / (1.0f + (-x).exp()); break;
+      case Activation::Tanh: y = x.tanh(); break;
+      default: y = x.unaryExpr([f, a, b](float v) { return activate(f, v, a, b); });
+    }
+  });
 }
 
 std::vector<Matrix> ActivationLayer::gradient(const std::vector<const Matrix*>& inputs, const Matrix& output,
                                               const Matrix& gradOutput) const {
-  const auto x = inputs[0]->array();
-  const auto g = gradOutput.array();
-  const auto y = output.array();
-  // At kinks PyTorch's convention: ReLU' (0) = 0, LeakyReLU'(0) = slope, Clip' = 1 only strictly inside.
-  switch (activation_) {
-    case Activation::ReLU: return {(x > 0.0f).select(g, 0.0f).matrix()};
-    case Activation::LeakyReLU: return {(x > 0.0f).select(g, a_ * g).matrix()};
-    case Activation::Clip: return {((x > a_) && (x < b_)).select(g, 0.0f).matrix()};
-    case Activation::Sigmoid: return {(g * y * (1.0f - y)).matrix()};
-    case Activation::Tanh: return {(g * (1.0f - y.square())).matrix()};
-    case Activation::PReLU: return {(x > 0.0f).select(g, g.colwise() * slope_.array()).matrix()};  // PReLU'(0) = slope
-    default: break;
+  if (activation_ == Activation::PReLU) {  // PReLU'(0) = slope
+    const auto x = inputs[0]->array();
+    const auto g = gradOutput.array();
+    return {(x > 0.0f).select(g, g.colwise() * slope_.array()).matrix()};
   }
   const Activation f = activation_;
   const float a = a_, b = b_;
-  return {(g * inputs[0]->unaryExpr([f, a, b](float v) { return derivative(f, v, a, b); }).array()).matrix()};
+  const Matrix& input = *inputs[0];
+  // At kinks PyTorch's convention: ReLU' (0) = 0, LeakyReLU'(0) = slope, Clip' = 1 only strictly inside.
+  return {mapParts(input, f, [&](const Part& part, Segment dx) {
+    const ConstSegment x = part.of(input), g = part.of(gradOutput);
+    switch (f) {
+      case Activation::ReLU: dx = (x > 0.0f).select(g, 0.0f); break;
+      case Activation::LeakyReLU: dx = (x > 0.0f).select(g, a * g); break;
+      case Activation::Clip: dx = ((x > a) && (x < b)).select(g, 0.0f); break;
+      case Activation::Sigmoid: dx = g * part.of(output) * (1.0f - part.of(output)); break;
+      case Activation::Tanh: dx = g * (1.0f - part.of(output).square()); break;
+      default: dx = g * x.unaryExpr([f, a, b](float v) { return derivative(f, v, a, b); });
+    }
+  })};
 }
 
 BatchNormLayer::BatchNormLayer(Vector scale, Vector shift, Shape inputShape)

@@ -60,4 +60,14 @@ void parallelFor(int64_t begin, int64_t end, int64_t grain, F&& fn, int64_t alig
   });
 }
 
+// The element-wise passes (activations, the relevance kernel's divisions and sums): calls fn(lo, n) on disjoint
+// segments [lo, lo + n) that cover [0, size), each at least `grain` long and starting at a multiple of 16 elements.
+// A segment runs the same Eigen array expression the whole array would, so it stays SIMD-vectorised, and its
+// 4-wide packets start at the same elements as the whole array's (so even Eigen's vectorised exp, whose packets
+// and scalar tail may round differently, gives every element the same bits for any thread count).
+template <typename F>
+void forSegments(int64_t size, int64_t grain, F&& fn) {
+  parallelFor(0, size, grain, [&](int64_t lo, int64_t hi) { fn(lo, hi - lo); }, 16);
+}
+
 }  // namespace lrp

@@ -1,6 +1,7 @@
 // The parallel loops (cpp/src/parallel.hpp) and the kernels that use them: parallelFor covers its range once
 // with aligned, contiguous parts; conv (GEMM and direct/depthwise paths, forward and transposed, every
-// modifier a rule uses), the dense products and whole LRP rules give bit-identical results for 1–5 threads.
+// modifier a rule uses), the dense products, activations and whole LRP rules give bit-identical results for 1–5
+// threads.
 #include "test_helpers.hpp"
 
 #include "lrp/threads.hpp"
@@ -227,6 +228,29 @@ TEST_F(Threads, LrpRulesOnConvAreBitIdenticalForAnyThreadCount) {
       lrp::setThreadCount(threads);
       EXPECT_TRUE(bitIdentical(lrp::linearRelevance(*conv, x, conv->forward({&x}), r, rule), r1))
           << "rule " << static_cast<int>(kind) << ", " << threads << " threads";
+    }
+  }
+}
+
+TEST_F(Threads, ActivationsAreBitIdenticalForAnyThreadCount) {
+  // 3 samples of 30,001 values: split into segments of 16-aligned lengths with a ragged tail, so Eigen's
+  // vectorised exp/tanh meet packet and scalar-tail boundaries (which may round differently) where one thread does.
+  std::mt19937 rng(11);
+  const lrp::Matrix x = randomMatrix(rng, 30001, 3, -6, 6), g = randomMatrix(rng, 30001, 3, -1, 1);
+  const std::pair<lrp::Activation, const char*> cases[] = {
+      {lrp::Activation::ReLU, "relu"},       {lrp::Activation::Sigmoid, "sigmoid"},  {lrp::Activation::Tanh, "tanh"},
+      {lrp::Activation::SiLU, "silu"},       {lrp::Activation::GeluErf, "gelu"},     {lrp::Activation::HardSwish, "hard-swish"},
+      {lrp::Activation::LeakyReLU, "leaky"}, {lrp::Activation::Softplus, "softplus"}};
+  for (const auto& [activation, name] : cases) {
+    const lrp::ActivationLayer layer(activation, 0.1f);
+    lrp::setThreadCount(1);
+    const lrp::Matrix y1 = layer.forward({&x});
+    const lrp::Matrix dx1 = layer.gradient({&x}, y1, g).at(0);
+    for (int threads : kThreadCounts) {
+      lrp::setThreadCount(threads);
+      const lrp::Matrix y = layer.forward({&x});
+      EXPECT_TRUE(bitIdentical(y, y1)) << name << ", " << threads << " threads";
+      EXPECT_TRUE(bitIdentical(layer.gradient({&x}, y, g).at(0), dx1)) << name << ", " << threads << " threads";
     }
   }
 }
