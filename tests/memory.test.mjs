@@ -166,7 +166,7 @@ test('explainBatch takes any number of inputs', async () => {
 test('a model whose layer cannot fit is refused at load, before allocating, with a clear message', async () => {
   const heap = engineMemoryBytes();
   await assert.rejects(loadModel(hostilePad), (error) => {
-    assert.match(error.message, /layer '.*' \(pad, output \[[\d, ]+\]: 1\.0 GB per input\) needs 5\.0 GB \(activations 1\.0 GB, relevance 2\.0 GB, workspace 2\.0 GB\), more than the engine's limit of 4\.0 GB/);
+    assert.match(error.message, /layers up to '.*' \(pad, output \[[\d, ]+\]: 1\.0 GB per input\) needs 5\.0 GB \(activations 1\.0 GB, relevance 2\.0 GB, workspace 2\.0 GB\), more than the engine's limit of 4\.0 GB/);
     assert.doesNotMatch(error.message, /bad_alloc|vector/);
     return true;
   });
@@ -174,6 +174,34 @@ test('a model whose layer cannot fit is refused at load, before allocating, with
   const mlp = await loadModel(mlpPath);
   assert.equal(mlp.predict(digits(1)[0]).length, 10);
   mlp.dispose();
+});
+
+test('a model whose weights cannot fit is refused with its whole size, before any layer is copied in', async () => {
+  const used = engineMemoryStatus().used;
+  setEngineMemoryLimit(used + 64 * 2 ** 10);
+  try {
+    // mnist-mlp: 2.2 MB of weights (784·512 + 512·256 + 256·128 + 128·64 + 64·10 and biases), 10 layers in all.
+    await assert.rejects(loadModel(mlpPath),
+      /^Error: loading a model whose weights take 2\.2 MB \(10 layers\) needs 2\.2 MB \(weights 2\.2 MB\) but the engine has [\d.]+ KB left/);
+  } finally {
+    setEngineMemoryLimit(null);
+  }
+});
+
+test('a dense layer needs its weights once at load (the transposed buffer is moved in), not three times', async () => {
+  const probe = await loadModel(mlpPath);
+  const holds = probe.memoryBytes;
+  probe.dispose();
+  // Room for the model and a fifth more (its activations and the copy of one small bias); before, the largest
+  // layer's check asked for three times that layer's weights (1.5 MB × 3) and refused.
+  setEngineMemoryLimit(engineMemoryStatus().used + Math.round(holds * 1.2));
+  try {
+    const mlp = await loadModel(mlpPath);
+    assert.equal(mlp.predict(digits(1)[0]).length, 10);
+    mlp.dispose();
+  } finally {
+    setEngineMemoryLimit(null);
+  }
 });
 
 test('setEngineMemoryLimit validates its argument', () => {

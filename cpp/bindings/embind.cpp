@@ -170,8 +170,9 @@ class Model {
   // Builds one layer of a public kind from the importer's node description and appends it; returns its id.
   int addLayer(const std::string& kind, const std::string& name, const val& inputs, const val& spec) {
     return guarded("loading layer '" + name + "' (" + kind + ")", [&] {
-      // The spec's tensors are copied into the engine, then the layer copies and packs them: refuse before that.
-      lrp::requireMemory("loading layer '" + name + "' (" + kind + ")", lrp::MemoryNeed{0, 0, 0, 3 * floatBytesOf(spec)});
+      // The spec's tensors are copied into the engine (then the layer copies or packs them: Graph::add checks
+      // that): refuse before the copy.
+      lrp::requireMemory("loading layer '" + name + "' (" + kind + ")", lrp::MemoryNeed{0, 0, 0, floatBytesOf(spec)});
       return graph_.add(name, kind, toLayerSpec(spec), toInts(inputs));
     });
   }
@@ -262,6 +263,16 @@ class Model {
 // Caps the engine's memory (bytes; 0 removes the cap) and returns the effective limit.
 double setMemoryLimit(double bytes) { return static_cast<double>(lrp::setMemoryLimit(static_cast<int64_t>(bytes))); }
 
+// A whole model before any of it is copied in: its weights alone (`bytes`, of `layers` layers) must fit, so that
+// a model far too big is refused with its own size, not with the need of the layer where the memory ran out.
+void requireModelFits(double bytes, int layers) {
+  guarded("loading a model", [&] {
+    lrp::requireMemory("loading a model whose weights take " + lrp::formatBytes(static_cast<int64_t>(bytes)) + " (" +
+                           std::to_string(layers) + " layers)",
+                       lrp::MemoryNeed{0, 0, 0, static_cast<int64_t>(bytes)});
+  });
+}
+
 val memoryStatus() {
   const lrp::MemoryStatus status = lrp::memoryStatus();
   val result = val::object();
@@ -304,6 +315,7 @@ EMSCRIPTEN_BINDINGS(lrp_engine) {
   emscripten::function("compositeNames", &compositeList);
   emscripten::function("setMemoryLimit", &setMemoryLimit);
   emscripten::function("memoryStatus", &memoryStatus);
+  emscripten::function("requireModelFits", &requireModelFits);
   emscripten::function("layerKinds", &kindList);
   // Threads: set once by the wrapper when the engine starts (1 in the single-thread build).
   emscripten::function("setThreadCount", +[](int n) { guarded("setting the thread count", [&] { lrp::setThreadCount(n); }); });

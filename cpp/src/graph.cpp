@@ -103,15 +103,15 @@ int Graph::add(std::string name, const std::string& kind, LayerSpec spec, std::v
 
 // Before a layer is built (its weights packed, its index maps computed): would the model, with it, still explain
 // one input? Its output is kept by the forward pass and has a relevance; an index map (pad, transpose) holds
-// one int per output value and its inverse; building copies and packs the weights (up to twice their size).
+// one int per output value and its inverse; building copies or packs the spec's weights (buildBytes).
 void Graph::requireLayerFits(const std::string& name, const std::string& kind, const LayerSpec& spec) const {
   const Shape shape = spec.integers("outputShape");
   const int64_t out = shapeSize(shape) * kFloat;
   int64_t activations = 3 * int64_t{columnSize()} * kFloat + out;
   for (int id = 0; id < static_cast<int>(nodes_.size()); ++id) activations += sourceSize(id) * kFloat;
-  const MemoryNeed need{activations, 2 * out, 2 * out, 2 * spec.floatBytes()};
-  requireMemory("explaining one input with layer '" + name + "' (" + kind + ", output " + shapeToString(shape) + ": " +
-                    formatBytes(out) + " per input)",
+  const MemoryNeed need{activations, 2 * out, 2 * out, buildBytes(kind, spec)};
+  requireMemory("explaining one input with the layers up to '" + name + "' (" + kind + ", output " +
+                    shapeToString(shape) + ": " + formatBytes(out) + " per input)",
                 need);
 }
 

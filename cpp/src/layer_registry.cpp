@@ -59,6 +59,16 @@ const LayerEntry kLayers[] = {
 
 }  // namespace
 
+int64_t buildBytes(const std::string& kind, const LayerSpec& spec) {
+  const int64_t tensors = spec.floatBytes();
+  // A conv packs its weight into two panel layouts (a direct one copies it once: fewer).
+  if (kind == "conv") return 2 * tensors;
+  // A dense layer given its weight column-major moves that buffer in and copies only its bias.
+  if (kind == "dense" && spec.has("weightColumns"))
+    return tensors - static_cast<int64_t>(spec.floats("weightColumns").size() * sizeof(float));
+  return tensors;  // every other builder copies its tensors once (into Eigen vectors and matrices)
+}
+
 const Shape& singleInput(const char* kind, const std::vector<Shape>& inputShapes) {
   if (inputShapes.size() != 1)
     throw Error(std::string(kind) + " takes one input, got " + std::to_string(inputShapes.size()));

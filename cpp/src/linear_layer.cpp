@@ -1,5 +1,8 @@
 // Shared machinery of linear layers: parameter modifiers and the plain forward/gradient.
 #include "lrp/layers.hpp"
+#include "lrp/memory.hpp"
+
+#include <set>
 
 namespace lrp {
 
@@ -18,7 +21,26 @@ Vector LinearLayer::modifiedBias(const Modifier& mod) const {
 
 namespace {
 bool usesGamma(ParamMod mod) { return mod == ParamMod::GammaPositive || mod == ParamMod::GammaNegative; }
+
+// The layers whose ones-responses are cached, so that releaseCaches() can find them (calls and loads run on the
+// engine's calling thread: no lock).
+std::set<const LinearLayer*>& layersWithCaches() {
+  static std::set<const LinearLayer*> layers;
+  return layers;
+}
 }  // namespace
+
+LinearLayer::~LinearLayer() { layersWithCaches().erase(this); }
+
+void LinearLayer::releaseCache() const {
+  onesCache_.clear();
+  layersWithCaches().erase(this);
+}
+
+void releaseCaches() {
+  const std::set<const LinearLayer*> layers = layersWithCaches();
+  for (const LinearLayer* layer : layers) layer->releaseCache();
+}
 
 const Vector& LinearLayer::onesResponse(int inputFeatures, ParamMod weight, ParamMod bias, float gamma) const {
   const auto key = std::make_tuple(weight, bias, usesGamma(weight) || usesGamma(bias) ? gamma : 0.0f);
@@ -28,6 +50,7 @@ const Vector& LinearLayer::onesResponse(int inputFeatures, ParamMod weight, Para
     if (bias_.size() != 0 && bias != ParamMod::Zero) b = modifiedBias(Modifier{bias, gamma});
     const Matrix response = mapForward(Matrix::Ones(inputFeatures, 1), Modifier{weight, gamma}, b.size() ? &b : nullptr);
     it = onesCache_.emplace(key, response.col(0)).first;
+    layersWithCaches().insert(this);
   }
   return it->second;
 }

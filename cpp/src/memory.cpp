@@ -117,6 +117,8 @@ std::string outOfMemoryMessage(const std::string& what, const MemoryNeed& need, 
 
 void requireMemory(const std::string& what, const MemoryNeed& need) {
   if (need.total() <= availableAtLeast()) return;  // fits above the break: no need to count the free space
+  if (need.total() <= memoryStatus().available()) return;
+  releaseCaches();  // recomputable: a call that fits without them is not refused for them
   const MemoryStatus status = memoryStatus();
   if (need.total() > status.available()) throw Error(outOfMemoryMessage(what, need, status));
 }

@@ -197,10 +197,50 @@ TEST(Memory, RefusesALayerThatCannotFitAtLoad) {
     FAIL() << "expected a refusal";
   } catch (const lrp::Error& e) {
     const std::string message = e.what();
-    EXPECT_NE(message.find("layer '/Relu' (relu, output [16384, 16384]: 1.0 GB per input)"), std::string::npos) << message;
+    EXPECT_NE(message.find("the layers up to '/Relu' (relu, output [16384, 16384]: 1.0 GB per input)"), std::string::npos)
+        << message;
     EXPECT_NE(message.find("more than the engine's limit of "), std::string::npos) << message;
   }
   EXPECT_TRUE(graph.nodes().empty());
+}
+
+// What building a layer allocates beyond its spec: a conv packs two layouts, a dense layer given its weight
+// column-major moves it in (only its bias is copied), other layers copy their tensors once.
+TEST(Memory, BuildBytesFollowWhatBuildersAllocate) {
+  lrp::LayerSpec conv;
+  conv.set("weight", std::vector<float>(1000));
+  conv.set("bias", std::vector<float>(10));
+  EXPECT_EQ(lrp::buildBytes("conv", conv), 2 * 1010 * 4);
+  lrp::LayerSpec dense;
+  dense.set("weightColumns", std::vector<float>(1 << 20));
+  dense.set("bias", std::vector<float>(16));
+  EXPECT_EQ(lrp::buildBytes("dense", dense), 16 * 4);
+  lrp::LayerSpec rowMajorDense;
+  rowMajorDense.set("weight", std::vector<float>(1 << 20));
+  EXPECT_EQ(lrp::buildBytes("dense", rowMajorDense), int64_t{4} << 20);
+  lrp::LayerSpec batchnorm;
+  batchnorm.set("scale", std::vector<float>(8));
+  batchnorm.set("shift", std::vector<float>(8));
+  EXPECT_EQ(lrp::buildBytes("batchnorm", batchnorm), 16 * 4);
+}
+
+// The ones-responses the flat rule caches are released before a call would be refused for lack of their space.
+TEST(Memory, CachesAreReleasedBeforeARefusal) {
+  LimitGuard guard;
+  const lrp::Graph graph = smallCnn();
+  const auto& conv = dynamic_cast<const lrp::LinearLayer&>(*graph.nodes()[0].layer);
+  const int64_t before = conv.memoryBytes();
+  const lrp::Vector ones = conv.onesResponse(3 * 16 * 16, lrp::ParamMod::Ones, lrp::ParamMod::Zero, 0.0f);
+  const int64_t cached = conv.memoryBytes() - before;
+  EXPECT_EQ(cached, 8 * 16 * 16 * 4);
+  // A need that fits only once the cache is gone (1 KB left, the cache 8 KB) is accepted, the cache released.
+  lrp::setMemoryLimit(lrp::memoryStatus().used + 1024);
+  EXPECT_NO_THROW(lrp::requireMemory("a call", lrp::MemoryNeed{1024 + cached / 2, 0, 0, 0}));
+  EXPECT_EQ(conv.memoryBytes(), before);
+  lrp::setMemoryLimit(0);
+  // Recomputed on demand, with the same values.
+  EXPECT_TRUE(conv.onesResponse(3 * 16 * 16, lrp::ParamMod::Ones, lrp::ParamMod::Zero, 0.0f) == ones);
+  EXPECT_THROW(lrp::requireMemory("a bigger call", lrp::MemoryNeed{int64_t{1} << 62, 0, 0, 0}), lrp::Error);
 }
 
 }  // namespace

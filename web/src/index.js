@@ -263,6 +263,9 @@ class Model {
 
   // Builds the engine graph of `spec`; on success it replaces the current one (if any).
   #build(spec) {
+    const weightBytes = spec.nodes.reduce((sum, node) => sum +
+      Object.values(node).reduce((bytes, value) => bytes + (value instanceof Float32Array ? value.byteLength : 0), 0), 0);
+    this.#module.requireModelFits(weightBytes, spec.nodes.length);
     const built = new this.#module.Model(spec.inputShape);
     try {
       spec.nodes.forEach((node) => addNode(built, node));

@@ -39,6 +39,9 @@ class Layer;
 // from the importer's spec for inputs of the given shapes. Throws lrp::Error naming an unknown kind, a
 // missing option or a value out of range.
 std::unique_ptr<Layer> buildLayer(const std::string& kind, LayerSpec& spec, const std::vector<Shape>& inputShapes);
+// Bytes a builder allocates beyond the spec's float tensors, at its peak, while it builds a layer of `kind` (the
+// spec is freed once the layer exists): what the memory budget asks of a load before building.
+int64_t buildBytes(const std::string& kind, const LayerSpec& spec);
 // Every kind the table knows, in table order.
 std::vector<std::string> layerKinds();
 
@@ -125,6 +128,7 @@ class LinearLayer : public Layer {
  public:
   Role role() const override { return Role::Linear; }
   LinearLayer(Matrix weight, Vector bias) : weight_(std::move(weight)), bias_(std::move(bias)) {}
+  ~LinearLayer() override;
 
   // W (a copy: a layer may keep its weight only in a packed layout, see Conv2DLayer).
   virtual Matrix weight() const { return weight_; }
@@ -140,9 +144,10 @@ class LinearLayer : public Layer {
   Vector modifiedBias(const Modifier& mod) const;
 
   // The response to an all-ones input, map(1; W_mod) + b_mod, for rules that replace the input by ones
-  // (flat, w²): it does not depend on x, so it is computed once and kept (output-sized, not weight-sized).
-  // One column for `inputFeatures` inputs.
+  // (flat, w²): it does not depend on x, so it is computed once and kept (output-sized, not weight-sized) until
+  // the memory budget needs the space (releaseCaches, memory.hpp). One column for `inputFeatures` inputs.
   const Vector& onesResponse(int inputFeatures, ParamMod weight, ParamMod bias, float gamma) const;
+  void releaseCache() const;
 
   Matrix forward(const std::vector<const Matrix*>& inputs) const override;
   std::vector<Matrix> gradient(const std::vector<const Matrix*>& inputs, const Matrix& output,

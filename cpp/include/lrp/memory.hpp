@@ -41,7 +41,11 @@ struct MemoryNeed {
 };
 MemoryNeed operator*(const MemoryNeed& need, int64_t factor);
 
-// Throws lrp::Error when `need` does not fit in what is available now: "<what> needs 3.1 GB (activations
+// Frees what the engine keeps only to save time and can recompute (the linear layers' ones-responses, of every
+// loaded model). requireMemory calls it before refusing; it must not run while a call holds one of them.
+void releaseCaches();
+
+// Throws lrp::Error when `need` does not fit in what is available now, even after releaseCaches(): "<what> needs 3.1 GB (activations
 // 2.9 GB, workspace 204.0 MB) but the engine has 1.4 GB left of its 4.0 GB; dispose() models you no longer need",
 // or "..., more than the engine's limit of 4.0 GB" when it exceeds the whole limit.
 void requireMemory(const std::string& what, const MemoryNeed& need);
