@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { PNG } from 'pngjs';
-import { loadModel, evaluate, composites, methods } from '../dist/lrp-wasm.js';
+import { configure, loadModel, evaluate, composites, methods } from '../dist/lrp-wasm.js';
 
 const HELP = `lrp-wasm: Layer-wise Relevance Propagation of ONNX models (WebAssembly engine)
 
@@ -61,6 +61,7 @@ over inputs of mean_k f(x0) - f(xk); MoRF: higher is better, LeRF: lower is bett
   --json FILE       also write every curve and AOPC as JSON
 
 Common:
+  --threads N       threads of the engine, 1 to 64 (default min(4, cores)); results are identical for any N
   --help, -h        this help
 Progress goes to stderr: a bar on a terminal, plain lines otherwise.
 `;
@@ -84,6 +85,7 @@ const OPTIONS = {
   json: { type: 'string' },
   tokens: { type: 'string' },
   vocab: { type: 'string' },
+  threads: { type: 'string' },
 };
 const EXPLAIN_FLAGS = new Set(['method', 'composite', 'target', 'low', 'high', 'invert', 'scale', 'out', 'tokens', 'vocab']);
 const IMAGE_FLAGS = ['invert', 'scale'];
@@ -109,7 +111,8 @@ async function main(argv) {
   const allowed = { explain: EXPLAIN_FLAGS, evaluate: EVALUATE_FLAGS }[command];
   if (!allowed) throw new UsageError(`unknown command '${command}' (use explain or evaluate)`);
   for (const flag of Object.keys(values))
-    if (!allowed.has(flag)) throw new UsageError(`--${flag} is not an option of ${command}`);
+    if (!allowed.has(flag) && flag !== 'threads') throw new UsageError(`--${flag} is not an option of ${command}`);
+  if (values.threads !== undefined) configure({ threads: parseInteger(values.threads, null, '--threads', 1, 64) });
   if (command === 'explain') await explainCommand(rest, values);
   else await evaluateCommand(rest, values);
 }

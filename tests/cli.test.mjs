@@ -119,11 +119,28 @@ test('cli evaluate: --mnist 5 prints the AOPC table of each method and writes JS
   assert.match(uniform.stdout, /perturbation uniform \[0, 0\.5\) seed 3/);
 });
 
+test('cli --threads: any thread count gives the same relevances; a bad count fails clearly', () => {
+  const { images } = readMnist('test', 1);
+  writeDigit(join(dir, 'threads.png'), images[0]);
+  const relevanceAt = (threads) => {
+    const out = join(dir, `threads-${threads}`);
+    const { status, stderr } = run('explain', mlp, 'threads.png', '--threads', String(threads), '--out', out);
+    assert.equal(status, 0, stderr);
+    return JSON.parse(readFileSync(join(out, 'threads.json'), 'utf8')).relevance;
+  };
+  assert.deepEqual(relevanceAt(2), relevanceAt(1));
+  for (const bad of ['0', '65', 'two']) {
+    const { status, stderr } = run('explain', mlp, 'threads.png', '--threads', bad);
+    assert.notEqual(status, 0);
+    assert.match(stderr, new RegExp(`--threads must be an integer from 1 to 64 \\(got '${bad}'\\)`));
+  }
+});
+
 test('cli --help documents every flag', () => {
   const { status, stdout } = run('--help');
   assert.equal(status, 0);
   for (const flag of ['--method', '--composite', '--target', '--low', '--high', '--invert', '--scale', '--out', '--mnist',
-    '--methods', '--patch', '--steps', '--perturbation', '--seed', '--json', '--tokens', '--vocab', '--help'])
+    '--methods', '--patch', '--steps', '--perturbation', '--seed', '--json', '--tokens', '--vocab', '--threads', '--help'])
     assert.ok(stdout.includes(flag), `--help does not mention ${flag}`);
   assert.match(stdout, /lrp-wasm explain MODEL\.onnx IMAGE\.png\.\.\./);
   assert.match(stdout, /lrp-wasm explain MODEL\.onnx --tokens ID,ID,\.\.\. \[--vocab VOCAB\.txt\]/);

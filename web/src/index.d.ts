@@ -282,7 +282,9 @@ export function configure(options: EngineOptions): void;
 
 /**
  * Threads the running engine uses: 1 for the single-thread build (asked for, or no SharedArrayBuffer: a page
- * that is not cross-origin isolated), the configured count for the pthreads build; 0 before the engine starts.
+ * that is not cross-origin isolated), the configured count for the pthreads build; 0 until the engine has
+ * started (the first loadModel starts it in the background while it reads the model, even if the model then
+ * fails to load; its promise settles first).
  */
 export function engineThreads(): number;
 
@@ -304,8 +306,9 @@ export function engineMemoryStatus(): EngineMemoryStatus;
 /**
  * Caps the engine's memory (bytes; null or 0: the 4 GB maximum), e.g. for pages on devices that cannot give a
  * tab 4 GB. Loads and calls that would not fit are refused with an Error; batches run in smaller chunks.
- * Throws a TypeError for a value that is not a number or null, a RangeError for a number that is not a whole
- * number of bytes from 0 to 2³² (4 GB).
+ * Throws a TypeError for a value that is not a number, null or undefined (the same as null), a RangeError for a
+ * number that is not a whole number of bytes from 0 to 2³² (4 GB). Emscripten keeps the engine's memory one 64 KB
+ * page below 2³², so engineMemoryStatus().limit reports 2³² − 65,536 once the engine runs.
  */
 export function setEngineMemoryLimit(bytes: number | null): void;
 
