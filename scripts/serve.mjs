@@ -71,6 +71,7 @@ export function createHandler({
   distDir = path.join(ROOT, 'dist'),
   modelsDir = path.join(ROOT, 'web', 'models'),
   crossOriginIsolated = true, // false: no COOP/COEP (tests of the single-thread fallback)
+  contentSecurityPolicy = null, // a Content-Security-Policy header for every response (the CSP test)
 } = {}) {
   const mounts = [
     { prefix: '/dist/', serve: staticDir(distDir) },
@@ -86,6 +87,7 @@ export function createHandler({
       res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
       res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
     }
+    if (contentSecurityPolicy) res.setHeader('Content-Security-Policy', contentSecurityPolicy);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return sendText(res, 405, 'Method Not Allowed\n', { Allow: 'GET, HEAD' });
     }

@@ -12,13 +12,17 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const SHOTS = path.join(ROOT, 'test-output', 'e2e');
 export const TIMEOUT = 30_000;
 
-/** Starts the server and the browser; returns { server, browser, newPage(opts), close() }. */
-export async function setup() {
+/**
+ * Starts the server (`serverOptions`: createHandler's, e.g. another demoDir or a contentSecurityPolicy) and the
+ * browser; returns { server, browser, newPage(opts), close() }.
+ */
+export async function setup(serverOptions = {}) {
   await fs.mkdir(SHOTS, { recursive: true });
   const server = await startServer({
     port: 0,
     distDir: process.env.LRP_DIST_DIR || undefined,
     modelsDir: process.env.LRP_MODELS_DIR || undefined,
+    ...serverOptions,
   });
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',

@@ -1,0 +1,35 @@
+// The package under the Content-Security-Policy strict sites use (issue 11): scripts only from the page's origin,
+// WebAssembly compilation allowed, no eval or new Function. A page served with exactly that header loads the
+// package, explains an input and sees no `securitypolicyviolation`; its relevance equals the package's in Node
+// (the single-thread build in both: the page is not cross-origin isolated), bit for bit.
+import { test, before, after as afterAll } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { loadModel, configure } from 'lrp-wasm';
+import { ROOT, setup, TIMEOUT } from './helpers.mjs';
+
+const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'";
+let env;
+before(async () => {
+  env = await setup({ demoDir: path.join(ROOT, 'tests', 'e2e', 'fixtures', 'csp'), contentSecurityPolicy: CSP, crossOriginIsolated: false });
+});
+afterAll(() => env?.close());
+
+test(`the package explains under "${CSP}" with no CSP violation`, async () => {
+  const page = await env.newPage();
+  const response = await page.goto(env.server.url);
+  assert.equal(response.headers()['content-security-policy'], CSP);
+  await page.waitForFunction(() => window.__csp?.done, null, { timeout: TIMEOUT });
+  const { violations, result, error } = await page.evaluate(() => window.__csp);
+  assert.equal(error, undefined, error);
+  assert.deepEqual(violations, [], 'securitypolicyviolation events');
+  assert.equal(result.threads, 1, 'not cross-origin isolated: the single-thread build');
+
+  configure({ threads: 1 });
+  const model = await loadModel(path.join(ROOT, 'web', 'models', 'mnist-cnn.onnx'));
+  const x = Float32Array.from({ length: 784 }, (_, i) => ((i * 37) % 255) / 255);
+  const expected = model.explain(x, { composite: 'epsilon-plus' });
+  model.dispose();
+  assert.deepEqual(result.output, Array.from(expected.output));
+  assert.deepEqual(result.relevance, Array.from(expected.relevance));
+});
