@@ -245,7 +245,11 @@ export interface Model {
    * input fits. `layerRelevance` is refused (an Error): use explain() for it.
    */
   explainBatch(inputs: ModelInput[], options?: ExplainOptions): Explanation[];
-  /** Frees the engine's memory. Idempotent; every later call throws. */
+  /**
+   * Frees the engine's memory. Idempotent; every later call throws. `model[Symbol.dispose]()` does the same (for
+   * `using`; not declared here, so that these types compile without TypeScript's esnext.disposable lib). A model
+   * never disposed is freed when the garbage collector collects it, with one console warning per process.
+   */
   dispose(): void;
 }
 

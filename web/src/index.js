@@ -237,9 +237,26 @@ async function readSource(source) {
   return new Uint8Array(await response.arrayBuffer());
 }
 
+// Models dropped without dispose() (issue 11): when the garbage collector collects one, its engine graph is
+// deleted here and one warning per process names dispose(). The registry holds a box with the engine handle,
+// never the Model itself, which would keep the Model alive.
+let warnedUndisposed = false;
+const undisposedModels = typeof FinalizationRegistry === 'function' ? new FinalizationRegistry((box) => {
+  if (!box.engine) return;
+  box.engine.delete();
+  box.engine = null;
+  if (warnedUndisposed) return;
+  warnedUndisposed = true;
+  console.warn('lrp-wasm: a model was garbage-collected without dispose(); its engine memory is freed now, but ' +
+    'call model.dispose() when you are done with a model: all models share one engine, and the collector may ' +
+    'come late or never');
+}) : null;
+const disposeSymbol = Symbol.dispose ?? Symbol.for('Symbol.dispose');
+
 class Model {
   #module;
   #engine;
+  #box = { engine: null };  // what the FinalizationRegistry deletes (see undisposedModels)
   #layers;
   #categories;
   #inputShape;
@@ -259,6 +276,7 @@ class Model {
     // A token model with a dynamic sequence is converted again for each new length (#useLength).
     this.#decoded = this.#dynamicAxes.length > 0 ? decoded : null;
     this.#build(spec);
+    undisposedModels?.register(this, this.#box, this.#box);
   }
 
   // Builds the engine graph of `spec`; on success it replaces the current one (if any).
@@ -277,6 +295,7 @@ class Model {
     }
     this.#engine?.delete();
     this.#engine = built;
+    this.#box.engine = built;
     this.#inputConstants = spec.inputConstants ?? null;
     this.#inputShape = Object.freeze([...spec.inputShape]);
     this.#categories = spec.nodes.map(conservationCategory);
@@ -356,7 +375,14 @@ class Model {
     if (this.#engine) {
       this.#engine.delete();
       this.#engine = null;
+      this.#box.engine = null;
+      undisposedModels?.unregister(this.#box);
     }
+  }
+
+  /** `using model = await loadModel(…)` disposes at the end of the block (explicit resource management). */
+  [disposeSymbol]() {
+    this.dispose();
   }
 
   #live() {
