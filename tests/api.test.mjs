@@ -11,10 +11,11 @@ const x = golden.input(0);
 const sum = (a) => a.reduce((s, v) => s + v, 0);
 const argmax = (a) => a.indexOf(Math.max(...a));
 
-test('loadModel accepts a path, a file URL, a Uint8Array and an ArrayBuffer', async () => {
+test('loadModel accepts a path, a file URL, a Uint8Array, an ArrayBuffer, a Blob and a File', async () => {
   const bytes = readFileSync(golden.modelPath);
   const sources = [golden.modelPath, pathToFileURL(golden.modelPath), new Uint8Array(bytes),
-    bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)];
+    bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
+    new Blob([bytes]), new File([bytes], 'tiny-mlp.onnx')];  // File: what an <input type="file"> gives
   const outputs = [];
   for (const source of sources) {
     const model = await loadModel(source);

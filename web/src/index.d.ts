@@ -268,12 +268,12 @@ export interface EngineOptions {
 }
 
 /**
- * Loads an ONNX model from bytes, a file path (Node) or a URL.
+ * Loads an ONNX model from bytes, a File or Blob (e.g. from an `<input type="file">`), a file path (Node) or a URL.
  * `options.threads` sets the engine's threads when this call starts the engine (the first loadModel); a later
  * call with a different count rejects with an Error (threads are fixed once the engine runs), as does a
  * count that is not an integer from 1 to 64 (a RangeError) or an unknown option.
  */
-export function loadModel(source: ArrayBuffer | ArrayBufferView | string | URL, options?: EngineOptions): Promise<Model>;
+export function loadModel(source: ArrayBuffer | ArrayBufferView | Blob | string | URL, options?: EngineOptions): Promise<Model>;
 
 /**
  * Sets the engine's options before it starts (the first loadModel starts it, even one that then fails on its

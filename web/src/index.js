@@ -212,8 +212,10 @@ async function readSource(source) {
   if (source instanceof Uint8Array) return source;
   if (source instanceof ArrayBuffer) return new Uint8Array(source);
   if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  // A File from an <input type="file"> or a drop, or any Blob.
+  if (typeof Blob === 'function' && source instanceof Blob) return new Uint8Array(await source.arrayBuffer());
   if (typeof source !== 'string' && !(source instanceof URL))
-    throw new TypeError(`loadModel: expected ONNX bytes (ArrayBuffer or Uint8Array), a file path or a URL (got ${describe(source)})`);
+    throw new TypeError(`loadModel: expected ONNX bytes (ArrayBuffer or Uint8Array), a File or Blob, a file path or a URL (got ${describe(source)})`);
   const isUrl = source instanceof URL || (typeof source === 'string' && /^[a-z][a-z0-9+.-]*:/i.test(source) && !/^[a-z]:[\\/]/i.test(source));
   const inNode = typeof process !== 'undefined' && process.versions?.node != null;
   if (typeof source === 'string' && source.length === 0) throw new Error('loadModel: empty source');
