@@ -143,9 +143,6 @@ Shape ActivationLayer::outputShape(const std::vector<Shape>& inputShapes) const 
 
 namespace {
 
-using Segment = Eigen::Map<Eigen::ArrayXf>;
-using ConstSegment = Eigen::Map<const Eigen::ArrayXf>;
-
 // Activations run on threads' segments (forSegments): the transcendental ones (exp, erf, tanh per element) are
 // arithmetic-bound and worth splitting from a few thousand values; the piecewise-linear ones are memory-bound.
 int64_t grainOf(Activation activation) {
@@ -154,20 +151,12 @@ int64_t grainOf(Activation activation) {
   return cheap ? int64_t{1} << 16 : int64_t{1} << 13;
 }
 
-// One thread's part of the element-wise pass: elements [start, start + count) of every matrix of the layer's size.
-struct Part {
-  Eigen::Index start, count;
-  ConstSegment of(const Matrix& m) const { return ConstSegment(m.data() + start, count); }
-};
-
-// out = f(inputs) part by part: f(part, out's segment) assigns an Eigen expression of part.of(each input).
+// out = f(inputs), segment by segment: f(lo, n, out's segment) assigns an Eigen expression of segment(input, lo, n).
 template <typename F>
-Matrix mapParts(const Matrix& like, Activation activation, F&& f) {
+Matrix mapSegments(const Matrix& like, Activation activation, F&& f) {
   Matrix out(like.rows(), like.cols());
-  forSegments(like.size(), grainOf(activation), [&](int64_t lo, int64_t n) {
-    const Part part{static_cast<Eigen::Index>(lo), static_cast<Eigen::Index>(n)};
-    f(part, Segment(out.data() + part.start, part.count));
-  });
+  forSegments(like.size(), grainOf(activation),
+              [&](Eigen::Index lo, Eigen::Index n) { f(lo, n, segment(out, lo, n)); });
   return out;
 }
 
@@ -181,8 +170,8 @@ Matrix ActivationLayer::forward(const std::vector<const Matrix*>& inputs) const 
   }
   const Activation f = activation_;
   const float a = a_, b = b_;
-  return mapParts(input, f, [&](const Part& part, Segment y) {
-    const ConstSegment x = part.of(input);
+  return mapSegments(input, f, [&](Eigen::Index lo, Eigen::Index n, Segment y) {
+    const ConstSegment x = segment(input, lo, n);
     switch (f) {
       case Activation::ReLU: y = x.max(0.0f); break;
       case Activation::LeakyReLU: y = (x > 0.0f).select(x, a * x); break;
@@ -205,14 +194,14 @@ std::vector<Matrix> ActivationLayer::gradient(const std::vector<const Matrix*>& 
   const float a = a_, b = b_;
   const Matrix& input = *inputs[0];
   // At kinks PyTorch's convention: ReLU' (0) = 0, LeakyReLU'(0) = slope, Clip' = 1 only strictly inside.
-  return {mapParts(input, f, [&](const Part& part, Segment dx) {
-    const ConstSegment x = part.of(input), g = part.of(gradOutput);
+  return {mapSegments(input, f, [&](Eigen::Index lo, Eigen::Index n, Segment dx) {
+    const ConstSegment x = segment(input, lo, n), g = segment(gradOutput, lo, n);
     switch (f) {
       case Activation::ReLU: dx = (x > 0.0f).select(g, 0.0f); break;
       case Activation::LeakyReLU: dx = (x > 0.0f).select(g, a * g); break;
       case Activation::Clip: dx = ((x > a) && (x < b)).select(g, 0.0f); break;
-      case Activation::Sigmoid: dx = g * part.of(output) * (1.0f - part.of(output)); break;
-      case Activation::Tanh: dx = g * (1.0f - part.of(output).square()); break;
+      case Activation::Sigmoid: dx = g * segment(output, lo, n) * (1.0f - segment(output, lo, n)); break;
+      case Activation::Tanh: dx = g * (1.0f - segment(output, lo, n).square()); break;
       default: dx = g * x.unaryExpr([f, a, b](float v) { return derivative(f, v, a, b); });
     }
   })};

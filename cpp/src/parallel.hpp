@@ -16,6 +16,7 @@
 #pragma once
 
 #include "lrp/threads.hpp"  // setThreadCount, threadCount, maxThreadCount
+#include "lrp/types.hpp"    // Matrix
 
 #include <cstdint>
 #include <functional>
@@ -67,7 +68,15 @@ void parallelFor(int64_t begin, int64_t end, int64_t grain, F&& fn, int64_t alig
 // and scalar tail may round differently, gives every element the same bits for any thread count).
 template <typename F>
 void forSegments(int64_t size, int64_t grain, F&& fn) {
-  parallelFor(0, size, grain, [&](int64_t lo, int64_t hi) { fn(lo, hi - lo); }, 16);
+  parallelFor(0, size, grain, [&](int64_t lo, int64_t hi) {
+    fn(static_cast<Eigen::Index>(lo), static_cast<Eigen::Index>(hi - lo));
+  }, 16);
 }
+
+// A segment of a matrix's values (column-major, all samples), as the Eigen array forSegments' passes work on.
+using Segment = Eigen::Map<Eigen::ArrayXf>;
+using ConstSegment = Eigen::Map<const Eigen::ArrayXf>;
+inline Segment segment(Matrix& m, Eigen::Index lo, Eigen::Index n) { return Segment(m.data() + lo, n); }
+inline ConstSegment segment(const Matrix& m, Eigen::Index lo, Eigen::Index n) { return ConstSegment(m.data() + lo, n); }
 
 }  // namespace lrp
