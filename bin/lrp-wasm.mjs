@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { PNG } from 'pngjs';
-import { configure, loadModel, evaluate, composites, methods } from '../dist/lrp-wasm.js';
+import { configure, loadModel, evaluate, composites, methods } from 'lrp-wasm';
 
 const HELP = `lrp-wasm: Layer-wise Relevance Propagation of ONNX models (WebAssembly engine)
 

@@ -1,30 +1,91 @@
-// Bundles the package (wrapper + ONNX importer + protobuf decoder + the wasm engine, which is embedded
-// in its loader) into one ES module, dist/lrp-wasm.js, that runs in Node >= 20 and in browsers.
-// The pthreads engine stays a file of its own beside it (its workers import it again):
-// dist/lrp-engine-mt.js, and its workers' script as lrp-engine-mt.worker.js (browsers) and .worker.cjs (Node,
-// where the package's "type": "module" would make a .js file an ES module).
+// Bundles the package (wrapper + ONNX importer + protobuf decoder + the engine's Emscripten loader) into dist/:
+//
+//   lrp-wasm.js          the browser build ("browser" and "default" export conditions): no Node built-ins; the
+//                        engine's wasm, lrp-engine.wasm, is streamed from beside it (new URL(…, import.meta.url),
+//                        which Vite and webpack 5 copy); loadModel's worker is lrp-worker.js.
+//   lrp-wasm.node.js     the Node build ("node"): reads lrp-engine.wasm from disk; its worker is lrp-worker.node.js.
+//   lrp-wasm.inline.js   the single-file build (`lrp-wasm/inline`): the browser build with the wasm embedded.
+//   lrp-chunk-*.js       code the browser (or Node) build shares with its worker script.
+//   lrp-engine-mt.js     the pthreads engine (its workers import it again), its workers' script as
+//                        lrp-engine-mt.worker.js (browsers) and .worker.cjs (Node, where the package's
+//                        "type": "module" would make a .js file an ES module).
+//
+// Each build picks its platform module (web/src/platform/*.js) for the import '#platform'. No source maps:
+// the published package has none (set LRP_SOURCEMAP=1 for a local build with them).
 import { build } from 'esbuild';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+const dist = `${root}/dist`;
 
-await build({
+// '#platform' → web/src/platform/<name>.js
+const platform = (name) => ({
+  name: 'lrp-platform',
+  setup(b) {
+    b.onResolve({ filter: /^#platform$/ }, () => ({ path: `${root}/web/src/platform/${name}.js` }));
+  },
+});
+
+// Emscripten 3.1.6's loader names its own location twice through import.meta.url: `_scriptDir` and a fallback
+// `new URL("lrp_engine.wasm", import.meta.url)`. The wrapper instantiates the wasm itself (instantiateWasm), so
+// both are dead code; left in, webpack would replace import.meta.url with the builder's absolute file path and
+// copy a second wasm. Only the platform module's `new URL('./lrp-engine.wasm', import.meta.url)` remains.
+const emscriptenLoader = {
+  name: 'lrp-emscripten-loader',
+  setup(b) {
+    b.onLoad({ filter: /build[\\/]wasm[\\/]lrp_engine\.js$/ }, async ({ path }) => {
+      const { readFile } = await import('node:fs/promises');
+      const source = await readFile(path, 'utf8');
+      const patched = source
+        .replace('var _scriptDir = import.meta.url;', 'var _scriptDir = undefined;')
+        .replace('new URL("lrp_engine.wasm",import.meta.url).toString()', '""');
+      if (patched.includes('import.meta')) throw new Error(`${path}: Emscripten's loader changed; update scripts/bundle.mjs`);
+      return { contents: patched, loader: 'js' };
+    });
+  },
+};
+
+const common = {
   absWorkingDir: root,
-  entryPoints: ['web/src/index.js'],
-  outfile: 'dist/lrp-wasm.js',
   bundle: true,
   format: 'esm',
-  platform: 'neutral',
   mainFields: ['module', 'main'],
   target: ['es2022'],
-  external: ['node:*'],
-  sourcemap: true,
+  sourcemap: process.env.LRP_SOURCEMAP === '1',
   legalComments: 'none',
   logLevel: 'warning',
+  outdir: 'dist',
+  chunkNames: 'lrp-[name]-[hash]',
+};
+
+mkdirSync(dist, { recursive: true });
+for (const file of readdirSync(dist)) if (/^lrp-chunk-.*\.js$|\.map$/.test(file)) rmSync(`${dist}/${file}`);
+
+await build({
+  ...common,
+  entryPoints: { 'lrp-wasm': 'web/src/index.js', 'lrp-worker': 'web/src/worker/host.js' },
+  platform: 'browser',
+  splitting: true,
+  plugins: [platform('browser'), emscriptenLoader],
 });
-mkdirSync(`${root}/dist`, { recursive: true });
-copyFileSync(`${root}/build/wasm/lrp_engine_mt.js`, `${root}/dist/lrp-engine-mt.js`);
-copyFileSync(`${root}/build/wasm/lrp_engine_mt.worker.js`, `${root}/dist/lrp-engine-mt.worker.js`);
-copyFileSync(`${root}/build/wasm/lrp_engine_mt.worker.js`, `${root}/dist/lrp-engine-mt.worker.cjs`);
-console.log('bundle: dist/lrp-wasm.js, dist/lrp-engine-mt.js (+ .worker.js, .worker.cjs)');
+await build({
+  ...common,
+  entryPoints: { 'lrp-wasm.node': 'web/src/index.js', 'lrp-worker.node': 'web/src/worker/host.js' },
+  platform: 'node',
+  splitting: true,
+  plugins: [platform('node'), emscriptenLoader],
+});
+await build({
+  ...common,
+  entryPoints: { 'lrp-wasm.inline': 'web/src/index.js' },
+  platform: 'browser',
+  loader: { '.wasm': 'binary' },
+  plugins: [platform('inline'), emscriptenLoader],
+});
+
+copyFileSync(`${root}/build/wasm/lrp_engine.wasm`, `${dist}/lrp-engine.wasm`);
+copyFileSync(`${root}/build/wasm/lrp_engine_mt.js`, `${dist}/lrp-engine-mt.js`);
+copyFileSync(`${root}/build/wasm/lrp_engine_mt.worker.js`, `${dist}/lrp-engine-mt.worker.js`);
+copyFileSync(`${root}/build/wasm/lrp_engine_mt.worker.js`, `${dist}/lrp-engine-mt.worker.cjs`);
+console.log('bundle: dist/lrp-wasm.js (+ .node.js, .inline.js), lrp-worker.js (+ .node.js), lrp-engine.wasm, lrp-engine-mt.js (+ workers)');

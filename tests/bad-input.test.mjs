@@ -41,7 +41,7 @@ test('model bytes: empty, random and truncated are rejected with a clear message
   await rejectsCleanly(model, () => loadModel('/no/such/model.onnx'), /loadModel: cannot read \/no\/such\/model\.onnx: no such file/);
   await rejectsCleanly(model, () => loadModel('/tmp'), /loadModel: cannot read \/tmp: it is a directory/);
   await rejectsCleanly(model, () => loadModel('http://127.0.0.1:9/model.onnx'), /loadModel: fetching http:\/\/127\.0\.0\.1:9\/model\.onnx failed/);
-  await rejectsCleanly(model, () => loadModel(42), /expected ONNX bytes \(ArrayBuffer or Uint8Array\), a File or Blob, a file path or a URL \(got 42\)/);
+  await rejectsCleanly(model, () => loadModel(42), /expected ONNX bytes \(ArrayBuffer or Uint8Array\), a File, Blob or Response, a file path or a URL \(got 42\)/);
   model.dispose();
 });
 

@@ -12,7 +12,7 @@ import { loadModel } from 'lrp-wasm';
 
 const run = promisify(execFile);
 const mlpPath = fileURLToPath(new URL('../web/models/mnist-mlp.onnx', import.meta.url));
-const lrpUrl = new URL('../dist/lrp-wasm.js', import.meta.url).href;
+const lrpUrl = new URL('../dist/lrp-wasm.node.js', import.meta.url).href;
 
 test('[Symbol.dispose] disposes the model (what `using` calls), idempotently', async () => {
   const model = await loadModel(mlpPath);

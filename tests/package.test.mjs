@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -13,17 +13,22 @@ test('npm pack ships the engine, its types, LICENSE and THIRD_PARTY_NOTICES.md, 
   // --ignore-scripts: dist/ is built already (prepack would build it again).
   const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8' });
   const files = JSON.parse(out)[0].files.map((f) => f.path);
-  for (const file of ['dist/lrp-wasm.js', 'dist/lrp-engine-mt.js', 'dist/lrp-engine-mt.worker.js', 'dist/lrp-engine-mt.worker.cjs',
-    'web/src/index.d.ts', 'bin/lrp-wasm.mjs', 'README.md', 'LICENSE', 'THIRD_PARTY_NOTICES.md', 'package.json'])
+  for (const file of ['dist/lrp-wasm.js', 'dist/lrp-wasm.node.js', 'dist/lrp-wasm.inline.js', 'dist/lrp-engine.wasm',
+    'dist/lrp-worker.js', 'dist/lrp-worker.node.js', 'dist/lrp-engine-mt.js', 'dist/lrp-engine-mt.worker.js',
+    'dist/lrp-engine-mt.worker.cjs', 'web/src/index.d.ts', 'web/src/inline.d.ts', 'web/models/mnist-cnn.onnx',
+    'bin/lrp-wasm.mjs', 'README.md', 'CHANGELOG.md', 'LICENSE', 'THIRD_PARTY_NOTICES.md', 'package.json'])
     assert.ok(files.includes(file), `${file} is not in the package`);
-  for (const file of files) assert.match(file, /^(dist|bin|web\/src\/index\.d\.ts|README\.md|LICENSE|THIRD_PARTY_NOTICES\.md|package\.json)/, file);
+  for (const file of files)
+    assert.match(file, /^(dist\/[^/]+\.(js|cjs|wasm)$|bin\/|web\/src\/(index|inline)\.d\.ts$|web\/models\/mnist-cnn\.onnx$|(README|CHANGELOG)\.md$|LICENSE$|THIRD_PARTY_NOTICES\.md$|package\.json$)/, file);
+  assert.ok(!files.some((file) => file.endsWith('.map')), 'no source map in the package');
   const pkg = JSON.parse(read('package.json'));
   assert.equal(pkg.scripts.prepack, 'bash scripts/build.sh');
   assert.match(read('LICENSE'), /^MIT License/);
 });
 
-test('THIRD_PARTY_NOTICES.md names every package bundled into dist/lrp-wasm.js, and the compiled-in libraries', () => {
-  const bundled = new Set([...read('dist/lrp-wasm.js').matchAll(/^\/\/ node_modules\/((?:@[^/]+\/)?[^/]+)\//gm)].map((m) => m[1]));
+test('THIRD_PARTY_NOTICES.md names every package bundled into dist/, and the compiled-in libraries', () => {
+  const code = readdirSync(new URL('../dist/', import.meta.url)).filter((file) => file.endsWith('.js')).map((file) => read(`dist/${file}`)).join('\n');
+  const bundled = new Set([...code.matchAll(/^\/\/ node_modules\/((?:@[^/]+\/)?[^/]+)\//gm)].map((m) => m[1]));
   assert.ok(bundled.has('protobufjs'), [...bundled].join(', '));
   const notices = read('THIRD_PARTY_NOTICES.md');
   for (const name of bundled) {

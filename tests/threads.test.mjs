@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configure, engineThreads, loadModel } from 'lrp-wasm';
@@ -74,7 +74,7 @@ async function runScript(source) {
     rmSync(dir, { recursive: true, force: true });
   }
 }
-const lrpUrl = new URL('../dist/lrp-wasm.js', import.meta.url).href;
+const lrpUrl = new URL('../dist/lrp-wasm.node.js', import.meta.url).href;
 
 test('while the engine starts with the default count, configure says so (not "threads: null")', async () => {
   const out = await runScript(`
@@ -114,7 +114,10 @@ test('a threaded engine that cannot start fails clearly, and threads: 1 still ru
   // The bundle without the pthreads build beside it (a bundler that did not copy dist/lrp-engine-mt.js).
   const dir = mkdtempSync(join(tmpdir(), 'lrp-threads-'));
   try {
-    copyFileSync(fileURLToPath(new URL('../dist/lrp-wasm.js', import.meta.url)), join(dir, 'lrp-wasm.js'));
+    // The Node build: its entry, the chunk it shares with its worker script, and the single-thread wasm.
+    const dist = fileURLToPath(new URL('../dist/', import.meta.url));
+    for (const file of readdirSync(dist).filter((name) => /^lrp-wasm\.node\.js$|^lrp-chunk-|^lrp-engine\.wasm$/.test(name)))
+      copyFileSync(join(dist, file), join(dir, file === 'lrp-wasm.node.js' ? 'lrp-wasm.js' : file));
     writeFileSync(join(dir, 'main.mjs'), `
       import { loadModel, configure, engineThreads } from './lrp-wasm.js';
       const out = {};

@@ -2,8 +2,12 @@
 // This wrapper owns every engine object's lifetime, validates arguments (so that the engine only ever
 // sees well-formed requests) and converts typed arrays; results are always fresh copies.
 import createLrpEngine from '../../build/wasm/lrp_engine.js';
+// The build's platform (web/src/platform/: browser, node or inline), chosen by scripts/bundle.mjs.
+import * as platform from '#platform';
 import { convertOnnx, decodeOnnx } from './onnx/index.js';
 import { describe } from './describe.js';
+import { evaluate as evaluateModel } from './evaluate.js';
+import { loadWorkerModel, WorkerModel } from './worker/client.js';
 
 export const composites = Object.freeze([
   'epsilon-plus', 'epsilon-plus-flat', 'epsilon-alpha2-beta1', 'epsilon-alpha2-beta1-flat',
@@ -36,11 +40,13 @@ const MAX_ENGINE_MEMORY = 2 ** 32;  // wasm32's limit, the engine's MAXIMUM_MEMO
 let engineThreadsAsked = null;
 /** The thread count configure() asked for before the engine started. */
 let configuredThreads = null;
+/** configure({ locateFile }): where the engine's files are, if not beside the bundle. */
+let locateFile = null;
 
 // One engine instance (one wasm memory) serves every model of the page or process, so its threads are fixed
 // when it starts: threads === 1, or no usable SharedArrayBuffer (a page that is not cross-origin isolated),
-// loads the single-thread build (inlined in this bundle); otherwise the pthreads build, dist/lrp-engine-mt.js,
-// with a pool of threads − 1 workers.
+// loads the single-thread build (its wasm, dist/lrp-engine.wasm, beside the bundle or embedded in the inline
+// build); otherwise the pthreads build, dist/lrp-engine-mt.js, with a pool of threads − 1 workers.
 function engine(threads) {
   if (enginePromise) {
     if (threads == null) return enginePromise;
@@ -52,14 +58,18 @@ function engine(threads) {
   engineThreadsAsked = threads ?? configuredThreads;
   const starting = (async () => {
     const asked = engineThreadsAsked ?? (engineThreadsAsked = await defaultThreads());
-    if (!(asked > 1 && sharedMemoryUsable())) return (engineModule = await createLrpEngine());
     try {
-      return (engineModule = await startThreadedEngine(asked));
+      if (!(asked > 1 && sharedMemoryUsable())) return (engineModule = await startSingleThreadEngine());
+      try {
+        return (engineModule = await startThreadedEngine(asked));
+      } catch (error) {
+        throw new Error(`the multi-threaded engine (lrp-engine-mt.js beside the package's bundle) did not start: ` +
+          `${error?.message ?? error}; configure({ threads: 1 }) runs the single-thread build`);
+      }
     } catch (error) {
-      // Not started: a later configure()/loadModel() may try again (e.g. with threads: 1).
+      // Not started: a later configure()/loadModel() may try again (with threads: 1, another locateFile).
       if (enginePromise === starting) enginePromise = engineThreadsAsked = null;
-      throw new Error(`the multi-threaded engine (lrp-engine-mt.js beside the package's bundle) did not start: ` +
-        `${error?.message ?? error}; configure({ threads: 1 }) runs the single-thread build`);
+      throw error;
     }
   })();
   enginePromise = starting;
@@ -70,12 +80,35 @@ const inNodeJs = typeof process !== 'undefined' && process.versions?.node != nul
 
 // min(4, cores): cores from navigator.hardwareConcurrency (browsers, Deno) or os.availableParallelism() (Node).
 async function defaultThreads() {
-  let cores = globalThis.navigator?.hardwareConcurrency;
-  if (!(cores >= 1) && inNodeJs) {
-    const os = await import('node:os');
-    cores = os.availableParallelism ? os.availableParallelism() : os.cpus().length;
-  }
+  const cores = await platform.cores();
   return Math.max(1, Math.min(4, Math.floor(cores) || 1));
+}
+
+// The URL of one of the engine's files: lrp-engine.wasm, lrp-engine-mt.js, lrp-engine-mt.worker.js. Null for the
+// wasm of the inline build, which is embedded.
+function engineFile(file) {
+  if (!locateFile) return platform.defaultEngineFile(file);
+  const located = locateFile(file);
+  if (located instanceof URL) return located;
+  if (typeof located === 'string' && located !== '') return platform.resolveLocation(located);
+  throw new TypeError(`configure: locateFile('${file}') must return a URL or a string (got ${describe(located)})`);
+}
+
+// The single-thread engine. Its wasm is instantiated here (Emscripten's instantiateWasm hook) rather than by
+// Emscripten's loader, so that each platform chooses how: streamed from a URL, read from disk, or embedded.
+function startSingleThreadEngine() {
+  const url = engineFile('lrp-engine.wasm');
+  let fail;
+  const failed = new Promise((resolve, reject) => { fail = reject; });
+  const started = createLrpEngine({
+    instantiateWasm(imports, receiveInstance) {
+      platform.instantiateWasm(url, imports).then(({ instance, module }) => receiveInstance(instance, module),
+        (error) => fail(new Error(`the engine's wasm ${url ? `(${url.href})` : ''} could not be loaded: ${error?.message ?? error}` +
+          `${url ? '; configure({ locateFile }) says where lrp-engine.wasm is served' : ''}`)));
+      return {};
+    },
+  });
+  return Promise.race([started, failed]);
 }
 
 // Shared wasm memory needs SharedArrayBuffer, which browsers offer only to cross-origin isolated pages.
@@ -90,23 +123,13 @@ function sharedMemoryUsable() {
   }
 }
 
-const WORKER_FILE = 'lrp-engine-mt.worker.js';
-
 async function startThreadedEngine(threads) {
-  // Beside this file in dist/: the module (its pthread workers import it again: mainScriptUrlOrBlob) and the
-  // workers' script, which Node must run as CommonJS (the package is "type": "module"), hence its .cjs copy.
-  const moduleUrl = new URL('./lrp-engine-mt.js', import.meta.url);
-  const options = { lrpPoolSize: threads - 1, mainScriptUrlOrBlob: moduleUrl.href };
-  if (inNodeJs) {
-    const { createRequire } = await import('node:module');
-    const { fileURLToPath } = await import('node:url');
-    options.nodeRequire = createRequire(moduleUrl);
-    options.nodeFilename = fileURLToPath(moduleUrl);
-    options.locateFile = (name) => fileURLToPath(new URL(name.endsWith('.worker.js') ? WORKER_FILE.replace(/\.js$/, '.cjs') : name, moduleUrl));
-  } else {
-    options.locateFile = (name) => new URL(name.endsWith('.worker.js') ? WORKER_FILE : name, moduleUrl).href;
-  }
-  const { default: createThreadedEngine } = await import(/* webpackIgnore: true */ moduleUrl.href);
+  // Beside the bundle in dist/: the module (its pthread workers import it again: mainScriptUrlOrBlob) and the
+  // workers' script.
+  const moduleUrl = engineFile('lrp-engine-mt.js');
+  const workerUrl = engineFile('lrp-engine-mt.worker.js');
+  const options = { lrpPoolSize: threads - 1, mainScriptUrlOrBlob: moduleUrl.href, ...platform.threadedEngineOptions(moduleUrl, workerUrl) };
+  const { default: createThreadedEngine } = await import(/* webpackIgnore: true */ /* @vite-ignore */ moduleUrl.href);
   const module = await createThreadedEngine(options);
   module.setThreadCount(threads);
   module.unrefWorkers();
@@ -130,14 +153,22 @@ function checkThreads(threads, where) {
 }
 
 /**
- * Sets the engine's thread count before it starts (the first loadModel starts it). Throws if the engine
- * already started with a different count.
- * @param {{ threads?: number }} options
+ * Sets how the engine starts, before it starts (the first loadModel starts it): its thread count, and where its
+ * files are served from (locateFile, like Emscripten's and sql.js's hook; onnxruntime-web calls it wasmPaths).
+ * Throws if the engine already started with a different thread count or a locateFile is set too late.
+ * @param {{ threads?: number, locateFile?: (file: string) => string | URL }} options
  */
 export function configure(options = {}) {
   if (options === null || typeof options !== 'object') throw new TypeError(`configure: expected an options object (got ${describe(options)})`);
   for (const key of Object.keys(options))
-    if (key !== 'threads') throw new Error(`configure: unknown option '${key}' (known: threads)`);
+    if (key !== 'threads' && key !== 'locateFile') throw new Error(`configure: unknown option '${key}' (known: threads, locateFile)`);
+  if (options.locateFile !== undefined) {
+    if (options.locateFile !== null && typeof options.locateFile !== 'function')
+      throw new TypeError(`configure: locateFile must be a function from a file name to its URL (got ${describe(options.locateFile)})`);
+    if (enginePromise && options.locateFile !== locateFile)
+      throw new Error('configure: locateFile is used when the engine starts, and it has already started (the first loadModel starts it)');
+    locateFile = options.locateFile;
+  }
   if (options.threads === undefined) return;
   checkThreads(options.threads, 'configure');
   if (enginePromise) {
@@ -190,43 +221,54 @@ export function setEngineMemoryLimit(bytes) {
 
 /**
  * Loads an ONNX model.
- * @param {ArrayBuffer|Uint8Array|string|URL} source ONNX bytes, a file path (Node) or a URL.
- * @param {{ threads?: number }} [options] threads: the engine's thread count if this call starts it.
+ * @param {ArrayBuffer|Uint8Array|Blob|Response|string|URL} source ONNX bytes, a File or Blob, a Response, a file
+ *   path (Node) or a URL.
+ * @param {{ threads?: number, worker?: boolean, workerUrl?: string|URL, signal?: AbortSignal }} [options]
+ *   threads: the engine's thread count if this call starts it; worker: load it into a worker (WorkerModel).
  */
 export async function loadModel(source, options = {}) {
   if (options === null || typeof options !== 'object') throw new TypeError(`loadModel: expected an options object (got ${describe(options)})`);
   for (const key of Object.keys(options))
-    if (key !== 'threads') throw new Error(`loadModel: unknown option '${key}' (known: threads)`);
+    if (!LOAD_OPTIONS.includes(key)) throw new Error(`loadModel: unknown option '${key}' (known: ${LOAD_OPTIONS.join(', ')})`);
   if (options.threads !== undefined) checkThreads(options.threads, 'loadModel');
+  if (options.worker !== undefined && typeof options.worker !== 'boolean')
+    throw new TypeError(`loadModel: worker must be true or false (got ${describe(options.worker)})`);
+  if (options.worker) return loadWorkerModel(platform, source, options);
+  if (options.workerUrl !== undefined) throw new Error('loadModel: workerUrl is only used with worker: true');
+  const { signal } = options;
+  if (signal !== undefined && !(signal && typeof signal.aborted === 'boolean'))
+    throw new TypeError(`loadModel: signal must be an AbortSignal (got ${describe(signal)})`);
+  signal?.throwIfAborted();
   const started = engine(options.threads);
   started.catch(() => {});  // awaited below, after reading the source: not an unhandled rejection meanwhile
   const bytes = await readSource(source);
   const decoded = decodeOnnx(bytes);
   const spec = convertOnnx(decoded);
   const module = await started;
+  signal?.throwIfAborted();
   module.setMemoryLimit(memoryLimit);  // a cap set before the engine started
   return new Model(module, spec, decoded);
 }
 
+const LOAD_OPTIONS = ['threads', 'worker', 'workerUrl', 'signal'];
+
 async function readSource(source) {
-  if (source instanceof Uint8Array) return source;
+  if (source instanceof Uint8Array) return source;  // a Node Buffer too
   if (source instanceof ArrayBuffer) return new Uint8Array(source);
   if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
   // A File from an <input type="file"> or a drop, or any Blob.
   if (typeof Blob === 'function' && source instanceof Blob) return new Uint8Array(await source.arrayBuffer());
+  if (typeof Response === 'function' && source instanceof Response) return readResponse(source, source.url || 'the Response');
   if (typeof source !== 'string' && !(source instanceof URL))
-    throw new TypeError(`loadModel: expected ONNX bytes (ArrayBuffer or Uint8Array), a File or Blob, a file path or a URL (got ${describe(source)})`);
-  const isUrl = source instanceof URL || (typeof source === 'string' && /^[a-z][a-z0-9+.-]*:/i.test(source) && !/^[a-z]:[\\/]/i.test(source));
-  const inNode = typeof process !== 'undefined' && process.versions?.node != null;
+    throw new TypeError(`loadModel: expected ONNX bytes (ArrayBuffer or Uint8Array), a File, Blob or Response, a file path or a URL (got ${describe(source)})`);
   if (typeof source === 'string' && source.length === 0) throw new Error('loadModel: empty source');
-  if (inNode && (!isUrl || String(source).startsWith('file:'))) {
-    const { readFile } = await import('node:fs/promises');
-    const path = String(source).startsWith('file:') ? new URL(String(source)) : source;
+  const isUrl = source instanceof URL || (/^[a-z][a-z0-9+.-]*:/i.test(source) && !/^[a-z]:[\\/]/i.test(source));
+  // Node reads paths and file: URLs from disk; a browser fetches every string (relative to the page).
+  if (platform.name === 'node' && (!isUrl || String(source).startsWith('file:'))) {
     try {
-      return new Uint8Array(await readFile(path));
+      return await platform.readFile(String(source).startsWith('file:') ? new URL(String(source)) : source);
     } catch (error) {
-      const why = { ENOENT: 'no such file', EISDIR: 'it is a directory', EACCES: 'permission denied' }[error.code] ?? error.message;
-      throw new Error(`loadModel: cannot read ${source}: ${why}`);
+      throw new Error(`loadModel: ${error.message}`);
     }
   }
   let response;
@@ -235,7 +277,12 @@ async function readSource(source) {
   } catch (error) {
     throw new Error(`loadModel: fetching ${source} failed: ${error.message}`);
   }
-  if (!response.ok) throw new Error(`loadModel: fetching ${source} failed: HTTP ${response.status}`);
+  return readResponse(response, source);
+}
+
+async function readResponse(response, what) {
+  if (!response.ok) throw new Error(`loadModel: fetching ${what} failed: HTTP ${response.status}`);
+  if (response.bodyUsed) throw new Error(`loadModel: the body of ${what} has already been read`);
   return new Uint8Array(await response.arrayBuffer());
 }
 
@@ -701,6 +748,12 @@ function bounds(value, what, expectedLength) {
   return values;
 }
 
-export { evaluate } from './evaluate.js';
+/**
+ * Pixel-flipping evaluation of explanations (see evaluate.js); a worker model's evaluation runs in its worker.
+ */
+export function evaluate(model, inputs, options = {}) {
+  if (model instanceof WorkerModel) return model.evaluate(inputs, options);
+  return evaluateModel(model, inputs, options);
+}
 /** The ONNX operator types the importer converts, and those it evaluates at load time on constants. */
 export { supportedOperators, foldedOperators } from './onnx/index.js';

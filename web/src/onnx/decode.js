@@ -56,7 +56,9 @@ export function decodeModel(bytes) {
 }
 
 function asUint8Array(bytes) {
-  if (bytes instanceof Uint8Array) return bytes;
+  // A subclass (Node's Buffer) becomes a plain view: protobufjs makes empty fields with `new buf.constructor(0)`,
+  // which for a Buffer is the deprecated `new Buffer()` (DEP0005 warning).
+  if (bytes instanceof Uint8Array) return bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes instanceof ArrayBuffer) return new Uint8Array(bytes);
   if (ArrayBuffer.isView(bytes)) return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   throw new Error(`invalid ONNX model: expected a Uint8Array or ArrayBuffer, got ${describeValue(bytes)}`);

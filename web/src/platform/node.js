@@ -1,0 +1,78 @@
+// The Node build's platform (dist/lrp-wasm.node.js, the package's "node" export condition): the engine's wasm is
+// read from disk beside the bundle, file paths are model sources, cores come from node:os, and loadModel's
+// worker is a worker_threads Worker. Only this file (and its browser/inline siblings) may touch Node built-ins.
+import { readFile as readFileBytes } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { availableParallelism, cpus } from 'node:os';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parentPort, Worker } from 'node:worker_threads';
+
+export const name = 'node';
+
+/** Where the engine's files are when nothing else is configured: beside this bundle in dist/. */
+export function defaultEngineFile(file) {
+  return new URL(file, import.meta.url);
+}
+
+/** configure({ locateFile }) answered a string: a URL, or a file path (relative to the working directory). */
+export function resolveLocation(location) {
+  return /^[a-z][a-z0-9+.-]+:/i.test(location) ? new URL(location) : pathToFileURL(location);
+}
+
+/** The engine's wasm, compiled and instantiated: from a file: URL by reading it, from http(s) by fetching it. */
+export async function instantiateWasm(url, imports) {
+  if (url.protocol === 'file:') return WebAssembly.instantiate(await readFileBytes(fileURLToPath(url)), imports);
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`HTTP ${response.status}`);
+  return WebAssembly.instantiate(await response.arrayBuffer(), imports);
+}
+
+export async function cores() {
+  return availableParallelism ? availableParallelism() : cpus().length;
+}
+
+/** A model file on disk, by path or file: URL. */
+export async function readFile(path) {
+  try {
+    return new Uint8Array(await readFileBytes(path));
+  } catch (error) {
+    const why = { ENOENT: 'no such file', EISDIR: 'it is a directory', EACCES: 'permission denied' }[error.code] ?? error.message;
+    throw new Error(`cannot read ${path}: ${why}`);
+  }
+}
+
+// Emscripten 3.1.6's Node code in the pthreads build calls require and reads __filename (engine-mt.pre.js), and
+// its workers' script must run as CommonJS (the package is "type": "module"): hence the .cjs copy.
+export function threadedEngineOptions(moduleUrl, workerUrl) {
+  const workerFile = fileURLToPath(workerUrl).replace(/\.js$/, '.cjs');
+  return {
+    nodeRequire: createRequire(moduleUrl),
+    nodeFilename: fileURLToPath(moduleUrl),
+    locateFile: (file) => (file.endsWith('.worker.js') ? workerFile : fileURLToPath(new URL(file, moduleUrl))),
+  };
+}
+
+/** loadModel(…, { worker: true }): a worker_threads Worker running dist/lrp-worker.node.js. */
+export function startWorker(url) {
+  const worker = new Worker(url ?? new URL('./lrp-worker.node.js', import.meta.url));
+  return {
+    post: (message, transfer) => worker.postMessage(message, transfer),
+    onMessage: (listener) => worker.on('message', listener),
+    onError: (listener) => {
+      worker.on('error', listener);
+      worker.on('exit', (code) => listener(new Error(`the worker exited (code ${code})`)));
+    },
+    // A model's worker must not keep a finished script alive; calls in flight ref it again (see worker.js).
+    ref: () => worker.ref(),
+    unref: () => worker.unref(),
+    terminate: () => worker.terminate(),
+  };
+}
+
+/** Inside that worker: its port to the thread that started it. */
+export function workerScope() {
+  return {
+    post: (message, transfer) => parentPort.postMessage(message, transfer),
+    onMessage: (listener) => parentPort.on('message', listener),
+  };
+}

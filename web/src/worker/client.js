@@ -1,0 +1,281 @@
+// loadModel(source, { worker: true }): the model lives in a worker (a module Worker in browsers, a worker_threads
+// Worker in Node) that runs its own engine; this thread only posts requests and receives results, so a page
+// stays responsive while a 50 MB model loads or a ResNet explains.
+//
+// One worker serves every worker model of this thread (one engine, as on the main thread); it is started by the
+// first such loadModel and ends when its last model is disposed (wasm memory is only given back that way).
+// Requests run one at a time in the order they were made. The queue is kept here, not in the worker, so that an
+// AbortSignal can drop a request that has not started: a worker busy with a call cannot read messages.
+// Inputs are copied (the caller's arrays stay usable); results are transferred, not copied.
+import { describe } from '../describe.js';
+
+const ERROR_TYPES = { TypeError, RangeError, Error };
+
+/** One worker and its queue. */
+class WorkerConnection {
+  #endpoint;
+  #queue = [];        // requests not yet posted: { message, resolve, reject, signal, onAbort, onProgress }
+  #running = null;    // the request the worker is working on
+  #nextId = 1;
+  #models = 0;        // worker models alive (loaded and not disposed)
+  #failure = null;    // set when the worker died: every later request rejects with it
+  #onEnd;
+
+  constructor(endpoint, onEnd) {
+    this.#endpoint = endpoint;
+    this.#onEnd = onEnd;
+    endpoint.onMessage((message) => this.#receive(message));
+    endpoint.onError((error) => this.#fail(error));
+    endpoint.unref();
+  }
+
+  get failed() { return this.#failure !== null; }
+
+  /** Queues a request; resolves with the worker's answer, { result, info? }. */
+  request(op, args, { signal, onProgress, transfer = [] } = {}) {
+    if (this.#failure) return Promise.reject(this.#failure);
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    return new Promise((resolve, reject) => {
+      const entry = { message: { op, args }, transfer, resolve, reject, signal, onProgress, onAbort: null };
+      if (signal) {
+        entry.onAbort = () => this.#abort(entry);
+        signal.addEventListener('abort', entry.onAbort, { once: true });
+      }
+      this.#queue.push(entry);
+      this.#pump();
+    });
+  }
+
+  modelLoaded() { this.#models += 1; }
+
+  // A model was disposed: when it was the last, the worker ends once the queue is empty.
+  modelDisposed() {
+    this.#models -= 1;
+    this.#pump();
+  }
+
+  #pump() {
+    if (this.#running || this.#failure) return;
+    const entry = this.#queue.shift();
+    if (!entry) {
+      if (this.#models === 0) this.#end();
+      else this.#endpoint.unref();
+      return;
+    }
+    entry.id = this.#nextId++;
+    this.#running = entry;
+    this.#endpoint.ref();
+    try {
+      this.#endpoint.post({ id: entry.id, ...entry.message }, entry.transfer);
+    } catch (error) {
+      // Something in the arguments cannot be copied to a worker (a function, a Proxy, a detached buffer).
+      this.#running = null;
+      this.#settle(entry, null, new TypeError(`${entry.message.op}: an argument cannot be sent to the worker: ${error.message}`));
+      this.#pump();
+    }
+  }
+
+  #receive(message) {
+    const entry = this.#running;
+    if (!entry || message.id !== entry.id) return;
+    if (message.progress) {
+      entry.onProgress?.(...message.progress);
+      return;
+    }
+    this.#running = null;
+    if (message.error) {
+      const Type = ERROR_TYPES[message.error.name] ?? Error;
+      this.#settle(entry, null, new Type(message.error.message));
+    } else {
+      this.#settle(entry, message, null);  // { result, info? }
+    }
+    this.#pump();
+  }
+
+  // Aborted before it started: dropped. While it runs: rejected now; the worker finishes it and the result is
+  // dropped (#settle on an entry already settled does nothing).
+  #abort(entry) {
+    const index = this.#queue.indexOf(entry);
+    if (index >= 0) this.#queue.splice(index, 1);
+    this.#settle(entry, null, abortReason(entry.signal));
+    if (index >= 0) this.#pump();
+  }
+
+  #settle(entry, result, error) {
+    if (entry.settled) return;
+    entry.settled = true;
+    entry.signal?.removeEventListener('abort', entry.onAbort);
+    if (error) entry.reject(error);
+    else entry.resolve(result);
+  }
+
+  #fail(error) {
+    if (this.#failure) return;
+    this.#failure = new Error(`lrp-wasm: the model worker stopped: ${error?.message ?? error}`);
+    const entries = [this.#running, ...this.#queue].filter(Boolean);
+    this.#running = null;
+    this.#queue = [];
+    for (const entry of entries) this.#settle(entry, null, this.#failure);
+    this.#end();
+  }
+
+  #end() {
+    this.#onEnd(this);
+    this.#endpoint.terminate();
+  }
+}
+
+// predict(x, { signal }): no other option.
+function signalOnly(options, where) {
+  if (options === null || typeof options !== 'object') return options;  // #call rejects it
+  for (const key of Object.keys(options))
+    if (key !== 'signal') return { invalid: new Error(`${where}: unknown option '${key}' (known: signal)`) };
+  return options;
+}
+
+function abortReason(signal) {
+  if (signal.reason !== undefined) return signal.reason;
+  return typeof DOMException === 'function' ? new DOMException('This operation was aborted', 'AbortError') : new Error('aborted');
+}
+
+// The worker of each worker script (by URL): normally one.
+const connections = new Map();
+
+function connection(platform, workerUrl) {
+  const key = workerUrl ? String(workerUrl) : '';
+  let open = connections.get(key);
+  if (!open || open.failed) {
+    open = new WorkerConnection(platform.startWorker(workerUrl), (ended) => {
+      if (connections.get(key) === ended) connections.delete(key);
+    });
+    connections.set(key, open);
+  }
+  return open;
+}
+
+function checkSignal(signal, where) {
+  if (signal === undefined) return;
+  if (signal === null || typeof signal !== 'object' || typeof signal.aborted !== 'boolean' || typeof signal.addEventListener !== 'function')
+    throw new TypeError(`${where}: signal must be an AbortSignal (got ${describe(signal)})`);
+}
+
+// A model source the worker can read: paths and URLs as strings (relative ones resolved against this page),
+// bytes copied, Blobs and Files as they are (structured clone shares their data); a Response is read here.
+async function sendableSource(source, platform) {
+  if (typeof Response === 'function' && source instanceof Response) {
+    if (!source.ok) throw new Error(`loadModel: fetching ${source.url || 'the Response'} failed: HTTP ${source.status}`);
+    const buffer = await source.arrayBuffer();
+    return { source: buffer, transfer: [buffer] };
+  }
+  if (source instanceof URL) return { source: source.href, transfer: [] };
+  if (typeof source === 'string' && platform.name !== 'node' && source !== '')
+    return { source: platform.resolveLocation(source).href, transfer: [] };
+  return { source, transfer: [] };
+}
+
+/**
+ * loadModel(source, { worker: true, workerUrl?, threads?, signal? }) → a WorkerModel.
+ * @param {object} platform the build's platform module (startWorker, resolveLocation)
+ */
+export async function loadWorkerModel(platform, source, options) {
+  const { worker, workerUrl, signal, ...engineOptions } = options;
+  checkSignal(signal, 'loadModel');
+  if (workerUrl !== undefined && typeof workerUrl !== 'string' && !(workerUrl instanceof URL))
+    throw new TypeError(`loadModel: workerUrl must be a URL or a string (got ${describe(workerUrl)})`);
+  const sendable = await sendableSource(source, platform);
+  const open = connection(platform, workerUrl === undefined ? null : workerUrl);
+  open.modelLoaded();  // counted now: the worker must not end while this load is queued
+  let info;
+  try {
+    ({ result: info } = await open.request('load', { source: sendable.source, options: engineOptions }, { signal, transfer: sendable.transfer }));
+  } catch (error) {
+    open.modelDisposed();
+    throw error;
+  }
+  return new WorkerModel(open, info);
+}
+
+// Dropped without dispose(): the worker is told to free the model (see index.js's registry for the main thread).
+const undisposedWorkerModels = typeof FinalizationRegistry === 'function'
+  ? new FinalizationRegistry(({ open, handle }) => {
+    open.request('dispose', { handle }).catch(() => {});
+    open.modelDisposed();
+  }) : null;
+
+/**
+ * A model in a worker: Model's properties (read when it loaded) and methods, each returning a Promise and taking
+ * an AbortSignal (`signal` in explain's options, or { signal } as the last argument of predict and predictBatch).
+ */
+export class WorkerModel {
+  #open;
+  #handle;
+  #info;
+  #token = {};
+
+  constructor(open, info) {
+    this.#open = open;
+    this.#handle = info.handle;
+    this.#info = info;
+    undisposedWorkerModels?.register(this, { open, handle: info.handle }, this.#token);
+  }
+
+  /** Always true: the methods return Promises. */
+  get worker() { return true; }
+  get inputShape() { return [...this.#info.inputShape]; }
+  get inputType() { return this.#info.inputType; }
+  get outputSize() { this.#live(); return this.#info.outputSize; }
+  /** The layers as they were when the model loaded (or after the last call, for a dynamic sequence). */
+  get layers() { this.#live(); return this.#info.layers.map((layer) => ({ ...layer, outputShape: [...layer.outputShape] })); }
+  /** Bytes this model holds in its worker's engine, as of its last call. */
+  get memoryBytes() { this.#live(); return this.#info.memoryBytes; }
+
+  predict(x, options = {}) { return this.#call('predict', [x], signalOnly(options, 'predict')); }
+  predictBatch(inputs, options = {}) { return this.#call('predictBatch', [inputs], signalOnly(options, 'predictBatch')); }
+
+  explain(x, options = {}) {
+    const { signal, ...rest } = options ?? {};
+    return this.#call('explain', [x, rest], { signal });
+  }
+
+  explainBatch(inputs, options = {}) {
+    const { signal, ...rest } = options ?? {};
+    return this.#call('explainBatch', [inputs, rest], { signal });
+  }
+
+  /** evaluate(model, …) of a worker model: run in the worker (onProgress is called here). */
+  evaluate(inputs, options = {}) {
+    const { signal, onProgress, ...rest } = options ?? {};
+    if (onProgress !== undefined && typeof onProgress !== 'function')
+      return Promise.reject(new TypeError(`evaluate: onProgress must be a function (got ${describe(onProgress)})`));
+    return this.#call('evaluate', [inputs, { ...rest, progress: onProgress !== undefined }], { signal, onProgress });
+  }
+
+  /** The worker's engine: { threads, memoryBytes, limit, used, available } (see engineThreads, engineMemoryStatus). */
+  engineStatus(options = {}) { return this.#call('status', [], signalOnly(options, 'engineStatus')); }
+
+  /** Frees the model in its worker (the worker ends with its last model). Idempotent; later calls reject. */
+  dispose() {
+    if (!this.#open) return;
+    const open = this.#open;
+    this.#open = null;
+    undisposedWorkerModels?.unregister(this.#token);
+    open.request('dispose', { handle: this.#handle }).catch(() => {});
+    open.modelDisposed();
+  }
+
+  [Symbol.dispose ?? Symbol.for('Symbol.dispose')]() { this.dispose(); }
+
+  #live() {
+    if (!this.#open) throw new Error('this model has been disposed');
+  }
+
+  async #call(op, args, options) {
+    this.#live();
+    if (options === null || typeof options !== 'object') throw new TypeError(`${op}: options must be an object`);
+    if (options.invalid) throw options.invalid;
+    checkSignal(options.signal, op);
+    const reply = await this.#open.request(op, { handle: this.#handle, args }, options);
+    if (reply.info) this.#info = { ...this.#info, ...reply.info };
+    return reply.result;
+  }
+}

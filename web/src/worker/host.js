@@ -1,0 +1,65 @@
+// The worker script of loadModel(…, { worker: true }) (dist/lrp-worker.js in browsers, lrp-worker.node.js in
+// Node): it runs the library's own engine and answers the requests of worker/client.js, one at a time.
+//   request: { id, op, args }       op: load | predict | predictBatch | explain | explainBatch | evaluate | status | dispose
+//   answer:  { id, result, info? }  or { id, error: { name, message } }; evaluate also sends { id, progress: [done, total] }
+// Results' typed arrays are transferred to the page, not copied.
+import * as platform from '#platform';
+import { engineMemoryBytes, engineMemoryStatus, engineThreads, evaluate, loadModel } from '../index.js';
+
+const models = new Map();
+let nextHandle = 1;
+const scope = platform.workerScope();
+
+function model(handle) {
+  const found = models.get(handle);
+  if (!found) throw new Error('this model has been disposed');
+  return found;
+}
+
+// What a worker model knows without asking: read after loading and after each call (memoryBytes changes; a
+// dynamic-sequence model's layers follow the last length).
+function info(m) {
+  return { inputShape: m.inputShape, inputType: m.inputType, outputSize: m.outputSize, layers: m.layers, memoryBytes: m.memoryBytes };
+}
+
+const operations = {
+  async load({ source, options }) {
+    const m = await loadModel(source, options);
+    const handle = nextHandle++;
+    models.set(handle, m);
+    return { ...info(m), handle };
+  },
+  predict: ({ handle, args }) => model(handle).predict(...args),
+  predictBatch: ({ handle, args }) => model(handle).predictBatch(...args),
+  explain: ({ handle, args }) => model(handle).explain(...args),
+  explainBatch: ({ handle, args }) => model(handle).explainBatch(...args),
+  evaluate: ({ handle, args: [inputs, { progress, ...options }] }, id) => evaluate(model(handle), inputs,
+    progress ? { ...options, onProgress: (done, total) => scope.post({ id, progress: [done, total] }) } : options),
+  status: () => ({ threads: engineThreads(), memoryBytes: engineMemoryBytes(), ...engineMemoryStatus() }),
+  dispose({ handle }) {
+    models.get(handle)?.dispose();
+    models.delete(handle);
+    return null;
+  },
+};
+
+// Every ArrayBuffer in a result, to transfer.
+function buffers(value, found = new Set()) {
+  if (ArrayBuffer.isView(value)) found.add(value.buffer);
+  else if (Array.isArray(value)) value.forEach((item) => buffers(item, found));
+  else if (value && typeof value === 'object') Object.values(value).forEach((item) => buffers(item, found));
+  return [...found];
+}
+
+scope.onMessage(async ({ id, op, args }) => {
+  try {
+    const operation = operations[op];
+    if (!operation) throw new Error(`unknown request '${op}'`);
+    const result = await operation(args, id);
+    const answer = { id, result };
+    if (args?.handle && models.has(args.handle)) answer.info = info(models.get(args.handle));
+    scope.post(answer, buffers(result));
+  } catch (error) {
+    scope.post({ id, error: { name: error?.name ?? 'Error', message: error?.message ?? String(error) } });
+  }
+});
