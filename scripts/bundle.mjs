@@ -13,7 +13,7 @@
 // Each build picks its platform module (web/src/platform/*.js) for the import '#platform'. No source maps:
 // the published package has none (set LRP_SOURCEMAP=1 for a local build with them).
 import { build } from 'esbuild';
-import { copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -53,7 +53,11 @@ const common = {
   mainFields: ['module', 'main'],
   target: ['es2022'],
   sourcemap: process.env.LRP_SOURCEMAP === '1',
-  legalComments: 'none',
+  // Whitespace and syntax only: identifiers keep their names, so that stack traces stay readable without maps.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  legalComments: 'none',  // THIRD_PARTY_NOTICES.md names every bundled package (tests/package.test.mjs)
+  metafile: true,
   logLevel: 'warning',
   outdir: 'dist',
   chunkNames: 'lrp-[name]-[hash]',
@@ -62,27 +66,31 @@ const common = {
 mkdirSync(dist, { recursive: true });
 for (const file of readdirSync(dist)) if (/^lrp-chunk-.*\.js$|\.map$/.test(file)) rmSync(`${dist}/${file}`);
 
-await build({
+const builds = [];
+builds.push(await build({
   ...common,
   entryPoints: { 'lrp-wasm': 'web/src/index.js', 'lrp-worker': 'web/src/worker/host.js' },
   platform: 'browser',
   splitting: true,
   plugins: [platform('browser'), emscriptenLoader],
-});
-await build({
+}));
+builds.push(await build({
   ...common,
   entryPoints: { 'lrp-wasm.node': 'web/src/index.js', 'lrp-worker.node': 'web/src/worker/host.js' },
   platform: 'node',
   splitting: true,
   plugins: [platform('node'), emscriptenLoader],
-});
-await build({
+}));
+builds.push(await build({
   ...common,
   entryPoints: { 'lrp-wasm.inline': 'web/src/index.js' },
   platform: 'browser',
   loader: { '.wasm': 'binary' },
   plugins: [platform('inline'), emscriptenLoader],
-});
+}));
+// What went into dist/ (tests/package.test.mjs checks that THIRD_PARTY_NOTICES.md names every package of it).
+const inputs = [...new Set(builds.flatMap((result) => Object.keys(result.metafile.inputs)))].sort();
+writeFileSync(`${root}/build/bundle-inputs.json`, `${JSON.stringify(inputs, null, 1)}\n`);
 
 copyFileSync(`${root}/build/wasm/lrp_engine.wasm`, `${dist}/lrp-engine.wasm`);
 copyFileSync(`${root}/build/wasm/lrp_engine_mt.js`, `${dist}/lrp-engine-mt.js`);

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -27,8 +27,9 @@ test('npm pack ships the engine, its types, LICENSE and THIRD_PARTY_NOTICES.md, 
 });
 
 test('THIRD_PARTY_NOTICES.md names every package bundled into dist/, and the compiled-in libraries', () => {
-  const code = readdirSync(new URL('../dist/', import.meta.url)).filter((file) => file.endsWith('.js')).map((file) => read(`dist/${file}`)).join('\n');
-  const bundled = new Set([...code.matchAll(/^\/\/ node_modules\/((?:@[^/]+\/)?[^/]+)\//gm)].map((m) => m[1]));
+  // Every source file scripts/bundle.mjs put into dist/ (esbuild's metafile).
+  const inputs = JSON.parse(read('build/bundle-inputs.json'));
+  const bundled = new Set(inputs.map((file) => file.match(/^node_modules\/((?:@[^/]+\/)?[^/]+)\//)?.[1]).filter(Boolean));
   assert.ok(bundled.has('protobufjs'), [...bundled].join(', '));
   const notices = read('THIRD_PARTY_NOTICES.md');
   for (const name of bundled) {
