@@ -267,13 +267,89 @@ export interface EngineOptions {
   threads?: number;
 }
 
+/** Options of configure: the engine's, and where its files are served. */
+export interface ConfigureOptions extends EngineOptions {
+  /**
+   * Where the engine's files are, when not beside the package's bundle (e.g. a CDN): called with each file name —
+   * `lrp-engine.wasm` (the single-thread engine), `lrp-engine-mt.js` and `lrp-engine-mt.worker.js` (the pthreads
+   * engine) — it returns its URL (a string is resolved against the page; in Node it may be a file path). Like
+   * Emscripten's and sql.js's `locateFile` (onnxruntime-web's `env.wasm.wasmPaths`). Used when the engine starts.
+   */
+  locateFile?: ((file: string) => string | URL) | null;
+}
+
+/** What loadModel reads: ONNX bytes (a Node Buffer too), a File or Blob, a Response, a file path (Node) or a URL. */
+export type ModelSource = ArrayBuffer | ArrayBufferView | Blob | Response | string | URL;
+
+/** Options of loadModel. */
+export interface LoadOptions extends EngineOptions {
+  /**
+   * Rejects the load with the signal's reason (an AbortError) when aborted before the model is ready. For a
+   * worker load that has not started yet, the request is dropped.
+   */
+  signal?: AbortSignal;
+}
+
+/** Options of loadModel with `worker: true`. */
+export interface WorkerLoadOptions extends LoadOptions {
+  /**
+   * Loads the model into a worker (a module Worker in browsers, a `worker_threads` Worker in Node) that runs its
+   * own engine: no engine work runs on the calling thread. One worker serves every worker model of the thread;
+   * it starts with the first and ends when the last is disposed. `threads` then sets the worker's engine.
+   */
+  worker: true;
+  /**
+   * The worker script, when it is not where the package put it: the package's `dist/lrp-worker.js` served by
+   * your site. Required by the single-file build (`lrp-wasm/inline`), which has no worker script of its own.
+   */
+  workerUrl?: string | URL;
+}
+
 /**
- * Loads an ONNX model from bytes, a File or Blob (e.g. from an `<input type="file">`), a file path (Node) or a URL.
- * `options.threads` sets the engine's threads when this call starts the engine (the first loadModel); a later
- * call with a different count rejects with an Error (threads are fixed once the engine runs), as does a
- * count that is not an integer from 1 to 64 (a RangeError) or an unknown option.
+ * Loads an ONNX model from bytes, a File or Blob (e.g. from an `<input type="file">`), a Response, a file path
+ * (Node) or a URL (relative ones against the page). `options.threads` sets the engine's threads when this call
+ * starts the engine (the first loadModel); a later call with a different count rejects with an Error (threads are
+ * fixed once the engine runs), as does a count that is not an integer from 1 to 64 (a RangeError) or an unknown
+ * option. Rejects with an Error naming the problem for unreadable sources, invalid or unsupported ONNX files and
+ * models that do not fit the engine's memory.
  */
-export function loadModel(source: ArrayBuffer | ArrayBufferView | Blob | string | URL, options?: EngineOptions): Promise<Model>;
+export function loadModel(source: ModelSource, options: WorkerLoadOptions): Promise<WorkerModel>;
+export function loadModel(source: ModelSource, options?: LoadOptions & { worker?: false }): Promise<Model>;
+
+/** A request option of a WorkerModel method. */
+export interface RequestOptions {
+  /**
+   * Aborts the request: one that has not started is dropped; one running finishes in the worker and its result
+   * is discarded. Either way the Promise rejects at once with the signal's reason (an AbortError).
+   */
+  signal?: AbortSignal;
+}
+
+/**
+ * A model in a worker (loadModel with `worker: true`): Model's properties (read when it loaded; `memoryBytes` after
+ * its last call) and methods, which return Promises and take an AbortSignal. Requests run one at a time, in the
+ * order they were made. Inputs are copied (your arrays stay usable); the results' typed arrays are transferred.
+ * Errors reject with the Error, TypeError or RangeError the same call throws on a Model.
+ */
+export interface WorkerModel {
+  /** Always true: tells a WorkerModel from a Model. */
+  readonly worker: true;
+  readonly inputShape: number[];
+  readonly inputType: InputType;
+  readonly outputSize: number;
+  readonly layers: LayerInfo[];
+  readonly memoryBytes: number;
+  predict(x: ModelInput, options?: RequestOptions): Promise<Float32Array>;
+  predictBatch(inputs: ModelInput[], options?: RequestOptions): Promise<Float32Array[]>;
+  explain(x: ModelInput, options?: ExplainOptions & RequestOptions): Promise<Explanation>;
+  explainBatch(inputs: ModelInput[], options?: ExplainOptions & RequestOptions): Promise<Explanation[]>;
+  /** evaluate() run in the worker (the package's evaluate(model, …) calls this for a WorkerModel). */
+  evaluate(inputs: FloatArray[], options?: EvaluateOptions & RequestOptions): Promise<Evaluation>;
+  /** The worker's engine: its threads, wasm memory in bytes (memoryBytes) and memory budget. */
+  engineStatus(options?: RequestOptions): Promise<EngineMemoryStatus & { threads: number; memoryBytes: number }>;
+  /** Frees the model in its worker (the worker ends with its last model). Idempotent; later calls reject. */
+  dispose(): void;
+}
 
 /**
  * Sets the engine's options before it starts (the first loadModel starts it, even one that then fails on its
@@ -282,7 +358,7 @@ export function loadModel(source: ArrayBuffer | ArrayBufferView | Blob | string 
  * a different thread count. The count asked for at the start and the count that runs are both fine (1 when the
  * single-thread build loaded because SharedArrayBuffer is not usable).
  */
-export function configure(options: EngineOptions): void;
+export function configure(options: ConfigureOptions): void;
 
 /**
  * Threads the running engine uses: 1 for the single-thread build (asked for, or no SharedArrayBuffer: a page
@@ -390,7 +466,7 @@ export interface Evaluation {
  * Pixel-flipping (region perturbation) evaluation of explanations with AOPC (Samek et al. 2017):
  * perturbs patches in the order of their summed relevance and follows the target output.
  */
-export function evaluate(model: Model, inputs: FloatArray[], options?: EvaluateOptions): Promise<Evaluation>;
+export function evaluate(model: Model | WorkerModel, inputs: FloatArray[], options?: EvaluateOptions): Promise<Evaluation>;
 
 /** The ONNX operator types the importer converts on tensors computed from the input (Erf, Pow: inside GELU/LayerNorm). */
 export const supportedOperators: readonly string[];
