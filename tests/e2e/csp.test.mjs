@@ -32,4 +32,5 @@ test(`the package explains under "${CSP}" with no CSP violation`, async () => {
   model.dispose();
   assert.deepEqual(result.output, Array.from(expected.output));
   assert.deepEqual(result.relevance, Array.from(expected.relevance));
+  assert.deepEqual(result.workerRelevance, Array.from(expected.relevance), 'the worker under the same policy');
 });

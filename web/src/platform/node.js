@@ -54,7 +54,9 @@ export function threadedEngineOptions(moduleUrl, workerUrl) {
 
 /** loadModel(…, { worker: true }): a worker_threads Worker running dist/lrp-worker.node.js. */
 export function startWorker(url) {
-  const worker = new Worker(url ?? new URL('./lrp-worker.node.js', import.meta.url));
+  // The worker inherits Node's options, except --input-type (of `node -e`), which a worker's file refuses.
+  const execArgv = process.execArgv.filter((option) => !option.startsWith('--input-type'));
+  const worker = new Worker(url ?? new URL('./lrp-worker.node.js', import.meta.url), { execArgv });
   return {
     post: (message, transfer) => worker.postMessage(message, transfer),
     onMessage: (listener) => worker.on('message', listener),
