@@ -96,7 +96,7 @@ function engineFile(file) {
 
 // The single-thread engine. Its wasm is instantiated here (Emscripten's instantiateWasm hook) rather than by
 // Emscripten's loader, so that each platform chooses how: streamed from a URL, read from disk, or embedded.
-function startSingleThreadEngine() {
+async function startSingleThreadEngine() {
   const url = engineFile('lrp-engine.wasm');
   let fail;
   const failed = new Promise((resolve, reject) => { fail = reject; });
