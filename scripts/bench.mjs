@@ -36,7 +36,7 @@
 // and skips resnet18 with a note when python3/torch is not there.
 //
 // Run it after the build (`npm run bench` does set-up, build and bench): the package is imported by
-// its own name, `lrp-wasm`, which resolves to dist/lrp-wasm.js through package.json "exports".
+// its own name, `lrp-wasm`, which resolves to dist/lrp-wasm.node.js through package.json "exports" (the node condition).
 
 import { parseArgs } from 'node:util';
 import { readFileSync, existsSync } from 'node:fs';
@@ -145,7 +145,7 @@ const USAGE = `usage: node scripts/bench.mjs [--model NAME|PATH]... [--quick] [-
   --inputs      number of distinct inputs cycled through and used for throughput (default 256, quick 64;
                 heavy models: 4, quick 2)
   --package     the module to benchmark instead of the built package 'lrp-wasm' (e.g. another build's
-                dist/lrp-wasm.js); it must export loadModel like the package
+                dist/lrp-wasm.node.js); it must export loadModel like the package
   --in-process  run all models in this process instead of one child process per model (faster start,
                 but the engine's memory figures then include the models before)
   --threads     threads of both engines (default 1; models with a threads list run at each of them too)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the native engine + tests (build/native), the WebAssembly module (build/wasm) and the npm
-# package bundle (dist/lrp-wasm.js). Incremental: cmake and esbuild only redo what changed.
+# package bundles (dist/: scripts/bundle.mjs). Incremental: cmake and esbuild only redo what changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)

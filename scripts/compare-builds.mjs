@@ -5,7 +5,8 @@
 //
 //   node scripts/compare-builds.mjs BEFORE.js AFTER.js model.onnx [input.bin] [--composite NAME] [--calls N] [--rounds N]
 //
-// BEFORE.js / AFTER.js: a dist/lrp-wasm.js of each build (e.g. saved from main before a change). input.bin: one
+// BEFORE.js / AFTER.js: the dist/lrp-wasm.node.js of each build (e.g. a copy of main's whole dist/ before a change:
+// the entry imports its chunk and reads lrp-engine.wasm beside it). input.bin: one
 // float32 input (little-endian); without it, a fixed pattern in [0, 1]. Both engines run one thread. Prints the
 // median ms per call of each build and after/before.
 import { readFileSync } from 'node:fs';

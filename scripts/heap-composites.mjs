@@ -4,7 +4,7 @@
 //   node scripts/heap-composites.mjs [model.onnx] [input.bin] [rounds] [methods]
 //   LRP_PACKAGE=/path/to/lrp-wasm.js node scripts/heap-composites.mjs   # another build (e.g. a saved baseline)
 //
-// Loads the model with this checkout's package build (dist/lrp-wasm.js), then runs every Zennit composite
+// Loads the model with this checkout's package build (dist/lrp-wasm.node.js), then runs every Zennit composite
 // `rounds` times (default 3) on the float32 input (z-box bounds: the input's min and max) and prints
 // engineMemoryBytes() — the wasm heap, which only grows, i.e. the high-water mark — after the load and after
 // each composite, with the median explain time. Defaults: the zoo's resnet18 of the main checkout.
@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 
-const lrp = await import(process.env.LRP_PACKAGE ? pathToFileURL(process.env.LRP_PACKAGE).href : '../dist/lrp-wasm.js');
+const lrp = await import(process.env.LRP_PACKAGE ? pathToFileURL(process.env.LRP_PACKAGE).href : '../dist/lrp-wasm.node.js');
 const [modelArg, inputArg, roundsArg, methodsArg] = process.argv.slice(2);  // '' takes the default
 const modelPath = modelArg || '/work/main/build/zoo/resnet18/opset17.onnx';
 const inputPath = inputArg || '/work/main/build/zoo/resnet18/input.bin';

@@ -27,7 +27,7 @@
 // It prints a table and, on a full run (no model names, no --opset), writes docs/models.md (--doc
 // writes it for a subset too, --no-doc never); build/zoo/results.json has every figure.
 //
-// The package is imported by its own name, `lrp-wasm` (dist/lrp-wasm.js through package.json
+// The package is imported by its own name, `lrp-wasm` (dist/lrp-wasm.node.js through package.json
 // "exports"), as the tests and the benchmark do: build it first (`bash scripts/build.sh`).
 
 import { parseArgs } from 'node:util';
