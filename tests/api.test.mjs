@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadModel, composites, methods, rules } from 'lrp-wasm';
 import { loadGolden } from './helpers/golden.mjs';
 
@@ -11,11 +12,12 @@ const x = golden.input(0);
 const sum = (a) => a.reduce((s, v) => s + v, 0);
 const argmax = (a) => a.indexOf(Math.max(...a));
 
-test('loadModel accepts a path, a file URL, a Uint8Array, an ArrayBuffer, a Blob and a File', async () => {
-  const bytes = readFileSync(golden.modelPath);
-  const sources = [golden.modelPath, pathToFileURL(golden.modelPath), new Uint8Array(bytes),
+test('loadModel accepts a path, a file URL, a Uint8Array, a Buffer, an ArrayBuffer, a Blob, a File and a Response', async () => {
+  const bytes = readFileSync(golden.modelPath);  // a Node Buffer
+  const sources = [golden.modelPath, pathToFileURL(golden.modelPath), new Uint8Array(bytes), bytes,
     bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
-    new Blob([bytes]), new File([bytes], 'tiny-mlp.onnx')];  // File: what an <input type="file"> gives
+    new Blob([bytes]), new File([bytes], 'tiny-mlp.onnx'),  // File: what an <input type="file"> gives
+    new Response(bytes)];                                   // what fetch() resolves to
   const outputs = [];
   for (const source of sources) {
     const model = await loadModel(source);
@@ -23,6 +25,21 @@ test('loadModel accepts a path, a file URL, a Uint8Array, an ArrayBuffer, a Blob
     model.dispose();
   }
   for (const output of outputs) assert.deepEqual(output, outputs[0]);
+  await assert.rejects(loadModel(new Response('not found', { status: 404 })), /loadModel: fetching the Response failed: HTTP 404/);
+  const used = new Response(bytes);
+  await used.arrayBuffer();
+  await assert.rejects(loadModel(used), /loadModel: the body of the Response has already been read/);
+});
+
+test('a Node Buffer loads without any warning (protobufjs would call the deprecated new Buffer(): DEP0005)', () => {
+  // A fresh process, so that no earlier warning hides it; --throw-deprecation turns any deprecation into a crash.
+  const script = `import { loadModel } from 'lrp-wasm'; import { readFileSync } from 'node:fs';
+    const model = await loadModel(readFileSync(${JSON.stringify(golden.modelPath)}));
+    console.log(model.outputSize);`;
+  const result = spawnSync(process.execPath, ['--throw-deprecation', '--input-type=module', '-e', script],
+    { cwd: fileURLToPath(new URL('..', import.meta.url)), encoding: 'utf8' });
+  assert.equal(result.stderr, '');
+  assert.equal(result.stdout.trim(), '4');
 });
 
 test('model metadata: inputShape, outputSize, layers', async () => {
