@@ -1,11 +1,14 @@
 // The public API as users call it (DESIGN.md's contract), on the golden tiny MLP (16 inputs, 4 outputs).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadModel, composites, methods, rules } from 'lrp-wasm';
 import { loadGolden } from './helpers/golden.mjs';
+import { buildModel, randomTensor } from './helpers/onnx-builder.mjs';
 
 const golden = loadGolden('tiny-mlp');
 const x = golden.input(0);
@@ -32,14 +35,27 @@ test('loadModel accepts a path, a file URL, a Uint8Array, a Buffer, an ArrayBuff
 });
 
 test('a Node Buffer loads without any warning (protobufjs would call the deprecated new Buffer(): DEP0005)', () => {
+  // protobufjs 6 makes an empty bytes/string field with `new buf.constructor(0)`: for a Buffer, the deprecated
+  // `new Buffer(0)`. An unnamed node, as exporters leave some, is such a field (the name is written, empty).
+  const dir = mkdtempSync(join(tmpdir(), 'lrp-buffer-'));
+  const file = join(dir, 'unnamed.onnx');
+  writeFileSync(file, buildModel({
+    input: { name: 'input', shape: [1, 4] },
+    output: { name: 'logits', shape: [1, 2] },
+    nodes: [{ op: 'Gemm', name: '', inputs: ['input', 'w', 'b'], outputs: ['logits'], attrs: { transB: 1 } }],
+    initializers: { w: randomTensor([2, 4]), b: randomTensor([2], 2) },
+  }));
   // A fresh process, so that no earlier warning hides it; --throw-deprecation turns any deprecation into a crash.
-  const script = `import { loadModel } from 'lrp-wasm'; import { readFileSync } from 'node:fs';
-    const model = await loadModel(readFileSync(${JSON.stringify(golden.modelPath)}));
+  const script = `import { loadModel } from 'lrp-wasm'; import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+    const model = await loadModel(readFileSync(${JSON.stringify(file)}));
     console.log(model.outputSize);`;
   const result = spawnSync(process.execPath, ['--throw-deprecation', '--input-type=module', '-e', script],
     { cwd: fileURLToPath(new URL('..', import.meta.url)), encoding: 'utf8' });
+  rmSync(dir, { recursive: true, force: true });
   assert.equal(result.stderr, '');
-  assert.equal(result.stdout.trim(), '4');
+  assert.equal(result.stdout.trim(), '2');
 });
 
 test('model metadata: inputShape, outputSize, layers', async () => {
