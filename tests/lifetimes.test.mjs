@@ -60,3 +60,29 @@ test('1,000 models dropped without dispose() are freed by the garbage collector,
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('worker models dropped without dispose() are freed in their worker when collected', async () => {
+  // 100 worker models dropped, one kept: after collection the worker's engine holds about the kept model only.
+  const dir = mkdtempSync(join(tmpdir(), 'lrp-lifetimes-'));
+  try {
+    writeFileSync(join(dir, 'main.mjs'), `
+      import { readFileSync } from 'node:fs';
+      import { loadModel } from ${JSON.stringify(lrpUrl)};
+      const bytes = readFileSync(${JSON.stringify(mlpPath)});
+      const keeper = await loadModel(bytes, { worker: true, threads: 1 });
+      const perModel = keeper.memoryBytes;
+      for (let i = 0; i < 100; i++) await (await loadModel(bytes, { worker: true })).predict(new Float32Array(784));
+      const before = (await keeper.engineStatus()).used;
+      for (let i = 0; i < 5; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 20)); }
+      const after = (await keeper.engineStatus()).used;
+      keeper.dispose();
+      console.log(JSON.stringify({ perModel, before, after }));`);
+    const { stdout } = await run(process.execPath, ['--expose-gc', join(dir, 'main.mjs')], { timeout: 120_000 });
+    const { perModel, before, after } = JSON.parse(stdout.trim().split('\n').at(-1));
+    console.log(`worker lifetimes: ${(before / 2 ** 20).toFixed(1)} MB with 101 models, ${(after / 2 ** 20).toFixed(1)} MB after collection`);
+    assert.ok(before > 50 * perModel, `before collection the worker's engine held ${before} bytes`);
+    assert.ok(after < 10 * perModel, `after collection the worker's engine holds ${after} bytes (one model: ${perModel})`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -52,11 +52,22 @@ export function threadedEngineOptions(moduleUrl, workerUrl) {
   };
 }
 
+// The worker inherits Node's options, except --input-type (of `node -e`), which a worker's file refuses, and the
+// process-wide ones a worker may not have (--expose-gc, …: Node names them in ERR_WORKER_INVALID_EXEC_ARGV).
+function newWorker(url) {
+  const execArgv = process.execArgv.filter((option) => !option.startsWith('--input-type'));
+  try {
+    return new Worker(url, { execArgv });
+  } catch (error) {
+    if (error?.code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw error;
+    const invalid = error.message.slice(error.message.lastIndexOf(':') + 1).split(/[\s,]+/).filter(Boolean);
+    return new Worker(url, { execArgv: execArgv.filter((option) => !invalid.includes(option.split('=')[0])) });
+  }
+}
+
 /** loadModel(…, { worker: true }): a worker_threads Worker running dist/lrp-worker.node.js. */
 export function startWorker(url) {
-  // The worker inherits Node's options, except --input-type (of `node -e`), which a worker's file refuses.
-  const execArgv = process.execArgv.filter((option) => !option.startsWith('--input-type'));
-  const worker = new Worker(url ?? new URL('./lrp-worker.node.js', import.meta.url), { execArgv });
+  const worker = newWorker(url ?? new URL('./lrp-worker.node.js', import.meta.url));
   return {
     post: (message, transfer) => worker.postMessage(message, transfer),
     onMessage: (listener) => worker.on('message', listener),
