@@ -13,7 +13,7 @@
 // Each build picks its platform module (web/src/platform/*.js) for the import '#platform'. No source maps:
 // the published package has none (set LRP_SOURCEMAP=1 for a local build with them).
 import { build } from 'esbuild';
-import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -88,6 +88,23 @@ builds.push(await build({
   loader: { '.wasm': 'binary' },
   plugins: [platform('inline'), emscriptenLoader],
 }));
+// The pthreads engine is imported at run time from a computed URL (index.js: import(moduleUrl.href)). Its magic
+// comments tell webpack and Vite to leave that import() alone, but esbuild's whitespace minification drops them:
+// without /* webpackIgnore: true */, webpack 5 turns the import into an empty context that rejects with
+// "Cannot find module" and threads fail to start in webpack builds. Put them back in each build's output.
+const dynamicImport = 'import(moduleUrl.href)';
+let restored = 0;
+for (const result of builds)
+  for (const output of Object.keys(result.metafile.outputs).filter((file) => file.endsWith('.js'))) {
+    const file = `${root}/${output}`;
+    const source = readFileSync(file, 'utf8');
+    const sites = source.split(dynamicImport).length - 1;
+    if (sites === 0) continue;
+    writeFileSync(file, source.replaceAll(dynamicImport, 'import(/* webpackIgnore: true */ /* @vite-ignore */ moduleUrl.href)'));
+    restored += sites;
+  }
+if (restored !== builds.length) throw new Error(`bundle: expected one ${dynamicImport} per build, found ${restored}; update scripts/bundle.mjs`);
+
 // What went into dist/ (tests/package.test.mjs checks that THIRD_PARTY_NOTICES.md names every package of it).
 const inputs = [...new Set(builds.flatMap((result) => Object.keys(result.metafile.inputs)))].sort();
 writeFileSync(`${root}/build/bundle-inputs.json`, `${JSON.stringify(inputs, null, 1)}\n`);

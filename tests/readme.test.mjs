@@ -1,22 +1,18 @@
-// The README's runnable example runs as printed (keeps the README true).
+// The README's runnable example runs as printed in this repository (keeps the README true); tests/package.test.mjs
+// runs it where the packed package was installed.
 import { test } from 'node:test';
-import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { writeFileSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { checkExampleOutput, readmeExample } from './helpers/readme-example.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-test('the runnable example of the README prints a prediction for the drawn "1"', () => {
-  const readme = readFileSync(`${root}README.md`, 'utf8');
-  const section = readme.slice(readme.indexOf('A runnable example'));
-  const code = section.match(/```js\n([\s\S]*?)```/)[1];
+test('the runnable example of the README prints a prediction for the drawn "1" and conserves relevance', () => {
   const file = `${root}.readme-example-${process.pid}.mjs`;
-  writeFileSync(file, code);
+  writeFileSync(file, readmeExample(`${root}README.md`));
   try {
-    const output = execFileSync(process.execPath, [file], { cwd: root, encoding: 'utf8' });
-    assert.match(output, /^predicted 1 \(logit \d+\.\d\d\), total relevance -?\d+\.\d\d$/m);
-    assert.match(output, /most relevant pixel: \d+/);
+    checkExampleOutput(execFileSync(process.execPath, [file], { cwd: root, encoding: 'utf8' }));
   } finally {
     rmSync(file, { force: true });
   }

@@ -1,6 +1,8 @@
-// Type-checked (not run) by tests/types.test.mjs: the README's API example must compile against
-// web/src/index.d.ts, and misuse must not.
-import { loadModel, evaluate, composites, configure, engineThreads, type Explanation, type Model } from 'lrp-wasm';
+// Type-checked (not run) by tests/package.test.mjs in a folder where the packed package was installed, with
+// TypeScript 5 and the project's own, moduleResolution bundler and node16, strict: the README's API must compile
+// against web/src/index.d.ts as installed, and misuse must not.
+import { loadModel, evaluate, composites, configure, engineThreads, type Explanation, type Model, type WorkerModel } from 'lrp-wasm';
+import * as inline from 'lrp-wasm/inline';
 
 export async function example(): Promise<Explanation[]> {
   const model: Model = await loadModel('web/models/mnist-mlp.onnx');
@@ -48,4 +50,34 @@ export async function threads(): Promise<number> {
   const model: Model = await loadModel('web/models/mnist-cnn.onnx', { threads: 2 });
   model.dispose();
   return engineThreads();
+}
+
+export async function inWorker(url: string, x: Float32Array): Promise<number> {
+  const model: WorkerModel = await loadModel(url, { worker: true, threads: 1 });
+  const controller = new AbortController();
+  const explanation: Explanation = await model.explain(x, { composite: 'epsilon-plus', signal: controller.signal });
+  const logits: Float32Array = await model.predict(x, { signal: controller.signal });
+  const evaluation = await evaluate(model, [x], { steps: 5, explain: { method: 'gradient' } });
+  const status = await model.engineStatus();
+  model.dispose();
+  // @ts-expect-error: a WorkerModel's results are Promises
+  const sync: Float32Array = model.predict(x);
+  // @ts-expect-error: signal is an AbortSignal
+  await model.explain(x, { signal: controller });
+  return explanation.relevance[0] + logits[0] + (evaluation.lerf?.aopc ?? 0) + status.threads + sync.length;
+}
+
+export function located(): void {
+  configure({ locateFile: (file) => `https://cdn.example.com/lrp-wasm/dist/${file}` });
+  configure({ locateFile: (file) => new URL(file, 'https://cdn.example.com/lrp-wasm/dist/'), threads: 1 });
+  configure({ locateFile: null });
+  // @ts-expect-error: locateFile returns a URL or a string
+  configure({ locateFile: (file: string) => file.length });
+}
+
+export async function singleFile(bytes: Uint8Array): Promise<inline.Model> {
+  const model: inline.Model = await inline.loadModel(bytes, { signal: AbortSignal.timeout(1000) });
+  const remote: inline.WorkerModel = await inline.loadModel(bytes, { worker: true, workerUrl: '/lrp-worker.js' });
+  remote.dispose();
+  return model;
 }

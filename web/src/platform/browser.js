@@ -41,7 +41,22 @@ export async function readFile(path) {
 }
 
 export function threadedEngineOptions(moduleUrl, workerUrl) {
-  return { locateFile: (file) => (file.endsWith('.worker.js') ? workerUrl.href : new URL(file, moduleUrl).href) };
+  const pthreadScript = sameOriginScript(workerUrl);
+  return { locateFile: (file) => (file.endsWith('.worker.js') ? pthreadScript : new URL(file, moduleUrl).href) };
+}
+
+// Vite inlines assets under 4 KB as data: URLs, and the pthread workers' script (3 KB) is one. A worker started
+// from a data: URL has an opaque origin: its import() of the engine's module is a cross-origin request, which
+// fails, and the threads never start. A blob: URL of the same bytes keeps the page's origin. (Decoded here, not
+// fetched: fetching a data: URL is a connect-src request under a Content-Security-Policy.)
+function sameOriginScript(url) {
+  if (url.protocol !== 'data:') return url.href;
+  const comma = url.href.indexOf(',');
+  const header = url.href.slice(5, comma);
+  const body = url.href.slice(comma + 1);
+  const bytes = header.endsWith(';base64') ? Uint8Array.from(atob(body), (c) => c.charCodeAt(0))
+    : new TextEncoder().encode(decodeURIComponent(body));
+  return URL.createObjectURL(new Blob([bytes], { type: 'text/javascript' }));
 }
 
 /** loadModel(…, { worker: true }): a module Worker running dist/lrp-worker.js. */
