@@ -156,12 +156,12 @@ async function checkOutput(t, { wasm }) {
 }
 
 /** Serves app/dist (plus the page and the model) and runs the app in a fresh Chromium context. */
-async function runPage(t, { page: pageFile, query = '' }) {
+async function runPage(t, { page: pageFile, query = '', isolated = false }) {
   const dir = path.join(app, 'dist');
   if (pageFile) await fs.copyFile(path.join(FIXTURE, pageFile), path.join(dir, 'index.html'));
   await fs.copyFile(MODEL, path.join(dir, 'mnist-cnn.onnx'));  // after checkOutput: not part of the bundle
   const empty = path.join(work, 'empty');
-  const server = await startServer({ port: 0, demoDir: dir, distDir: empty, modelsDir: empty, crossOriginIsolated: false });
+  const server = await startServer({ port: 0, demoDir: dir, distDir: empty, modelsDir: empty, crossOriginIsolated: isolated });
   const origin = new URL(server.url).origin;
   const context = await env.browser.newContext();
   try {
@@ -172,9 +172,12 @@ async function runPage(t, { page: pageFile, query = '' }) {
     const responses = [];
     page.on('response', (response) => responses.push({ path: new URL(response.url()).pathname, type: response.headers()['content-type'] }));
     await page.goto(`${origin}/${query}`);
-    await page.waitForFunction(() => window.__app?.done, null, { timeout: 2 * TIMEOUT });
+    await page.waitForFunction(() => window.__app?.done, null, { timeout: 2 * TIMEOUT }).catch((error) => {
+      throw new Error(`the page did not finish: ${error.message}; ${JSON.stringify(problems)}`);
+    });
     const result = await page.evaluate(() => window.__app);
     assert.equal(result.error, undefined, result.error);
+    assert.equal(result.isolated, isolated, 'the page is cross-origin isolated when served with COOP and COEP');
     assert.deepEqual(problems, { console: [], page: [], requests: [], foreign: [] });
     return { result, responses };
   } finally {
@@ -183,8 +186,8 @@ async function runPage(t, { page: pageFile, query = '' }) {
   }
 }
 
-function assertReference(result, where) {
-  assert.equal(result.threads, 1, `${where}: not cross-origin isolated, so the single-thread engine`);
+function assertReference(result, where, threads = 1) {
+  assert.equal(result.threads, threads, `${where}: ${threads === 1 ? 'not cross-origin isolated, so the single-thread engine' : `${threads} threads`}`);
   assert.deepEqual(result.logits, reference.logits, `${where}: predict's logits equal the Node build's`);
   assert.deepEqual(result.output, reference.output, `${where}: explain's output equals the Node build's`);
   assert.deepEqual(result.relevance, reference.relevance, `${where}: explain's relevance equals the Node build's`);
@@ -222,19 +225,40 @@ async function runAndRecord(t, bundler, files, built, { page, worker }) {
   return runs;
 }
 
-test('Vite (`vite build`, no config): no warnings, the wasm emitted, the page and its worker explain as Node does', async (t) => {
+/**
+ * The threaded engine of a bundle: the page served cross-origin isolated (COOP and COEP), so the package starts
+ * lrp-engine-mt.js and its threads' script, which the bundler copied too (found by their `new URL` literals), with
+ * min(4, cores) threads, in the page and in loadModel's worker. Its numbers equal the single-thread build's, bit for
+ * bit (tests/e2e/threads.test.mjs), hence the same reference.
+ */
+async function runThreaded(t, bundler, page) {
+  const { result } = await runPage(t, { page, query: '?worker', isolated: true });
+  const threads = Math.min(4, result.cores);
+  assertReference(result, `${bundler} page, cross-origin isolated`, threads);
+  assertReference(result.worker, `${bundler} page, cross-origin isolated, worker model`, threads);
+  t.diagnostic(`${bundler}, cross-origin isolated: ${threads} threads in the page and in its worker; first explanation after ${result.firstExplainMs.toFixed(0)} ms`);
+}
+
+test('Vite (`vite build`, no config): no warnings, the wasm emitted, the page and its worker explain as Node does, threaded too', async (t) => {
   // --logLevel warn: Vite prints nothing but warnings and errors, so any output is a warning.
   const built = await build(path.join(BIN, 'vite'), ['build', '--logLevel', 'warn']);
-  assert.equal(built.output.trim(), '', `vite build printed:\n${built.output}`);
+  // Except one notice about the build's speed, not about the package: Rolldown's PLUGIN_TIMINGS, printed when
+  // JavaScript plugins take most of the build time. Vite builds the worker (lrp-worker.js) inside one plugin's
+  // transform callback, so a loaded machine, where that takes seconds, gets the notice and a fast one does not.
+  const timings = /^\[PLUGIN_TIMINGS\][^]*?^Learn more at \S+bundlertimings\n?/m;
+  const notice = built.output.match(timings)?.[0];
+  if (notice) t.diagnostic(`vite: ${notice.split('\n')[0]}`);
+  assert.equal(built.output.replace(timings, '').trim(), '', `vite build printed:\n${built.output}`);
   const files = await checkOutput(t, { wasm: 'separate' });
   assert.ok(files.some((file) => file.name === 'index.html'), 'Vite wrote dist/index.html');
 
   const runs = await runAndRecord(t, 'Vite', files, built, { worker: true });
   const wasm = files.find((file) => file.name.endsWith('.wasm')).name;
   assert.ok(runs[1].responses.some((r) => r.path === `/${wasm}` && r.type === 'application/wasm'), `the page streamed ${wasm}`);
+  await runThreaded(t, 'Vite');
 });
 
-test('webpack 5 (`webpack --mode production`, no config): only size hints, the wasm emitted, the page and its worker explain as Node does', async (t) => {
+test('webpack 5 (`webpack --mode production`, no config): only size hints, the wasm emitted, the page and its worker explain as Node does, threaded too', async (t) => {
   const built = await build(path.join(BIN, 'webpack'), ['--mode', 'production']);
   assert.match(built.output, /compiled (successfully|with \d+ warnings?)/, built.output);
   const problems = built.output.split(/^(?=(?:WARNING|ERROR) in )/m).slice(1).map((block) => block.split('\n')[0]);
@@ -247,6 +271,7 @@ test('webpack 5 (`webpack --mode production`, no config): only size hints, the w
   const runs = await runAndRecord(t, 'webpack', files, built, { page: 'webpack.html', worker: true });
   const wasm = files.find((file) => file.name.endsWith('.wasm')).name;
   assert.ok(runs[1].responses.some((r) => r.path === `/${wasm}` && r.type === 'application/wasm'), `the page streamed ${wasm}`);
+  await runThreaded(t, 'webpack', 'webpack.html');
 });
 
 test('esbuild (`esbuild --bundle --format=esm`, lrp-wasm/inline): no warnings, one file, the page explains as Node does', async (t) => {
