@@ -13,7 +13,7 @@
 // Each build picks its platform module (web/src/platform/*.js) for the import '#platform'. No source maps:
 // the published package has none (set LRP_SOURCEMAP=1 for a local build with them).
 import { build } from 'esbuild';
-import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -46,6 +46,29 @@ const emscriptenLoader = {
   },
 };
 
+// index.js imports the threaded engine by a URL computed at run time, `import(/* webpackIgnore: true */
+// /* @vite-ignore */ moduleUrl.href)`: the comments tell an app's bundler to leave that import() alone. esbuild's
+// minifyWhitespace drops them, and without them webpack 5 turns the import() into a context module of the whole
+// dist/ folder ("Critical dependency: the request of a dependency is an expression", and a stray lazy chunk that
+// cannot find the engine; tests/e2e/bundlers.test.mjs). So they are put back into each output file; the build fails
+// if that import() is not found exactly once per build (renamed in index.js, or esbuild writing it another way).
+// (With LRP_SOURCEMAP=1, source map columns after it on that line are off by the comments' length.)
+const threadedImport = 'import(moduleUrl.href)';
+const threadedImportKept = 'import(/* webpackIgnore: true */ /* @vite-ignore */ moduleUrl.href)';
+function keepImportComments(result) {
+  let found = 0;
+  for (const file of Object.keys(result.metafile.outputs)) {
+    if (!file.endsWith('.js')) continue;
+    const code = readFileSync(`${root}/${file}`, 'utf8');
+    const parts = code.split(threadedImport);
+    if (parts.length === 1) continue;
+    found += parts.length - 1;
+    writeFileSync(`${root}/${file}`, parts.join(threadedImportKept));
+  }
+  if (found !== 1) throw new Error(`bundle: expected ${threadedImport} once in a build's output, found it ${found} times; update scripts/bundle.mjs`);
+  return result;
+}
+
 const common = {
   absWorkingDir: root,
   bundle: true,
@@ -67,44 +90,27 @@ mkdirSync(dist, { recursive: true });
 for (const file of readdirSync(dist)) if (/^lrp-chunk-.*\.js$|\.map$/.test(file)) rmSync(`${dist}/${file}`);
 
 const builds = [];
-builds.push(await build({
+builds.push(keepImportComments(await build({
   ...common,
   entryPoints: { 'lrp-wasm': 'web/src/index.js', 'lrp-worker': 'web/src/worker/host.js' },
   platform: 'browser',
   splitting: true,
   plugins: [platform('browser'), emscriptenLoader],
-}));
-builds.push(await build({
+})));
+builds.push(keepImportComments(await build({
   ...common,
   entryPoints: { 'lrp-wasm.node': 'web/src/index.js', 'lrp-worker.node': 'web/src/worker/host.js' },
   platform: 'node',
   splitting: true,
   plugins: [platform('node'), emscriptenLoader],
-}));
-builds.push(await build({
+})));
+builds.push(keepImportComments(await build({
   ...common,
   entryPoints: { 'lrp-wasm.inline': 'web/src/index.js' },
   platform: 'browser',
   loader: { '.wasm': 'binary' },
   plugins: [platform('inline'), emscriptenLoader],
-}));
-// The pthreads engine is imported at run time from a computed URL (index.js: import(moduleUrl.href)). Its magic
-// comments tell webpack and Vite to leave that import() alone, but esbuild's whitespace minification drops them:
-// without /* webpackIgnore: true */, webpack 5 turns the import into an empty context that rejects with
-// "Cannot find module" and threads fail to start in webpack builds. Put them back in each build's output.
-const dynamicImport = 'import(moduleUrl.href)';
-let restored = 0;
-for (const result of builds)
-  for (const output of Object.keys(result.metafile.outputs).filter((file) => file.endsWith('.js'))) {
-    const file = `${root}/${output}`;
-    const source = readFileSync(file, 'utf8');
-    const sites = source.split(dynamicImport).length - 1;
-    if (sites === 0) continue;
-    writeFileSync(file, source.replaceAll(dynamicImport, 'import(/* webpackIgnore: true */ /* @vite-ignore */ moduleUrl.href)'));
-    restored += sites;
-  }
-if (restored !== builds.length) throw new Error(`bundle: expected one ${dynamicImport} per build, found ${restored}; update scripts/bundle.mjs`);
-
+})));
 // What went into dist/ (tests/package.test.mjs checks that THIRD_PARTY_NOTICES.md names every package of it).
 const inputs = [...new Set(builds.flatMap((result) => Object.keys(result.metafile.inputs)))].sort();
 writeFileSync(`${root}/build/bundle-inputs.json`, `${JSON.stringify(inputs, null, 1)}\n`);

@@ -129,6 +129,7 @@ async function startThreadedEngine(threads) {
   const moduleUrl = engineFile('lrp-engine-mt.js');
   const workerUrl = engineFile('lrp-engine-mt.worker.js');
   const options = { lrpPoolSize: threads - 1, mainScriptUrlOrBlob: moduleUrl.href, ...platform.threadedEngineOptions(moduleUrl, workerUrl) };
+  // The comments keep apps' bundlers off this import (scripts/bundle.mjs puts them back after minifying).
   const { default: createThreadedEngine } = await import(/* webpackIgnore: true */ /* @vite-ignore */ moduleUrl.href);
   const module = await createThreadedEngine(options);
   module.setThreadCount(threads);

@@ -41,21 +41,23 @@ export async function readFile(path) {
 }
 
 export function threadedEngineOptions(moduleUrl, workerUrl) {
-  const pthreadScript = sameOriginScript(workerUrl);
-  return { locateFile: (file) => (file.endsWith('.worker.js') ? pthreadScript : new URL(file, moduleUrl).href) };
+  const workerScript = workerUrl.protocol === 'data:' ? blobFromDataUrl(workerUrl.href) : workerUrl.href;
+  return { locateFile: (file) => (file.endsWith('.worker.js') ? workerScript : new URL(file, moduleUrl).href) };
 }
 
-// Vite inlines assets under 4 KB as data: URLs, and the pthread workers' script (3 KB) is one. A worker started
-// from a data: URL has an opaque origin: its import() of the engine's module is a cross-origin request, which
-// fails, and the threads never start. A blob: URL of the same bytes keeps the page's origin. (Decoded here, not
-// fetched: fetching a data: URL is a connect-src request under a Content-Security-Policy.)
-function sameOriginScript(url) {
-  if (url.protocol !== 'data:') return url.href;
-  const comma = url.href.indexOf(',');
-  const header = url.href.slice(5, comma);
-  const body = url.href.slice(comma + 1);
-  const bytes = header.endsWith(';base64') ? Uint8Array.from(atob(body), (c) => c.charCodeAt(0))
-    : new TextEncoder().encode(decodeURIComponent(body));
+// Vite inlines every `new URL('./file', import.meta.url)` asset under 4 KB (build.assetsInlineLimit) as a data: URL,
+// and the threads' script, lrp-engine-mt.worker.js, is 3 KB. A worker started from a data: URL runs in an opaque
+// origin: its import() of the engine (lrp-engine-mt.js, from the page's origin) is a cross-origin request that
+// fails, and the engine waits for its threads forever (tests/e2e/bundlers.test.mjs). The same script as a blob: URL
+// runs in the page's origin. (A CSP that allows neither blob: nor data: workers needs configure({ locateFile }).)
+// Decoded here rather than fetched: fetching a data: URL is subject to the page's CSP connect-src.
+function blobFromDataUrl(href) {
+  const comma = href.indexOf(',');
+  const payload = href.slice(comma + 1);
+  const bytes = /;base64$/i.test(href.slice(0, comma))
+    ? Uint8Array.from(atob(payload), (c) => c.charCodeAt(0))
+    : new TextEncoder().encode(decodeURIComponent(payload));
+  // Not revoked: the engine starts a worker from it whenever its pool grows. One small blob per engine.
   return URL.createObjectURL(new Blob([bytes], { type: 'text/javascript' }));
 }
 
