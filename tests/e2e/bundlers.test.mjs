@@ -97,7 +97,7 @@ before(async () => {
   // The reference: the installed package's Node build (its "node" export), single-threaded like the pages.
   const pkgDir = path.join(app, 'node_modules', 'lrp-wasm');
   const pkg = JSON.parse(await fs.readFile(path.join(pkgDir, 'package.json'), 'utf8'));
-  const lrp = await import(pathToFileURL(path.join(pkgDir, pkg.exports['.'].node)).href);
+  const lrp = await import(pathToFileURL(path.join(pkgDir, pkg.exports['.'].node.default)).href);
   lrp.configure({ threads: 1 });
   const model = await lrp.loadModel(MODEL);
   const x = input();
