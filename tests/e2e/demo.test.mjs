@@ -63,9 +63,16 @@ test('page loads the model (in a worker) and shows an empty state', async () => 
   assert.equal(dims.w, Math.round(dims.cssW * dims.dpr));
   assert.equal(dims.cssW, dims.cssH);
   assert.equal(dims.ta, 'none');
-  // the engine is not on the page's thread: the page never imports the bundle itself
-  const scripts = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name));
-  assert.ok(scripts.some((u) => u.endsWith('/worker.js')), `worker.js is loaded: ${scripts}`);
+  // the engine is not on the page's thread: the page loads its models with loadModel(url, { worker: true }), so
+  // the package's worker script runs the engine, and the page's own copy of the package never starts one
+  const here = await page.evaluate(async () => {
+    const lib = await import('/dist/lrp-wasm.js'); // the module main.js imported (same URL: same instance)
+    return { threads: lib.engineThreads(), memory: lib.engineMemoryBytes(), urls: performance.getEntriesByType('resource').map((e) => e.name) };
+  });
+  assert.ok(here.urls.some((u) => u.endsWith('/dist/lrp-worker.js')), `the package's worker is started: ${here.urls}`);
+  assert.deepEqual(here.urls.filter((u) => /lrp-engine/.test(u)), [], 'the page itself fetches none of the engine\'s files');
+  assert.equal(here.threads, 0, 'no engine started on the main thread');
+  assert.equal(here.memory, 0, 'no engine memory on the main thread');
   await shot(page, '01-empty');
 });
 
