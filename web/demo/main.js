@@ -183,7 +183,7 @@ const ready = new Promise((res, rej) => {
 ready.catch(() => {}); // the failure is shown in #status
 const demo = {
   ready, lastResult: null, explained: 0, modelName: null, error: null,
-  latencies: {}, latency: {}, samples: null, requested: 0, painted: 0, sent: 0, dropped: 0, paintedIds: [],
+  latencies: {}, latency: {}, samples: null, requested: 0, painted: 0, sent: 0, dropped: 0, cancelled: 0, paintedIds: [],
 };
 window.__lrpDemo = demo;
 
@@ -243,7 +243,10 @@ function sendPending() {
 /** Drops the pending request and aborts the one in flight (its calls still queued are not run). */
 function cancelExplaining() {
   pending = null;
-  inFlight?.controller.abort();
+  if (inFlight) {
+    inFlight.controller.abort();
+    demo.cancelled += 1;
+  }
   inFlight = null;
   painted = seq + 1; // results still on their way are stale now
 }
@@ -1440,11 +1443,11 @@ function modelInfo(model) {
 }
 
 async function useModel(name) {
+  cancelExplaining(); // the previous model's results are stale: its calls still queued in the worker are dropped
   body.dataset.state = 'loading';
   setStatus('Loading the model…');
   const model = await (name === 'custom' ? models.get(name) : bundledModel(name));
-  await refreshEngineStatus(model);
-  cancelExplaining(); // the previous model's results are stale
+  await refreshEngineStatus(model); // (after the call the worker is running, if any: they run one at a time)
   currentModel = model;
   currentName = name;
   demo.modelName = name;
