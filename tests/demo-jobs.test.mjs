@@ -92,6 +92,29 @@ test('explainJobs: every job of one input, as the main thread computes them; a f
   assert.match(r.results.unknown.error, /no-such-composite/);
 });
 
+test('explainJobs: the logits come with the explanations; predict only for an LRP contrast or when every job failed', async () => {
+  const calls = [];
+  const counting = {
+    outputSize: worker.outputSize,
+    predict: (...args) => { calls.push('predict'); return worker.predict(...args); },
+    explain: (...args) => { calls.push('explain'); return worker.explain(...args); },
+  };
+  const logits = Array.from(local.predict(input));
+  const cases = [
+    ['predicted', [{ key: 'main', options: { composite: 'epsilon-plus' }, target: { kind: 'predicted' } },
+      { key: 'compare', options: { method: 'smoothgrad' }, target: { kind: 'predicted' } }], ['explain', 'explain']],
+    ['gradient contrast', [{ key: 'main', options: { method: 'gradient' }, target: { kind: 'contrast', a: 1, b: 7 } }], ['explain']],
+    ['LRP contrast', [{ key: 'main', options: { composite: 'epsilon-plus' }, target: { kind: 'contrast', a: 1, b: 7 } }], ['predict', 'explain']],
+    ['every job failed', [{ key: 'main', options: { composite: 'nope' }, target: { kind: 'predicted' } }], ['explain', 'predict']],
+  ];
+  for (const [what, jobs, expected] of cases) {
+    calls.length = 0;
+    const r = await explainJobs(counting, input, jobs);
+    assert.deepEqual(calls, expected, what);
+    assert.deepEqual(Array.from(r.logits), logits, `${what}: the logits`);
+  }
+});
+
 test('explainJobs: the transformer\'s attention weights come with the main job', async () => {
   const vit = await loadModel(path.join(MODELS, 'mnist-vit.onnx'), { worker: true });
   try {
@@ -120,25 +143,25 @@ test('explainJobs: an abort rejects with an AbortError, not with the jobs\' erro
     { key: 'main', options, target },
     { key: 'compare', options, target },
   ];
-  // aborted while the prediction runs; then while a contrast waits for its logits
+  // aborted while the explanations run; then while a contrast waits for its logits
   for (const [target, options] of [[{ kind: 'predicted' }, slow], [{ kind: 'contrast', a: 1, b: 7 }, { composite: 'epsilon-plus' }]]) {
     const controller = new AbortController();
     const running = explainJobs(worker, input, jobs(target, options), { signal: controller.signal });
     controller.abort();
     await assert.rejects(running, { name: 'AbortError' }, target.kind);
   }
-  // aborted after the prediction answered, while the explanations run: not a result with two failed jobs
+  // aborted after the first job answered, while the second runs: not a result with a failed job
   const controller = new AbortController();
-  const abortAfterPredict = {
+  const abortAfterFirst = {
     outputSize: worker.outputSize,
-    predict: async (x, options) => {
-      const logits = await worker.predict(x, options);
+    predict: (x, options) => worker.predict(x, options),
+    explain: async (x, options) => {
+      const r = await worker.explain(x, options);
       controller.abort();
-      return logits;
+      return r;
     },
-    explain: (x, options) => worker.explain(x, options),
   };
-  await assert.rejects(explainJobs(abortAfterPredict, input, jobs({ kind: 'predicted' }), { signal: controller.signal }), { name: 'AbortError' });
+  await assert.rejects(explainJobs(abortAfterFirst, input, jobs({ kind: 'predicted' }), { signal: controller.signal }), { name: 'AbortError' });
   const aborted = new AbortController();
   aborted.abort();
   await assert.rejects(explainJobs(worker, input, jobs({ kind: 'predicted' }), { signal: aborted.signal }), { name: 'AbortError' });

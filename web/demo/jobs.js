@@ -52,23 +52,24 @@ function jobResult(job, r) {
 }
 
 /**
- * Predicts and explains `input` for every job with a worker model. Resolves with
+ * Explains `input` for every job with a worker model. Resolves with
  * { logits, results: { [key]: { relevance, target, layers? } | { error } }, attention, ms } (one job's failure is
- * that job's { error }); rejects when the prediction fails, or with an AbortError when `signal` aborts.
- * The explanations are all requested at once (the worker runs them in order, with no round trip between
- * them), unless a contrast needs the logits for its seed first.
+ * that job's { error }); rejects when the model cannot predict at all, or with an AbortError when `signal` aborts.
+ * The explanations are all requested at once (the worker runs them in order). Each brings the logits along (its
+ * `output`, bit for bit what predict returns), so predict is called only when a contrast explained by LRP needs
+ * them for its seed, or when every job failed.
  */
 export async function explainJobs(model, input, jobs, { wantLayers = false, wantAttention = false, signal } = {}) {
   const t0 = performance.now();
-  const predicted = model.predict(input, { signal });
   const needLogits = jobs.some((job) => job.target.kind === 'contrast' && !isGradient(job.options));
-  const outputs = { n: model.outputSize, logits: needLogits ? await predicted : null };
-  const explained = jobs.map(async (job) => {
+  const outputs = { n: model.outputSize, logits: needLogits ? await model.predict(input, { signal }) : null };
+  const settled = await Promise.allSettled(jobs.map(async (job) => {
     const options = explainOptions(job, outputs, { wantLayers, wantAttention });
     return model.explain(input, { ...options, signal });
-  });
-  const [logits, settled] = await Promise.all([predicted, Promise.allSettled(explained)]);
-  signal?.throwIfAborted();  // the calls that were dropped would otherwise show as the jobs' errors
+  }));
+  signal?.throwIfAborted(); // the calls that were dropped would otherwise show as the jobs' errors
+  const answered = settled.find(({ status }) => status === 'fulfilled');
+  const logits = outputs.logits ?? answered?.value.output ?? await model.predict(input, { signal });
   const results = {};
   let attention = null;
   jobs.forEach((job, k) => {
