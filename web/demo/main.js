@@ -1447,7 +1447,7 @@ async function useModel(name) {
   body.dataset.state = 'loading';
   setStatus('Loading the model…');
   const model = await (name === 'custom' ? models.get(name) : bundledModel(name));
-  await refreshEngineStatus(model); // (after the call the worker is running, if any: they run one at a time)
+  await refreshEngineStatus(model); // answered after the call the worker is running, if any (one at a time)
   currentModel = model;
   currentName = name;
   demo.modelName = name;
