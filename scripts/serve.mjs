@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Static dev server for the demo (sirv + node:http).
 //
-//   /          → web/demo/   (index.html, main.js, preprocess.js, style.css)
-//   /dist/     → dist/       (the package bundle built by scripts/build.sh)
+//   /          → web/demo/   (index.html, main.js and its modules, style.css)
+//   /dist/     → dist/       (the package bundle built by scripts/build.sh; the demo imports lrp-wasm.js)
 //   /models/   → web/models/ (bundled ONNX models)
 //
 // Nothing else is exposed (no node_modules, no sources outside these folders, no dotfiles).

@@ -63,9 +63,16 @@ test('page loads the model (in a worker) and shows an empty state', async () => 
   assert.equal(dims.w, Math.round(dims.cssW * dims.dpr));
   assert.equal(dims.cssW, dims.cssH);
   assert.equal(dims.ta, 'none');
-  // the engine is not on the page's thread: the page never imports the bundle itself
-  const scripts = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name));
-  assert.ok(scripts.some((u) => u.endsWith('/worker.js')), `worker.js is loaded: ${scripts}`);
+  // the engine is not on the page's thread: the page loads its models with loadModel(url, { worker: true }), so
+  // the package's worker script runs the engine, and the page's own copy of the package never starts one
+  const here = await page.evaluate(async () => {
+    const lib = await import('/dist/lrp-wasm.js'); // the module main.js imported (same URL: same instance)
+    return { threads: lib.engineThreads(), memory: lib.engineMemoryBytes(), urls: performance.getEntriesByType('resource').map((e) => e.name) };
+  });
+  assert.ok(here.urls.some((u) => u.endsWith('/dist/lrp-worker.js')), `the package's worker is started: ${here.urls}`);
+  assert.deepEqual(here.urls.filter((u) => /lrp-engine/.test(u)), [], 'the page itself fetches none of the engine\'s files');
+  assert.equal(here.threads, 0, 'no engine started on the main thread');
+  assert.equal(here.memory, 0, 'no engine memory on the main thread');
   await shot(page, '01-empty');
 });
 
@@ -202,6 +209,50 @@ test('a busy engine: requests are coalesced, results painted in order, the page 
   await page.fill('#samples', '16');
   await after(page, 'method', () => page.selectOption('#method', 'epsilon-plus'));
   await after(page, 'model', () => page.selectOption('#model', 'mlp'));
+  await page.click('#clear');
+});
+
+test('clearing or switching the model while the engine is busy: the stale request is cancelled, never painted', async () => {
+  await page.waitForFunction(() => window.__lrpDemo.samples?.count > 0);
+  await page.selectOption('#model', 'cnn');
+  await page.waitForFunction(() => window.__lrpDemo.modelName === 'cnn' && document.body.dataset.state === 'ready');
+  await page.selectOption('#method', 'smoothgrad'); // slow on purpose: about 2 s on the CNN, much less on the MLP
+  await page.fill('#samples', '4096');
+  await page.locator('#samples').dispatchEvent('change');
+  const state = () => page.evaluate(() => ({ ...window.__lrpDemo, lastResult: window.__lrpDemo.lastResult, ready: undefined }));
+  // request #id is being computed: made, not painted
+  const waitInFlight = (id) => page.waitForFunction((n) => window.__lrpDemo.requested === n && window.__lrpDemo.painted < n, id);
+
+  // a test digit, cleared while it is explained
+  let before = await state();
+  await page.selectOption('#sample', '0');
+  const stale = before.requested + 1;
+  await waitInFlight(stale);
+  await page.click('#clear');
+  let now = await state();
+  assert.equal(now.cancelled, before.cancelled + 1, 'the request in flight was cancelled');
+  assert.equal(now.lastResult, null);
+  // the next request is answered; the cancelled one was never painted, and no error was shown for it
+  const r = await after(page, 'sample', () => page.selectOption('#sample', '1'));
+  assert.ok(r.id > stale);
+  now = await state();
+  assert.ok(!now.paintedIds.includes(stale), `request #${stale} was cancelled, yet painted: ${now.paintedIds}`);
+  assert.notEqual(await page.locator('#status').getAttribute('data-kind'), 'error', await page.textContent('#status'));
+
+  // another digit, and the model switched while it is explained: the MLP's result is painted, not the CNN's
+  before = await state();
+  await page.selectOption('#sample', '0');
+  await waitInFlight(before.requested + 1);
+  const switched = await after(page, 'model', () => page.selectOption('#model', 'mlp'));
+  now = await state();
+  assert.equal(now.cancelled, before.cancelled + 1, 'the CNN\'s request was cancelled by the switch');
+  assert.equal(switched.model, 'mlp');
+  assert.equal(switched.method, 'smoothgrad');
+  assert.equal(switched.prediction, now.samples.labels[0], 'the MLP reads the digit right');
+  assert.ok(!now.paintedIds.includes(before.requested + 1), 'the cancelled CNN request was not painted');
+  assert.notEqual(await page.locator('#status').getAttribute('data-kind'), 'error', await page.textContent('#status'));
+  await page.fill('#samples', '16');
+  await after(page, 'method', () => page.selectOption('#method', 'epsilon-plus'));
   await page.click('#clear');
 });
 

@@ -72,6 +72,24 @@ test('every method explains; methods change the heatmap', async () => {
   assert.equal(pixelDiff(maps['epsilon-plus'], await readHeatmap(page)), 0, 'same method again → same heatmap');
 });
 
+test('a job the engine refuses: its error is shown for its panel; the prediction stays', async () => {
+  await after(page, 'method', () => page.selectOption('#method', 'integrated-gradients'));
+  assert.ok(await page.isVisible('#steps'));
+  await page.evaluate(() => document.getElementById('status').removeAttribute('data-kind'));
+  await page.fill('#steps', '5000'); // the engine takes 1 to 4096 steps
+  await page.locator('#steps').dispatchEvent('change');
+  await page.waitForFunction(() => document.getElementById('status').dataset.kind === 'error');
+  assert.match(await page.textContent('#status'), /^Explaining with "integrated-gradients" failed: explain: steps must be an integer from 1 to 4096 \(got 5000\)/);
+  assert.equal((await page.textContent('#prediction')).trim(), '1', 'the prediction of the same request is shown');
+  assert.equal((await readHeatmap(page)).opaque, 0, 'the failed map is cleared, not left stale');
+  await page.fill('#steps', '32');
+  const r = await after(page, 'param', () => page.locator('#steps').dispatchEvent('change'));
+  assert.equal(r.method, 'integrated-gradients');
+  assert.ok(r.maxAbsRelevance > 0);
+  assert.notEqual(await page.locator('#status').getAttribute('data-kind'), 'error', await page.textContent('#status'));
+  await after(page, 'method', () => page.selectOption('#method', 'epsilon-plus'));
+});
+
 test('rule parameters change the map; α − β = 1 is enforced', async () => {
   await after(page, 'method', () => page.selectOption('#method', 'rule:epsilon'));
   assert.ok(await page.isVisible('#epsilon'));
@@ -145,10 +163,20 @@ test('comparison map: a second method side by side', async () => {
 test('faithfulness panel: pixel-flipping curves of the method and the comparison method', async () => {
   await after(page, 'method', () => page.selectOption('#method', 'epsilon-plus'));
   await after(page, 'compare', () => page.selectOption('#compare', 'gradient'));
-  await page.evaluate(() => { window.__lrpDemo.faithfulness = null; });
+  await page.evaluate(() => {
+    window.__lrpDemo.faithfulness = null;
+    // every text the readout shows while the curves are computed
+    const readout = document.getElementById('faith-readout');
+    window.__faithTexts = [];
+    new MutationObserver(() => window.__faithTexts.push(readout.textContent)).observe(readout, { childList: true, characterData: true, subtree: true });
+  });
   await page.click('#faith-run');
   await page.waitForFunction(() => window.__lrpDemo.faithfulness?.compare);
   const f = await page.evaluate(() => window.__lrpDemo.faithfulness);
+  const texts = await page.evaluate(() => window.__faithTexts);
+  assert.equal(texts[0], 'Computing…');
+  assert.ok(texts.includes('Computing… 1 of 2 methods done.'), `the progress is shown: ${JSON.stringify(texts)}`);
+  assert.match(texts.at(-1), /AOPC MoRF/);
   for (const key of ['main', 'compare']) {
     assert.equal(f[key].morf.curve.length, 21, `${key}: 20 steps + the unperturbed input`);
     assert.equal(f[key].morf.curve[0], f[key].lerf.curve[0], `${key}: both orders start at f(x)`);

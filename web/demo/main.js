@@ -1,6 +1,7 @@
 // lrp-wasm demo: draw (or pick, or drop) a digit → prediction → relevance heatmaps, live while drawing.
-// No framework. The engine runs in a module worker (worker.js); this thread only draws. The only
-// requests are to this origin (/dist/ bundle in the worker, /models/ models and samples).
+// No framework. The engine runs in the package's worker: models are loaded with lrp-wasm's
+// loadModel(url, { worker: true }) and explained through their Promise-returning methods (jobs.js), so this
+// thread only draws. The only requests are to this origin (the /dist/ bundle, /models/ models and samples).
 //
 // Input: strokes over an optional background (a picked MNIST test digit or a dropped image). With no
 // strokes, the background itself is the input (a test digit exactly as in the test set); with strokes,
@@ -9,6 +10,7 @@
 
 import { preprocess, rgbaToGrey, imageToGrey, resizeArea, SIZE } from './preprocess.js';
 import { attentionBlocks, clsAttention, patchSums, upsample, spearman, transformerView } from './transformer.js';
+import { explainJobs, evaluateMethods } from './jobs.js';
 
 // `method`: the method a model starts on when it is chosen (else the current one is kept)
 const MODELS = {
@@ -181,7 +183,7 @@ const ready = new Promise((res, rej) => {
 ready.catch(() => {}); // the failure is shown in #status
 const demo = {
   ready, lastResult: null, explained: 0, modelName: null, error: null,
-  latencies: {}, latency: {}, samples: null, requested: 0, painted: 0, sent: 0, dropped: 0, paintedIds: [],
+  latencies: {}, latency: {}, samples: null, requested: 0, painted: 0, sent: 0, dropped: 0, cancelled: 0, paintedIds: [],
 };
 window.__lrpDemo = demo;
 
@@ -200,61 +202,58 @@ function showError(prefix, err) {
 window.addEventListener('error', (e) => showError('Unexpected error', e.error || e.message));
 window.addEventListener('unhandledrejection', (e) => showError('Unexpected error', e.reason));
 
-// ---------------------------------------------------------------- worker
-let worker = null;
+// ---------------------------------------------------------------- engine: the package's worker models
+// Every model is loaded with loadModel(url, { worker: true }): it lives in the package's worker, which runs the
+// engine, and its methods return Promises. The page never starts an engine of its own.
+const BUNDLE_URL = '/dist/lrp-wasm.js';
+let lib = null;
 let seq = 0;
-const waiting = new Map(); // id → { resolve, reject } for 'load'
-let inFlight = null; // the explain request being computed
-let pending = null; // the newest request waiting for the worker (older ones are dropped)
+let inFlight = null; // the explain request being computed (at most one: the worker is never flooded)
+let pending = null; // the newest request waiting for it (older ones are dropped)
 let painted = 0; // id of the newest painted result
 
-function startWorker() {
-  worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
-  worker.onmessage = (e) => {
-    const m = e.data;
-    if (m.type === 'result' || (m.type === 'error' && inFlight && m.id === inFlight.sentId)) {
-      const req = inFlight;
-      inFlight = null;
-      if (m.type === 'result') onResult(req, m);
-      else showError('Explaining failed', new Error(m.message));
-      if (pending) {
-        const next = pending;
-        pending = null;
-        send(next);
-      }
-      return;
-    }
-    const w = waiting.get(m.id);
-    if (!w) return;
-    waiting.delete(m.id);
-    if (m.type === 'error') w.reject(new Error(m.message));
-    else w.resolve(m);
-  };
-  worker.onerror = (e) => {
-    e.preventDefault?.();
-    const err = new Error(`the engine worker failed: ${e.message || 'could not start (module workers need a current browser)'}`);
-    for (const w of waiting.values()) w.reject(err);
-    waiting.clear();
-    showError('Error', err);
-  };
-}
-
-function call(msg, transfer = []) {
-  const id = ++seq;
-  return new Promise((resolve, reject) => {
-    waiting.set(id, { resolve, reject });
-    worker.postMessage({ ...msg, id }, transfer);
-  });
+async function loadBundle() {
+  try {
+    lib = await import(BUNDLE_URL);
+  } catch (err) {
+    throw new Error(`Could not load the lrp-wasm bundle ${BUNDLE_URL} (build it with "npm run build"): ${err.message}`);
+  }
 }
 
 function send(req) {
-  req.sentId = req.id;
   inFlight = req;
   demo.sent += 1;
-  worker.postMessage({
-    type: 'explain', id: req.sentId, model: req.model, input: req.input, jobs: req.jobs, wantLayers: req.wantLayers,
-    wantAttention: req.wantAttention,
-  });
+  req.controller = new AbortController();
+  explainJobs(req.model, req.input, req.jobs, { wantLayers: req.wantLayers, wantAttention: req.wantAttention, signal: req.controller.signal })
+    .then((result) => onResult(req, result), (err) => onExplainError(req, err))
+    .finally(() => {
+      if (inFlight !== req) return; // cancelled: the page has moved on
+      inFlight = null;
+      sendPending();
+    });
+}
+
+function sendPending() {
+  if (!pending || inFlight) return;
+  const next = pending;
+  pending = null;
+  send(next);
+}
+
+/** Drops the pending request and aborts the one in flight (its calls still queued are not run). */
+function cancelExplaining() {
+  pending = null;
+  if (inFlight) {
+    inFlight.controller.abort();
+    demo.cancelled += 1;
+  }
+  inFlight = null;
+  painted = seq + 1; // results still on their way are stale now
+}
+
+function onExplainError(req, err) {
+  if (err?.name === 'AbortError' || req.model !== currentModel) return;
+  showError('Explaining failed', err);
 }
 
 /** Same model, jobs and input: the result of `a` answers `b` as well. */
@@ -274,7 +273,7 @@ function request(req) {
   if (latest && sameRequest(latest, req)) {
     latest.triggers.push(req.trigger);
     latest.trigger = req.trigger;
-    latest.id = ++seq; // it is now the newest request (the worker still knows it by latest.sentId)
+    latest.id = ++seq; // it is now the newest request
     demo.requested = latest.id;
     return latest.id;
   }
@@ -283,8 +282,8 @@ function request(req) {
   req.triggers = pending ? [...pending.triggers, req.trigger] : [req.trigger];
   demo.requested = req.id;
   if (pending) demo.dropped += 1;
-  if (inFlight) pending = req;
-  else send(req);
+  pending = req;
+  sendPending();
   return req.id;
 }
 
@@ -461,7 +460,7 @@ function endStroke(e) {
   if (e.type === 'pointerup') addPoint(strokes[strokes.length - 1], pointOf(e));
   if (canvas.hasPointerCapture?.(e.pointerId)) canvas.releasePointerCapture(e.pointerId);
   const id = flushFrame('pointerup');
-  if (id) strokeTiming = { id, t0, model: currentName };
+  if (id) strokeTiming = { id, t0, model: currentModel };
 }
 canvas.addEventListener('pointerup', endStroke);
 canvas.addEventListener('pointercancel', endStroke);
@@ -595,8 +594,10 @@ document.addEventListener('drop', (e) => {
 });
 
 // ---------------------------------------------------------------- the model's input
-let currentName = null;
-let info = null; // { inputShape, outputSize, layers, image: { C, H, W } | null }
+let currentName = null; // the chosen model's key in MODELS
+let currentModel = null; // its WorkerModel
+let info = null; // { inputShape, outputSize, layers, image: { C, H, W } | null, attention, transformer }
+let engine = null; // the engine status of the package's worker: { threads, memoryBytes, limit, used, available }
 
 function imageShapeOf(shape) {
   if (shape.length === 3 && shape[0] >= 1 && shape[0] <= 4) return { C: shape[0], H: shape[1], W: shape[2] };
@@ -648,12 +649,11 @@ function targetSpec() {
 let unitChoice = null; // { layer, unit } chosen in the flow view
 
 function update(trigger) {
-  if (!info || !worker) return 0;
+  if (!info || !currentModel) return 0;
   if (!info.image) return 0;
   const x = currentDigit();
   if (!x) {
-    pending = null;
-    painted = seq + 1; // results still in flight are stale now
+    cancelExplaining();
     showEmpty();
     if (body.dataset.state === 'ready' && statusEl.dataset.kind !== 'error') setStatus('Draw a digit, pick one from the test set or drop an image.');
     return 0;
@@ -667,7 +667,7 @@ function update(trigger) {
   if (unitChoice) jobs.push({ key: 'unit', options: { ...options, restrict: unitChoice.restrict }, target });
   const isLrp = !options.method;
   return request({
-    trigger, model: currentName, input, x, jobs, wantLayers: isLrp, wantAttention: !!info.attention,
+    trigger, model: currentModel, name: currentName, input, x, jobs, wantLayers: isLrp, wantAttention: !!info.attention,
     method, compare: compareSelect.value, options, t: performance.now(), unitChoice,
   });
 }
@@ -801,7 +801,7 @@ let lastPaint = null; // the last painted request + result (for re-colouring wit
 
 function onResult(req, m) {
   if (req.id < painted) return; // stale (a newer input was already painted or cleared)
-  if (req.model !== currentName) return; // the model changed meanwhile
+  if (req.model !== currentModel) return; // the model changed meanwhile
   painted = req.id;
   demo.painted = req.id;
   demo.paintedIds.push(req.id);
@@ -811,9 +811,10 @@ function onResult(req, m) {
   const now = performance.now();
   if (strokeTiming && req.id >= strokeTiming.id && strokeTiming.model === req.model) {
     const ms = now - strokeTiming.t0;
-    (demo.latencies[req.model] ??= []).push(ms);
-    demo.latency[req.model] = median(demo.latencies[req.model]);
-    $('latency').textContent = `Last stroke → heatmap: ${ms.toFixed(0)} ms (median ${demo.latency[req.model].toFixed(0)} ms on the ${MODELS[req.model]?.label ?? req.model}).`;
+    const name = req.name;
+    (demo.latencies[name] ??= []).push(ms);
+    demo.latency[name] = median(demo.latencies[name]);
+    $('latency').textContent = `Last stroke → heatmap: ${ms.toFixed(0)} ms (median ${demo.latency[name].toFixed(0)} ms on the ${MODELS[name]?.label ?? name}).`;
     strokeTiming = null;
   }
 }
@@ -906,7 +907,7 @@ function paintResult(req, m) {
     triggers: req.triggers,
     id: req.id,
     method: req.method,
-    model: req.model,
+    model: req.name,
     prediction: predicted,
     probability: probs[predicted],
     logits: Array.from(logits),
@@ -1370,8 +1371,8 @@ $('download').addEventListener('click', () => {
 // ---------------------------------------------------------------- models
 function describeModel(name) {
   const shape = info.inputShape.join('×');
-  const mem = info.memoryBytes ? ` · engine memory ${(info.memoryBytes / 2 ** 20).toFixed(1)} MB` : '';
-  const threads = info.engineThreads ? ` · ${info.engineThreads} engine thread${info.engineThreads === 1 ? '' : 's'}` : '';
+  const mem = engine?.memoryBytes ? ` · engine memory ${(engine.memoryBytes / 2 ** 20).toFixed(1)} MB` : '';
+  const threads = engine?.threads ? ` · ${engine.threads} engine thread${engine.threads === 1 ? '' : 's'}` : '';
   $('model-summary').textContent = `${name === 'custom' ? customFileName : MODELS[name].label} · input ${shape} · ${info.outputSize} outputs · ${info.layers.length} layers${mem}${threads}`;
   const ol = $('model-layers');
   ol.textContent = '';
@@ -1381,6 +1382,14 @@ function describeModel(name) {
     ol.append(li);
   }
   $('model-description').textContent = name === 'custom' ? `your model ${customFileName}` : MODELS[name].description;
+}
+
+/** Reads the status of the worker's engine (its threads and memory) into the model summary. */
+async function refreshEngineStatus(model) {
+  engine = await model.engineStatus();
+  demo.engineThreads = engine.threads; // > 1 when the page is cross-origin isolated
+  demo.engineMemoryBytes = engine.memoryBytes;
+  if (model === currentModel) describeModel(currentName);
 }
 
 function fillTargets(n) {
@@ -1394,7 +1403,21 @@ function fillTargets(n) {
 }
 
 let customFileName = '';
-const infos = new Map();
+const models = new Map(); // name → Promise of its WorkerModel (the bundled models are loaded once)
+
+/** The bundled model `name`, loaded into the package's worker on first use. */
+function bundledModel(name) {
+  if (!models.has(name)) {
+    const { url } = MODELS[name];
+    const loading = lib.loadModel(url, { worker: true }).catch((err) => {
+      models.delete(name); // not cached: choosing it again tries again
+      const hint = /HTTP 404/.test(err.message) ? ' (train it with "npm run train")' : '';
+      throw new Error(`Could not load the model ${url}: ${err.message}${hint}`);
+    });
+    models.set(name, loading);
+  }
+  return models.get(name);
+}
 
 /** The methods the model can use; a model with its own starting method (the ViT: attn-lrp) starts on it. */
 function offerMethods(name) {
@@ -1408,44 +1431,48 @@ function offerMethods(name) {
   describeMethod();
 }
 
-async function useModel(name, { loaded } = {}) {
+/** What the page needs to know of a model (read from the WorkerModel, without a call to the worker). */
+function modelInfo(model) {
+  const layers = model.layers;
+  return {
+    inputShape: model.inputShape, outputSize: model.outputSize, layers, image: imageShapeOf(model.inputShape),
+    transformer: layers.some((l) => TRANSFORMER_KINDS.has(l.kind)),
+    // the attention blocks, from the softmax layers' shapes (their weights arrive with each result)
+    attention: attentionBlocks(layers.filter((l) => l.kind === 'softmax')),
+  };
+}
+
+async function useModel(name) {
+  cancelExplaining(); // the previous model's results are stale: its calls still queued in the worker are dropped
   body.dataset.state = 'loading';
   setStatus('Loading the model…');
-  let m = loaded ?? infos.get(name);
-  if (!m) m = await call({ type: 'load', name, url: MODELS[name].url });
-  infos.set(name, m);
+  const model = await (name === 'custom' ? models.get(name) : bundledModel(name));
+  await refreshEngineStatus(model); // answered after the call the worker is running, if any (one at a time)
+  currentModel = model;
   currentName = name;
   demo.modelName = name;
-  demo.engineThreads = m.engineThreads;  // the worker's engine: > 1 when the page is cross-origin isolated
-  info = {
-    inputShape: m.inputShape, outputSize: m.outputSize, layers: m.layers, memoryBytes: m.memoryBytes, image: imageShapeOf(m.inputShape),
-    engineThreads: m.engineThreads,
-    transformer: m.layers.some((l) => TRANSFORMER_KINDS.has(l.kind)),
-    // the attention blocks, from the softmax layers' shapes (their weights arrive with each result)
-    attention: attentionBlocks(m.layers.filter((l) => l.kind === 'softmax')),
-  };
+  info = modelInfo(model);
   offerMethods(name);
   fillAttentionControls();
   unitChoice = null;
   $('unit').value = '';
   lastLayers = null;
   lastPaint = null;
-  painted = seq + 1;
-  buildScores(m.outputSize);
-  fillTargets(m.outputSize);
+  buildScores(model.outputSize);
+  fillTargets(model.outputSize);
   fillFlowLayers();
   describeModel(name);
   body.dataset.state = 'ready';
   if (!info.image) {
     showEmpty();
-    setStatus(`This model's input has the shape [${m.inputShape.join(', ')}], which is not an image (expected channels × height × width): ` +
+    setStatus(`This model's input has the shape [${info.inputShape.join(', ')}], which is not an image (expected channels × height × width): ` +
       'the demo can show its layers but cannot feed it a drawing. Choose an image model.', 'error');
     body.dataset.inputKind = 'not-image';
     return;
   }
   body.dataset.inputKind = 'image';
   const { C, H, W } = info.image;
-  setStatus(`Model loaded (${m.layers.length} layers, input ${m.inputShape.join('×')}${H !== SIZE || W !== SIZE ? `: drawings are resized to ${H}×${W}${C > 1 ? ` and repeated over ${C} channels` : ''}` : ''}). Draw a digit from 0 to 9.`);
+  setStatus(`Model loaded (${info.layers.length} layers, input ${info.inputShape.join('×')}${H !== SIZE || W !== SIZE ? `: drawings are resized to ${H}×${W}${C > 1 ? ` and repeated over ${C} channels` : ''}` : ''}). Draw a digit from 0 to 9.`);
   if (currentDigit()) flushFrame('model');
   else showEmpty();
 }
@@ -1463,31 +1490,38 @@ $('model-file').addEventListener('change', (e) => {
   if (file) loadModelFile(file);
 });
 
+/** A user's ONNX file (chosen or dropped): loaded into the worker, it replaces the previous file's model. */
 async function loadModelFile(file) {
   setStatus(`Loading your model ${file.name}…`);
-  let m;
+  let model;
   try {
-    const bytes = new Uint8Array(await file.arrayBuffer());
-    m = await call({ type: 'load', name: 'custom', bytes }, [bytes.buffer]);
+    model = await lib.loadModel(file, { worker: true }).catch((err) => {
+      throw new Error(`Could not load the model file: ${err.message}`);
+    });
   } catch (err) {
     showError(`Could not use your model "${file.name}"`, err);
     demo.modelError = err.message;
     return;
   }
+  const previous = await models.get('custom');
+  models.set('custom', Promise.resolve(model));
   customFileName = file.name;
-  infos.delete('custom');
   const opt = modelSelect.querySelector('option[value="custom"]');
   opt.disabled = false;
   opt.textContent = `Your model: ${file.name}`;
   modelSelect.value = 'custom';
-  await useModel('custom', { loaded: m });
+  try {
+    await useModel('custom');
+  } finally {
+    previous?.dispose(); // after the switch: no request of the page uses it any more
+  }
 }
 
-// ---------------------------------------------------------------- start-up
 // ---------------------------------------------------------------- faithfulness (pixel flipping)
 const faithChart = $('faith-chart');
 const faithReadout = $('faith-readout');
 const FAITH_COLOURS = { main: '#d7301f', compare: '#2c62c9' };
+let faithRun = null; // the AbortController of the evaluation being computed
 
 async function runFaithfulness() {
   const x = hasInput() ? currentDigit() : null;
@@ -1499,12 +1533,20 @@ async function runFaithfulness() {
   if (compareSelect.value !== 'off') methods.push({ key: 'compare', label: labelOf(compareSelect), options: optionsFor(compareSelect.value, false) });
   // 2×2 patches on a 28×28 digit (196 patches), 20 steps: about 40 forward passes per method.
   const patchSize = Math.max(1, Math.round(info.image.H / 14));
+  faithRun?.abort(); // a newer click replaces a run still waiting or computing
+  const run = (faithRun = new AbortController());
   faithReadout.textContent = 'Computing…';
+  const onProgress = (done, total) => {
+    if (faithRun === run) faithReadout.textContent = `Computing… ${Math.floor(done)} of ${total} method${total === 1 ? '' : 's'} done.`;
+  };
   try {
-    const r = await call({ type: 'evaluate', model: currentName, input: modelInput(x), methods: methods.map(({ key, options }) => ({ key, options })), patchSize, steps: 20 });
+    const r = await evaluateMethods(currentModel, modelInput(x), methods, { patchSize, steps: 20, signal: run.signal, onProgress });
     drawFaithfulness(methods, r);
+    refreshEngineStatus(currentModel).catch((err) => showError('Engine status', err)); // it may have grown
   } catch (err) {
-    faithReadout.textContent = `Could not evaluate: ${err.message}`;
+    if (!run.signal.aborted) faithReadout.textContent = `Could not evaluate: ${err.message}`;
+  } finally {
+    if (faithRun === run) faithRun = null;
   }
 }
 
@@ -1552,6 +1594,7 @@ function drawFaithfulness(methods, r) {
 }
 $('faith-run').addEventListener('click', runFaithfulness);
 
+// ---------------------------------------------------------------- start-up
 async function init() {
   applyOpacity();
   applyOverlay();
@@ -1569,7 +1612,7 @@ async function init() {
     $('sample').disabled = $('random').disabled = true;
     $('sample-help').textContent = `The test digits could not be loaded (${err.message}); run "node scripts/make_samples.mjs".`;
   });
-  startWorker();
+  await loadBundle();
   await useModel(modelSelect.value);
   resolveReady(demo.modelName);
 }

@@ -75,7 +75,7 @@ export function startWorker(url) {
       worker.on('error', listener);
       worker.on('exit', (code) => listener(new Error(`the worker exited (code ${code})`)));
     },
-    // A model's worker must not keep a finished script alive; calls in flight ref it again (see worker.js).
+    // A model's worker must not keep a finished script alive; calls in flight ref it again (see worker/client.js).
     ref: () => worker.ref(),
     unref: () => worker.unref(),
     terminate: () => worker.terminate(),
