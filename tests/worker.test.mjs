@@ -132,3 +132,32 @@ test('a worker script that cannot start rejects every request with a clear messa
   assert.equal((await remote.predict(digit)).length, 10);
   remote.dispose();
 });
+
+test('an aborted load frees the model it made; an aborted evaluation stops and reports no more progress', async () => {
+  const keeper = await loadModel(cnn, { worker: true });
+  try {
+    const base = (await keeper.engineStatus()).used;
+    for (let i = 0; i < 5; i++) {
+      const controller = new AbortController();
+      const loading = loadModel(cnn, { worker: true, signal: controller.signal });
+      setTimeout(() => controller.abort(), 5);
+      await loading.then((model) => model.dispose(), (error) => assert.equal(error.name, 'AbortError'));
+    }
+    // The last load's dispose is queued when its answer arrives, behind a request made meanwhile: ask twice.
+    await keeper.engineStatus();
+    assert.equal((await keeper.engineStatus()).used, base, 'no model of an aborted load is left in the worker');
+
+    const inputs = Array.from({ length: 40 }, (_, k) => digit.map((v, i) => (i % 40 === k ? 1 - v : v)));
+    const controller = new AbortController();
+    const progress = [];
+    const evaluation = evaluate(keeper, inputs, { patchSize: 7, batchSize: 64, signal: controller.signal,
+      onProgress: (done) => { progress.push(done); controller.abort(); } });
+    await assert.rejects(evaluation, { name: 'AbortError' });
+    const t0 = performance.now();
+    assert.equal((await keeper.predict(digit)).length, 10);
+    assert.deepEqual(progress, [progress[0]], 'no progress after the abort');
+    assert.ok(performance.now() - t0 < 2000, 'the evaluation stopped instead of running its 40 inputs');
+  } finally {
+    keeper.dispose();
+  }
+});

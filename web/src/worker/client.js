@@ -32,11 +32,13 @@ class WorkerConnection {
   get failed() { return this.#failure !== null; }
 
   /** Queues a request; resolves with the worker's answer, { result, info? }. */
-  request(op, args, { signal, onProgress, transfer = [] } = {}) {
+  // onDiscard(answer): called with the answer of a request that was aborted while it ran (e.g. to free the model
+  // an aborted load made).
+  request(op, args, { signal, onProgress, onDiscard, transfer = [] } = {}) {
     if (this.#failure) return Promise.reject(this.#failure);
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     return new Promise((resolve, reject) => {
-      const entry = { message: { op, args }, transfer, resolve, reject, signal, onProgress, onAbort: null };
+      const entry = { message: { op, args }, transfer, resolve, reject, signal, onProgress, onDiscard, onAbort: null };
       if (signal) {
         entry.onAbort = () => this.#abort(entry);
         signal.addEventListener('abort', entry.onAbort, { once: true });
@@ -79,11 +81,13 @@ class WorkerConnection {
     const entry = this.#running;
     if (!entry || message.id !== entry.id) return;
     if (message.progress) {
-      entry.onProgress?.(...message.progress);
+      if (!entry.settled) entry.onProgress?.(...message.progress);
       return;
     }
     this.#running = null;
-    if (message.error) {
+    if (entry.settled) {
+      if (!message.error) entry.onDiscard?.(message);
+    } else if (message.error) {
       const Type = ERROR_TYPES[message.error.name] ?? Error;
       this.#settle(entry, null, new Type(message.error.message));
     } else {
@@ -92,11 +96,12 @@ class WorkerConnection {
     this.#pump();
   }
 
-  // Aborted before it started: dropped. While it runs: rejected now; the worker finishes it and the result is
-  // dropped (#settle on an entry already settled does nothing).
+  // Aborted before it started: dropped. While it runs: rejected now, and the worker is told, which stops an
+  // evaluation at its next batch; a call that cannot stop finishes, and its answer is discarded (#receive).
   #abort(entry) {
     const index = this.#queue.indexOf(entry);
     if (index >= 0) this.#queue.splice(index, 1);
+    else if (entry === this.#running) this.#endpoint.post({ cancel: entry.id }, []);
     this.#settle(entry, null, abortReason(entry.signal));
     if (index >= 0) this.#pump();
   }
@@ -187,7 +192,9 @@ export async function loadWorkerModel(platform, source, options) {
   open.modelLoaded();  // counted now: the worker must not end while this load is queued
   let info;
   try {
-    ({ result: info } = await open.request('load', { source: sendable.source, options: engineOptions }, { signal, transfer: sendable.transfer }));
+    // A load aborted while it runs still makes the model in the worker: freed when its answer comes.
+    const onDiscard = ({ result }) => open.request('dispose', { handle: result.handle }).catch(() => {});
+    ({ result: info } = await open.request('load', { source: sendable.source, options: engineOptions }, { signal, onDiscard, transfer: sendable.transfer }));
   } catch (error) {
     open.modelDisposed();
     throw error;

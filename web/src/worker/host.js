@@ -1,12 +1,15 @@
 // The worker script of loadModel(…, { worker: true }) (dist/lrp-worker.js in browsers, lrp-worker.node.js in
 // Node): it runs the library's own engine and answers the requests of worker/client.js, one at a time.
 //   request: { id, op, args }       op: load | predict | predictBatch | explain | explainBatch | evaluate | status | dispose
+//   cancel:  { cancel: id }         the page aborted request id while it runs: an evaluation stops at its next batch
 //   answer:  { id, result, info? }  or { id, error: { name, message } }; evaluate also sends { id, progress: [done, total] }
 // Results' typed arrays are transferred to the page, not copied.
 import * as platform from '#platform';
 import { engineMemoryBytes, engineMemoryStatus, engineThreads, evaluate, loadModel } from '../index.js';
 
 const models = new Map();
+const cancelled = new Set();  // ids of running requests the page aborted
+let running = null;           // the id of the request being answered
 let nextHandle = 1;
 const scope = platform.workerScope();
 
@@ -33,8 +36,14 @@ const operations = {
   predictBatch: ({ handle, args }) => model(handle).predictBatch(...args),
   explain: ({ handle, args }) => model(handle).explain(...args),
   explainBatch: ({ handle, args }) => model(handle).explainBatch(...args),
-  evaluate: ({ handle, args: [inputs, { progress, ...options }] }, id) => evaluate(model(handle), inputs,
-    progress ? { ...options, onProgress: (done, total) => scope.post({ id, progress: [done, total] }) } : options),
+  // evaluate() yields between batches, so a cancel message can arrive meanwhile: its onProgress then stops it.
+  evaluate: ({ handle, args: [inputs, { progress, ...options }] }, id) => evaluate(model(handle), inputs, {
+    ...options,
+    onProgress(done, total) {
+      if (cancelled.has(id)) throw new Error('aborted');
+      if (progress) scope.post({ id, progress: [done, total] });
+    },
+  }),
   status: () => ({ threads: engineThreads(), memoryBytes: engineMemoryBytes(), ...engineMemoryStatus() }),
   dispose({ handle }) {
     models.get(handle)?.dispose();
@@ -51,7 +60,12 @@ function buffers(value, found = new Set()) {
   return [...found];
 }
 
-scope.onMessage(async ({ id, op, args }) => {
+scope.onMessage(async ({ id, op, args, cancel }) => {
+  if (cancel !== undefined) {
+    if (cancel === running) cancelled.add(cancel);  // (an answer already on its way needs nothing)
+    return;
+  }
+  running = id;
   try {
     const operation = operations[op];
     if (!operation) throw new Error(`unknown request '${op}'`);
@@ -61,5 +75,8 @@ scope.onMessage(async ({ id, op, args }) => {
     scope.post(answer, buffers(result));
   } catch (error) {
     scope.post({ id, error: { name: error?.name ?? 'Error', message: error?.message ?? String(error) } });
+  } finally {
+    cancelled.delete(id);
+    running = null;
   }
 });
