@@ -47,25 +47,26 @@ const emscriptenLoader = {
 };
 
 // index.js imports the threaded engine by a URL computed at run time, `import(/* webpackIgnore: true */
-// /* @vite-ignore */ moduleUrl.href)`: the comments tell an app's bundler to leave that import() alone. esbuild's
-// minifyWhitespace drops them, and without them webpack 5 turns the import() into a context module of the whole
-// dist/ folder ("Critical dependency: the request of a dependency is an expression", and a stray lazy chunk that
-// cannot find the engine; tests/e2e/bundlers.test.mjs). So they are put back into each output file; the build fails
-// if that import() is not found exactly once per build (renamed in index.js, or esbuild writing it another way).
-// (With LRP_SOURCEMAP=1, source map columns after it on that line are off by the comments' length.)
-const threadedImport = 'import(moduleUrl.href)';
+// /* @vite-ignore */ moduleUrl.href)`: the comments tell an app's bundler to leave that import() alone. Without them
+// webpack 5 turns the import() into a context module of the whole dist/ folder ("Critical dependency: the request
+// of a dependency is an expression", and a stray lazy chunk that cannot find the engine;
+// tests/e2e/bundlers.test.mjs). esbuild keeps them today, but its whitespace minification drops them: so each
+// output's import() is rewritten to the form with the comments, and the build fails if that import() is not found
+// exactly once per build (renamed in index.js, or esbuild writing it another way).
+const threadedImport = /import\(\s*(?:\/\*[^*]*\*\/\s*)*moduleUrl\.href\s*\)/g;
 const threadedImportKept = 'import(/* webpackIgnore: true */ /* @vite-ignore */ moduleUrl.href)';
 function keepImportComments(result) {
   let found = 0;
   for (const file of Object.keys(result.metafile.outputs)) {
     if (!file.endsWith('.js')) continue;
     const code = readFileSync(`${root}/${file}`, 'utf8');
-    const parts = code.split(threadedImport);
-    if (parts.length === 1) continue;
-    found += parts.length - 1;
-    writeFileSync(`${root}/${file}`, parts.join(threadedImportKept));
+    const kept = code.replace(threadedImport, () => {
+      found += 1;
+      return threadedImportKept;
+    });
+    if (kept !== code) writeFileSync(`${root}/${file}`, kept);
   }
-  if (found !== 1) throw new Error(`bundle: expected ${threadedImport} once in a build's output, found it ${found} times; update scripts/bundle.mjs`);
+  if (found !== 1) throw new Error(`bundle: expected import(moduleUrl.href) once in a build's output, found it ${found} times; update scripts/bundle.mjs`);
   return result;
 }
 
@@ -76,8 +77,9 @@ const common = {
   mainFields: ['module', 'main'],
   target: ['es2022'],
   sourcemap: process.env.LRP_SOURCEMAP === '1',
-  // Whitespace and syntax only: identifiers keep their names, so that stack traces stay readable without maps.
-  minifyWhitespace: true,
+  // Syntax only: identifiers keep their names and lines stay lines, so that stack traces and the source line
+  // Node prints under an uncaught error stay readable without source maps (with whitespace minification each
+  // file is one line of several hundred KB, printed whole).
   minifySyntax: true,
   legalComments: 'none',  // THIRD_PARTY_NOTICES.md names every bundled package (tests/package.test.mjs)
   metafile: true,
@@ -116,7 +118,14 @@ const inputs = [...new Set(builds.flatMap((result) => Object.keys(result.metafil
 writeFileSync(`${root}/build/bundle-inputs.json`, `${JSON.stringify(inputs, null, 1)}\n`);
 
 copyFileSync(`${root}/build/wasm/lrp_engine.wasm`, `${dist}/lrp-engine.wasm`);
-copyFileSync(`${root}/build/wasm/lrp_engine_mt.js`, `${dist}/lrp-engine-mt.js`);
+// Emscripten 3.1.6 only logs a pool worker that fails to start and then rethrows its error from the worker's error
+// handler: the engine's start never settles, and in Node the rethrow ends the process. The handler calls the
+// wrapper's Module.lrpOnWorkerError instead when it is there (index.js rejects the start with the error).
+const workerOnError = 'worker.onerror=(e=>{var message="worker sent an error!";err(message+" "+e.filename+":"+e.lineno+": "+e.message);throw e})';
+const threadedEngine = readFileSync(`${root}/build/wasm/lrp_engine_mt.js`, 'utf8');
+if (threadedEngine.split(workerOnError).length !== 2) throw new Error("bundle: Emscripten's pthread worker error handler changed; update scripts/bundle.mjs");
+writeFileSync(`${dist}/lrp-engine-mt.js`, threadedEngine.replace(workerOnError,
+  'worker.onerror=(e=>{if(Module["lrpOnWorkerError"])return Module["lrpOnWorkerError"](e);throw e})'));
 copyFileSync(`${root}/build/wasm/lrp_engine_mt.worker.js`, `${dist}/lrp-engine-mt.worker.js`);
 copyFileSync(`${root}/build/wasm/lrp_engine_mt.worker.js`, `${dist}/lrp-engine-mt.worker.cjs`);
 console.log('bundle: dist/lrp-wasm.js (+ .node.js, .inline.js), lrp-worker.js (+ .node.js), lrp-engine.wasm, lrp-engine-mt.js (+ workers)');

@@ -138,3 +138,34 @@ test('a threaded engine that cannot start fails clearly, and threads: 1 still ru
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a thread worker that fails to start rejects the load (it used to wait forever), and threads: 1 still runs', async () => {
+  // The Node build with the pthreads engine beside it, but its workers' script broken (as a worker refused by a
+  // Content-Security-Policy or a script a bundler did not copy would be).
+  const dir = mkdtempSync(join(tmpdir(), 'lrp-threads-'));
+  try {
+    const dist = fileURLToPath(new URL('../dist/', import.meta.url));
+    for (const file of readdirSync(dist).filter((name) => /^lrp-wasm\.node\.js$|^lrp-chunk-|^lrp-engine/.test(name)))
+      copyFileSync(join(dist, file), join(dir, file === 'lrp-wasm.node.js' ? 'lrp-wasm.js' : file));
+    writeFileSync(join(dir, 'lrp-engine-mt.worker.cjs'), "throw new Error('this worker script is broken');\n");
+    writeFileSync(join(dir, 'main.mjs'), `
+      import { loadModel, configure, engineThreads } from './lrp-wasm.js';
+      const out = {};
+      const t0 = performance.now();
+      try { await loadModel(${JSON.stringify(cnn)}, { threads: 2 }); } catch (error) { out.error = error.message; }
+      out.ms = performance.now() - t0;
+      configure({ threads: 1 });
+      out.outputs = (await loadModel(${JSON.stringify(cnn)})).predict(new Float32Array(784)).length;
+      out.threads = engineThreads();
+      console.log(JSON.stringify(out));
+      process.exit(0);  // the broken pool's workers are not ours to end`);
+    const { stdout } = await run(process.execPath, [join(dir, 'main.mjs')], { timeout: 60_000 });
+    const out = JSON.parse(stdout.trim().split('\n').at(-1));
+    assert.match(out.error, /multi-threaded engine .* did not start: a thread's worker .* failed to start: .*this worker script is broken.*configure\(\{ threads: 1 \}\)/);
+    assert.ok(out.ms < 30_000, `rejected after ${out.ms} ms`);
+    assert.equal(out.outputs, 10);
+    assert.equal(out.threads, 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

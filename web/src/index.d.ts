@@ -272,7 +272,8 @@ export interface ConfigureOptions extends EngineOptions {
   /**
    * Where the engine's files are, when not beside the package's bundle (e.g. a CDN): called with each file name —
    * `lrp-engine.wasm` (the single-thread engine), `lrp-engine-mt.js` and `lrp-engine-mt.worker.js` (the pthreads
-   * engine) — it returns its URL (a string is resolved against the page; in Node it may be a file path). Like
+   * engine) — it returns its URL (a string is resolved against the page; in Node it may be a file path), or
+   * null/undefined for the file's usual place. Worker models' engines use the same answers. Like
    * Emscripten's and sql.js's `locateFile` (onnxruntime-web's `env.wasm.wasmPaths`). Used when the engine starts.
    */
   locateFile?: ((file: string) => string | URL) | null;

@@ -89,6 +89,7 @@ async function defaultThreads() {
 function engineFile(file) {
   if (!locateFile) return platform.defaultEngineFile(file);
   const located = locateFile(file);
+  if (located === null || located === undefined) return platform.defaultEngineFile(file);  // "the usual place"
   if (located instanceof URL) return located;
   if (typeof located === 'string' && located !== '') return platform.resolveLocation(located);
   throw new TypeError(`configure: locateFile('${file}') must return a URL or a string (got ${describe(located)})`);
@@ -123,15 +124,36 @@ function sharedMemoryUsable() {
   }
 }
 
+const THREADED_START_LIMIT_MS = 60_000;
+
 async function startThreadedEngine(threads) {
   // Beside the bundle in dist/: the module (its pthread workers import it again: mainScriptUrlOrBlob) and the
   // workers' script.
   const moduleUrl = engineFile('lrp-engine-mt.js');
   const workerUrl = engineFile('lrp-engine-mt.worker.js');
   const options = { lrpPoolSize: threads - 1, mainScriptUrlOrBlob: moduleUrl.href, ...platform.threadedEngineOptions(moduleUrl, workerUrl) };
-  // The comments keep apps' bundlers off this import (scripts/bundle.mjs puts them back after minifying).
-  const { default: createThreadedEngine } = await import(/* webpackIgnore: true */ /* @vite-ignore */ moduleUrl.href);
-  const module = await createThreadedEngine(options);
+  // Emscripten waits for every worker of the pool: one that fails to start (its script not found, or refused by a
+  // Content-Security-Policy) would leave the start unsettled. Its error handler calls lrpOnWorkerError instead
+  // (scripts/bundle.mjs), and the abort hook and a time limit catch any other way the pool may not come up.
+  let fail;
+  const failed = new Promise((resolve, reject) => { fail = reject; });
+  options.lrpOnWorkerError = (event) => {
+    const where = workerUrl.protocol === 'blob:' || workerUrl.protocol === 'data:' ? 'from a blob: URL' : workerUrl.href;
+    const why = event?.message ?? (event instanceof Error ? event.message : '');
+    fail(new Error(`a thread's worker (${where}) failed to start${why ? `: ${why}` : ''}; a Content-Security-Policy must allow it (worker-src)`));
+  };
+  // Emscripten's advice about blocking the main thread is about the kernels' joins, which wait for the pool by design.
+  options.printErr = (text) => { if (!String(text).startsWith('Blocking on the main thread')) console.warn(text); };
+  options.onAbort = (what) => fail(new Error(`it aborted: ${what}`));
+  const timer = setTimeout(() => fail(new Error(`its ${threads - 1} worker threads did not start within ${THREADED_START_LIMIT_MS / 1000} s`)), THREADED_START_LIMIT_MS);
+  let module;
+  try {
+    // The comments keep apps' bundlers off this import (scripts/bundle.mjs makes sure they stay).
+    const { default: createThreadedEngine } = await import(/* webpackIgnore: true */ /* @vite-ignore */ moduleUrl.href);
+    module = await Promise.race([createThreadedEngine(options), failed]);
+  } finally {
+    clearTimeout(timer);
+  }
   module.setThreadCount(threads);
   module.unrefWorkers();
   return module;
@@ -234,7 +256,7 @@ export async function loadModel(source, options = {}) {
   if (options.threads !== undefined) checkThreads(options.threads, 'loadModel');
   if (options.worker !== undefined && typeof options.worker !== 'boolean')
     throw new TypeError(`loadModel: worker must be true or false (got ${describe(options.worker)})`);
-  if (options.worker) return loadWorkerModel(platform, source, options);
+  if (options.worker) return loadWorkerModel(platform, source, options, workerEngineSettings(options.threads));
   if (options.workerUrl !== undefined) throw new Error('loadModel: workerUrl is only used with worker: true');
   const { signal } = options;
   if (signal !== undefined && !(signal && typeof signal.aborted === 'boolean'))
@@ -252,6 +274,15 @@ export async function loadModel(source, options = {}) {
 }
 
 const LOAD_OPTIONS = ['threads', 'worker', 'workerUrl', 'signal'];
+const ENGINE_FILES = ['lrp-engine.wasm', 'lrp-engine-mt.js', 'lrp-engine-mt.worker.js'];
+
+// What configure() and setEngineMemoryLimit() set on this thread, for a model worker's engine (it starts with
+// the first worker model): the thread count, the engine's files (locateFile is a function, which cannot be sent:
+// its answers are), the memory cap.
+function workerEngineSettings(threads) {
+  const files = locateFile ? Object.fromEntries(ENGINE_FILES.map((file) => [file, engineFile(file)?.href ?? null])) : null;
+  return { threads: threads ?? configuredThreads ?? undefined, files, memoryLimit };
+}
 
 async function readSource(source) {
   if (source instanceof Uint8Array) return source;  // a Node Buffer too

@@ -181,9 +181,11 @@ async function sendableSource(source, platform) {
 /**
  * loadModel(source, { worker: true, workerUrl?, threads?, signal? }) → a WorkerModel.
  * @param {object} platform the build's platform module (startWorker, resolveLocation)
+ * @param {{ threads?: number, files: object|null, memoryLimit: number }} engine what configure() and
+ *   setEngineMemoryLimit() set on this thread: the worker's engine starts with them (host.js)
  */
-export async function loadWorkerModel(platform, source, options) {
-  const { worker, workerUrl, signal, ...engineOptions } = options;
+export async function loadWorkerModel(platform, source, options, engine) {
+  const { worker, workerUrl, signal, ...loadOptions } = options;
   checkSignal(signal, 'loadModel');
   if (workerUrl !== undefined && typeof workerUrl !== 'string' && !(workerUrl instanceof URL))
     throw new TypeError(`loadModel: workerUrl must be a URL or a string (got ${describe(workerUrl)})`);
@@ -194,7 +196,7 @@ export async function loadWorkerModel(platform, source, options) {
   try {
     // A load aborted while it runs still makes the model in the worker: freed when its answer comes.
     const onDiscard = ({ result }) => open.request('dispose', { handle: result.handle }).catch(() => {});
-    ({ result: info } = await open.request('load', { source: sendable.source, options: engineOptions }, { signal, onDiscard, transfer: sendable.transfer }));
+    ({ result: info } = await open.request('load', { source: sendable.source, options: loadOptions, engine }, { signal, onDiscard, transfer: sendable.transfer }));
   } catch (error) {
     open.modelDisposed();
     throw error;

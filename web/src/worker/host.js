@@ -5,13 +5,22 @@
 //   answer:  { id, result, info? }  or { id, error: { name, message } }; evaluate also sends { id, progress: [done, total] }
 // Results' typed arrays are transferred to the page, not copied.
 import * as platform from '#platform';
-import { engineMemoryBytes, engineMemoryStatus, engineThreads, evaluate, loadModel } from '../index.js';
+import { configure, engineMemoryBytes, engineMemoryStatus, engineThreads, evaluate, loadModel, setEngineMemoryLimit } from '../index.js';
 
 const models = new Map();
 const cancelled = new Set();  // ids of running requests the page aborted
 let running = null;           // the id of the request being answered
 let nextHandle = 1;
 const scope = platform.workerScope();
+
+// The page's configure() and setEngineMemoryLimit(), applied before this worker's engine starts (its first load).
+let configured = false;
+function configureEngine({ threads, files, memoryLimit }) {
+  if (configured) return;
+  configure({ threads, locateFile: files ? (file) => files[file] ?? undefined : null });
+  setEngineMemoryLimit(memoryLimit || null);
+  configured = true;
+}
 
 function model(handle) {
   const found = models.get(handle);
@@ -26,8 +35,16 @@ function info(m) {
 }
 
 const operations = {
-  async load({ source, options }) {
-    const m = await loadModel(source, options);
+  async load({ source, options, engine }) {
+    configureEngine(engine);
+    let m;
+    try {
+      m = await loadModel(source, options);
+    } catch (error) {
+      // "the engine already runs 2 threads": say which engine.
+      if (/the engine/.test(error.message)) error.message = `${error.message} (the model worker's engine)`;
+      throw error;
+    }
     const handle = nextHandle++;
     models.set(handle, m);
     return { ...info(m), handle };
