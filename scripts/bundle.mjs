@@ -113,6 +113,19 @@ builds.push(keepImportComments(await build({
   loader: { '.wasm': 'binary' },
   plugins: [platform('inline'), emscriptenLoader],
 })));
+// The inline build's worker script: the worker host, with the library imported from lrp-wasm.inline.js beside it
+// (not bundled again: the wasm stays in one file).
+builds.push(await build({
+  ...common,
+  entryPoints: { 'lrp-worker.inline': 'web/src/worker/host.js' },
+  platform: 'browser',
+  plugins: [platform('browser'), {
+    name: 'lrp-inline-library',
+    setup(b) {
+      b.onResolve({ filter: /^\.\.\/index\.js$/ }, () => ({ path: './lrp-wasm.inline.js', external: true }));
+    },
+  }],
+}));
 // What went into dist/ (tests/package.test.mjs checks that THIRD_PARTY_NOTICES.md names every package of it).
 const inputs = [...new Set(builds.flatMap((result) => Object.keys(result.metafile.inputs)))].sort();
 writeFileSync(`${root}/build/bundle-inputs.json`, `${JSON.stringify(inputs, null, 1)}\n`);

@@ -56,6 +56,7 @@ test('errors from the worker keep their type and message; the model keeps workin
     await assert.rejects(remote.explain(digit, { composite: 'nope' }), { message: /unknown composite 'nope'/ });
     await assert.rejects(remote.explain('pixels'), { name: 'TypeError', message: /the input must be a Float32Array \(got 'pixels'\)/ });
     await assert.rejects(remote.predict(digit, { seed: 1 }), { message: /predict: unknown option 'seed' \(known: signal\)/ });
+    await assert.rejects(remote.explain(digit, 'epsilon-plus'), { name: 'TypeError', message: /explain: options must be an object/ });
     await assert.rejects(remote.explain(digit, { signal: 'stop' }), { name: 'TypeError', message: /signal must be an AbortSignal/ });
     await assert.rejects(remote.explain(digit, { rules: { dense: { rule: 'epsilon', low: () => 0 } } }),
       { name: 'TypeError', message: /explain: an argument cannot be sent to the worker/ });
@@ -160,4 +161,26 @@ test('an aborted load frees the model it made; an aborted evaluation stops and r
   } finally {
     keeper.dispose();
   }
+});
+
+test('configure() and setEngineMemoryLimit() of the calling thread apply to the worker\'s engine', async () => {
+  const script = `
+    import { configure, loadModel, setEngineMemoryLimit } from 'lrp-wasm';
+    const out = {};
+    configure({ threads: 1, locateFile: (file) => (file === 'lrp-engine.wasm' ? '/no/such/engine.wasm' : null) });
+    try { await loadModel(${JSON.stringify(cnn)}, { worker: true }); } catch (error) { out.located = error.message; }
+    configure({ locateFile: null });
+    setEngineMemoryLimit(64 * 2 ** 20);
+    const model = await loadModel(${JSON.stringify(cnn)}, { worker: true });
+    out.status = await model.engineStatus();
+    try { await loadModel(${JSON.stringify(cnn)}, { worker: true, threads: 3 }); } catch (error) { out.threads = error.message; }
+    model.dispose();
+    console.log(JSON.stringify(out));`;
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script],
+    { cwd: fileURLToPath(new URL('..', import.meta.url)), timeout: 60_000 });
+  const out = JSON.parse(stdout.trim());
+  assert.match(out.located, /the engine's wasm \(file:\/\/\/no\/such\/engine\.wasm\) could not be loaded.*\(the model worker's engine\)/);
+  assert.equal(out.status.threads, 1);
+  assert.equal(out.status.limit, 64 * 2 ** 20);
+  assert.match(out.threads, /the engine already runs 1 thread \(asked for 3\).*\(the model worker's engine\)/);
 });

@@ -35,16 +35,19 @@ async function open(query, { route } = {}) {
   return { ...result, requests };
 }
 
-test('the browser build streams lrp-engine.wasm from beside the bundle; the inline build fetches no wasm', async (t) => {
+test('the browser build streams lrp-engine.wasm from beside the bundle; the inline build (and its worker) fetches no wasm', async (t) => {
   const streamed = await open('build=streamed');
   assert.deepEqual(streamed.wasmCalls, ['instantiateStreaming']);
   assert.ok(streamed.requests.includes('/dist/lrp-engine.wasm'), streamed.requests.join(' '));
   assert.deepEqual(streamed.relevance, expected);
 
-  const inline = await open('build=inline');
+  const inline = await open('build=inline&worker=1');
   assert.deepEqual(inline.wasmCalls, ['instantiate'], 'the embedded bytes are instantiated');
   assert.ok(!inline.requests.some((p) => p.endsWith('.wasm')), inline.requests.join(' '));
   assert.deepEqual(inline.relevance, expected);
+  // Its worker: lrp-worker.inline.js, which imports lrp-wasm.inline.js beside it (one copy of the wasm).
+  assert.ok(inline.requests.includes('/dist/lrp-worker.inline.js'), inline.requests.join(' '));
+  assert.deepEqual(inline.workerRelevance, expected);
   t.diagnostic(`navigation → first explanation: streamed ${streamed.firstExplainMs.toFixed(0)} ms, inline ${inline.firstExplainMs.toFixed(0)} ms`);
 });
 

@@ -396,6 +396,8 @@ export function setEngineMemoryLimit(bytes: number | null): void;
 export const composites: readonly CompositeName[];
 export const rules: readonly RuleName[];
 export const methods: readonly MethodName[];
+/** The rules for a product of two activations (explain's `product` option): 'uniform' (each factor R/2) or 'signal'. */
+export const productRules: readonly ('uniform' | 'signal')[];
 
 /** The perturbation of `evaluate`: what a perturbed input value becomes. */
 export type Perturbation =

@@ -63,19 +63,21 @@ function blobFromDataUrl(href) {
 
 /** loadModel(…, { worker: true }): a module Worker running dist/lrp-worker.js. */
 export function startWorker(url) {
-  const worker = url ? new Worker(url, { type: 'module' })
-    : new Worker(new URL('./lrp-worker.js', import.meta.url), { type: 'module' });
-  return browserEndpoint(worker);
+  if (url) return browserEndpoint(new Worker(url, { type: 'module' }), url);
+  const script = new URL('./lrp-worker.js', import.meta.url);
+  return browserEndpoint(new Worker(new URL('./lrp-worker.js', import.meta.url), { type: 'module' }), script);
 }
 
-export function browserEndpoint(worker) {
+export function browserEndpoint(worker, script) {
   return {
     post: (message, transfer) => worker.postMessage(message, transfer),
     onMessage: (listener) => worker.addEventListener('message', (event) => listener(event.data)),
     onError: (listener) => {
       worker.addEventListener('error', (event) => {
         event.preventDefault?.();
-        listener(new Error(event.message || 'the worker script could not be loaded (module workers need a current browser)'));
+        // A script that failed to load gives an error event without a message: name the script.
+        listener(new Error(event.message || `the worker script ${script} could not be loaded or run (is it served, with ` +
+          'the files it imports beside it? module workers need Chrome 80, Firefox 114, Safari 15 or later)'));
       });
       worker.addEventListener('messageerror', () => listener(new Error('a message from the worker could not be read')));
     },

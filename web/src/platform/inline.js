@@ -16,9 +16,11 @@ export async function instantiateWasm(url, imports) {
   return WebAssembly.instantiate(wasmBytes, imports);
 }
 
-/** The single file has no worker script of its own: { worker: true } needs workerUrl (a served lrp-worker.js). */
+/**
+ * { worker: true }: dist/lrp-worker.inline.js, which imports this file (dist/lrp-wasm.inline.js) from beside itself:
+ * esbuild copies neither, so both must be served beside the app's bundle (or workerUrl names where).
+ */
 export function startWorker(url) {
-  if (!url) throw new Error("loadModel: { worker: true } in the single-file build (lrp-wasm/inline) needs workerUrl, " +
-    "the URL of the package's dist/lrp-worker.js served by your site (or import 'lrp-wasm', whose worker bundlers copy)");
-  return browserEndpoint(new Worker(url, { type: 'module' }));
+  const script = url ?? new URL('./lrp-worker.inline.js', import.meta.url);
+  return browserEndpoint(new Worker(script, { type: 'module' }), script);
 }

@@ -130,6 +130,8 @@ class WorkerConnection {
   }
 }
 
+const isObject = (value) => value !== null && typeof value === 'object';
+
 // predict(x, { signal }): no other option.
 function signalOnly(options, where) {
   if (options === null || typeof options !== 'object') return options;  // #call rejects it
@@ -242,18 +244,21 @@ export class WorkerModel {
   predictBatch(inputs, options = {}) { return this.#call('predictBatch', [inputs], signalOnly(options, 'predictBatch')); }
 
   explain(x, options = {}) {
-    const { signal, ...rest } = options ?? {};
+    if (!isObject(options)) return Promise.reject(new TypeError('explain: options must be an object'));
+    const { signal, ...rest } = options;
     return this.#call('explain', [x, rest], { signal });
   }
 
   explainBatch(inputs, options = {}) {
-    const { signal, ...rest } = options ?? {};
+    if (!isObject(options)) return Promise.reject(new TypeError('explainBatch: options must be an object'));
+    const { signal, ...rest } = options;
     return this.#call('explainBatch', [inputs, rest], { signal });
   }
 
   /** evaluate(model, …) of a worker model: run in the worker (onProgress is called here). */
   evaluate(inputs, options = {}) {
-    const { signal, onProgress, ...rest } = options ?? {};
+    if (!isObject(options)) return Promise.reject(new TypeError('evaluate: options must be an object'));
+    const { signal, onProgress, ...rest } = options;
     if (onProgress !== undefined && typeof onProgress !== 'function')
       return Promise.reject(new TypeError(`evaluate: onProgress must be a function (got ${describe(onProgress)})`));
     return this.#call('evaluate', [inputs, { ...rest, progress: onProgress !== undefined }], { signal, onProgress });
