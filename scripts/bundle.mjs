@@ -137,8 +137,13 @@ copyFileSync(`${root}/build/wasm/lrp_engine.wasm`, `${dist}/lrp-engine.wasm`);
 const workerOnError = 'worker.onerror=(e=>{var message="worker sent an error!";err(message+" "+e.filename+":"+e.lineno+": "+e.message);throw e})';
 const threadedEngine = readFileSync(`${root}/build/wasm/lrp_engine_mt.js`, 'utf8');
 if (threadedEngine.split(workerOnError).length !== 2) throw new Error("bundle: Emscripten's pthread worker error handler changed; update scripts/bundle.mjs");
-writeFileSync(`${dist}/lrp-engine-mt.js`, threadedEngine.replace(workerOnError,
-  'worker.onerror=(e=>{if(Module["lrpOnWorkerError"])return Module["lrpOnWorkerError"](e);throw e})'));
+// And its exception reference count reads the heap at `ptr >> 2`, a signed shift: an exception allocated above
+// 2 GB (a refusal near the memory limit) became "RangeError: Invalid atomic access index" instead of its message.
+const signedRefcount = /Atomics\.(add|sub)\(GROWABLE_HEAP_I32\(\),this\.ptr\+0>>2,1\)/g;
+if ((threadedEngine.match(signedRefcount) ?? []).length !== 2) throw new Error("bundle: Emscripten's exception reference count changed; update scripts/bundle.mjs");
+writeFileSync(`${dist}/lrp-engine-mt.js`, threadedEngine
+  .replace(workerOnError, 'worker.onerror=(e=>{if(Module["lrpOnWorkerError"])return Module["lrpOnWorkerError"](e);throw e})')
+  .replace(signedRefcount, 'Atomics.$1(GROWABLE_HEAP_I32(),this.ptr+0>>>2,1)'));
 copyFileSync(`${root}/build/wasm/lrp_engine_mt.worker.js`, `${dist}/lrp-engine-mt.worker.js`);
 copyFileSync(`${root}/build/wasm/lrp_engine_mt.worker.js`, `${dist}/lrp-engine-mt.worker.cjs`);
 console.log('bundle: dist/lrp-wasm.js (+ .node.js, .inline.js), lrp-worker.js (+ .node.js), lrp-engine.wasm, lrp-engine-mt.js (+ workers)');
