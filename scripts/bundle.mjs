@@ -144,6 +144,12 @@ if ((threadedEngine.match(signedRefcount) ?? []).length !== 2) throw new Error("
 writeFileSync(`${dist}/lrp-engine-mt.js`, threadedEngine
   .replace(workerOnError, 'worker.onerror=(e=>{if(Module["lrpOnWorkerError"])return Module["lrpOnWorkerError"](e);throw e})')
   .replace(signedRefcount, 'Atomics.$1(GROWABLE_HEAP_I32(),this.ptr+0>>>2,1)'));
-copyFileSync(`${root}/build/wasm/lrp_engine_mt.worker.js`, `${dist}/lrp-engine-mt.worker.js`);
-copyFileSync(`${root}/build/wasm/lrp_engine_mt.worker.js`, `${dist}/lrp-engine-mt.worker.cjs`);
+// The threads' script imports the engine from the URL it is sent, falling back to the build's own file name,
+// lrp_engine_mt.js: dead code here, but a name Vite's dev server tries to resolve (and fails) when it serves the
+// script. It is given the name the file has in dist/.
+const threadScript = readFileSync(`${root}/build/wasm/lrp_engine_mt.worker.js`, 'utf8');
+if (!threadScript.includes('import("./lrp_engine_mt.js")')) throw new Error("bundle: Emscripten's pthread worker script changed; update scripts/bundle.mjs");
+const threadScriptRenamed = threadScript.replace('import("./lrp_engine_mt.js")', 'import("./lrp-engine-mt.js")');
+writeFileSync(`${dist}/lrp-engine-mt.worker.js`, threadScriptRenamed);
+writeFileSync(`${dist}/lrp-engine-mt.worker.cjs`, threadScriptRenamed);
 console.log('bundle: dist/lrp-wasm.js (+ .node.js, .inline.js), lrp-worker.js (+ .node.js), lrp-engine.wasm, lrp-engine-mt.js (+ workers)');
