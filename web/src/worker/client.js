@@ -31,9 +31,10 @@ class WorkerConnection {
 
   get failed() { return this.#failure !== null; }
 
-  /** Queues a request; resolves with the worker's answer, { result, info? }. */
-  // onDiscard(answer): called with the answer of a request that was aborted while it ran (e.g. to free the model
-  // an aborted load made).
+  /**
+   * Queues a request; resolves with the worker's answer, { result, info? }. onDiscard(answer) gets the answer of a
+   * request that was aborted while it ran (e.g. to free the model an aborted load made).
+   */
   request(op, args, { signal, onProgress, onDiscard, transfer = [] } = {}) {
     if (this.#failure) return Promise.reject(this.#failure);
     if (signal?.aborted) return Promise.reject(abortReason(signal));
