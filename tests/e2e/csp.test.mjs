@@ -34,3 +34,20 @@ test(`the package explains under "${CSP}" with no CSP violation`, async () => {
   assert.deepEqual(result.relevance, Array.from(expected.relevance));
   assert.deepEqual(result.workerRelevance, Array.from(expected.relevance), 'the worker under the same policy');
 });
+
+test('a thread worker the policy refuses (a blob: URL, cross-origin isolated) rejects the load at once, saying so', async () => {
+  const isolated = await setup({ demoDir: path.join(ROOT, 'tests', 'e2e', 'fixtures', 'csp'), contentSecurityPolicy: CSP, crossOriginIsolated: true });
+  try {
+    const page = await isolated.newPage();
+    await page.goto(new URL('/threads.html', isolated.server.url).href);
+    await page.waitForFunction(() => window.__cspThreads?.done, null, { timeout: TIMEOUT });
+    const out = await page.evaluate(() => window.__cspThreads);
+    assert.equal(out.fatal, undefined, out.fatal);
+    assert.match(out.error, /did not start: the page's Content-Security-Policy refused a thread's worker .*worker-src 'self' blob:/);
+    assert.ok(out.ms < 20_000, `rejected after ${out.ms} ms (the time limit is 60 s)`);
+    assert.equal(out.outputs, 10);
+    assert.equal(out.threads, 1);
+  } finally {
+    await isolated.close();
+  }
+});

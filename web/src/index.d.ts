@@ -276,7 +276,7 @@ export interface ConfigureOptions extends EngineOptions {
    * null/undefined for the file's usual place. Worker models' engines use the same answers. Like
    * Emscripten's and sql.js's `locateFile` (onnxruntime-web's `env.wasm.wasmPaths`). Used when the engine starts.
    */
-  locateFile?: ((file: string) => string | URL) | null;
+  locateFile?: ((file: string) => string | URL | null | undefined) | null;
 }
 
 /** What loadModel reads: ONNX bytes (a Node Buffer too), a File or Blob, a Response, a file path (Node) or a URL. */
@@ -300,8 +300,9 @@ export interface WorkerLoadOptions extends LoadOptions {
    */
   worker: true;
   /**
-   * The worker script, when it is not where the package put it: the package's `dist/lrp-worker.js` served by
-   * your site. Required by the single-file build (`lrp-wasm/inline`), which has no worker script of its own.
+   * The worker script, when it is not where the package put it: the package's `dist/lrp-worker.js` (or, for the
+   * single-file build `lrp-wasm/inline`, `dist/lrp-worker.inline.js`, which imports `lrp-wasm.inline.js` from beside
+   * itself) served by your site. Default: beside the package's bundle.
    */
   workerUrl?: string | URL;
 }

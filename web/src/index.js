@@ -137,11 +137,18 @@ async function startThreadedEngine(threads) {
   // (scripts/bundle.mjs), and the abort hook and a time limit catch any other way the pool may not come up.
   let fail;
   const failed = new Promise((resolve, reject) => { fail = reject; });
+  const where = workerUrl.protocol === 'blob:' || workerUrl.protocol === 'data:' ? 'from a blob: URL' : workerUrl.href;
   options.lrpOnWorkerError = (event) => {
-    const where = workerUrl.protocol === 'blob:' || workerUrl.protocol === 'data:' ? 'from a blob: URL' : workerUrl.href;
-    const why = event?.message ?? (event instanceof Error ? event.message : '');
-    fail(new Error(`a thread's worker (${where}) failed to start${why ? `: ${why}` : ''}; a Content-Security-Policy must allow it (worker-src)`));
+    const why = event?.message ?? '';
+    fail(new Error(`a thread's worker (${where}) failed to start${why ? `: ${why}` : ''}`));
   };
+  // A worker the page's Content-Security-Policy refuses gives no error event in Chromium, only this one.
+  const refused = (event) => {
+    if (!/^(worker-src|script-src|child-src|default-src)/.test(event.effectiveDirective ?? event.violatedDirective ?? '')) return;
+    fail(new Error(`the page's Content-Security-Policy refused a thread's worker (${where}; ${event.effectiveDirective ?? event.violatedDirective} ` +
+      `does not allow ${event.blockedURI || 'it'}): allow it (e.g. worker-src 'self' blob:)`));
+  };
+  globalThis.addEventListener?.('securitypolicyviolation', refused);
   // Emscripten's advice about blocking the main thread is about the kernels' joins, which wait for the pool by design.
   options.printErr = (text) => { if (!String(text).startsWith('Blocking on the main thread')) console.warn(text); };
   options.onAbort = (what) => fail(new Error(`it aborted: ${what}`));
@@ -153,6 +160,7 @@ async function startThreadedEngine(threads) {
     module = await Promise.race([createThreadedEngine(options), failed]);
   } finally {
     clearTimeout(timer);
+    globalThis.removeEventListener?.('securitypolicyviolation', refused);
   }
   module.setThreadCount(threads);
   module.unrefWorkers();
