@@ -196,6 +196,11 @@ class Model {
     return guarded(layerText(id), [&] { return std::string(graph_.node(id).layer->kind()); });
   }
   val layerShape(int id) const { return guarded(layerText(id), [&] { return val::array(graph_.node(id).outputShape); }); }
+  // Work estimates for one sample's forward pass (Layer::operations), as doubles: exact below 2^53.
+  double operations() const { return static_cast<double>(graph_.operations()); }
+  double layerOperations(int id) const {
+    return guarded(layerText(id), [&] { return static_cast<double>(graph_.node(id).operations); });
+  }
 
   // Logits of `batch` inputs stored one after another.
   val predict(const val& inputs, int batch) const {
@@ -308,6 +313,8 @@ EMSCRIPTEN_BINDINGS(lrp_engine) {
       .function("layerName", &Model::layerName)
       .function("layerKind", &Model::layerKind)
       .function("layerShape", &Model::layerShape)
+      .function("operations", &Model::operations)
+      .function("layerOperations", &Model::layerOperations)
       .function("memoryBytes", &Model::memoryBytes)
       .function("batchLimit", &Model::batchLimit)
       .function("predict", &Model::predict)

@@ -605,4 +605,9 @@ std::unique_ptr<Layer> buildConv(LayerSpec& spec, const std::vector<Shape>& inpu
                                        toVector(spec.floats("bias")), input, geometry, group);
 }
 
+// Every output value (Cout·Ho·Wo) sums its taps, (Cin/groups)·kH·kW multiply-adds, whichever kernel runs it.
+int64_t Conv2DLayer::operations(const std::vector<Shape>&, const Shape& outputShape) const {
+  return saturatingMultiply(Layer::operations({}, outputShape), taps_);
+}
+
 }  // namespace lrp

@@ -145,4 +145,9 @@ std::unique_ptr<Layer> buildDense(LayerSpec& spec, const std::vector<Shape>& inp
   return std::make_unique<DenseLayer>(std::move(columns), out, in, toVector(spec.floats("bias")), tokens);
 }
 
+// Every output value (out per token) is a dot product over the in features.
+int64_t DenseLayer::operations(const std::vector<Shape>&, const Shape& outputShape) const {
+  return saturatingMultiply(Layer::operations({}, outputShape), in_);
+}
+
 }  // namespace lrp

@@ -32,8 +32,23 @@ int Graph::add(std::string name, std::unique_ptr<Layer> layer, std::vector<int> 
   }
   checkTokenInput(name, *layer, inputs);
   checkInputConstants(name, *layer, inputs, shape);
-  nodes_.push_back(Node{std::move(name), std::move(layer), std::move(inputs), std::move(shape)});
+  const int64_t operations = layer->operations(inputShapes, shape);
+  nodes_.push_back(Node{std::move(name), std::move(layer), std::move(inputs), std::move(shape), operations});
   return id;
+}
+
+int64_t Graph::operations() const {
+  int64_t total = 0;
+  for (const Node& node : nodes_) total = saturatingAdd(total, node.operations);
+  return total;
+}
+
+int Graph::costliestNode() const {
+  outputNode();  // throws when there is no node
+  int costliest = 0;
+  for (int id = 1; id < static_cast<int>(nodes_.size()); ++id)
+    if (node(id).operations > node(costliest).operations) costliest = id;
+  return costliest;
 }
 
 // Token ids may only feed embedding lookups, and an embedding reads only the ids: anything else would

@@ -29,6 +29,10 @@ class LayerNormLayer : public Layer {
   const char* kind() const override { return "layernorm"; }
   Role role() const override { return Role::LayerNorm; }
   int64_t memoryBytes() const override { return bytesOf(scale_) + bytesOf(bias_); }
+  // Three passes over every value: the mean, the variance, the scaled and shifted result.
+  int64_t operations(const std::vector<Shape>&, const Shape& outputShape) const override {
+    return saturatingMultiply(3, Layer::operations({}, outputShape));
+  }
 
   Shape outputShape(const std::vector<Shape>& inputShapes) const override {
     const Shape& input = singleInput("layernorm", inputShapes);

@@ -34,6 +34,10 @@ class MatMulLayer : public Layer {
   const char* kind() const override { return "matmul"; }
   Role role() const override { return Role::MatMul; }
   int64_t memoryBytes() const override { return bytesOf(batchA_) + bytesOf(batchB_); }
+  // Every output value ([..., M, N]) is a dot product over K.
+  int64_t operations(const std::vector<Shape>&, const Shape& outputShape) const override {
+    return saturatingMultiply(Layer::operations({}, outputShape), k_);
+  }
 
   Shape outputShape(const std::vector<Shape>& inputShapes) const override {
     if (inputShapes.size() != 2 || inputShapes[0] != a_ || inputShapes[1] != b_)

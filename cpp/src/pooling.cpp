@@ -329,4 +329,31 @@ std::unique_ptr<Layer> buildGlobalAvgPool(LayerSpec&, const std::vector<Shape>& 
   return std::make_unique<GlobalAvgPoolLayer>(singleInput("global-avgpool", inputShapes));
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// Work estimates
+
+namespace {
+
+// A separable window over a C×H×W image: each of the H rows reduces kW values for each of the Wo output columns,
+// then each output value reduces kH of those partial results: C·(H·Wo·kW + Ho·Wo·kH).
+int64_t separableWindowOperations(const Shape& image, const WindowGeometry& g, int outHeight, int outWidth) {
+  const int64_t rows = saturatingMultiply(saturatingMultiply(image[1], outWidth), g.kernelW);
+  const int64_t columns = saturatingMultiply(saturatingMultiply(outHeight, outWidth), g.kernelH);
+  return saturatingMultiply(image[0], saturatingAdd(rows, columns));
+}
+
+}  // namespace
+
+int64_t MaxPoolLayer::operations(const std::vector<Shape>&, const Shape&) const {
+  return separableWindowOperations(inputShape_, geometry_, outHeight_, outWidth_);
+}
+
+int64_t AvgPoolLayer::operations(const std::vector<Shape>&, const Shape&) const {
+  return separableWindowOperations(inputShape_, geometry_, outHeight_, outWidth_);
+}
+
+int64_t GlobalAvgPoolLayer::operations(const std::vector<Shape>&, const Shape&) const {
+  return Layer::operations({}, inputShape_);
+}
+
 }  // namespace lrp

@@ -31,6 +31,10 @@ class ReduceLayer : public Layer {
   const char* kind() const override { return kind_; }
   Role role() const override { return reduction_ == Reduction::Max ? Role::WinnerTakesAll : Role::Mean; }
   int64_t memoryBytes() const override { return bytesOf(target_); }
+  // Every input value is added to (or compared with) its output's running value once.
+  int64_t operations(const std::vector<Shape>& inputShapes, const Shape&) const override {
+    return Layer::operations({}, inputShapes.at(0));
+  }
 
   Shape outputShape(const std::vector<Shape>& inputShapes) const override {
     const Shape& input = singleInput(kind_, inputShapes);

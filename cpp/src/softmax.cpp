@@ -22,6 +22,10 @@ class SoftmaxLayer : public Layer {
 
   const char* kind() const override { return "softmax"; }
   Role role() const override { return Role::Softmax; }
+  // Three passes over every value: the maximum, the exponentials and their sum, the division.
+  int64_t operations(const std::vector<Shape>&, const Shape& outputShape) const override {
+    return saturatingMultiply(3, Layer::operations({}, outputShape));
+  }
 
   Shape outputShape(const std::vector<Shape>& inputShapes) const override {
     const Shape& input = singleInput("softmax", inputShapes);

@@ -18,6 +18,7 @@ struct Node {
   std::unique_ptr<Layer> layer;
   std::vector<int> inputs;  // earlier node ids or kGraphInput
   Shape outputShape;
+  int64_t operations = 0;  // the layer's work estimate for one sample (Layer::operations), computed once
 };
 
 // Every node's output for one forward pass (one column per sample).
@@ -63,6 +64,12 @@ class Graph {
 
   // The values feeding node `id` in a forward pass.
   std::vector<const Matrix*> inputsOf(const Activations& acts, int id) const;
+
+  // The work of a forward pass for one sample: every node's operations (Layer::operations), saturating at
+  // kMaxOperations.
+  int64_t operations() const;
+  // The node with the most operations (the first of equals); throws when the graph is empty.
+  int costliestNode() const;
 
   // Memory (memory.hpp). What the model holds: every layer's parameters, packed weights, maps and caches.
   int64_t memoryBytes() const;

@@ -66,7 +66,20 @@ class Layer {
   virtual int64_t memoryBytes() const { return 0; }
   // Bytes one call allocates that do not grow with the batch: a modified copy of packed weights, im2col panels.
   virtual int64_t workspaceBytes() const { return 0; }
+
+  // The work of the forward pass for one sample: multiply-adds and comparisons as the layer's kernel computes
+  // them, given the shapes the graph checked (outputShape). The estimate behind model.operations and
+  // loadModel's maxOperations: a work bomb is a few bytes of attributes, so it is refused from its shapes before
+  // any call. Default: one operation per output value (element-wise layers, copies and index maps). Saturates
+  // at kMaxOperations instead of overflowing (a hostile graph may claim absurd sizes).
+  virtual int64_t operations(const std::vector<Shape>& inputShapes, const Shape& outputShape) const;
 };
+
+// The ceiling of every operation count: INT64_MAX (counts saturate there instead of wrapping around).
+constexpr int64_t kMaxOperations = INT64_MAX;
+// a·b and a + b of non-negative counts, saturating at kMaxOperations.
+int64_t saturatingMultiply(int64_t a, int64_t b);
+int64_t saturatingAdd(int64_t a, int64_t b);
 
 // Bytes of a parameter tensor (for memoryBytes()).
 template <typename T>
@@ -176,6 +189,8 @@ class DenseLayer : public LinearLayer {
   int64_t memoryBytes() const override { return LinearLayer::memoryBytes() + bytesOf(storage_); }
   int64_t workspaceBytes() const override;
   Shape outputShape(const std::vector<Shape>& inputShapes) const override;
+  // in multiply-adds per output value (out·in per token).
+  int64_t operations(const std::vector<Shape>& inputShapes, const Shape& outputShape) const override;
   Matrix mapForward(const Matrix& x, const Modifier& mod, const Vector* b) const override;
   Matrix mapTranspose(const Matrix& s, const Modifier& mod) const override;
 
@@ -217,6 +232,8 @@ class Conv2DLayer : public LinearLayer {
               WindowGeometry geometry, int groups);
   const char* kind() const override { return "conv"; }
   Shape outputShape(const std::vector<Shape>& inputShapes) const override;
+  // Ho·Wo·Cout·(Cin/groups)·kH·kW multiply-adds: one per tap of each output value.
+  int64_t operations(const std::vector<Shape>& inputShapes, const Shape& outputShape) const override;
   Matrix mapForward(const Matrix& x, const Modifier& mod, const Vector* b) const override;
   Matrix mapTranspose(const Matrix& s, const Modifier& mod) const override;
   Matrix weight() const override;  // unpacked from the forward panels when W itself was dropped
@@ -245,6 +262,8 @@ class MaxPoolLayer : public Layer {
  public:
   MaxPoolLayer(Shape inputShape, WindowGeometry geometry);
   const char* kind() const override { return "maxpool"; }
+  // C·(H·Wo·kW + Ho·Wo·kH): a separable window, first along rows, then along columns.
+  int64_t operations(const std::vector<Shape>& inputShapes, const Shape& outputShape) const override;
   Role role() const override { return Role::WinnerTakesAll; }
   Shape outputShape(const std::vector<Shape>& inputShapes) const override;
   Matrix forward(const std::vector<const Matrix*>& inputs) const override;
@@ -264,6 +283,8 @@ class AvgPoolLayer : public Layer {
  public:
   AvgPoolLayer(Shape inputShape, WindowGeometry geometry, bool countIncludePad);
   const char* kind() const override { return "avgpool"; }
+  // C·(H·Wo·kW + Ho·Wo·kH): a separable window, first along rows, then along columns.
+  int64_t operations(const std::vector<Shape>& inputShapes, const Shape& outputShape) const override;
   Role role() const override { return Role::Mean; }
   Shape outputShape(const std::vector<Shape>& inputShapes) const override;
   Matrix forward(const std::vector<const Matrix*>& inputs) const override;
@@ -283,6 +304,8 @@ class GlobalAvgPoolLayer : public Layer {
  public:
   explicit GlobalAvgPoolLayer(Shape inputShape);
   const char* kind() const override { return "global-avgpool"; }
+  // One addition per input value.
+  int64_t operations(const std::vector<Shape>& inputShapes, const Shape& outputShape) const override;
   Role role() const override { return Role::Mean; }
   Shape outputShape(const std::vector<Shape>& inputShapes) const override;
   Matrix forward(const std::vector<const Matrix*>& inputs) const override;
