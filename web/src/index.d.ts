@@ -135,6 +135,13 @@ export interface LayerInfo {
   kind: LayerKind;
   /** Output shape without the batch dimension. */
   outputShape: number[];
+  /**
+   * Multiply-adds and comparisons of this layer's forward pass for one input, as its kernel computes them: dense
+   * in·out per token, conv Ho·Wo·Cout·(Cin/groups)·kH·kW, max/average pooling C·(H·Wo·kW + Ho·Wo·kH) (a separable
+   * window), matmul M·N·K per matrix, softmax and layernorm 3 per value, reductions 1 per input value, element-wise
+   * and re-indexing layers 1 per output value (docs/layers.md).
+   */
+  operations: number;
 }
 
 export interface LayerRelevance extends LayerInfo {
@@ -224,6 +231,17 @@ export interface Model {
    */
   readonly memoryBytes: number;
   /**
+   * Multiply-adds and comparisons of one forward pass for one input: the sum of the layers' `operations` (exact
+   * below 2^53; a hostile graph's count saturates at 2^63 − 1). VGG-16 at 224×224 is about 1.55e10. Throws after
+   * dispose().
+   */
+  readonly operations: number;
+  /**
+   * loadModel's `maxOperations` (default 1e11): the most operations one forward pass, or the points of one
+   * integrated-gradients or SmoothGrad explanation (steps or samples × `operations`), may take.
+   */
+  readonly maxOperations: number;
+  /**
    * The logits for one input of `inputShape`'s size. Throws an Error saying how much memory the call needs and
    * how much the engine has left when it does not fit (before allocating; the model keeps working).
    */
@@ -235,14 +253,18 @@ export interface Model {
    * backward pass, relevance, workspace; for integrated gradients and SmoothGrad also the points, which run in
    * chunks that fit) and throws an Error like "explain (lrp) for a batch of 1 needs 3.1 GB (activations 2.9 GB,
    * relevance 0.1 GB, workspace 0.1 GB) but the engine has 1.4 GB left of its 4.0 GB; dispose() models you no longer
-   * need" when it does not fit. After such an Error every model keeps working.
+   * need" when it does not fit. After such an Error every model keeps working. Integrated gradients and SmoothGrad
+   * run one forward (and backward) pass per point: when `steps` (or `samples`) × `operations` exceeds
+   * `maxOperations`, explain throws an Error before any work, saying how many operations the call needs and which
+   * option to lower.
    */
   explain(x: ModelInput, options?: ExplainOptions): Explanation;
   /**
    * Explains several inputs (each for its own predicted class unless `target` is given); token inputs of one
    * length. Any number of inputs: they run in chunks that fit the engine's memory (a 32 MB working set, or half
    * of what is left), with the same results as explain() on each input. Throws like explain() when not even one
-   * input fits. `layerRelevance` is refused (an Error): use explain() for it.
+   * input fits. `layerRelevance` is refused (an Error): use explain() for it. The number of inputs is never
+   * refused for its work; each explanation's points are checked against `maxOperations` like explain().
    */
   explainBatch(inputs: ModelInput[], options?: ExplainOptions): Explanation[];
   /**
@@ -289,6 +311,16 @@ export interface LoadOptions extends EngineOptions {
    * worker load that has not started yet, the request is dropped.
    */
   signal?: AbortSignal;
+  /**
+   * The most work the model may ask for, in multiply-adds and comparisons (Model.operations): a model whose forward
+   * pass for one input needs more is refused with an Error naming its costliest node (name, kind, ONNX operator,
+   * operations), the total and the limit; integrated gradients and SmoothGrad are refused when their points need
+   * more (steps or samples × operations). A positive number, or Infinity for no limit (TypeError for a non-number,
+   * RangeError for 0, a negative number or NaN). Default 1e11: 5× VGG-19 (about 2e10 at 224×224, the costliest
+   * model of docs/models.md), a few seconds of forward pass; it stops a few hundred bytes of ONNX from asking for
+   * hours of work.
+   */
+  maxOperations?: number;
 }
 
 /** Options of loadModel with `worker: true`. */
@@ -341,6 +373,10 @@ export interface WorkerModel {
   readonly outputSize: number;
   readonly layers: LayerInfo[];
   readonly memoryBytes: number;
+  /** Model.operations, read when it loaded (or after the last call, for a dynamic sequence). */
+  readonly operations: number;
+  /** loadModel's maxOperations, checked in the worker. */
+  readonly maxOperations: number;
   predict(x: ModelInput, options?: RequestOptions): Promise<Float32Array>;
   predictBatch(inputs: ModelInput[], options?: RequestOptions): Promise<Float32Array[]>;
   explain(x: ModelInput, options?: ExplainOptions & RequestOptions): Promise<Explanation>;

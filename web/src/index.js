@@ -254,14 +254,16 @@ export function setEngineMemoryLimit(bytes) {
  * Loads an ONNX model.
  * @param {ArrayBuffer|Uint8Array|Blob|Response|string|URL} source ONNX bytes, a File or Blob, a Response, a file
  *   path (Node) or a URL.
- * @param {{ threads?: number, worker?: boolean, workerUrl?: string|URL, signal?: AbortSignal }} [options]
- *   threads: the engine's thread count if this call starts it; worker: load it into a worker (WorkerModel).
+ * @param {{ threads?: number, worker?: boolean, workerUrl?: string|URL, signal?: AbortSignal, maxOperations?: number }} [options]
+ *   threads: the engine's thread count if this call starts it; worker: load it into a worker (WorkerModel);
+ *   maxOperations: the most work one forward pass (model.operations) or one explanation's points may take.
  */
 export async function loadModel(source, options = {}) {
   if (options === null || typeof options !== 'object') throw new TypeError(`loadModel: expected an options object (got ${describe(options)})`);
   for (const key of Object.keys(options))
     if (!LOAD_OPTIONS.includes(key)) throw new Error(`loadModel: unknown option '${key}' (known: ${LOAD_OPTIONS.join(', ')})`);
   if (options.threads !== undefined) checkThreads(options.threads, 'loadModel');
+  const maxOperations = checkMaxOperations(options.maxOperations);
   if (options.worker !== undefined && typeof options.worker !== 'boolean')
     throw new TypeError(`loadModel: worker must be true or false (got ${describe(options.worker)})`);
   if (options.worker) return loadWorkerModel(platform, source, options, workerEngineSettings(options.threads));
@@ -278,10 +280,37 @@ export async function loadModel(source, options = {}) {
   const module = await started;
   signal?.throwIfAborted();
   module.setMemoryLimit(memoryLimit);  // a cap set before the engine started
-  return new Model(module, spec, decoded);
+  return new Model(module, spec, decoded, maxOperations);
 }
 
-const LOAD_OPTIONS = ['threads', 'worker', 'workerUrl', 'signal'];
+const LOAD_OPTIONS = ['threads', 'worker', 'workerUrl', 'signal', 'maxOperations'];
+
+/**
+ * The default of loadModel's maxOperations: 1e11 multiply-adds and comparisons. The costliest model of the zoo
+ * (docs/models.md) is VGG-19 at about 2e10 per 224×224 image (VGG-16 1.55e10, ViT-B/16 1.76e10), so every zoo
+ * model loads with 5× headroom; at the 3.5e10 per second of VGG-16's predict on 2 threads (docs/models.md), a
+ * forward pass at the limit takes about 3 s (longer on one thread), and a call above it would block its thread
+ * for longer than a page should.
+ */
+const DEFAULT_MAX_OPERATIONS = 1e11;
+
+// maxOperations: a positive number of operations, or Infinity for no limit; undefined: the default.
+function checkMaxOperations(value) {
+  if (value === undefined) return DEFAULT_MAX_OPERATIONS;
+  if (typeof value !== 'number')
+    throw new TypeError(`loadModel: maxOperations must be a number of operations (got ${describe(value)})`);
+  if (!(value > 0))
+    throw new RangeError(`loadModel: maxOperations must be a positive number of operations, or Infinity for no limit (got ${describe(value)})`);
+  return value;
+}
+
+// A count of operations for messages: exact below a million, then three significant digits (1.23e10).
+function formatOperations(count) {
+  if (count === Infinity) return 'Infinity';
+  if (count < 1e6) return String(Math.round(count));
+  const [mantissa, exponent] = count.toExponential(2).split('e');
+  return `${mantissa.replace(/\.?0+$/, '')}e${Number(exponent)}`;
+}
 const ENGINE_FILES = ['lrp-engine.wasm', 'lrp-engine-mt.js', 'lrp-engine-mt.worker.js'];
 
 // What configure() and setEngineMemoryLimit() set on this thread, for a model worker's engine (it starts with
@@ -356,9 +385,13 @@ class Model {
   #inputConstants;
   #dynamicAxes;
   #decoded;
+  #maxOperations;
+  #onnxOperators;  // ONNX node name → its operator type, for messages
 
-  constructor(module, spec, decoded) {
+  constructor(module, spec, decoded, maxOperations = DEFAULT_MAX_OPERATIONS) {
     this.#module = module;
+    this.#maxOperations = maxOperations;
+    this.#onnxOperators = new Map(decoded.graph.node.map((node) => [node.displayName, node.opType]));
     this.#inputType = spec.inputType ?? 'float32';
     this.#vocabularySize = spec.vocabularySize ?? null;
     this.#dynamicAxes = Object.freeze([...(spec.dynamicAxes ?? [])]);
@@ -376,6 +409,7 @@ class Model {
     const built = new this.#module.Model(spec.inputShape);
     try {
       spec.nodes.forEach((node) => addNode(built, node));
+      this.#requireOperations(built, spec.nodes);
       this.#inputSize = built.inputSize();
       this.#outputSize = built.outputSize();
     } catch (error) {
@@ -393,7 +427,59 @@ class Model {
       name: node.name,
       kind: built.layerKind(index),
       outputShape: Object.freeze(Array.from(built.layerShape(index))),
+      operations: built.layerOperations(index),
     })));
+  }
+
+  // A work bomb (a few bytes of attributes asking for a huge window or kernel) is refused here, after its layers
+  // exist (their shapes give the count) and before any call runs them.
+  #requireOperations(built, nodes) {
+    const total = built.operations();
+    if (total <= this.#maxOperations) return;
+    let costliest = 0;
+    for (let index = 1; index < nodes.length; index++)
+      if (built.layerOperations(index) > built.layerOperations(costliest)) costliest = index;
+    const node = nodes[costliest];
+    throw new Error(`loadModel: the model needs ${formatOperations(total)} operations per input (multiply-adds and ` +
+      `comparisons of one forward pass), more than maxOperations (${formatOperations(this.#maxOperations)}); its ` +
+      `costliest node is '${node.name}' (${this.#describeNode(node)}) with ${formatOperations(built.layerOperations(costliest))} operations. ` +
+      `If the model is meant to be this large, load it with loadModel(source, { maxOperations: ${formatOperations(nextLimit(total))} }) ` +
+      '(or Infinity for no limit)');
+  }
+
+  // "maxpool, ONNX MaxPool": the engine's kind and the operator of the ONNX node it came from (an engine node of
+  // several made from one ONNX node is named after it with a suffix, e.g. 'attn/expand').
+  #describeNode(node) {
+    for (let name = node.name; ; name = name.slice(0, name.lastIndexOf('/'))) {
+      const op = this.#onnxOperators.get(name);
+      if (op !== undefined) return `${node.kind}, ONNX ${op}`;
+      if (!name.includes('/')) return node.kind;
+    }
+  }
+
+  /** The most operations a forward pass, or the points of one integrated-gradients or SmoothGrad explanation, may take. */
+  get maxOperations() { return this.#maxOperations; }
+  /**
+   * Multiply-adds and comparisons of one forward pass for one input (the sum of the layers' `operations`): the
+   * work estimate checked against maxOperations.
+   */
+  get operations() { this.#live(); return this.#engine.operations(); }
+
+  // Integrated gradients and SmoothGrad run the model once per point: `points` forward passes (each followed by a
+  // backward pass, which is not counted) must fit maxOperations, checked before any work.
+  #requirePointOperations(request, what) {
+    const integrated = request.method === 'integrated-gradients';
+    if (!integrated && request.method !== 'smoothgrad') return;
+    const points = integrated ? request.steps : request.samples;
+    const perPoint = this.#engine.operations();
+    const needed = points * perPoint;
+    if (needed <= this.#maxOperations) return;
+    const option = integrated ? 'steps' : 'samples';
+    const most = Math.floor(this.#maxOperations / perPoint);
+    throw new Error(`${what}: ${request.method} with ${option}: ${points} needs ${points} × ${formatOperations(perPoint)} = ` +
+      `${formatOperations(needed)} operations (one forward pass per point), more than this model's maxOperations ` +
+      `(${formatOperations(this.#maxOperations)}): pass fewer ${option} (${most >= 1 ? `at most ${most}` : 'none fits'}), ` +
+      'or load the model with a larger maxOperations');
   }
 
   /**
@@ -437,6 +523,7 @@ class Model {
     this.#live();
     const input = this.#columns([this.#checkInput(x, 'explain')]);
     const request = this.#normalizeOptions(options);
+    this.#requirePointOperations(request, 'explain');
     const [result] = this.#engine.explain(input, 1, request);
     return this.#presentResult(result, request);
   }
@@ -450,6 +537,8 @@ class Model {
     const checked = this.#checkBatch(inputs, 'explainBatch');
     const request = this.#normalizeOptions(options);
     if (request.layerRelevance) throw new Error('explainBatch: layerRelevance is only available in explain()');
+    // Per input (each explanation's points); any number of inputs runs in chunks, never refused for its work.
+    this.#requirePointOperations(request, 'explainBatch');
     const chunk = this.#engine.batchLimit(request, checked.length);
     const results = [];
     for (let start = 0; start < checked.length; start += chunk) {
@@ -698,6 +787,12 @@ function addNode(engine, node) {
     return engine.addLayer(kind, name, inputs, { ...rest, weightColumns: columnMajor(weight, out), outFeatures: out });
   }
   return engine.addLayer(kind, name, inputs, spec);
+}
+
+// A maxOperations that admits `total`: two significant digits, rounded up.
+function nextLimit(total) {
+  const unit = 10 ** Math.max(0, Math.floor(Math.log10(total)) - 1);
+  return Math.ceil(total / unit) * unit;
 }
 
 // W [out, in] row-major → the same values column-major ([in, out] row-major), in 64×64 tiles for the caches.

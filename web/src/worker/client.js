@@ -240,6 +240,10 @@ export class WorkerModel {
   get layers() { this.#live(); return this.#info.layers.map((layer) => ({ ...layer, outputShape: [...layer.outputShape] })); }
   /** Bytes this model holds in its worker's engine, as of its last call. */
   get memoryBytes() { this.#live(); return this.#info.memoryBytes; }
+  /** Multiply-adds and comparisons of one forward pass for one input (as of the last call, for a dynamic sequence). */
+  get operations() { this.#live(); return this.#info.operations; }
+  /** loadModel's maxOperations, checked in the worker. */
+  get maxOperations() { return this.#info.maxOperations; }
 
   predict(x, options = {}) { return this.#call('predict', [x], signalOnly(options, 'predict')); }
   predictBatch(inputs, options = {}) { return this.#call('predictBatch', [inputs], signalOnly(options, 'predictBatch')); }

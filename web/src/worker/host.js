@@ -31,7 +31,10 @@ function model(handle) {
 // What a worker model knows without asking: read after loading and after each call (memoryBytes changes; a
 // dynamic-sequence model's layers follow the last length).
 function info(m) {
-  return { inputShape: m.inputShape, inputType: m.inputType, outputSize: m.outputSize, layers: m.layers, memoryBytes: m.memoryBytes };
+  return {
+    inputShape: m.inputShape, inputType: m.inputType, outputSize: m.outputSize, layers: m.layers, memoryBytes: m.memoryBytes,
+    operations: m.operations, maxOperations: m.maxOperations,
+  };
 }
 
 const operations = {
