@@ -198,3 +198,23 @@ test('maxOperations is validated: TypeError for a non-number, RangeError for 0, 
   assert.equal(unlimited.maxOperations, Infinity);
   unlimited.dispose();
 });
+
+// Reference: the same model on the main thread (its counts are checked above against the ONNX file).
+test('a worker model exposes operations and maxOperations and honours the limit in its worker', async () => {
+  const local = await loadModel(resnetSmall, { maxOperations: 1e9 });
+  const remote = await loadModel(resnetSmall, { worker: true, maxOperations: 1e9 });
+  try {
+    assert.equal(remote.operations, local.operations);
+    assert.equal(remote.maxOperations, 1e9);
+    assert.deepEqual(remote.layers.map((l) => l.operations), local.layers.map((l) => l.operations));
+    const x = new Float32Array(3 * 32 * 32).fill(0.25);
+    await assert.rejects(remote.explain(x, { method: 'integrated-gradients', steps: 4096 }),
+      (error) => error.constructor === Error && /integrated-gradients with steps: 4096 needs 4096 × 1\.26e7/.test(error.message));
+    assert.equal((await remote.explainBatch([x, x, x], { method: 'smoothgrad', samples: 8 })).length, 3);
+    await assert.rejects(loadModel(tinyCnn, { worker: true, maxOperations: 10_000 }),
+      /costliest node is '\/0\/Conv' \(conv, ONNX Conv\) with 10368 operations/);
+  } finally {
+    local.dispose();
+    remote.dispose();
+  }
+});
