@@ -200,6 +200,7 @@ async function runChild(name, opset) {
     model = await lrp.loadModel(file);
     res.loadMs = performance.now() - t0;
     res.layers = model.layers.length;
+    res.operations = model.operations;
     res.heapAfterLoadMB = heap();
   } catch (e) {
     failure('load', e);
@@ -358,20 +359,22 @@ function statusText(r) {
 
 const fmt = (v, digits = 0) => (v == null || !Number.isFinite(v) ? '-' : v.toFixed(digits));
 const fmtDelta = (v) => (v == null ? '-' : Number.isFinite(v) ? v.toExponential(1) : 'inf');
+// Operations (model.operations: multiply-adds and comparisons of one forward pass) in three significant digits.
+const fmtOps = (n) => (n == null ? '-' : n.toExponential(2).replace(/e\+?/, 'e'));
 const fmtParams = (p) => (p == null ? '-' : p >= 1e6 ? `${(p / 1e6).toFixed(1)}M` : `${(p / 1e3).toFixed(1)}k`);
 
 function rowsOf(results) {
   return results.map((r) => [
-    r.model, String(r.opset), fmtParams(r.params), fmt(r.loadMs), fmt(r.predictMs, 1), fmt(r.explainMs, 1),
+    r.model, String(r.opset), fmtParams(r.params), fmtOps(r.operations), fmt(r.loadMs), fmt(r.predictMs, 1), fmt(r.explainMs, 1),
     r.loadMs != null ? fmt(r.heapMB) : '-', fmtDelta(r.logitsDelta), statusText(r),
   ]);
 }
-const HEADER = ['model', 'opset', 'params', 'load ms', 'predict ms', 'explain ms', 'heap MB', 'logits Δ', 'status'];
+const HEADER = ['model', 'opset', 'params', 'operations', 'load ms', 'predict ms', 'explain ms', 'heap MB', 'logits Δ', 'status'];
 
 function printTable(results) {
   const rows = rowsOf(results).map((r) => {
-    const s = r[8];
-    return [...r.slice(0, 8), s.length > 110 ? `${s.slice(0, 107)}...` : s];
+    const s = r.at(-1);
+    return [...r.slice(0, -1), s.length > 110 ? `${s.slice(0, 107)}...` : s];
   });
   const w = HEADER.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
   const line = (r) => r.map((v, c) => (c >= 1 && c <= 7 ? v.padStart(w[c]) : v.padEnd(w[c]))).join('  ').trimEnd();
@@ -423,7 +426,9 @@ function writeDoc(results, command, totalSeconds) {
     'relevances. A failed load shows no figures. Times are medians of',
     `${RUNS} runs at batch 1 (explain: \`epsilon-plus\`), the engine at its default thread count (min(4, cores));`,
     'heap is the engine\'s wasm memory',
-    '(`engineMemoryBytes()`, its high-water mark) after all checks; params are PyTorch\'s parameter count.',
+    '(`engineMemoryBytes()`, its high-water mark) after all checks; params are PyTorch\'s parameter count;',
+    'operations is `model.operations`, the multiply-adds and comparisons of one forward pass for one input (the',
+    'work estimate loadModel\'s `maxOperations`, default 1e11, is checked against).',
     '',
     'Besides torchvision\'s classifiers (224×224 inputs; inception_v3 299×299; googlenet and inception_v3',
     'without auxiliary heads), four small models as users write them (defined in `scripts/zoo_export.py`):',
@@ -434,7 +439,7 @@ function writeDoc(results, command, totalSeconds) {
     'weights) and swin_t run their attention with the batch merged into heads and windows, per sample.',
     '',
     `| ${HEADER.join(' | ')} |`,
-    `| ${HEADER.map((_, c) => (c >= 1 && c <= 7 ? '---:' : '---')).join(' | ')} |`,
+    `| ${HEADER.map((_, c) => (c >= 1 && c < HEADER.length - 1 ? '---:' : '---')).join(' | ')} |`,
     ...rowsOf(results).map((r) => `| ${r.map(esc).join(' | ')} |`),
     '',
   ];
