@@ -52,6 +52,16 @@ export async function threads(): Promise<number> {
   return engineThreads();
 }
 
+export async function work(url: string): Promise<number> {
+  const model: Model = await loadModel(url, { maxOperations: 5e11 });
+  const remote: WorkerModel = await loadModel(url, { worker: true, maxOperations: Infinity });
+  const costliest: number = Math.max(...model.layers.map((layer) => layer.operations));
+  const total: number = model.operations + remote.operations + model.maxOperations + remote.maxOperations;
+  model.dispose();
+  remote.dispose();
+  return costliest + total;
+}
+
 export async function inWorker(url: string, x: Float32Array): Promise<number> {
   const model: WorkerModel = await loadModel(url, { worker: true, threads: 1 });
   const controller = new AbortController();
