@@ -201,6 +201,7 @@ class Model {
   double layerOperations(int id) const {
     return guarded(layerText(id), [&] { return static_cast<double>(graph_.node(id).operations); });
   }
+  int costliestLayer() const { return guarded("finding the costliest layer", [&] { return graph_.costliestNode(); }); }
 
   // Logits of `batch` inputs stored one after another.
   val predict(const val& inputs, int batch) const {
@@ -315,6 +316,7 @@ EMSCRIPTEN_BINDINGS(lrp_engine) {
       .function("layerShape", &Model::layerShape)
       .function("operations", &Model::operations)
       .function("layerOperations", &Model::layerOperations)
+      .function("costliestLayer", &Model::costliestLayer)
       .function("memoryBytes", &Model::memoryBytes)
       .function("batchLimit", &Model::batchLimit)
       .function("predict", &Model::predict)

@@ -311,6 +311,7 @@ function formatOperations(count) {
   const [mantissa, exponent] = count.toExponential(2).split('e');
   return `${mantissa.replace(/\.?0+$/, '')}e${Number(exponent)}`;
 }
+
 const ENGINE_FILES = ['lrp-engine.wasm', 'lrp-engine-mt.js', 'lrp-engine-mt.worker.js'];
 
 // What configure() and setEngineMemoryLimit() set on this thread, for a model worker's engine (it starts with
@@ -432,15 +433,14 @@ class Model {
   }
 
   // A work bomb (a few bytes of attributes asking for a huge window or kernel) is refused here, after its layers
-  // exist (their shapes give the count) and before any call runs them.
+  // exist (their shapes give the count) and before any call runs them. Also when a dynamic sequence is converted
+  // for a new length (#useLength says which).
   #requireOperations(built, nodes) {
     const total = built.operations();
     if (total <= this.#maxOperations) return;
-    let costliest = 0;
-    for (let index = 1; index < nodes.length; index++)
-      if (built.layerOperations(index) > built.layerOperations(costliest)) costliest = index;
+    const costliest = built.costliestLayer();
     const node = nodes[costliest];
-    throw new Error(`loadModel: the model needs ${formatOperations(total)} operations per input (multiply-adds and ` +
+    throw new Error(`the model needs ${formatOperations(total)} operations per input (multiply-adds and ` +
       `comparisons of one forward pass), more than maxOperations (${formatOperations(this.#maxOperations)}); its ` +
       `costliest node is '${node.name}' (${this.#describeNode(node)}) with ${formatOperations(built.layerOperations(costliest))} operations. ` +
       `If the model is meant to be this large, load it with loadModel(source, { maxOperations: ${formatOperations(nextLimit(total))} }) ` +
@@ -475,10 +475,10 @@ class Model {
     const needed = points * perPoint;
     if (needed <= this.#maxOperations) return;
     const option = integrated ? 'steps' : 'samples';
-    const most = Math.floor(this.#maxOperations / perPoint);
+    const most = Math.floor(this.#maxOperations / perPoint);  // ≥ 1: the model itself fits (checked at load)
     throw new Error(`${what}: ${request.method} with ${option}: ${points} needs ${points} × ${formatOperations(perPoint)} = ` +
       `${formatOperations(needed)} operations (one forward pass per point), more than this model's maxOperations ` +
-      `(${formatOperations(this.#maxOperations)}): pass fewer ${option} (${most >= 1 ? `at most ${most}` : 'none fits'}), ` +
+      `(${formatOperations(this.#maxOperations)}): pass fewer ${option} (at most ${most}), ` +
       'or load the model with a larger maxOperations');
   }
 
