@@ -15,6 +15,7 @@
 
 import { mulberry32 as prng } from './random.js';
 import { describe } from './describe.js';
+import { copyArray, copyList } from './arguments.js';
 
 const OPTIONS = new Set([
   'order', 'patchSize', 'steps', 'fraction', 'perturbation', 'explain', 'relevance', 'target', 'onProgress', 'batchSize',
@@ -38,11 +39,14 @@ export async function evaluate(model, inputs, options = {}) {
     throw new Error(`evaluate: the model takes token ids (${model.inputType}); pixel flipping perturbs float inputs only`);
   const shape = model.inputShape;
   const inputSize = shape.reduce((a, b) => a * b, 1);
-  if (!Array.isArray(inputs) || inputs.length === 0) throw new TypeError('evaluate: inputs must be a non-empty array of inputs');
-  inputs.forEach((x, i) => {
-    if (!(x instanceof Float32Array || x instanceof Float64Array || Array.isArray(x)))
+  // The caller's arrays are read once (arguments.js); the copies are what is checked and perturbed.
+  const tooLong = (i) => (length) => new Error(`evaluate: inputs[${i}] has ${length} values, expected ${inputSize} (shape [${shape.join(', ')}])`);
+  inputs = copyList(inputs, 'evaluate: inputs').map((x, i) => {
+    const copy = copyArray(x, `evaluate: inputs[${i}]`, { expected: 'a Float32Array (or an array of numbers)', maxLength: inputSize, tooLong: tooLong(i) });
+    if (ArrayBuffer.isView(copy) && !(copy instanceof Float32Array || copy instanceof Float64Array))
       throw new TypeError(`evaluate: inputs[${i}] must be a Float32Array (got ${describe(x)})`);
-    if (x.length !== inputSize) throw new Error(`evaluate: inputs[${i}] has ${x.length} values, expected ${inputSize} (shape [${shape.join(', ')}])`);
+    if (copy.length !== inputSize) throw tooLong(i)(copy.length);
+    return copy;
   });
   const opts = normalizeOptions(options, model, inputs.length, inputSize);
   const patches = buildPatches(shape, opts.patchSize);

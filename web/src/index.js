@@ -6,6 +6,7 @@ import createLrpEngine from '../../build/wasm/lrp_engine.js';
 import * as platform from '#platform';
 import { convertOnnx, decodeOnnx } from './onnx/index.js';
 import { describe } from './describe.js';
+import { copyArray, copyList, expectedInput, isDetached } from './arguments.js';
 import { evaluate as evaluateModel } from './evaluate.js';
 import { loadWorkerModel, WorkerModel } from './worker/client.js';
 
@@ -23,6 +24,7 @@ export const methods = Object.freeze([
 const DEFAULT_COMPOSITE = 'epsilon-plus-flat';
 /** The longest sequence a token model with a dynamic sequence axis is converted for (2^20). */
 const MAX_TOKENS = 2 ** 20;
+const FLOAT_INPUT = expectedInput('float32');
 const EXPLAIN_OPTIONS = new Set([
   'target', 'method', 'composite', 'epsilon', 'gamma', 'low', 'high', 'stabilizer', 'zeroBias', 'rules',
   'layerRelevance', 'outputRelevance', 'steps', 'samples', 'noiseLevel', 'seed', 'restrict', 'product',
@@ -293,6 +295,7 @@ function workerEngineSettings(threads) {
 }
 
 async function readSource(source) {
+  checkSourceBytes(source);
   if (source instanceof Uint8Array) return source;  // a Node Buffer too
   if (source instanceof ArrayBuffer) return new Uint8Array(source);
   if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
@@ -318,6 +321,33 @@ async function readSource(source) {
     throw new Error(`loadModel: fetching ${source} failed: ${error.message}`);
   }
   return readResponse(response, source);
+}
+
+// Bytes that cannot be read refuse with what they are: a detached buffer (transferred to a worker), or a Proxy or
+// other object that only inherits from a typed array's or ArrayBuffer's prototype.
+function checkSourceBytes(source) {
+  const expected = 'expected ONNX bytes (ArrayBuffer or Uint8Array), a File, Blob or Response, a file path or a URL';
+  const isView = ArrayBuffer.isView(source);
+  let claims = false;
+  try {
+    claims = source instanceof ArrayBuffer || source instanceof Uint8Array || source instanceof Object.getPrototypeOf(Int8Array);
+  } catch { /* a Proxy whose getPrototypeOf trap throws: not bytes either */ }
+  const realBuffer = claims && !isView && isArrayBuffer(source);
+  if (claims && !isView && !realBuffer)
+    throw new TypeError(`loadModel: ${expected}; got an object that only poses as ${describe(source)} (a Proxy around one?): pass the bytes themselves`);
+  const buffer = isView ? source.buffer : realBuffer ? source : null;
+  if (buffer && isDetached(buffer))
+    throw new TypeError('loadModel: the ONNX bytes\' ArrayBuffer is detached (it was transferred, e.g. to a worker with postMessage); pass bytes whose buffer was not transferred');
+}
+
+// A real ArrayBuffer (its byteLength getter refuses anything else, a Proxy included).
+function isArrayBuffer(value) {
+  try {
+    Reflect.apply(Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'byteLength').get, value, []);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function readResponse(response, what) {
@@ -497,19 +527,21 @@ class Model {
     }
   }
 
+  // The caller's input, read once into a copy (arguments.js), then checked: the engine gets what was checked.
   #checkInput(x, what) {
     if (this.#inputType !== 'float32') return this.#checkTokenIds(x, what);
+    const tooLong = (length) => new Error(`${what}: input has ${length} values, expected ${this.#inputSize} (shape [${this.#inputShape.join(', ')}])`);
     if (x instanceof Int32Array || x instanceof BigInt64Array)
       throw new TypeError(`${what}: this model takes float32 input; got ${describe(x)} (integer arrays are for token-id models)`);
-    if (!(x instanceof Float32Array || x instanceof Float64Array || Array.isArray(x)))
-      throw new TypeError(`${what}: the input must be a Float32Array (got ${describe(x)})`);
-    if (x.length !== this.#inputSize)
-      throw new Error(`${what}: input has ${x.length} values, expected ${this.#inputSize} (shape [${this.#inputShape.join(', ')}])`);
-    if (Array.isArray(x)) {
-      const notNumber = x.findIndex((v) => typeof v !== 'number');
-      if (notNumber >= 0) throw new TypeError(`${what}: input holds ${describe(x[notNumber])} at index ${notNumber}; all values must be numbers`);
+    const copy = copyArray(x, what, { expected: FLOAT_INPUT, maxLength: this.#inputSize, tooLong });
+    if (ArrayBuffer.isView(copy) && !(copy instanceof Float32Array || copy instanceof Float64Array))
+      throw new TypeError(`${what}: expected ${FLOAT_INPUT} (got ${describe(x)})`);
+    if (copy.length !== this.#inputSize) throw tooLong(copy.length);
+    if (Array.isArray(copy)) {
+      const notNumber = copy.findIndex((v) => typeof v !== 'number');
+      if (notNumber >= 0) throw new TypeError(`${what}: input holds ${describe(copy[notNumber])} at index ${notNumber}; all values must be numbers`);
     }
-    const input = x instanceof Float32Array ? x : Float32Array.from(x);
+    const input = copy instanceof Float32Array ? copy : Float32Array.from(copy);
     const bad = input.findIndex((v) => !Number.isFinite(v));
     if (bad >= 0) throw new Error(`${what}: input contains ${input[bad]} at index ${bad}; all values must be finite`);
     return input;
@@ -518,30 +550,41 @@ class Model {
   // Token ids: Int32Array, BigInt64Array, an array of integers, or a Float32Array of integers; each in
   // [0, vocabulary). They reach the engine as float32, which holds every integer below 2^24 exactly.
   #checkTokenIds(x, what) {
-    const accepted = x instanceof Int32Array || x instanceof BigInt64Array || x instanceof Float32Array || Array.isArray(x);
-    if (!accepted)
-      throw new TypeError(`${what}: this model takes token ids (${this.#inputType}): an Int32Array, a BigInt64Array or an array of integers (got ${describe(x)})`);
-    if (this.#decoded) this.#useLength(x.length, what);
-    if (x.length !== this.#inputSize)
-      throw new Error(`${what}: input has ${x.length} token ids, expected ${this.#inputSize} (shape [${this.#inputShape.join(', ')}])`);
+    const expected = expectedInput(this.#inputType);
+    const maxLength = this.#decoded ? MAX_TOKENS : this.#inputSize;
+    const copy = copyArray(x, what, {
+      expected,
+      maxLength,
+      tooLong: (length) => new Error(this.#decoded
+        ? `${what}: ${length} token ids is more than the ${MAX_TOKENS} a dynamic sequence may have`
+        : `${what}: input has ${length} token ids, expected ${this.#inputSize} (shape [${this.#inputShape.join(', ')}])`),
+    });
+    const accepted = copy instanceof Int32Array || copy instanceof BigInt64Array || copy instanceof Float32Array || Array.isArray(copy);
+    if (!accepted) throw new TypeError(`${what}: this model takes ${expected} (got ${describe(x)})`);
+    if (this.#decoded) this.#useLength(copy.length, what);
+    if (copy.length !== this.#inputSize)
+      throw new Error(`${what}: input has ${copy.length} token ids, expected ${this.#inputSize} (shape [${this.#inputShape.join(', ')}])`);
     const limit = this.#vocabularySize ?? 2 ** 24;
-    const ids = new Float32Array(x.length);
-    for (let i = 0; i < x.length; i++) {
-      const id = typeof x[i] === 'bigint' ? Number(x[i]) : x[i];
+    const ids = new Float32Array(copy.length);
+    for (let i = 0; i < copy.length; i++) {
+      const id = typeof copy[i] === 'bigint' ? Number(copy[i]) : copy[i];
       if (!(Number.isInteger(id) && id >= 0 && id < limit))
-        throw new Error(`${what}: token id ${describe(x[i])} at position ${i} is not an integer from 0 to ${limit - 1} (the vocabulary)`);
+        throw new Error(`${what}: token id ${describe(copy[i])} at position ${i} is not an integer from 0 to ${limit - 1} (the vocabulary)`);
       ids[i] = id;
     }
     return ids;
   }
 
   #checkBatch(inputs, what) {
-    if (!Array.isArray(inputs) || inputs.length === 0) throw new TypeError(`${what}: expected a non-empty array of inputs`);
+    const list = copyList(inputs, what);
     if (this.#decoded) {
-      const lengths = new Set(inputs.map((x) => x?.length));
+      // Each input read once here; the per-input checks below then read these copies.
+      const copies = list.map((x, i) => copyArray(x, `${what}[${i}]`, { expected: expectedInput(this.#inputType), maxLength: MAX_TOKENS, tooLong: (length) => new Error(`${what}[${i}]: ${length} token ids is more than the ${MAX_TOKENS} a dynamic sequence may have`) }));
+      const lengths = new Set(copies.map((x) => x.length));
       if (lengths.size > 1) throw new Error(`${what}: the inputs have different numbers of tokens (${[...lengths].join(', ')}); a batch needs one length`);
+      return copies.map((x, i) => this.#checkInput(x, `${what}[${i}]`));
     }
-    return inputs.map((x, i) => this.#checkInput(x, `${what}[${i}]`));
+    return list.map((x, i) => this.#checkInput(x, `${what}[${i}]`));
   }
 
   // What the output's relevance became: Σ at the input, and what each kind of operation absorbed.

@@ -8,6 +8,7 @@
 // AbortSignal can drop a request that has not started: a worker busy with a call cannot read messages.
 // Inputs are copied (the caller's arrays stay usable); results are transferred, not copied.
 import { describe } from '../describe.js';
+import { copyArray, copyList, expectedInput } from '../arguments.js';
 
 const ERROR_TYPES = { TypeError, RangeError, Error };
 
@@ -241,19 +242,21 @@ export class WorkerModel {
   /** Bytes this model holds in its worker's engine, as of its last call. */
   get memoryBytes() { this.#live(); return this.#info.memoryBytes; }
 
-  predict(x, options = {}) { return this.#call('predict', [x], signalOnly(options, 'predict')); }
-  predictBatch(inputs, options = {}) { return this.#call('predictBatch', [inputs], signalOnly(options, 'predictBatch')); }
+  predict(x, options = {}) { return this.#call('predict', [() => this.#copyInput(x, 'predict')], signalOnly(options, 'predict')); }
+  predictBatch(inputs, options = {}) {
+    return this.#call('predictBatch', [() => this.#copyInputs(inputs, 'predictBatch')], signalOnly(options, 'predictBatch'));
+  }
 
   explain(x, options = {}) {
     if (!isObject(options)) return Promise.reject(new TypeError('explain: options must be an object'));
     const { signal, ...rest } = options;
-    return this.#call('explain', [x, rest], { signal });
+    return this.#call('explain', [() => this.#copyInput(x, 'explain'), rest], { signal });
   }
 
   explainBatch(inputs, options = {}) {
     if (!isObject(options)) return Promise.reject(new TypeError('explainBatch: options must be an object'));
     const { signal, ...rest } = options;
-    return this.#call('explainBatch', [inputs, rest], { signal });
+    return this.#call('explainBatch', [() => this.#copyInputs(inputs, 'explainBatch'), rest], { signal });
   }
 
   /** evaluate(model, …) of a worker model: run in the worker (onProgress is called here). */
@@ -262,7 +265,9 @@ export class WorkerModel {
     const { signal, onProgress, ...rest } = options;
     if (onProgress !== undefined && typeof onProgress !== 'function')
       return Promise.reject(new TypeError(`evaluate: onProgress must be a function (got ${describe(onProgress)})`));
-    return this.#call('evaluate', [inputs, { ...rest, progress: onProgress !== undefined }], { signal, onProgress });
+    const copies = () => copyList(inputs, 'evaluate: inputs')
+      .map((x, i) => copyArray(x, `evaluate: inputs[${i}]`, { expected: 'a Float32Array (or an array of numbers)' }));
+    return this.#call('evaluate', [copies, { ...rest, progress: onProgress !== undefined }], { signal, onProgress });
   }
 
   /** The worker's engine: { threads, memoryBytes, limit, used, available } (see engineThreads, engineMemoryStatus). */
@@ -284,12 +289,27 @@ export class WorkerModel {
     if (!this.#open) throw new Error('this model has been disposed');
   }
 
-  async #call(op, args, options) {
+  // The caller's arrays are read once, here, as Model does (arguments.js): the same TypeErrors, and what is sent
+  // is our copy, which structured clone can always send (it cannot send a Proxy, nor a detached buffer).
+  #copyInput(x, what) {
+    return copyArray(x, what, { expected: expectedInput(this.#info.inputType) });
+  }
+
+  #copyInputs(inputs, what) {
+    return copyList(inputs, what).map((x, i) => this.#copyInput(x, `${what}[${i}]`));
+  }
+
+  // `args[0]` is a function that copies the inputs: called after the checks of the model and options.
+  async #call(op, [copyInputs, ...rest], options) {
     this.#live();
     if (options === null || typeof options !== 'object') throw new TypeError(`${op}: options must be an object`);
     if (options.invalid) throw options.invalid;
     checkSignal(options.signal, op);
-    const reply = await this.#open.request(op, { handle: this.#handle, args }, options);
+    const inputs = copyInputs();
+    // The copies are ours: their buffers move to the worker instead of being copied again.
+    const transfer = [inputs].flat().filter((x) => ArrayBuffer.isView(x)).map((x) => x.buffer);
+    const args = [inputs, ...rest];
+    const reply = await this.#open.request(op, { handle: this.#handle, args }, { ...options, transfer });
     if (reply.info) this.#info = { ...this.#info, ...reply.info };
     return reply.result;
   }
