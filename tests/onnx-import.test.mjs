@@ -1272,7 +1272,7 @@ test('an unsupported operator is named with its node', () => {
   assert.throws(() => parseOnnx(model({
     inputShape: [4],
     nodes: [{ op: 'Relu', name: 'custom', inputs: ['x'], outputs: ['y'], domain: 'com.example' }],
-  })), { message: "unsupported ONNX operator 'com.example.Relu' (node 'custom')" });
+  })), { message: "unsupported ONNX operator 'com.example.Relu' (node 'custom'): the model does not import its domain 'com.example' (opset_import lists ai.onnx)" });
   assert.throws(() => parseOnnx(model({ inputShape: [4], nodes: [{ op: 'Erf', inputs: ['x'], outputs: ['y'] }] })),
     { message: "unsupported ONNX operator 'Erf' (node 'Erf_0')" }, 'unnamed nodes get a positional name');
   assert.throws(() => parseOnnx(model({ inputShape: [1, 4, 4], nodes: [{ op: 'LpPool', name: 'lp', inputs: ['x'], outputs: ['y'] }] })),

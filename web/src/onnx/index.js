@@ -8,8 +8,8 @@
 // Plain ES modules without Node built-ins, so that they run in Node and, bundled by esbuild, in browsers.
 
 import {
-  BATCH, DataType, checkShape, dataTypeName, decodeModel, defaultOpset, invalidModel, nodeError, product,
-  constantNodeValue, tensorFromProto, toSafeInteger, unsupportedOperator,
+  BATCH, DataType, MAX_NODES, checkShape, checkVersions, dataTypeName, decodeModel, defaultOpset, formatCount,
+  invalidModel, nodeError, product, constantNodeValue, tensorFromProto, toSafeInteger, unsupportedOperator,
 } from './decode.js';
 import { foldNode, foldableOperators, numeric, shapeTensor } from './fold.js';
 import { OPERATORS, convertedOperators, describeShape, fromSymbolic, symbolicShape } from './operators.js';
@@ -33,11 +33,25 @@ export function decodeOnnx(bytes) {
   const model = decodeModel(bytes);
   const graph = model.graph;
   if (!graph) throw invalidModel('the model has no graph');
+  const domains = checkVersions(model);
+  if (graph.node.length > MAX_NODES) {
+    throw new Error(`unsupported ONNX model: the graph has ${formatCount(graph.node.length)} nodes, more than the importer's limit of ${formatCount(MAX_NODES)}`);
+  }
   graph.node.forEach((node, position) => {
     // Error messages need a name even for unnamed nodes (the decoded message is ours to annotate).
     node.displayName = node.name || `${node.opType}_${position}`;
+    checkNodeStructure(node, domains);
   });
   return model;
+}
+
+// What every node needs before its operator is looked at: an imported domain, and outputs (ONNX requires one).
+function checkNodeStructure(node, domains) {
+  const domain = node.domain || 'ai.onnx';
+  if (!domains.has(domain)) {
+    throw unsupportedOperator(node, `the model does not import its domain '${domain}' (opset_import lists ${[...domains.keys()].join(', ')})`);
+  }
+  if (!node.output.some((name) => name)) throw nodeError(node, 'the node has no outputs');
 }
 
 /**
@@ -145,6 +159,8 @@ class GraphConverter {
       return;
     }
     const names = node.input.filter((name) => name);
+    const known = FOLDABLE.has(node.opType) || Object.hasOwn(OPERATORS, node.opType);
+    if (names.length === 0 && known) throw nodeError(node, 'the node has no inputs');
     if (names.length > 0 && names.every((name) => this.isConstant(node, name))) {
       const inputs = node.input.map((name) => (name ? this.tensors.get(name).constant : null));
       foldNode(node, inputs, this.opset).forEach((tensor, i) => { if (node.output[i]) this.setConstant(node.output[i], tensor); });
@@ -197,6 +213,10 @@ class GraphConverter {
 
   /** The table entry of `name` as it is, possibly a pending Pad. */
   lookup(node, name) {
+    if (!name) {
+      const given = node.input.filter((input) => input).length;
+      throw nodeError(node, `a required input is missing (the node has ${given} input${given === 1 ? '' : 's'}: [${node.input.map((input) => `'${input}'`).join(', ')}])`);
+    }
     const entry = this.tensors.get(name);
     if (!entry) throw nodeError(node, `input '${name}' is not produced by any earlier node (missing tensor, or nodes not in topological order)`);
     return entry;
