@@ -141,8 +141,8 @@ class GraphConverter {
     const fusions = findFusions(this.graph);
     this.graph.node.forEach((node, position) => {
       const fusion = fusions.get(position);
-      if (!fusion) this.convertNode(node);
-      else if (fusion.anchor === position) this.convertFusion(fusion);
+      if (!fusion) withNode(node, () => this.convertNode(node));
+      else if (fusion.anchor === position) withNode(node, () => this.convertFusion(fusion));
       // Other nodes of a fusion are built with it, at its last node.
     });
   }
@@ -463,6 +463,22 @@ class GraphConverter {
       nodes: this.keepInputConstants(keepNodesFeeding(this.nodes, outputEntry.node)),
       strippedSoftmax: this.strippedSoftmax,
     };
+  }
+}
+
+/**
+ * Runs the conversion of `node`; an error that does not name it (from a helper, or a JavaScript error on input no
+ * check foresaw) is given its name and operator, so that every load error says where the problem is.
+ */
+function withNode(node, convert) {
+  try {
+    convert();
+  } catch (error) {
+    if (!(error instanceof Error) || error.message.includes(`'${node.displayName}'`)) throw error;
+    const internal = error instanceof TypeError || error instanceof RangeError;
+    const wrapped = nodeError(node, internal ? `the importer could not convert it (${error.message})` : error.message);
+    wrapped.cause = error;
+    throw wrapped;
   }
 }
 
