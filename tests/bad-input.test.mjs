@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { loadModel } from 'lrp-wasm';
 import { loadGolden } from './helpers/golden.mjs';
-import { buildModel } from './helpers/onnx-builder.mjs';
+import { buildModel, encodeModel, modelProto } from './helpers/onnx-builder.mjs';
 import { mulberry32 } from '../web/src/random.js';
 
 const golden = loadGolden('tiny-mlp');
@@ -137,4 +137,151 @@ test('after dispose every call throws, and the engine keeps serving other models
   for (let i = 0; i < 200; i++) (await loadModel(modelBytes)).dispose();
   assert.deepEqual(live.explain(x).relevance, expected);
   live.dispose();
+});
+
+// ---------------------------------------------------------------------------------------------
+// Issue 12, messages: every load error names the node, its operator and the problem; argument errors are
+// TypeErrors saying what was expected. Each message is checked by a regex on those three parts; the
+// expected numbers come from the models built here (or ../shared/hostile/, copied to tests/fixtures/hostile/).
+// ---------------------------------------------------------------------------------------------
+
+const hostile = (name) => new URL(`./fixtures/hostile/${name}`, import.meta.url);
+
+// A Relu model y = relu(x) on [N, 4], with `change` applied to its ModelProto before encoding.
+function reluModel(change = (proto) => proto, { opset = 13 } = {}) {
+  const proto = modelProto({
+    input: { name: 'x', shape: [null, 4] },
+    output: { name: 'y', shape: [null, 4] },
+    nodes: [{ op: 'Relu', name: 'relu', inputs: ['x'], outputs: ['y'] }],
+    opset,
+  });
+  return encodeModel(change(proto) ?? proto);
+}
+
+// `attempt` rejects within `seconds` (a guard against hangs, not a speed test) with an Error of class `Type`
+// whose message matches `message`.
+async function refusedWith(attempt, Type, message, seconds = 10) {
+  const started = performance.now();
+  await assert.rejects(async () => attempt(), (error) => {
+    assert.ok(error instanceof Type, `expected a ${Type.name}, got ${error?.constructor?.name}: ${error?.message}`);
+    assert.match(error.message, message);
+    return true;
+  });
+  const elapsed = (performance.now() - started) / 1000;
+  assert.ok(elapsed < seconds, `refused after ${elapsed.toFixed(1)} s`);
+}
+
+test('hostile files: a node without inputs and a constant of rank 10,000 are refused naming node, operator and problem', async () => {
+  const model = await loadModel(modelBytes);
+  await rejectsCleanly(model, () => loadModel(hostile('node-no-input.onnx')), /^ONNX node '\/1\/Relu' \(Relu\): the node has no inputs$/);
+  // Was RangeError: Maximum call stack size exceeded (the constant folder recursed once per axis).
+  await refusedWith(() => loadModel(hostile('constant-rank-10000-slice.onnx')), Error,
+    /^ONNX node 'c' \(Constant\) value has rank 10,000, which exceeds the engine's limit of 32$/);
+  model.dispose();
+});
+
+test('load errors name the node, the operator and the problem', async () => {
+  const lonely = reluModel((proto) => { proto.graph.node[0].input = []; });
+  await refusedWith(() => loadModel(lonely), Error, /^ONNX node 'relu' \(Relu\): the node has no inputs$/);
+  const mute = reluModel((proto) => { proto.graph.node[0].output = []; });
+  await refusedWith(() => loadModel(mute), Error, /^ONNX node 'relu' \(Relu\): the node has no outputs$/);
+  const gemm = buildModel({
+    input: { name: 'x', shape: [null, 4] },
+    output: { name: 'y', shape: [null, 2] },
+    nodes: [{ op: 'Gemm', name: 'fc', inputs: ['x'], outputs: ['y'] }],
+  });
+  await refusedWith(() => loadModel(gemm), Error, /^ONNX node 'fc' \(Gemm\): a required input is missing \(the node has 1 input: \['x'\]\)$/);
+  // Ranks: an initializer, a Constant and a folded result above the limit; exactly the limit folds.
+  const ones = (rank) => ({ dims: new Array(rank).fill(1), data: Float32Array.of(2) });
+  const scaled = (nodes, initializers = {}) => buildModel({
+    input: { name: 'x', shape: [null, 4] },
+    output: { name: 'y', shape: [null, 4] },
+    nodes: [...nodes, { op: 'Reshape', name: 'flat', inputs: ['c', 'one'], outputs: ['c1'] },
+      { op: 'Mul', name: 'scale', inputs: ['x', 'c1'], outputs: ['y'] }],
+    initializers: { one: { dims: [1], data: BigInt64Array.of(1n) }, ...initializers },
+  });
+  await refusedWith(() => loadModel(scaled([], { c: ones(33) })), Error, /^initializer 'c' has rank 33, which exceeds the engine's limit of 32$/);
+  await refusedWith(() => loadModel(scaled([{ op: 'Constant', name: 'deep', outputs: ['c'], attrs: { value: { tensor: ones(40) } } }])),
+    Error, /^ONNX node 'deep' \(Constant\) value has rank 40, which exceeds the engine's limit of 32$/);
+  const unsqueezed = scaled([{ op: 'Unsqueeze', name: 'widen', inputs: ['two', 'axes'], outputs: ['c'] }],
+    { two: ones(1), axes: { dims: [35], data: BigInt64Array.from({ length: 35 }, (_, i) => BigInt(i + 1)) } });
+  await refusedWith(() => loadModel(unsqueezed), Error, /^ONNX node 'widen' \(Unsqueeze\): its result has rank 36, which exceeds the engine's limit of 32$/);
+  // Rank 32 exactly: a Slice of it is folded (the folder's per-axis loop), then y = 2x (the reference).
+  const atLimit = scaled([{ op: 'Slice', name: 'cut', inputs: ['big', 'starts', 'ends'], outputs: ['c'] }], {
+    big: ones(32), starts: { dims: [1], data: BigInt64Array.of(0n) }, ends: { dims: [1], data: BigInt64Array.of(1n) },
+  });
+  const model = await loadModel(atLimit);
+  assert.deepEqual(model.predict(Float32Array.of(1, -2, 3, 0.5)), Float32Array.of(2, -4, 6, 1));
+  model.dispose();
+});
+
+test('opset and IR version outside the documented range, unknown and doubled domains are refused', async () => {
+  for (const opset of [99, 21, 0, -1]) {
+    await refusedWith(() => loadModel(reluModel(undefined, { opset })), Error,
+      new RegExp(`^unsupported ONNX model: ai\\.onnx opset ${opset}; the importer handles opsets 1 to 20`));
+  }
+  await refusedWith(() => loadModel(reluModel(undefined, { opset: 99 })), Error, /export with opset_version=20 or lower$/);
+  for (const irVersion of [2, 11, 0]) {
+    await refusedWith(() => loadModel(reluModel((proto) => ({ ...proto, irVersion }))), Error,
+      new RegExp(`^unsupported ONNX model: IR version ${irVersion}; the importer reads IR versions 3 to 10`));
+  }
+  // The range's ends load (the reference: relu of the input).
+  const x4 = Float32Array.of(-1, 2, -3, 4);
+  for (const bytes of [reluModel(undefined, { opset: 1 }), reluModel(undefined, { opset: 20 }),
+    reluModel((proto) => ({ ...proto, irVersion: 3 })), reluModel((proto) => ({ ...proto, irVersion: 10 }))]) {
+    const model = await loadModel(bytes);
+    assert.deepEqual(model.predict(x4), Float32Array.of(0, 2, 0, 4));
+    model.dispose();
+  }
+  await refusedWith(() => loadModel(reluModel((proto) => ({ ...proto, opsetImport: [] }))), Error,
+    /^invalid ONNX model: the model imports no ai\.onnx operator set/);
+  await refusedWith(() => loadModel(reluModel((proto) => ({ ...proto, opsetImport: [{ domain: '', version: 13 }, { domain: 'ai.onnx', version: 17 }] }))),
+    Error, /^invalid ONNX model: the operator set of domain 'ai\.onnx' is imported twice \(versions 13 and 17\)$/);
+  const foreign = (imports) => reluModel((proto) => {
+    proto.graph.node[0].domain = 'com.example';
+    proto.opsetImport.push(...imports);
+  });
+  await refusedWith(() => loadModel(foreign([])), Error,
+    /^unsupported ONNX operator 'com\.example\.Relu' \(node 'relu'\): the model does not import its domain 'com\.example'/);
+  await refusedWith(() => loadModel(foreign([{ domain: 'com.example', version: 1 }])), Error,
+    /^unsupported ONNX operator 'com\.example\.Relu' \(node 'relu'\)$/);
+});
+
+// A chain of `count` nodes `op` from x to y.
+function chain(count, op) {
+  const nodes = Array.from({ length: count }, (_, i) => ({
+    op, name: `${op.toLowerCase()}${i}`, inputs: [i === 0 ? 'x' : `t${i - 1}`], outputs: [i === count - 1 ? 'y' : `t${i}`],
+  }));
+  return buildModel({ input: { name: 'x', shape: [null, 4] }, output: { name: 'y', shape: [null, 4] }, nodes });
+}
+
+test('deep graphs: 100,000 nodes refused with the named limit; long chains load without recursion', async () => {
+  await refusedWith(() => loadModel(chain(100000, 'Relu')), Error,
+    /^unsupported ONNX model: the graph has 100,000 nodes, more than the importer's limit of 20,000$/);
+  // 3,000 Relu layers: relu is idempotent, so the reference is relu(x).
+  const relus = await loadModel(chain(3000, 'Relu'));
+  assert.deepEqual(relus.predict(Float32Array.of(-1, 2, -3, 4)), Float32Array.of(0, 2, 0, 4));
+  relus.dispose();
+  // 19,997 Neg nodes folded on a constant (an odd count: c → −c), then y = x + (−c): folding has no recursion either.
+  const negs = Array.from({ length: 19997 }, (_, i) => ({ op: 'Neg', name: `neg${i}`, inputs: [i === 0 ? 'c' : `n${i - 1}`], outputs: [`n${i}`] }));
+  const folded = buildModel({
+    input: { name: 'x', shape: [null, 4] },
+    output: { name: 'y', shape: [null, 4] },
+    nodes: [...negs, { op: 'Add', name: 'shift', inputs: ['x', 'n19996'], outputs: ['y'] }],
+    initializers: { c: { dims: [4], data: Float32Array.of(1, 2, 3, 4) } },
+  });
+  const model = await loadModel(folded);
+  assert.deepEqual(model.predict(Float32Array.of(1, 1, 1, 1)), Float32Array.of(0, -1, -2, -3));
+  model.dispose();
+  // A Sum of 200,000 inputs (a spread of them overflowed the stack): 200,000 · 1 added to x.
+  const sum = buildModel({
+    input: { name: 'x', shape: [null, 4] },
+    output: { name: 'y', shape: [null, 4] },
+    nodes: [{ op: 'Sum', name: 'many', inputs: new Array(200000).fill('one'), outputs: ['s'] },
+      { op: 'Add', name: 'shift', inputs: ['x', 's'], outputs: ['y'] }],
+    initializers: { one: { dims: [], data: Float32Array.of(1) } },
+  });
+  const summed = await loadModel(sum);
+  assert.deepEqual(summed.predict(Float32Array.of(0, 1, 2, 3)), Float32Array.of(200000, 200001, 200002, 200003));
+  summed.dispose();
 });
