@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { loadModel } from 'lrp-wasm';
+import { configure, evaluate, loadModel, setEngineMemoryLimit } from 'lrp-wasm';
 import { loadGolden } from './helpers/golden.mjs';
 import { buildModel, encodeModel, modelProto } from './helpers/onnx-builder.mjs';
 import { mulberry32 } from '../web/src/random.js';
@@ -284,4 +284,76 @@ test('deep graphs: 100,000 nodes refused with the named limit; long chains load 
   const summed = await loadModel(sum);
   assert.deepEqual(summed.predict(Float32Array.of(0, 1, 2, 3)), Float32Array.of(200000, 200001, 200002, 200003));
   summed.dispose();
+});
+
+// A Float32Array whose buffer was transferred (detached): its length reads 0.
+function detachedCopy(values) {
+  const copy = Float32Array.from(values);
+  structuredClone(copy.buffer, { transfer: [copy.buffer] });
+  return copy;
+}
+
+// An array (behind a Proxy) whose length is `first` at the first read and `later` at every read after.
+function shiftingArray(values, later) {
+  let reads = 0;
+  return new Proxy(Array.from(values), {
+    get(target, key) { return key === 'length' ? (reads++ === 0 ? target.length : later) : target[key]; },
+  });
+}
+
+const POSES = /expected a Float32Array \(or a Float64Array or an array of numbers\); got an object that only poses as a Float32Array \(a Proxy around one/;
+const DETACHED = /the Float32Array's ArrayBuffer is detached \(it was transferred/;
+
+test('arguments: a Proxy, a fake typed array, a detached buffer, a shifting length get TypeErrors that say so', async () => {
+  const model = await loadModel(modelBytes);
+  const proxy = () => new Proxy(Float32Array.from(x), {});
+  const checks = [
+    [() => model.predict(proxy()), new RegExp(`^predict: ${POSES.source}`)],
+    [() => model.explain(Object.create(Float32Array.prototype)), new RegExp(`^explain: ${POSES.source}`)],
+    [() => model.predictBatch([x, proxy()]), new RegExp(`^predictBatch\\[1\\]: ${POSES.source}`)],
+    [() => model.explainBatch([proxy()]), new RegExp(`^explainBatch\\[0\\]: ${POSES.source}`)],
+    [() => evaluate(model, [proxy()]), /^evaluate: inputs\[0\]: expected a Float32Array \(or an array of numbers\); got an object that only poses/],
+    [() => model.predict(detachedCopy(x)), new RegExp(`^predict: ${DETACHED.source}`)],
+    [() => model.explainBatch([x, detachedCopy(x)]), new RegExp(`^explainBatch\\[1\\]: ${DETACHED.source}`)],
+    [() => model.predict(BigInt64Array.from(x, () => 1n)), /^predict: this model takes float32 input; got BigInt64Array/],
+    [() => model.predictBatch('x'), /^predictBatch: expected a non-empty array of inputs \(got 'x'\)$/],
+    [() => model.explainBatch([]), /^explainBatch: expected a non-empty array of inputs \(got an empty array\)$/],
+    [() => evaluate(model, new Proxy({}, {})), /^evaluate: inputs: expected a non-empty array of inputs/],
+    [() => loadModel(new Proxy(modelBytes, {})), /^loadModel: expected ONNX bytes .*; got an object that only poses as Uint8Array \(a Proxy around one\?\)/],
+    [() => loadModel(detachedBytes()), /^loadModel: the ONNX bytes' ArrayBuffer is detached/],
+    [() => loadModel(modelBytes, 'threads: 2'), /^loadModel: expected an options object \(got 'threads: 2'\)$/],
+    [() => configure('fast'), /^configure: expected an options object \(got 'fast'\)$/],
+    [() => setEngineMemoryLimit('1 GB'), /^setEngineMemoryLimit: expected a number of bytes or null \(got '1 GB'\)$/],
+  ];
+  for (const [attempt, message] of checks) await rejectsCleanly(model, attempt, message).catch((error) => { throw new Error(`${message}: ${error.message}`); });
+  for (const [attempt] of checks) await assert.rejects(async () => attempt(), TypeError);
+  // The length is read once: the values the first read promised are the values used (the reference: x itself).
+  assert.deepEqual(model.predict(shiftingArray(x, 3)), model.predict(x));
+  await rejectsCleanly(model, () => model.predict(shiftingArray(new Float32Array(3), 16)), /^predict: input has 3 values, expected 16 \(shape \[16\]\)$/);
+  model.dispose();
+});
+
+// A Uint8Array copy of the model whose buffer was transferred.
+function detachedBytes() {
+  const copy = Uint8Array.from(modelBytes);
+  structuredClone(copy.buffer, { transfer: [copy.buffer] });
+  return copy;
+}
+
+test('arguments of a worker model: the same TypeErrors (a Proxy cannot be sent to a worker; it is refused before)', async () => {
+  const model = await loadModel(modelBytes, { worker: true });
+  try {
+    const proxy = () => new Proxy(Float32Array.from(x), {});
+    await refusedWith(() => model.predict(proxy()), TypeError, new RegExp(`^predict: ${POSES.source}`));
+    await refusedWith(() => model.explainBatch([x, proxy()]), TypeError, new RegExp(`^explainBatch\\[1\\]: ${POSES.source}`));
+    await refusedWith(() => model.explain(detachedCopy(x)), TypeError, new RegExp(`^explain: ${DETACHED.source}`));
+    await refusedWith(() => evaluate(model, [proxy()]), TypeError, /^evaluate: inputs\[0\]: expected a Float32Array \(or an array of numbers\); got an object that only poses/);
+    await refusedWith(() => model.predictBatch('x'), TypeError, /^predictBatch: expected a non-empty array of inputs \(got 'x'\)$/);
+    // A Proxy around an Array is read once here and its copy sent: the same logits as the plain input.
+    const local = await loadModel(modelBytes);
+    assert.deepEqual(await model.predict(shiftingArray(x, 3)), local.predict(x));
+    local.dispose();
+  } finally {
+    model.dispose();
+  }
 });
