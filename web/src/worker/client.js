@@ -299,16 +299,16 @@ export class WorkerModel {
     return copyList(inputs, what).map((x, i) => this.#copyInput(x, `${what}[${i}]`));
   }
 
-  // `args[0]` is a function that copies the inputs: called after the checks of the model and options.
+  // `args[0]`, when given, is a function that copies the inputs: called after the checks of the model and options.
   async #call(op, [copyInputs, ...rest], options) {
     this.#live();
     if (options === null || typeof options !== 'object') throw new TypeError(`${op}: options must be an object`);
     if (options.invalid) throw options.invalid;
     checkSignal(options.signal, op);
-    const inputs = copyInputs();
+    const inputs = copyInputs ? [copyInputs()] : [];
     // The copies are ours: their buffers move to the worker instead of being copied again.
-    const transfer = [inputs].flat().filter((x) => ArrayBuffer.isView(x)).map((x) => x.buffer);
-    const args = [inputs, ...rest];
+    const transfer = inputs.flat(2).filter((x) => ArrayBuffer.isView(x)).map((x) => x.buffer);
+    const args = [...inputs, ...rest];
     const reply = await this.#open.request(op, { handle: this.#handle, args }, { ...options, transfer });
     if (reply.info) this.#info = { ...this.#info, ...reply.info };
     return reply.result;
