@@ -357,3 +357,42 @@ test('arguments of a worker model: the same TypeErrors (a Proxy cannot be sent t
     model.dispose();
   }
 });
+
+// A model whose graph nests `depth` subgraphs (GraphProto.node → NodeProto.attribute → AttributeProto.g → …),
+// written as protobuf wire bytes from the innermost size outwards (a builder's recursion would overflow first).
+function nestedGraphs(depth) {
+  const varint = (n) => {
+    const bytes = [];
+    for (; n > 127; n = Math.floor(n / 128)) bytes.push((n & 127) | 128);
+    bytes.push(n);
+    return bytes;
+  };
+  const headers = [];
+  let size = 0;
+  for (let level = 0; level < depth; level++) {
+    const levelHeaders = [];
+    for (const field of [6, 5, 1]) {  // AttributeProto.g, NodeProto.attribute, GraphProto.node
+      const header = [(field << 3) | 2, ...varint(size)];
+      levelHeaders.unshift(header);
+      size += header.length;
+    }
+    headers.push(levelHeaders.flat());
+  }
+  // ModelProto: ir_version 7 (field 1), opset_import { version 13 } (field 8), graph (field 7).
+  const bytes = [8, 7, 0x42, 2, 16, 13, 0x3a, ...varint(size)];
+  for (let level = depth - 1; level >= 0; level--) for (const byte of headers[level]) bytes.push(byte);
+  return Uint8Array.from(bytes);
+}
+
+test('structure: subgraphs nested 100,000 deep, a node without op_type, an input of rank 10,000 (with its batch axis)', async () => {
+  // protobufjs recurses per nested message; its stack overflow is named, not passed on as a truncated file.
+  await refusedWith(() => loadModel(nestedGraphs(100000)), Error,
+    /^invalid ONNX model: its messages are nested deeper than the protobuf decoder can follow .*the importer supports no subgraphs$/);
+  await refusedWith(() => loadModel(nestedGraphs(3)), Error, /^ONNX node 'node_0' \(\): the node has no operator type \(its op_type is empty\)$/);
+  const wide = buildModel({
+    input: { name: 'x', shape: [null, ...new Array(9999).fill(1)] },
+    output: { name: 'y' },
+    nodes: [{ op: 'Relu', name: 'relu', inputs: ['x'], outputs: ['y'] }],
+  });
+  await refusedWith(() => loadModel(wide), Error, /^the input 'x' has rank 10,000, which exceeds the engine's limit of 32$/);
+});

@@ -79,6 +79,12 @@ export function decodeModel(bytes) {
   try {
     return onnx.ModelProto.decode(view);
   } catch (error) {
+    // protobufjs recurses once per nested message: a file nesting subgraphs (or types) thousands deep exhausts
+    // the stack. The importer supports no subgraph, so such a file has nothing it could load.
+    if (error instanceof RangeError) {
+      throw invalidModel('its messages are nested deeper than the protobuf decoder can follow (subgraphs inside ' +
+        'subgraphs, or types inside types, thousands deep); the importer supports no subgraphs');
+    }
     throw invalidModel(`could not decode the protobuf (${error.message}); the file is truncated or not an ONNX model`);
   }
 }

@@ -8,7 +8,7 @@
 // Plain ES modules without Node built-ins, so that they run in Node and, bundled by esbuild, in browsers.
 
 import {
-  BATCH, DataType, MAX_NODES, checkShape, checkVersions, dataTypeName, decodeModel, defaultOpset, formatCount,
+  BATCH, DataType, MAX_NODES, checkRank, checkShape, checkVersions, dataTypeName, decodeModel, defaultOpset, formatCount,
   invalidModel, nodeError, product, constantNodeValue, tensorFromProto, toSafeInteger, unsupportedOperator,
 } from './decode.js';
 import { foldNode, foldableOperators, numeric, shapeTensor } from './fold.js';
@@ -39,7 +39,7 @@ export function decodeOnnx(bytes) {
   }
   graph.node.forEach((node, position) => {
     // Error messages need a name even for unnamed nodes (the decoded message is ours to annotate).
-    node.displayName = node.name || `${node.opType}_${position}`;
+    node.displayName = node.name || `${node.opType || 'node'}_${position}`;
     checkNodeStructure(node, domains);
   });
   return model;
@@ -47,6 +47,7 @@ export function decodeOnnx(bytes) {
 
 // What every node needs before its operator is looked at: an imported domain, and outputs (ONNX requires one).
 function checkNodeStructure(node, domains) {
+  if (!node.opType) throw nodeError(node, 'the node has no operator type (its op_type is empty)');
   const domain = node.domain || 'ai.onnx';
   if (!domains.has(domain)) {
     throw unsupportedOperator(node, `the model does not import its domain '${domain}' (opset_import lists ${[...domains.keys()].join(', ')})`);
@@ -497,6 +498,7 @@ function readGraphInput(graph, initializerNames, sequenceLength) {
   }
   const dims = tensorType.shape?.dim;
   if (!dims) throw invalidModel(`the input '${info.name}' has no shape`);
+  checkRank(dims.length, `the input '${info.name}'`);
   if (dims.length < 2) {
     throw invalidModel(`the input '${info.name}' must have a batch dimension followed by at least one more dimension, got rank ${dims.length}`);
   }
