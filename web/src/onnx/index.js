@@ -155,13 +155,13 @@ class GraphConverter {
       this.setConstant(node.output[0], constantNodeValue(node));
       return;
     }
+    const names = node.input.filter((name) => name);
+    const known = FOLDABLE.has(node.opType) || Object.hasOwn(OPERATORS, node.opType);
+    if (names.length === 0 && known) throw nodeError(node, 'the node has no inputs');
     if (node.opType === 'Shape' || node.opType === 'Size') {
       this.foldShape(node);
       return;
     }
-    const names = node.input.filter((name) => name);
-    const known = FOLDABLE.has(node.opType) || Object.hasOwn(OPERATORS, node.opType);
-    if (names.length === 0 && known) throw nodeError(node, 'the node has no inputs');
     if (names.length > 0 && names.every((name) => this.isConstant(node, name))) {
       const inputs = node.input.map((name) => (name ? this.tensors.get(name).constant : null));
       foldNode(node, inputs, this.opset).forEach((tensor, i) => { if (node.output[i]) this.setConstant(node.output[i], tensor); });
