@@ -396,3 +396,27 @@ test('structure: subgraphs nested 100,000 deep, a node without op_type, an input
   });
   await refusedWith(() => loadModel(wide), Error, /^the input 'x' has rank 10,000, which exceeds the engine's limit of 32$/);
 });
+
+test('options of the wrong type get a TypeError saying what was expected; wrong values stay Errors', async () => {
+  const model = await loadModel(modelBytes);
+  const typeErrors = [
+    [() => model.explain(x, { epsilon: '0.1' }), /^explain: epsilon must be a finite number \(got '0\.1'\)$/],
+    [() => model.explain(x, { method: 'integrated-gradients', steps: '32' }), /^explain: steps must be an integer from 1 to 4096 \(got '32'\)$/],
+    [() => model.explain(x, { layerRelevance: 1 }), /^explain: layerRelevance must be true or false \(got 1\)$/],
+    [() => model.explain(x, { target: [1] }), /^explain: target must be 'predicted' or an integer class index from 0 to 3 \(got Array\)$/],
+    [() => evaluate(model, [x], { patchSize: '2' }), /^evaluate: patchSize must be a positive integer \(got '2'\)$/],
+    [() => configure({ threads: '2' }), /^configure: threads must be an integer from 1 to 64 \(got '2'\)$/],
+    [() => loadModel(modelBytes, { threads: 2n }), /^loadModel: threads must be an integer from 1 to 64 \(got 2n \(a BigInt\)\)$/],
+  ];
+  for (const [attempt, message] of typeErrors) await refusedWith(attempt, TypeError, message);
+  const valueErrors = [
+    [() => model.explain(x, { epsilon: -1 }), /epsilon must be >= 0/],
+    [() => model.explain(x, { method: 'integrated-gradients', steps: 5000 }), /steps must be an integer from 1 to 4096 \(got 5000\)/],
+    [() => model.explain(x, { target: 9 }), /target must be 'predicted' or an integer class index from 0 to 3 \(got 9\)/],
+    [() => configure({ threads: 0 }), /threads must be an integer from 1 to 64 \(got 0\)/],
+  ];
+  for (const [attempt, message] of valueErrors) {
+    await assert.rejects(async () => attempt(), (error) => !(error instanceof TypeError) && message.test(error.message));
+  }
+  model.dispose();
+});

@@ -181,8 +181,10 @@ function checkStartedThreads(threads, where) {
 }
 
 function checkThreads(threads, where) {
-  if (!Number.isInteger(threads) || threads < 1 || threads > 64)
-    throw new RangeError(`${where}: threads must be an integer from 1 to 64 (got ${describe(threads)})`);
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
+    const Type = typeof threads === 'number' ? RangeError : TypeError;
+    throw new Type(`${where}: threads must be an integer from 1 to 64 (got ${describe(threads)})`);
+  }
 }
 
 /**
@@ -649,8 +651,10 @@ class Model {
 
   #normalizeTarget(target) {
     if (target === undefined || target === 'predicted') return -1;
-    if (!Number.isInteger(target) || target < 0 || target >= this.#outputSize)
-      throw new Error(`explain: target must be 'predicted' or an integer class index from 0 to ${this.#outputSize - 1} (got ${describe(target)})`);
+    if (!Number.isInteger(target) || target < 0 || target >= this.#outputSize) {
+      const Type = typeof target === 'number' || typeof target === 'string' ? Error : TypeError;
+      throw new Type(`explain: target must be 'predicted' or an integer class index from 0 to ${this.#outputSize - 1} (got ${describe(target)})`);
+    }
     return target;
   }
 
@@ -802,20 +806,24 @@ function oneOf(value, allowed, what) {
 
 function number(value, fallback, what, { min = -Infinity } = {}) {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new Error(`explain: ${what} must be a finite number (got ${describe(value)})`);
+  if (typeof value !== 'number') throw new TypeError(`explain: ${what} must be a finite number (got ${describe(value)})`);
+  if (!Number.isFinite(value)) throw new Error(`explain: ${what} must be a finite number (got ${describe(value)})`);
   if (value < min) throw new Error(`explain: ${what} must be >= ${min} (got ${value})`);
   return value;
 }
 
 function integer(value, fallback, what, min, max) {
   if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`explain: ${what} must be an integer from ${min} to ${max} (got ${describe(value)})`);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    const Type = typeof value === 'number' ? Error : TypeError;
+    throw new Type(`explain: ${what} must be an integer from ${min} to ${max} (got ${describe(value)})`);
+  }
   return value;
 }
 
 function boolean(value, what) {
   if (value === undefined) return false;
-  if (typeof value !== 'boolean') throw new Error(`explain: ${what} must be true or false (got ${describe(value)})`);
+  if (typeof value !== 'boolean') throw new TypeError(`explain: ${what} must be true or false (got ${describe(value)})`);
   return value;
 }
 
