@@ -660,11 +660,12 @@ class Model {
 
   #normalizeOutputRelevance(seed) {
     if (seed === undefined || seed === null) return null;
-    if (!(seed instanceof Float32Array || seed instanceof Float64Array || Array.isArray(seed)))
-      throw new TypeError('explain: outputRelevance must be a Float32Array');
-    if (seed.length !== this.#outputSize)
-      throw new Error(`explain: outputRelevance has ${seed.length} values, expected ${this.#outputSize}`);
-    const values = Float32Array.from(seed);
+    const tooLong = (length) => new Error(`explain: outputRelevance has ${length} values, expected ${this.#outputSize}`);
+    const copy = copyArray(seed, 'explain: outputRelevance', { expected: 'a Float32Array', maxLength: this.#outputSize, tooLong });
+    if (ArrayBuffer.isView(copy) && !(copy instanceof Float32Array || copy instanceof Float64Array))
+      throw new TypeError(`explain: outputRelevance must be a Float32Array (got ${describe(seed)})`);
+    if (copy.length !== this.#outputSize) throw tooLong(copy.length);
+    const values = Float32Array.from(copy);
     if (!values.every(Number.isFinite)) throw new Error('explain: outputRelevance contains NaN or Infinity');
     return values;
   }
@@ -830,9 +831,21 @@ function boolean(value, what) {
 // z-box bounds: a number, or one value per input of the layer they apply to (null: not given).
 function bounds(value, what, expectedLength) {
   if (value === undefined || value === null) return null;
-  const values = typeof value === 'number' ? Float32Array.of(value)
-    : (value instanceof Float32Array || value instanceof Float64Array || Array.isArray(value)) ? Float32Array.from(value) : null;
-  if (values === null) throw new TypeError(`explain: ${what} must be a number or a Float32Array`);
+  if (typeof value === 'number') return checkedBounds(Float32Array.of(value), what, expectedLength);
+  const maxLength = expectedLength ?? MAX_BOUNDS;
+  const copy = copyArray(value, `explain: ${what}`, {
+    expected: 'a number or a Float32Array', maxLength,
+    tooLong: (length) => new Error(`explain: ${what} has ${length} values, ${expectedLength == null ? `more than ${maxLength}` : `expected 1 or ${expectedLength}`}`),
+  });
+  if (ArrayBuffer.isView(copy) && !(copy instanceof Float32Array || copy instanceof Float64Array))
+    throw new TypeError(`explain: ${what} must be a number or a Float32Array (got ${describe(value)})`);
+  return checkedBounds(Float32Array.from(copy), what, expectedLength);
+}
+
+// A rule's bounds may be for any layer's input (checked by the engine): at most the engine's largest tensor.
+const MAX_BOUNDS = 2 ** 28;
+
+function checkedBounds(values, what, expectedLength) {
   if (!values.every(Number.isFinite)) throw new Error(`explain: ${what} contains NaN or Infinity`);
   if (values.length !== 1 && expectedLength != null && values.length !== expectedLength)
     throw new Error(`explain: ${what} has ${values.length} values, expected 1 or ${expectedLength}`);
