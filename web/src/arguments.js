@@ -56,7 +56,7 @@ export function copyArray(x, what, { expected, maxLength = MAX_ARRAY_LENGTH, too
         'with postMessage or structuredClone); pass an array whose buffer was not transferred, or a copy made before');
     }
     if (x.length > maxLength) throw tooLong(x.length);
-    return x.slice();
+    return TypedArray.prototype.slice.call(x);  // a copy even where a subclass's slice is a view (Node's Buffer)
   }
   if (posesAsTypedArray(x)) {
     throw new TypeError(`${what}: expected ${expected}; got an object that only poses as a ${describe(x)} (a Proxy ` +
