@@ -257,17 +257,19 @@ function chain(count, op) {
 
 test('deep graphs: 100,000 nodes refused with the named limit; long chains load without recursion', async () => {
   await refusedWith(() => loadModel(chain(100000, 'Relu')), Error,
-    /^unsupported ONNX model: the graph has 100,000 nodes, more than the importer's limit of 20,000$/);
+    /^unsupported ONNX model: the graph has 100,000 nodes, more than the importer's limit of 10,000$/);
   // 3,000 Relu layers: relu is idempotent, so the reference is relu(x).
   const relus = await loadModel(chain(3000, 'Relu'));
   assert.deepEqual(relus.predict(Float32Array.of(-1, 2, -3, 4)), Float32Array.of(0, 2, 0, 4));
   relus.dispose();
-  // 19,997 Neg nodes folded on a constant (an odd count: c → −c), then y = x + (−c): folding has no recursion either.
-  const negs = Array.from({ length: 19997 }, (_, i) => ({ op: 'Neg', name: `neg${i}`, inputs: [i === 0 ? 'c' : `n${i - 1}`], outputs: [`n${i}`] }));
+  // The limit exactly: 9,999 Neg nodes folded on a constant (an odd count: c → −c), then y = x + (−c); folding has no
+  // recursion either. One node more is refused.
+  await refusedWith(() => loadModel(chain(10001, 'Relu')), Error, /the graph has 10,001 nodes, more than the importer's limit of 10,000$/);
+  const negs = Array.from({ length: 9999 }, (_, i) => ({ op: 'Neg', name: `neg${i}`, inputs: [i === 0 ? 'c' : `n${i - 1}`], outputs: [`n${i}`] }));
   const folded = buildModel({
     input: { name: 'x', shape: [null, 4] },
     output: { name: 'y', shape: [null, 4] },
-    nodes: [...negs, { op: 'Add', name: 'shift', inputs: ['x', 'n19996'], outputs: ['y'] }],
+    nodes: [...negs, { op: 'Add', name: 'shift', inputs: ['x', 'n9998'], outputs: ['y'] }],
     initializers: { c: { dims: [4], data: Float32Array.of(1, 2, 3, 4) } },
   });
   const model = await loadModel(folded);
