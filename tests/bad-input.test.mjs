@@ -333,6 +333,8 @@ test('arguments: a Proxy, a fake typed array, a detached buffer, a shifting leng
   for (const [attempt] of checks) await assert.rejects(async () => attempt(), TypeError);
   // The length is read once: the values the first read promised are the values used (the reference: x itself).
   assert.deepEqual(model.predict(shiftingArray(x, 3)), model.predict(x));
+  const endless = new Proxy([], { get: (target, key) => (key === 'length' ? 2 ** 32 - 1 : 0) });
+  await refusedWith(() => model.predict(endless), Error, /^predict: input has 4294967295 values, expected 16 \(shape \[16\]\)$/);
   await rejectsCleanly(model, () => model.predict(shiftingArray(new Float32Array(3), 16)), /^predict: input has 3 values, expected 16 \(shape \[16\]\)$/);
   model.dispose();
 });
@@ -353,6 +355,9 @@ test('arguments of a worker model: the same TypeErrors (a Proxy cannot be sent t
     await refusedWith(() => model.explain(detachedCopy(x)), TypeError, new RegExp(`^explain: ${DETACHED.source}`));
     await refusedWith(() => evaluate(model, [proxy()]), TypeError, /^evaluate: inputs\[0\]: expected a Float32Array \(or an array of numbers\); got an object that only poses/);
     await refusedWith(() => model.predictBatch('x'), TypeError, /^predictBatch: expected a non-empty array of inputs \(got 'x'\)$/);
+    // A Proxy claiming 2^32 − 1 values is refused before any is read (reading them would take minutes).
+    const endless = new Proxy([], { get: (target, key) => (key === 'length' ? 2 ** 32 - 1 : 0) });
+    await refusedWith(() => model.predict(endless), Error, /^predict: input has 4294967295 values, expected 16 \(shape \[16\]\)$/);
     // A Proxy around an Array is read once here and its copy sent: the same logits as the plain input.
     const local = await loadModel(modelBytes);
     assert.deepEqual(await model.predict(shiftingArray(x, 3)), local.predict(x));

@@ -11,6 +11,8 @@ import { describe } from '../describe.js';
 import { copyArray, copyList, expectedInput } from '../arguments.js';
 
 const ERROR_TYPES = { TypeError, RangeError, Error };
+/** The longest sequence a token model with a dynamic sequence axis takes (index.js's MAX_TOKENS). */
+const MAX_TOKENS = 2 ** 20;
 
 /** One worker and its queue. */
 class WorkerConnection {
@@ -266,7 +268,7 @@ export class WorkerModel {
     if (onProgress !== undefined && typeof onProgress !== 'function')
       return Promise.reject(new TypeError(`evaluate: onProgress must be a function (got ${describe(onProgress)})`));
     const copies = () => copyList(inputs, 'evaluate: inputs')
-      .map((x, i) => copyArray(x, `evaluate: inputs[${i}]`, { expected: 'a Float32Array (or an array of numbers)' }));
+      .map((x, i) => copyArray(x, `evaluate: inputs[${i}]`, { expected: 'a Float32Array (or an array of numbers)', ...this.#inputLength(`evaluate: inputs[${i}]`) }));
     return this.#call('evaluate', [copies, { ...rest, progress: onProgress !== undefined }], { signal, onProgress });
   }
 
@@ -292,7 +294,18 @@ export class WorkerModel {
   // The caller's arrays are read once, here, as Model does (arguments.js): the same TypeErrors, and what is sent
   // is our copy, which structured clone can always send (it cannot send a Proxy, nor a detached buffer).
   #copyInput(x, what) {
-    return copyArray(x, what, { expected: expectedInput(this.#info.inputType) });
+    return copyArray(x, what, { expected: expectedInput(this.#info.inputType), ...this.#inputLength(what) });
+  }
+
+  // How many values an input may have (a Proxy may claim any length), and Model's words past it.
+  #inputLength(what) {
+    const { inputShape, inputType } = this.#info;
+    if (inputShape.includes(-1)) {
+      return { maxLength: MAX_TOKENS, tooLong: (length) => new Error(`${what}: ${length} token ids is more than the ${MAX_TOKENS} a dynamic sequence may have`) };
+    }
+    const size = inputShape.reduce((a, b) => a * b, 1);
+    const unit = inputType === 'float32' ? 'values' : 'token ids';
+    return { maxLength: size, tooLong: (length) => new Error(`${what}: input has ${length} ${unit}, expected ${size} (shape [${inputShape.join(', ')}])`) };
   }
 
   #copyInputs(inputs, what) {
