@@ -355,6 +355,8 @@ test('arguments of a worker model: the same TypeErrors (a Proxy cannot be sent t
     await refusedWith(() => model.explain(detachedCopy(x)), TypeError, new RegExp(`^explain: ${DETACHED.source}`));
     await refusedWith(() => evaluate(model, [proxy()]), TypeError, /^evaluate: inputs\[0\]: expected a Float32Array \(or an array of numbers\); got an object that only poses/);
     await refusedWith(() => model.predictBatch('x'), TypeError, /^predictBatch: expected a non-empty array of inputs \(got 'x'\)$/);
+    await refusedWith(() => loadModel(new Proxy(modelBytes, {}), { worker: true }), TypeError, /^loadModel: expected ONNX bytes .*; got an object that only poses as Uint8Array/);
+    await refusedWith(() => loadModel(detachedBytes(), { worker: true }), TypeError, /^loadModel: the ONNX bytes' ArrayBuffer is detached/);
     // A Proxy claiming 2^32 − 1 values is refused before any is read (reading them would take minutes).
     const endless = new Proxy([], { get: (target, key) => (key === 'length' ? 2 ** 32 - 1 : 0) });
     await refusedWith(() => model.predict(endless), Error, /^predict: input has 4294967295 values, expected 16 \(shape \[16\]\)$/);

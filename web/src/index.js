@@ -268,6 +268,7 @@ export async function loadModel(source, options = {}) {
   if (options.threads !== undefined) checkThreads(options.threads, 'loadModel');
   if (options.worker !== undefined && typeof options.worker !== 'boolean')
     throw new TypeError(`loadModel: worker must be true or false (got ${describe(options.worker)})`);
+  checkSourceBytes(source);  // before a worker load too: a Proxy or a detached buffer cannot be sent to it
   if (options.worker) return loadWorkerModel(platform, source, options, workerEngineSettings(options.threads));
   if (options.workerUrl !== undefined) throw new Error('loadModel: workerUrl is only used with worker: true');
   const { signal } = options;
@@ -297,7 +298,6 @@ function workerEngineSettings(threads) {
 }
 
 async function readSource(source) {
-  checkSourceBytes(source);
   if (source instanceof Uint8Array) return source;  // a Node Buffer too
   if (source instanceof ArrayBuffer) return new Uint8Array(source);
   if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
