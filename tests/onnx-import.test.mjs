@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-import { parseOnnx } from '../web/src/onnx/index.js';
+import { foldedOperators, parseOnnx, supportedOperators } from '../web/src/onnx/index.js';
+import { selectAlongAxes } from '../web/src/onnx/fold.js';
 import { buildModel, encodeModel, modelProto, randomFloats, randomTensor, int64s, onnx } from './helpers/onnx-builder.mjs';
 import { referenceForward } from './helpers/reference-forward.mjs';
 
@@ -1272,7 +1273,7 @@ test('an unsupported operator is named with its node', () => {
   assert.throws(() => parseOnnx(model({
     inputShape: [4],
     nodes: [{ op: 'Relu', name: 'custom', inputs: ['x'], outputs: ['y'], domain: 'com.example' }],
-  })), { message: "unsupported ONNX operator 'com.example.Relu' (node 'custom')" });
+  })), { message: "unsupported ONNX operator 'com.example.Relu' (node 'custom'): the model does not import its domain 'com.example' (opset_import lists ai.onnx)" });
   assert.throws(() => parseOnnx(model({ inputShape: [4], nodes: [{ op: 'Erf', inputs: ['x'], outputs: ['y'] }] })),
     { message: "unsupported ONNX operator 'Erf' (node 'Erf_0')" }, 'unnamed nodes get a positional name');
   assert.throws(() => parseOnnx(model({ inputShape: [1, 4, 4], nodes: [{ op: 'LpPool', name: 'lp', inputs: ['x'], outputs: ['y'] }] })),
@@ -2089,4 +2090,53 @@ test('ScatterND on constants is folded (a slice assignment)', () => {
     },
   }));
   assert.deepEqual(spec.nodes.map((n) => [n.kind, Array.from(n.constant)]), [['add', [0, 0, 0, 7, 8, 9]]]);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Issue 12: every load error names the node, its operator and the problem
+// ---------------------------------------------------------------------------------------------
+
+test('every operator with no inputs, one input, or an omitted first input: the error names node and operator', () => {
+  const operators = [...new Set([...supportedOperators, ...foldedOperators])].sort();
+  const internal = /undefined|Cannot read|is not a function|is not iterable|NaN|Maximum call stack/;
+  let refused = 0;
+  for (const op of operators) {
+    for (const inputs of [[], ['x'], ['', 'x']]) {
+      for (const inputShape of [[4], [3, 4, 4]]) {
+        const bytes = model({ inputShape, nodes: [{ op, name: 'n', inputs, outputs: ['y'] }] });
+        let message = null;
+        try {
+          parseOnnx(bytes);
+        } catch (error) {
+          message = error.message;
+        }
+        if (message === null) continue;
+        refused += 1;
+        const where = `${op} with inputs [${inputs}] on [${inputShape}]: ${message}`;
+        assert.doesNotMatch(message, internal, where);
+        // Graph-level refusals (an output that no longer depends on the input, or lost its batch axis) name the output.
+        if (message.startsWith("invalid ONNX model: the graph output 'y'")) continue;
+        assert.ok(message.includes("'n'") && message.includes(op), where);
+        if (inputs.length === 0 && op !== 'Constant') assert.match(message, /^ONNX node 'n' \(\w+\): the node has no inputs$/, where);
+      }
+    }
+  }
+  assert.ok(refused > operators.length, `${refused} refusals`);
+});
+
+test('selectAlongAxes (the folder\'s gather of index lists, a loop over axes) matches a naive enumeration', () => {
+  const dims = [3, 1, 4, 2, 5];
+  const data = randomFloats(dims.reduce((a, b) => a * b, 1), 12);
+  const lists = [[2, 0, 2], [0], [3, 1], [1, 0, 1], [4, 0, 2, 2]];
+  const strides = [40, 40, 10, 5, 1];
+  const expected = [];
+  for (const a of lists[0]) for (const b of lists[1]) for (const c of lists[2]) for (const d of lists[3]) for (const e of lists[4]) {
+    expected.push(data[a * strides[0] + b * strides[1] + c * strides[2] + d * strides[3] + e * strides[4]]);
+  }
+  const picked = selectAlongAxes({ dims, data, type: 'float' }, lists);
+  assert.deepEqual(picked.dims, [3, 1, 2, 3, 4]);
+  assert.deepEqual(Array.from(picked.data), expected);
+  // Empty lists and rank 0.
+  assert.deepEqual(selectAlongAxes({ dims: [2, 3], data: new Float32Array(6), type: 'float' }, [[1], []]).dims, [1, 0]);
+  assert.deepEqual(selectAlongAxes({ dims: [], data: [7], type: 'int' }, []).data, [7]);
 });

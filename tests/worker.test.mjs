@@ -54,7 +54,7 @@ test('errors from the worker keep their type and message; the model keeps workin
   try {
     await assert.rejects(remote.predict(new Float32Array(3)), { name: 'Error', message: /predict: input has 3 values, expected 784/ });
     await assert.rejects(remote.explain(digit, { composite: 'nope' }), { message: /unknown composite 'nope'/ });
-    await assert.rejects(remote.explain('pixels'), { name: 'TypeError', message: /the input must be a Float32Array \(got 'pixels'\)/ });
+    await assert.rejects(remote.explain('pixels'), { name: 'TypeError', message: /^explain: expected a Float32Array \(or a Float64Array or an array of numbers\) \(got 'pixels'\)$/ });
     await assert.rejects(remote.predict(digit, { seed: 1 }), { message: /predict: unknown option 'seed' \(known: signal\)/ });
     await assert.rejects(remote.explain(digit, 'epsilon-plus'), { name: 'TypeError', message: /explain: options must be an object/ });
     await assert.rejects(remote.explain(digit, { signal: 'stop' }), { name: 'TypeError', message: /signal must be an AbortSignal/ });

@@ -15,6 +15,7 @@
 
 import { mulberry32 as prng } from './random.js';
 import { describe } from './describe.js';
+import { copyArray, copyList } from './arguments.js';
 
 const OPTIONS = new Set([
   'order', 'patchSize', 'steps', 'fraction', 'perturbation', 'explain', 'relevance', 'target', 'onProgress', 'batchSize',
@@ -38,11 +39,14 @@ export async function evaluate(model, inputs, options = {}) {
     throw new Error(`evaluate: the model takes token ids (${model.inputType}); pixel flipping perturbs float inputs only`);
   const shape = model.inputShape;
   const inputSize = shape.reduce((a, b) => a * b, 1);
-  if (!Array.isArray(inputs) || inputs.length === 0) throw new TypeError('evaluate: inputs must be a non-empty array of inputs');
-  inputs.forEach((x, i) => {
-    if (!(x instanceof Float32Array || x instanceof Float64Array || Array.isArray(x)))
+  // The caller's arrays are read once (arguments.js); the copies are what is checked and perturbed.
+  const tooLong = (i) => (length) => new Error(`evaluate: inputs[${i}] has ${length} values, expected ${inputSize} (shape [${shape.join(', ')}])`);
+  inputs = copyList(inputs, 'evaluate: inputs').map((x, i) => {
+    const copy = copyArray(x, `evaluate: inputs[${i}]`, { expected: 'a Float32Array (or an array of numbers)', maxLength: inputSize, tooLong: tooLong(i) });
+    if (ArrayBuffer.isView(copy) && !(copy instanceof Float32Array || copy instanceof Float64Array))
       throw new TypeError(`evaluate: inputs[${i}] must be a Float32Array (got ${describe(x)})`);
-    if (x.length !== inputSize) throw new Error(`evaluate: inputs[${i}] has ${x.length} values, expected ${inputSize} (shape [${shape.join(', ')}])`);
+    if (copy.length !== inputSize) throw tooLong(i)(copy.length);
+    return copy;
   });
   const opts = normalizeOptions(options, model, inputs.length, inputSize);
   const patches = buildPatches(shape, opts.patchSize);
@@ -211,13 +215,13 @@ function normalizeOptions(options, model, count, inputSize) {
   else throw new Error(`evaluate: order must be 'morf', 'lerf', 'both' or an array of them (got ${describe(order)})`);
 
   const patchSize = options.patchSize ?? 1;
-  if (!Number.isInteger(patchSize) || patchSize < 1) throw new Error(`evaluate: patchSize must be a positive integer (got ${describe(patchSize)})`);
+  if (!Number.isInteger(patchSize) || patchSize < 1) throw new (typeof patchSize === 'number' ? Error : TypeError)(`evaluate: patchSize must be a positive integer (got ${describe(patchSize)})`);
   const steps = options.steps;
-  if (steps !== undefined && (!Number.isInteger(steps) || steps < 1)) throw new Error(`evaluate: steps must be a positive integer (got ${describe(steps)})`);
+  if (steps !== undefined && (!Number.isInteger(steps) || steps < 1)) throw new (typeof steps === 'number' ? Error : TypeError)(`evaluate: steps must be a positive integer (got ${describe(steps)})`);
   const fraction = options.fraction ?? 1;
-  if (typeof fraction !== 'number' || !(fraction > 0 && fraction <= 1)) throw new Error(`evaluate: fraction must be a number in (0, 1] (got ${describe(fraction)})`);
+  if (typeof fraction !== 'number' || !(fraction > 0 && fraction <= 1)) throw new (typeof fraction === 'number' ? Error : TypeError)(`evaluate: fraction must be a number in (0, 1] (got ${describe(fraction)})`);
   const batchSize = options.batchSize ?? 512;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`evaluate: batchSize must be a positive integer (got ${describe(batchSize)})`);
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new (typeof batchSize === 'number' ? Error : TypeError)(`evaluate: batchSize must be a positive integer (got ${describe(batchSize)})`);
 
   const onProgress = options.onProgress;
   if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('evaluate: onProgress must be a function (done, total) => void');

@@ -244,6 +244,9 @@ export interface Model {
   /**
    * The logits for one input of `inputShape`'s size. Throws an Error saying how much memory the call needs and
    * how much the engine has left when it does not fit (before allocating; the model keeps working).
+   * Every method reads its input arrays once (a copy is checked and used) and throws a TypeError saying what it
+   * expected for a value of the wrong type, a Proxy around a typed array, or a typed array whose buffer was
+   * transferred (detached).
    */
   predict(x: ModelInput): Float32Array;
   /** The logits of several inputs, in as few passes as fit the engine's memory (any number of inputs). */
@@ -343,9 +346,11 @@ export interface WorkerLoadOptions extends LoadOptions {
  * Loads an ONNX model from bytes, a File or Blob (e.g. from an `<input type="file">`), a Response, a file path
  * (Node) or a URL (relative ones against the page). `options.threads` sets the engine's threads when this call
  * starts the engine (the first loadModel); a later call with a different count rejects with an Error (threads are
- * fixed once the engine runs), as does a count that is not an integer from 1 to 64 (a RangeError) or an unknown
- * option. Rejects with an Error naming the problem for unreadable sources, invalid or unsupported ONNX files and
- * models that do not fit the engine's memory.
+ * fixed once the engine runs), as does a count that is not an integer from 1 to 64 (a RangeError; a TypeError when
+ * it is not a number) or an unknown option. Rejects with an Error naming the problem for unreadable sources, invalid
+ * or unsupported ONNX files (each load error names the node, its operator and the problem; IR versions 3 to 10 and
+ * ai.onnx opsets 1 to 20 are read, at most 10,000 nodes and 32 axes per tensor) and models that do not fit the
+ * engine's memory; with a TypeError for a source of the wrong type, a Proxy, or a detached buffer.
  */
 export function loadModel(source: ModelSource, options: WorkerLoadOptions): Promise<WorkerModel>;
 export function loadModel(source: ModelSource, options?: LoadOptions & { worker?: false }): Promise<Model>;

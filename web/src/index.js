@@ -6,6 +6,7 @@ import createLrpEngine from '../../build/wasm/lrp_engine.js';
 import * as platform from '#platform';
 import { convertOnnx, decodeOnnx } from './onnx/index.js';
 import { describe } from './describe.js';
+import { copyArray, copyList, expectedInput, isDetached } from './arguments.js';
 import { evaluate as evaluateModel } from './evaluate.js';
 import { loadWorkerModel, WorkerModel } from './worker/client.js';
 
@@ -23,6 +24,7 @@ export const methods = Object.freeze([
 const DEFAULT_COMPOSITE = 'epsilon-plus-flat';
 /** The longest sequence a token model with a dynamic sequence axis is converted for (2^20). */
 const MAX_TOKENS = 2 ** 20;
+const FLOAT_INPUT = expectedInput('float32');
 const EXPLAIN_OPTIONS = new Set([
   'target', 'method', 'composite', 'epsilon', 'gamma', 'low', 'high', 'stabilizer', 'zeroBias', 'rules',
   'layerRelevance', 'outputRelevance', 'steps', 'samples', 'noiseLevel', 'seed', 'restrict', 'product',
@@ -179,8 +181,10 @@ function checkStartedThreads(threads, where) {
 }
 
 function checkThreads(threads, where) {
-  if (!Number.isInteger(threads) || threads < 1 || threads > 64)
-    throw new RangeError(`${where}: threads must be an integer from 1 to 64 (got ${describe(threads)})`);
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
+    const Type = typeof threads === 'number' ? RangeError : TypeError;
+    throw new Type(`${where}: threads must be an integer from 1 to 64 (got ${describe(threads)})`);
+  }
 }
 
 /**
@@ -266,6 +270,7 @@ export async function loadModel(source, options = {}) {
   const maxOperations = checkMaxOperations(options.maxOperations);
   if (options.worker !== undefined && typeof options.worker !== 'boolean')
     throw new TypeError(`loadModel: worker must be true or false (got ${describe(options.worker)})`);
+  checkSourceBytes(source);  // before a worker load too: a Proxy or a detached buffer cannot be sent to it
   if (options.worker) return loadWorkerModel(platform, source, options, workerEngineSettings(options.threads));
   if (options.workerUrl !== undefined) throw new Error('loadModel: workerUrl is only used with worker: true');
   const { signal } = options;
@@ -348,6 +353,33 @@ async function readSource(source) {
     throw new Error(`loadModel: fetching ${source} failed: ${error.message}`);
   }
   return readResponse(response, source);
+}
+
+// Bytes that cannot be read refuse with what they are: a detached buffer (transferred to a worker), or a Proxy or
+// other object that only inherits from a typed array's or ArrayBuffer's prototype.
+function checkSourceBytes(source) {
+  const expected = 'expected ONNX bytes (ArrayBuffer or Uint8Array), a File, Blob or Response, a file path or a URL';
+  const isView = ArrayBuffer.isView(source);
+  let claims = false;
+  try {
+    claims = source instanceof ArrayBuffer || source instanceof Uint8Array || source instanceof Object.getPrototypeOf(Int8Array);
+  } catch { /* a Proxy whose getPrototypeOf trap throws: not bytes either */ }
+  const realBuffer = claims && !isView && isArrayBuffer(source);
+  if (claims && !isView && !realBuffer)
+    throw new TypeError(`loadModel: ${expected}; got an object that only poses as ${describe(source)} (a Proxy around one?): pass the bytes themselves`);
+  const buffer = isView ? source.buffer : realBuffer ? source : null;
+  if (buffer && isDetached(buffer))
+    throw new TypeError('loadModel: the ONNX bytes\' ArrayBuffer is detached (it was transferred, e.g. to a worker with postMessage); pass bytes whose buffer was not transferred');
+}
+
+// A real ArrayBuffer (its byteLength getter refuses anything else, a Proxy included).
+function isArrayBuffer(value) {
+  try {
+    Reflect.apply(Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'byteLength').get, value, []);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function readResponse(response, what) {
@@ -586,19 +618,21 @@ class Model {
     }
   }
 
+  // The caller's input, read once into a copy (arguments.js), then checked: the engine gets what was checked.
   #checkInput(x, what) {
     if (this.#inputType !== 'float32') return this.#checkTokenIds(x, what);
+    const tooLong = (length) => new Error(`${what}: input has ${length} values, expected ${this.#inputSize} (shape [${this.#inputShape.join(', ')}])`);
     if (x instanceof Int32Array || x instanceof BigInt64Array)
       throw new TypeError(`${what}: this model takes float32 input; got ${describe(x)} (integer arrays are for token-id models)`);
-    if (!(x instanceof Float32Array || x instanceof Float64Array || Array.isArray(x)))
-      throw new TypeError(`${what}: the input must be a Float32Array (got ${describe(x)})`);
-    if (x.length !== this.#inputSize)
-      throw new Error(`${what}: input has ${x.length} values, expected ${this.#inputSize} (shape [${this.#inputShape.join(', ')}])`);
-    if (Array.isArray(x)) {
-      const notNumber = x.findIndex((v) => typeof v !== 'number');
-      if (notNumber >= 0) throw new TypeError(`${what}: input holds ${describe(x[notNumber])} at index ${notNumber}; all values must be numbers`);
+    const copy = copyArray(x, what, { expected: FLOAT_INPUT, maxLength: this.#inputSize, tooLong });
+    if (ArrayBuffer.isView(copy) && !(copy instanceof Float32Array || copy instanceof Float64Array))
+      throw new TypeError(`${what}: expected ${FLOAT_INPUT} (got ${describe(x)})`);
+    if (copy.length !== this.#inputSize) throw tooLong(copy.length);
+    if (Array.isArray(copy)) {
+      const notNumber = copy.findIndex((v) => typeof v !== 'number');
+      if (notNumber >= 0) throw new TypeError(`${what}: input holds ${describe(copy[notNumber])} at index ${notNumber}; all values must be numbers`);
     }
-    const input = x instanceof Float32Array ? x : Float32Array.from(x);
+    const input = copy instanceof Float32Array ? copy : Float32Array.from(copy);
     const bad = input.findIndex((v) => !Number.isFinite(v));
     if (bad >= 0) throw new Error(`${what}: input contains ${input[bad]} at index ${bad}; all values must be finite`);
     return input;
@@ -607,30 +641,41 @@ class Model {
   // Token ids: Int32Array, BigInt64Array, an array of integers, or a Float32Array of integers; each in
   // [0, vocabulary). They reach the engine as float32, which holds every integer below 2^24 exactly.
   #checkTokenIds(x, what) {
-    const accepted = x instanceof Int32Array || x instanceof BigInt64Array || x instanceof Float32Array || Array.isArray(x);
-    if (!accepted)
-      throw new TypeError(`${what}: this model takes token ids (${this.#inputType}): an Int32Array, a BigInt64Array or an array of integers (got ${describe(x)})`);
-    if (this.#decoded) this.#useLength(x.length, what);
-    if (x.length !== this.#inputSize)
-      throw new Error(`${what}: input has ${x.length} token ids, expected ${this.#inputSize} (shape [${this.#inputShape.join(', ')}])`);
+    const expected = expectedInput(this.#inputType);
+    const maxLength = this.#decoded ? MAX_TOKENS : this.#inputSize;
+    const copy = copyArray(x, what, {
+      expected,
+      maxLength,
+      tooLong: (length) => new Error(this.#decoded
+        ? `${what}: ${length} token ids is more than the ${MAX_TOKENS} a dynamic sequence may have`
+        : `${what}: input has ${length} token ids, expected ${this.#inputSize} (shape [${this.#inputShape.join(', ')}])`),
+    });
+    const accepted = copy instanceof Int32Array || copy instanceof BigInt64Array || copy instanceof Float32Array || Array.isArray(copy);
+    if (!accepted) throw new TypeError(`${what}: this model takes ${expected} (got ${describe(x)})`);
+    if (this.#decoded) this.#useLength(copy.length, what);
+    if (copy.length !== this.#inputSize)
+      throw new Error(`${what}: input has ${copy.length} token ids, expected ${this.#inputSize} (shape [${this.#inputShape.join(', ')}])`);
     const limit = this.#vocabularySize ?? 2 ** 24;
-    const ids = new Float32Array(x.length);
-    for (let i = 0; i < x.length; i++) {
-      const id = typeof x[i] === 'bigint' ? Number(x[i]) : x[i];
+    const ids = new Float32Array(copy.length);
+    for (let i = 0; i < copy.length; i++) {
+      const id = typeof copy[i] === 'bigint' ? Number(copy[i]) : copy[i];
       if (!(Number.isInteger(id) && id >= 0 && id < limit))
-        throw new Error(`${what}: token id ${describe(x[i])} at position ${i} is not an integer from 0 to ${limit - 1} (the vocabulary)`);
+        throw new Error(`${what}: token id ${describe(copy[i])} at position ${i} is not an integer from 0 to ${limit - 1} (the vocabulary)`);
       ids[i] = id;
     }
     return ids;
   }
 
   #checkBatch(inputs, what) {
-    if (!Array.isArray(inputs) || inputs.length === 0) throw new TypeError(`${what}: expected a non-empty array of inputs`);
+    const list = copyList(inputs, what);
     if (this.#decoded) {
-      const lengths = new Set(inputs.map((x) => x?.length));
+      // Each input read once here; the per-input checks below then read these copies.
+      const copies = list.map((x, i) => copyArray(x, `${what}[${i}]`, { expected: expectedInput(this.#inputType), maxLength: MAX_TOKENS, tooLong: (length) => new Error(`${what}[${i}]: ${length} token ids is more than the ${MAX_TOKENS} a dynamic sequence may have`) }));
+      const lengths = new Set(copies.map((x) => x.length));
       if (lengths.size > 1) throw new Error(`${what}: the inputs have different numbers of tokens (${[...lengths].join(', ')}); a batch needs one length`);
+      return copies.map((x, i) => this.#checkInput(x, `${what}[${i}]`));
     }
-    return inputs.map((x, i) => this.#checkInput(x, `${what}[${i}]`));
+    return list.map((x, i) => this.#checkInput(x, `${what}[${i}]`));
   }
 
   // What the output's relevance became: Σ at the input, and what each kind of operation absorbed.
@@ -695,18 +740,21 @@ class Model {
 
   #normalizeTarget(target) {
     if (target === undefined || target === 'predicted') return -1;
-    if (!Number.isInteger(target) || target < 0 || target >= this.#outputSize)
-      throw new Error(`explain: target must be 'predicted' or an integer class index from 0 to ${this.#outputSize - 1} (got ${describe(target)})`);
+    if (!Number.isInteger(target) || target < 0 || target >= this.#outputSize) {
+      const Type = typeof target === 'number' || typeof target === 'string' ? Error : TypeError;
+      throw new Type(`explain: target must be 'predicted' or an integer class index from 0 to ${this.#outputSize - 1} (got ${describe(target)})`);
+    }
     return target;
   }
 
   #normalizeOutputRelevance(seed) {
     if (seed === undefined || seed === null) return null;
-    if (!(seed instanceof Float32Array || seed instanceof Float64Array || Array.isArray(seed)))
-      throw new TypeError('explain: outputRelevance must be a Float32Array');
-    if (seed.length !== this.#outputSize)
-      throw new Error(`explain: outputRelevance has ${seed.length} values, expected ${this.#outputSize}`);
-    const values = Float32Array.from(seed);
+    const tooLong = (length) => new Error(`explain: outputRelevance has ${length} values, expected ${this.#outputSize}`);
+    const copy = copyArray(seed, 'explain: outputRelevance', { expected: 'a Float32Array', maxLength: this.#outputSize, tooLong });
+    if (ArrayBuffer.isView(copy) && !(copy instanceof Float32Array || copy instanceof Float64Array))
+      throw new TypeError(`explain: outputRelevance must be a Float32Array (got ${describe(seed)})`);
+    if (copy.length !== this.#outputSize) throw tooLong(copy.length);
+    const values = Float32Array.from(copy);
     if (!values.every(Number.isFinite)) throw new Error('explain: outputRelevance contains NaN or Infinity');
     return values;
   }
@@ -854,29 +902,45 @@ function oneOf(value, allowed, what) {
 
 function number(value, fallback, what, { min = -Infinity } = {}) {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new Error(`explain: ${what} must be a finite number (got ${describe(value)})`);
+  if (typeof value !== 'number') throw new TypeError(`explain: ${what} must be a finite number (got ${describe(value)})`);
+  if (!Number.isFinite(value)) throw new Error(`explain: ${what} must be a finite number (got ${describe(value)})`);
   if (value < min) throw new Error(`explain: ${what} must be >= ${min} (got ${value})`);
   return value;
 }
 
 function integer(value, fallback, what, min, max) {
   if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`explain: ${what} must be an integer from ${min} to ${max} (got ${describe(value)})`);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    const Type = typeof value === 'number' ? Error : TypeError;
+    throw new Type(`explain: ${what} must be an integer from ${min} to ${max} (got ${describe(value)})`);
+  }
   return value;
 }
 
 function boolean(value, what) {
   if (value === undefined) return false;
-  if (typeof value !== 'boolean') throw new Error(`explain: ${what} must be true or false (got ${describe(value)})`);
+  if (typeof value !== 'boolean') throw new TypeError(`explain: ${what} must be true or false (got ${describe(value)})`);
   return value;
 }
 
 // z-box bounds: a number, or one value per input of the layer they apply to (null: not given).
 function bounds(value, what, expectedLength) {
   if (value === undefined || value === null) return null;
-  const values = typeof value === 'number' ? Float32Array.of(value)
-    : (value instanceof Float32Array || value instanceof Float64Array || Array.isArray(value)) ? Float32Array.from(value) : null;
-  if (values === null) throw new TypeError(`explain: ${what} must be a number or a Float32Array`);
+  if (typeof value === 'number') return checkedBounds(Float32Array.of(value), what, expectedLength);
+  const maxLength = expectedLength ?? MAX_BOUNDS;
+  const copy = copyArray(value, `explain: ${what}`, {
+    expected: 'a number or a Float32Array', maxLength,
+    tooLong: (length) => new Error(`explain: ${what} has ${length} values, ${expectedLength == null ? `more than ${maxLength}` : `expected 1 or ${expectedLength}`}`),
+  });
+  if (ArrayBuffer.isView(copy) && !(copy instanceof Float32Array || copy instanceof Float64Array))
+    throw new TypeError(`explain: ${what} must be a number or a Float32Array (got ${describe(value)})`);
+  return checkedBounds(Float32Array.from(copy), what, expectedLength);
+}
+
+// A rule's bounds may be for any layer's input (checked by the engine): at most the engine's largest tensor.
+const MAX_BOUNDS = 2 ** 28;
+
+function checkedBounds(values, what, expectedLength) {
   if (!values.every(Number.isFinite)) throw new Error(`explain: ${what} contains NaN or Infinity`);
   if (values.length !== 1 && expectedLength != null && values.length !== expectedLength)
     throw new Error(`explain: ${what} has ${values.length} values, expected 1 or ${expectedLength}`);

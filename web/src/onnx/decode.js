@@ -17,6 +17,34 @@ export const MAX_ELEMENTS = 2 ** 28;
  */
 export const BATCH = Symbol('batch');
 
+/**
+ * Most axes of any tensor the importer handles (constant or computed). The engine's layers take per-sample
+ * shapes of rank ≤ 6 (docs/layers.md); folded shape arithmetic may hold more, but no export needs 32.
+ */
+export const MAX_RANK = 32;
+
+/**
+ * Most nodes in a graph. The engine builds a model in time that grows faster than its node count (each layer's
+ * memory check walks the layers before it): a chain of 10,000 Relu loads in about 4 s on a 2-core machine,
+ * 20,000 in 7 to 11 s, 100,000 in 141 s. Real exports stay far below (the test fixtures: at most 353 nodes).
+ */
+export const MAX_NODES = 10000;
+
+/** The ai.onnx operator sets the importer handles (README, "Supported ONNX operators"). */
+export const OPSET_RANGE = Object.freeze({ min: 1, max: 20 });
+/** The ONNX IR versions the importer reads: 3 (ONNX 1.0, the first with operator sets) to 10 (ONNX 1.16 and 1.17). */
+export const IR_VERSION_RANGE = Object.freeze({ min: 3, max: 10 });
+
+/** 10000 → '10,000' (messages quote sizes as people read them). */
+export function formatCount(n) {
+  return Number.isFinite(n) ? n.toLocaleString('en-US') : String(n);
+}
+
+/** A rank above MAX_RANK refused with `label` (the node and operator, or the initializer). */
+export function checkRank(rank, label) {
+  if (rank > MAX_RANK) throw new Error(`${label} has rank ${formatCount(rank)}, which exceeds the engine's limit of ${MAX_RANK}`);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Errors
 // ---------------------------------------------------------------------------------------------
@@ -51,6 +79,12 @@ export function decodeModel(bytes) {
   try {
     return onnx.ModelProto.decode(view);
   } catch (error) {
+    // protobufjs recurses once per nested message: a file nesting subgraphs (or types) thousands deep exhausts
+    // the stack. The importer supports no subgraph, so such a file has nothing it could load.
+    if (error instanceof RangeError) {
+      throw invalidModel('its messages are nested deeper than the protobuf decoder can follow (subgraphs inside ' +
+        'subgraphs, or types inside types, thousands deep); the importer supports no subgraphs');
+    }
     throw invalidModel(`could not decode the protobuf (${error.message}); the file is truncated or not an ONNX model`);
   }
 }
@@ -68,6 +102,34 @@ function asUint8Array(bytes) {
 export function defaultOpset(model) {
   const entry = model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx');
   return entry ? toSafeInteger(entry.version) : 1;
+}
+
+/**
+ * The model's IR version and ai.onnx operator set within the ranges the importer handles (IR_VERSION_RANGE,
+ * OPSET_RANGE), each domain imported once, and every node's domain imported: operators change meaning between
+ * operator sets, so a version outside the range cannot be read safely.
+ */
+export function checkVersions(model) {
+  const ir = toSafeInteger(model.irVersion ?? 0);
+  if (!(Number.isSafeInteger(ir) && ir >= IR_VERSION_RANGE.min && ir <= IR_VERSION_RANGE.max)) {
+    throw new Error(`unsupported ONNX model: IR version ${formatCount(ir)}; the importer reads IR versions ` +
+      `${IR_VERSION_RANGE.min} to ${IR_VERSION_RANGE.max} (ONNX 1.0 to 1.17)${ir > IR_VERSION_RANGE.max ? '; export with an older onnx package' : ''}`);
+  }
+  const versions = new Map();
+  for (const entry of model.opsetImport) {
+    const domain = entry.domain || 'ai.onnx';
+    const version = toSafeInteger(entry.version ?? 0);
+    if (versions.has(domain)) throw invalidModel(`the operator set of domain '${domain}' is imported twice (versions ${versions.get(domain)} and ${version})`);
+    versions.set(domain, version);
+  }
+  const opset = versions.get('ai.onnx');
+  if (opset === undefined) throw invalidModel('the model imports no ai.onnx operator set (opset_import has no entry for the default domain)');
+  if (!(Number.isSafeInteger(opset) && opset >= OPSET_RANGE.min && opset <= OPSET_RANGE.max)) {
+    const advice = opset > OPSET_RANGE.max ? `; export with opset_version=${OPSET_RANGE.max} or lower` : '';
+    throw new Error(`unsupported ONNX model: ai.onnx opset ${formatCount(opset)}; the importer handles opsets ` +
+      `${OPSET_RANGE.min} to ${OPSET_RANGE.max}${advice}`);
+  }
+  return versions;
 }
 
 export function dataTypeName(type) {
@@ -157,6 +219,7 @@ export function tensorFromProto(proto, label) {
 
 /** Element count of constant dims, checked before anything is allocated (0 is legal: empty tensor). */
 export function elementCount(dims, label) {
+  checkRank(dims.length, label);
   let count = 1;
   for (const dim of dims) {
     if (!(Number.isSafeInteger(dim) && dim >= 0)) throw invalidModel(`${label} has an invalid dimension ${dim} in dims [${dims}]`);
@@ -241,6 +304,7 @@ export function formatDim(dim) {
 
 /** Every dimension a positive integer and the total within MAX_ELEMENTS. */
 export function checkShape(shape, describe) {
+  if (shape.length > MAX_RANK) checkRank(shape.length, describe());
   let count = 1;
   for (const dim of shape) {
     if (!(Number.isSafeInteger(dim) && dim > 0)) throw new Error(`${describe()} has an invalid dimension ${formatDim(dim)} in shape [${shape.map(formatDim)}]`);

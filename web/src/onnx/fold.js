@@ -9,7 +9,7 @@
 // is evaluated per sample, at batch size 1).
 
 import {
-  BATCH, DataType, MAX_ELEMENTS, attrInt, attrInts, attrString, constantNodeValue, dataTypeName, nodeError,
+  BATCH, DataType, MAX_ELEMENTS, attrInt, checkRank, attrInts, attrString, constantNodeValue, dataTypeName, nodeError,
   normalizeAxis, product, range, rowMajorStrides, sameDims, unsupportedOperator,
 } from './decode.js';
 
@@ -23,7 +23,11 @@ export function foldNode(node, inputs, opset) {
     throw unsupportedOperator(node, 'all its inputs are constants, but it cannot be evaluated at load time');
   }
   const outputs = EVALUATORS[node.opType](node, inputs, opset);
-  return Array.isArray(outputs) ? outputs : [outputs];
+  const list = Array.isArray(outputs) ? outputs : [outputs];
+  // Every constant enters bounded (decode.js checks initializers and Constant values); a result bounded too keeps
+  // every later evaluator's loops over axes short.
+  for (const output of list) checkRank(output.dims.length, `ONNX node '${node.displayName}' (${node.opType}): its result`);
+  return list;
 }
 
 /** The operators the folder can evaluate. */
@@ -81,7 +85,7 @@ function intValues(node, t, role) {
 
 /** ONNX multidirectional (numpy) broadcasting of several shapes. */
 export function broadcastShapes(node, shapes) {
-  const rank = Math.max(...shapes.map((s) => s.length));
+  const rank = shapes.reduce((most, s) => Math.max(most, s.length), 0);
   const out = new Array(rank).fill(1);
   for (const shape of shapes) {
     const offset = rank - shape.length;
@@ -119,20 +123,31 @@ export function broadcastIndices(dims, outDims) {
   return indices;
 }
 
-/** Values at the cartesian product of per-axis index lists, in row-major order. */
+/**
+ * Values at the cartesian product of per-axis index lists, in row-major order. An odometer over the axes, not a
+ * recursion: its depth would be the rank, which a hostile file sets (the rank is bounded, but loops cost nothing).
+ */
 export function selectAlongAxes(t, lists) {
   const strides = rowMajorStrides(t.dims);
   const count = product(lists.map((list) => list.length));
   const values = t.type === 'float' ? new t.data.constructor(count) : new Array(count);
-  let k = 0;
-  const visit = (axis, offset) => {
-    if (axis === lists.length) {
-      values[k++] = t.data[offset];
-      return;
+  const rank = lists.length;
+  const position = new Array(rank).fill(0);  // the index into each axis' list
+  let offset = 0;
+  for (let axis = 0; axis < rank; axis++) offset += (lists[axis][0] ?? 0) * strides[axis];
+  for (let k = 0; k < count; k++) {
+    values[k] = t.data[offset];
+    for (let axis = rank - 1; axis >= 0; axis--) {
+      const list = lists[axis];
+      offset -= list[position[axis]] * strides[axis];
+      if (++position[axis] < list.length) {
+        offset += list[position[axis]] * strides[axis];
+        break;
+      }
+      position[axis] = 0;
+      offset += list[0] * strides[axis];
     }
-    for (const index of lists[axis]) visit(axis + 1, offset + index * strides[axis]);
-  };
-  visit(0, 0);
+  }
   return tensor(lists.map((list) => list.length), values, t.type);
 }
 
@@ -190,7 +205,7 @@ function sliceIndices(size, start, end, step) {
 // ---------------------------------------------------------------------------------------------
 
 /** An n-ary element-wise operator with numpy broadcasting; `f` gets numbers (BATCH read as 1). */
-function elementwise(f, { resultType = null, intDivision = false } = {}) {
+function elementwise(f, { resultType = null, intDivision = false, variadic = false } = {}) {
   return (node, inputs) => {
     const operands = inputs.filter(Boolean);
     const outDims = broadcastShapes(node, operands.map((t) => t.dims));
@@ -202,7 +217,8 @@ function elementwise(f, { resultType = null, intDivision = false } = {}) {
     const args = new Array(operands.length);
     for (let k = 0; k < count; k++) {
       for (let j = 0; j < operands.length; j++) args[j] = numeric(operands[j].data[indexLists[j] ? indexLists[j][k] : k]);
-      let value = f(...args);
+      // Variadic operators (Sum, Min, Max) take the array: a spread of a node's 100,000 inputs would overflow the stack.
+      let value = variadic ? f(args) : f(args[0], args[1]);
       if (type === 'int') value = intDivision && allInt ? Math.trunc(value) : typeof value === 'boolean' ? Number(value) : value;
       values[k] = value;
     }
@@ -629,9 +645,9 @@ const EVALUATORS = {
   Div: elementwise((a, b) => a / b, { intDivision: true }),
   Mod: elementwise((a, b) => a - b * Math.floor(a / b)),
   Pow: elementwise((a, b) => a ** b),
-  Min: elementwise((...v) => Math.min(...v)),
-  Max: elementwise((...v) => Math.max(...v)),
-  Sum: elementwise((...v) => v.reduce((a, b) => a + b, 0)),
+  Min: elementwise((v) => v.reduce((a, b) => Math.min(a, b)), { variadic: true }),
+  Max: elementwise((v) => v.reduce((a, b) => Math.max(a, b)), { variadic: true }),
+  Sum: elementwise((v) => v.reduce((a, b) => a + b, 0), { variadic: true }),
   Neg: unary((a) => -a),
   Abs: unary(Math.abs),
   Sqrt: unary(Math.sqrt),

@@ -8,8 +8,8 @@
 // Plain ES modules without Node built-ins, so that they run in Node and, bundled by esbuild, in browsers.
 
 import {
-  BATCH, DataType, checkShape, dataTypeName, decodeModel, defaultOpset, invalidModel, nodeError, product,
-  constantNodeValue, tensorFromProto, toSafeInteger, unsupportedOperator,
+  BATCH, DataType, MAX_NODES, checkRank, checkShape, checkVersions, dataTypeName, decodeModel, defaultOpset, formatCount,
+  invalidModel, nodeError, product, constantNodeValue, tensorFromProto, toSafeInteger, unsupportedOperator,
 } from './decode.js';
 import { foldNode, foldableOperators, numeric, shapeTensor } from './fold.js';
 import { OPERATORS, convertedOperators, describeShape, fromSymbolic, symbolicShape } from './operators.js';
@@ -33,11 +33,26 @@ export function decodeOnnx(bytes) {
   const model = decodeModel(bytes);
   const graph = model.graph;
   if (!graph) throw invalidModel('the model has no graph');
+  const domains = checkVersions(model);
+  if (graph.node.length > MAX_NODES) {
+    throw new Error(`unsupported ONNX model: the graph has ${formatCount(graph.node.length)} nodes, more than the importer's limit of ${formatCount(MAX_NODES)}`);
+  }
   graph.node.forEach((node, position) => {
     // Error messages need a name even for unnamed nodes (the decoded message is ours to annotate).
-    node.displayName = node.name || `${node.opType}_${position}`;
+    node.displayName = node.name || `${node.opType || 'node'}_${position}`;
+    checkNodeStructure(node, domains);
   });
   return model;
+}
+
+// What every node needs before its operator is looked at: an imported domain, and outputs (ONNX requires one).
+function checkNodeStructure(node, domains) {
+  if (!node.opType) throw nodeError(node, 'the node has no operator type (its op_type is empty)');
+  const domain = node.domain || 'ai.onnx';
+  if (!domains.has(domain)) {
+    throw unsupportedOperator(node, `the model does not import its domain '${domain}' (opset_import lists ${[...domains.keys()].join(', ')})`);
+  }
+  if (!node.output.some((name) => name)) throw nodeError(node, 'the node has no outputs');
 }
 
 /**
@@ -127,8 +142,8 @@ class GraphConverter {
     const fusions = findFusions(this.graph);
     this.graph.node.forEach((node, position) => {
       const fusion = fusions.get(position);
-      if (!fusion) this.convertNode(node);
-      else if (fusion.anchor === position) this.convertFusion(fusion);
+      if (!fusion) withNode(node, () => this.convertNode(node));
+      else if (fusion.anchor === position) withNode(node, () => this.convertFusion(fusion));
       // Other nodes of a fusion are built with it, at its last node.
     });
   }
@@ -140,11 +155,13 @@ class GraphConverter {
       this.setConstant(node.output[0], constantNodeValue(node));
       return;
     }
+    const names = node.input.filter((name) => name);
+    const known = FOLDABLE.has(node.opType) || Object.hasOwn(OPERATORS, node.opType);
+    if (names.length === 0 && known) throw nodeError(node, 'the node has no inputs');
     if (node.opType === 'Shape' || node.opType === 'Size') {
       this.foldShape(node);
       return;
     }
-    const names = node.input.filter((name) => name);
     if (names.length > 0 && names.every((name) => this.isConstant(node, name))) {
       const inputs = node.input.map((name) => (name ? this.tensors.get(name).constant : null));
       foldNode(node, inputs, this.opset).forEach((tensor, i) => { if (node.output[i]) this.setConstant(node.output[i], tensor); });
@@ -197,6 +214,10 @@ class GraphConverter {
 
   /** The table entry of `name` as it is, possibly a pending Pad. */
   lookup(node, name) {
+    if (!name) {
+      const given = node.input.filter((input) => input).length;
+      throw nodeError(node, `a required input is missing (the node has ${given} input${given === 1 ? '' : 's'}: [${node.input.map((input) => `'${input}'`).join(', ')}])`);
+    }
     const entry = this.tensors.get(name);
     if (!entry) throw nodeError(node, `input '${name}' is not produced by any earlier node (missing tensor, or nodes not in topological order)`);
     return entry;
@@ -446,6 +467,22 @@ class GraphConverter {
   }
 }
 
+/**
+ * Runs the conversion of `node`; an error that does not name it (from a helper, or a JavaScript error on input no
+ * check foresaw) is given its name and operator, so that every load error says where the problem is.
+ */
+function withNode(node, convert) {
+  try {
+    convert();
+  } catch (error) {
+    if (!(error instanceof Error) || error.message.includes(`'${node.displayName}'`)) throw error;
+    const internal = error instanceof TypeError || error instanceof RangeError;
+    const wrapped = nodeError(node, internal ? `the importer could not convert it (${error.message})` : error.message);
+    wrapped.cause = error;
+    throw wrapped;
+  }
+}
+
 function readGraphInput(graph, initializerNames, sequenceLength) {
   // Old exporters (IR < 4) list the initializers among the inputs too.
   const inputs = graph.input.filter((info) => !initializerNames.has(info.name));
@@ -461,6 +498,7 @@ function readGraphInput(graph, initializerNames, sequenceLength) {
   }
   const dims = tensorType.shape?.dim;
   if (!dims) throw invalidModel(`the input '${info.name}' has no shape`);
+  checkRank(dims.length, `the input '${info.name}'`);
   if (dims.length < 2) {
     throw invalidModel(`the input '${info.name}' must have a batch dimension followed by at least one more dimension, got rank ${dims.length}`);
   }

@@ -708,7 +708,7 @@ function adoptBatchAxis(node, ctx, entry, other) {
  * stay right-aligned when the batch axis is removed from both at the same place.
  */
 function broadcastWithBatch(node, entries, shapes) {
-  const rank = Math.max(...shapes.map((s) => s.length));
+  const rank = shapes.reduce((most, s) => Math.max(most, s.length), 0);
   const positions = shapes.map((s) => (s.includes(BATCH) ? s.indexOf(BATCH) + rank - s.length : null));
   const known = positions.filter((p) => p !== null);
   if (new Set(known).size > 1) {

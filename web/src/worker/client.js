@@ -8,8 +8,11 @@
 // AbortSignal can drop a request that has not started: a worker busy with a call cannot read messages.
 // Inputs are copied (the caller's arrays stay usable); results are transferred, not copied.
 import { describe } from '../describe.js';
+import { copyArray, copyList, expectedInput } from '../arguments.js';
 
 const ERROR_TYPES = { TypeError, RangeError, Error };
+/** The longest sequence a token model with a dynamic sequence axis takes (index.js's MAX_TOKENS). */
+const MAX_TOKENS = 2 ** 20;
 
 /** One worker and its queue. */
 class WorkerConnection {
@@ -245,19 +248,21 @@ export class WorkerModel {
   /** loadModel's maxOperations, checked in the worker. */
   get maxOperations() { return this.#info.maxOperations; }
 
-  predict(x, options = {}) { return this.#call('predict', [x], signalOnly(options, 'predict')); }
-  predictBatch(inputs, options = {}) { return this.#call('predictBatch', [inputs], signalOnly(options, 'predictBatch')); }
+  predict(x, options = {}) { return this.#call('predict', [() => this.#copyInput(x, 'predict')], signalOnly(options, 'predict')); }
+  predictBatch(inputs, options = {}) {
+    return this.#call('predictBatch', [() => this.#copyInputs(inputs, 'predictBatch')], signalOnly(options, 'predictBatch'));
+  }
 
   explain(x, options = {}) {
     if (!isObject(options)) return Promise.reject(new TypeError('explain: options must be an object'));
     const { signal, ...rest } = options;
-    return this.#call('explain', [x, rest], { signal });
+    return this.#call('explain', [() => this.#copyInput(x, 'explain'), rest], { signal });
   }
 
   explainBatch(inputs, options = {}) {
     if (!isObject(options)) return Promise.reject(new TypeError('explainBatch: options must be an object'));
     const { signal, ...rest } = options;
-    return this.#call('explainBatch', [inputs, rest], { signal });
+    return this.#call('explainBatch', [() => this.#copyInputs(inputs, 'explainBatch'), rest], { signal });
   }
 
   /** evaluate(model, …) of a worker model: run in the worker (onProgress is called here). */
@@ -266,7 +271,9 @@ export class WorkerModel {
     const { signal, onProgress, ...rest } = options;
     if (onProgress !== undefined && typeof onProgress !== 'function')
       return Promise.reject(new TypeError(`evaluate: onProgress must be a function (got ${describe(onProgress)})`));
-    return this.#call('evaluate', [inputs, { ...rest, progress: onProgress !== undefined }], { signal, onProgress });
+    const copies = () => copyList(inputs, 'evaluate: inputs')
+      .map((x, i) => copyArray(x, `evaluate: inputs[${i}]`, { expected: 'a Float32Array (or an array of numbers)', ...this.#inputLength(`evaluate: inputs[${i}]`) }));
+    return this.#call('evaluate', [copies, { ...rest, progress: onProgress !== undefined }], { signal, onProgress });
   }
 
   /** The worker's engine: { threads, memoryBytes, limit, used, available } (see engineThreads, engineMemoryStatus). */
@@ -288,12 +295,38 @@ export class WorkerModel {
     if (!this.#open) throw new Error('this model has been disposed');
   }
 
-  async #call(op, args, options) {
+  // The caller's arrays are read once, here, as Model does (arguments.js): the same TypeErrors, and what is sent
+  // is our copy, which structured clone can always send (it cannot send a Proxy, nor a detached buffer).
+  #copyInput(x, what) {
+    return copyArray(x, what, { expected: expectedInput(this.#info.inputType), ...this.#inputLength(what) });
+  }
+
+  // How many values an input may have (a Proxy may claim any length), and Model's words past it.
+  #inputLength(what) {
+    const { inputShape, inputType } = this.#info;
+    if (inputShape.includes(-1)) {
+      return { maxLength: MAX_TOKENS, tooLong: (length) => new Error(`${what}: ${length} token ids is more than the ${MAX_TOKENS} a dynamic sequence may have`) };
+    }
+    const size = inputShape.reduce((a, b) => a * b, 1);
+    const unit = inputType === 'float32' ? 'values' : 'token ids';
+    return { maxLength: size, tooLong: (length) => new Error(`${what}: input has ${length} ${unit}, expected ${size} (shape [${inputShape.join(', ')}])`) };
+  }
+
+  #copyInputs(inputs, what) {
+    return copyList(inputs, what).map((x, i) => this.#copyInput(x, `${what}[${i}]`));
+  }
+
+  // `args[0]`, when given, is a function that copies the inputs: called after the checks of the model and options.
+  async #call(op, [copyInputs, ...rest], options) {
     this.#live();
     if (options === null || typeof options !== 'object') throw new TypeError(`${op}: options must be an object`);
     if (options.invalid) throw options.invalid;
     checkSignal(options.signal, op);
-    const reply = await this.#open.request(op, { handle: this.#handle, args }, options);
+    const inputs = copyInputs ? [copyInputs()] : [];
+    // The copies are ours: their buffers move to the worker instead of being copied again.
+    const transfer = inputs.flat(2).filter((x) => ArrayBuffer.isView(x)).map((x) => x.buffer);
+    const args = [...inputs, ...rest];
+    const reply = await this.#open.request(op, { handle: this.#handle, args }, { ...options, transfer });
     if (reply.info) this.#info = { ...this.#info, ...reply.info };
     return reply.result;
   }
