@@ -10,7 +10,8 @@ import { fork } from 'node:child_process';
  */
 export function runWatched(script, args, { limitMs = 10_000 } = {}) {
   return new Promise((resolve) => {
-    const child = fork(script, args, { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    // 'advanced' serialization keeps NaN and Infinity in the reports (JSON would turn them into null).
+    const child = fork(script, args, { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced' });
     const messages = [];
     let stderr = '';
     let current = 'the child process starting (loading the engine and the reference model)';
