@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { runWatched } from './helpers/watchdog.mjs';
 import { abuseCount } from './helpers/fuzz-abuse.mjs';
+import { mutationClasses } from './helpers/fuzz-mutations.mjs';
 
 const CHILD = fileURLToPath(new URL('./helpers/fuzz-child.mjs', import.meta.url));
 const SEED = Number(process.env.LRP_FUZZ_SEED ?? 1);
@@ -78,10 +79,20 @@ function assertNoViolations(violations) {
   assert.equal(violations.length, 0, `${violations.length} violation(s):\n  ${violations.join('\n  ')}`);
 }
 
+test('the watchdog kills a call that blocks its thread and names it', async () => {
+  const started = performance.now();
+  const run = await runWatched(fileURLToPath(new URL('./helpers/blocking-child.mjs', import.meta.url)), [], { limitMs: 500 });
+  assert.equal(run.hung, 'a call that never returns');
+  assert.equal(run.exitCode, null);  // killed by a signal
+  assert.ok(performance.now() - started < 5000, 'the blocked child was not killed promptly');
+});
+
 test(`fuzz: ${MUTANTS} seeded mutants of the fixtures' models load or are refused cleanly`, { timeout: 600_000 }, async (t) => {
   const { violations, messages } = await runAll({ abuse: false, total: MUTANTS });
   for (const line of summary(messages)) t.diagnostic(line);
   const calls = messages.filter((m) => m.type === 'end').length;
+  const kinds = new Set(messages.filter((m) => m.type === 'mutant').map((m) => m.kind));
+  assert.deepEqual(mutationClasses.filter((kind) => !kinds.has(kind)), [], 'mutation classes the run never made');
   // The run covered what it claims: every mutant reported (or was named in a violation) and calls were made.
   assert.ok(calls >= MUTANTS, `only ${calls} calls were judged for ${MUTANTS} mutants`);
   assertNoViolations(violations);
