@@ -113,9 +113,11 @@ function explainOptions(composite) {
 }
 
 async function runMutant(index, models) {
-  const { base, kind, mutation, bytes } = mutant(seed, index, models);
+  const { base, kind, mutation, bytes, mustRefuse } = mutant(seed, index, models);
   const label = `seed ${seed} index ${index} [${base}] ${kind}: ${mutation}`;
-  const model = await checkedCall(`${label} — loadModel`, () => loadModel(bytes), null);
+  // An opset or IR version no release ever had must be refused, naming it (issue 12).
+  const refusal = mustRefuse ? { mustThrow: true, message: mustRefuse } : {};
+  const model = await checkedCall(`${label} — loadModel`, () => loadModel(bytes), null, refusal);
   // loadModel's result is a Model, not an array: judged here instead.
   if (!model) return { kind, loaded: false };
   try {

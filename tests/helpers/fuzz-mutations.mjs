@@ -313,5 +313,15 @@ export function mutant(seed, index, models = baseModels()) {
     kind = 'version';
     description = changeVersion(model, rng) ?? 'unchanged';
   }
-  return { base: base.name, kind, mutation: description, bytes: onnx.ModelProto.encode(model).finish() };
+  return { base: base.name, kind, mutation: description, bytes: onnx.ModelProto.encode(model).finish(), mustRefuse: absurdVersion(description) };
+}
+
+/**
+ * For a version mutant no ONNX release ever had (≤ 0, 99, 2^40: outside any range the importer could
+ * document), the pattern its refusal must match; null otherwise (opset 1 or 6 may be accepted or refused).
+ */
+function absurdVersion(description) {
+  const match = /^(IR version|opset) (-?\d+)$/.exec(description);
+  if (!match || !(Number(match[2]) <= 0 || Number(match[2]) >= 99)) return null;
+  return match[1] === 'opset' ? /opset/i : /IR version/i;
 }
