@@ -33,6 +33,7 @@ int Graph::add(std::string name, std::unique_ptr<Layer> layer, std::vector<int> 
   checkTokenInput(name, *layer, inputs);
   checkInputConstants(name, *layer, inputs, shape);
   const int64_t operations = layer->operations(inputShapes, shape);
+  nodeValues_ += shapeSize(shape);
   nodes_.push_back(Node{std::move(name), std::move(layer), std::move(inputs), std::move(shape), operations});
   return id;
 }
@@ -123,7 +124,7 @@ void Graph::requireLayerFits(const std::string& name, const std::string& kind, c
   const Shape shape = spec.integers("outputShape");
   const int64_t out = shapeSize(shape) * kFloat;
   int64_t activations = 3 * int64_t{columnSize()} * kFloat + out;
-  for (int id = 0; id < static_cast<int>(nodes_.size()); ++id) activations += sourceSize(id) * kFloat;
+  activations += nodeValues_ * kFloat;  // a running sum: summing here per layer made loading quadratic in the nodes
   const MemoryNeed need{activations, 2 * out, 2 * out, buildBytes(kind, spec)};
   requireMemory("explaining one input with the layers up to '" + name + "' (" + kind + ", output " +
                     shapeToString(shape) + ": " + formatBytes(out) + " per input)",

@@ -94,6 +94,7 @@ class Graph {
   Shape inputShape_;
   int inputSize_;
   int constantsSize_ = 0;
+  int64_t nodeValues_ = 0;  // Σ of every node's output size (per sample): kept by add() so loads stay linear
   bool tokenInput_ = false;
   std::vector<Node> nodes_;
 };
