@@ -83,7 +83,8 @@ void checkRows(const char* layer, const Matrix& m, int64_t expected, const char*
 // NaN of a window is its maximum). All NaNs rank equal, as do −0 and +0, so this is a strict weak order.
 inline bool beats(float a, float b) { return a > b || (std::isnan(a) && !std::isnan(b)); }
 
-// Per-thread scratch of the separable kernels, reused across channels and calls.
+// Scratch of the separable max kernel for one range of channels (allocated per range, freed after it: no buffer
+// outlives a call; MaxPoolLayer::workspaceBytes counts one per thread).
 struct RowWinners {
   std::vector<float> value;  // H × Wo: the maximum of input row ih over output column ow's window
   std::vector<int> column;   // H × Wo: the input column of that row's first maximum
@@ -109,7 +110,7 @@ struct RowWinners {
 template <typename F>
 void forEachArgmax(const PoolDims& d, const WindowGeometry& g, const std::vector<AxisWindow>& rows,
                    const std::vector<AxisWindow>& cols, const float* x, F&& visit, int c0, int c1) {
-  thread_local RowWinners s;
+  RowWinners s;
   const size_t rowCells = static_cast<size_t>(d.H) * static_cast<size_t>(d.Wo);
   s.value.resize(rowCells);
   s.column.resize(rowCells);
@@ -173,6 +174,12 @@ MaxPoolLayer::MaxPoolLayer(Shape inputShape, WindowGeometry geometry)
   requireInputInEveryWindow("maxpool", columnWindows(d, geometry_), "width");
 }
 
+// One range of channels' scratch per thread: the row winners (value and column) and one row of running winners.
+int64_t MaxPoolLayer::workspaceBytes() const {
+  const int64_t rowCells = int64_t{inputShape_[1]} * outWidth_;
+  return int64_t{threadCount()} * (rowCells + outWidth_) * 8;
+}
+
 Shape MaxPoolLayer::outputShape(const std::vector<Shape>& inputShapes) const {
   if (inputShapes.size() != 1) throw Error("maxpool takes one input");
   if (inputShapes[0] != asGiven(inputShape_, oneDimensional_))
@@ -231,17 +238,15 @@ int averageDivisor(const AxisWindow& r, const AxisWindow& q, bool countIncludePa
   return countIncludePad ? r.withPads * q.withPads : (r.last - r.first) * (q.last - q.first);
 }
 
-// Per-thread scratch: H × Wo partial sums (the forward's row sums, the gradient's column shares), in double so
-// that splitting a window's sum in two passes loses nothing against one float sum.
-thread_local std::vector<double> averageScratch;
+// The average kernels' scratch, per range of channels: H × Wo partial sums (the forward's row sums, the gradient's
+// shares per row), in double so that splitting a window's sum in two passes loses nothing against one float sum.
 
 // Window sums of channels [c0, c1) of one sample, separable: row sums over each output column's window
 // (H·Wo·kW additions per channel), then sums of those over each output row's window (Ho·Wo·kH), then divided
 // by the divisor (sum, then divide, as PyTorch does). A window in the padding only gives 0 (count_include_pad).
 void averageForward(const PoolDims& d, const WindowGeometry& g, const std::vector<AxisWindow>& rows,
                     const std::vector<AxisWindow>& cols, bool countIncludePad, const float* x, float* y, int c0, int c1) {
-  std::vector<double>& rowSums = averageScratch;
-  rowSums.resize(static_cast<size_t>(d.H) * static_cast<size_t>(d.Wo));
+  std::vector<double> rowSums(static_cast<size_t>(d.H) * static_cast<size_t>(d.Wo));
   std::vector<double> sums(static_cast<size_t>(d.Wo));
   for (int c = c0; c < c1; ++c) {
     const float* xc = x + static_cast<std::ptrdiff_t>(c) * d.H * d.W;
@@ -278,8 +283,7 @@ void averageForward(const PoolDims& d, const WindowGeometry& g, const std::vecto
 void averageTranspose(const PoolDims& d, const WindowGeometry& g, const std::vector<AxisWindow>& rows,
                       const std::vector<AxisWindow>& cols, bool countIncludePad, const float* gradOut, float* dx, int c0,
                       int c1) {
-  std::vector<double>& shares = averageScratch;
-  shares.resize(static_cast<size_t>(d.H) * static_cast<size_t>(d.Wo));
+  std::vector<double> shares(static_cast<size_t>(d.H) * static_cast<size_t>(d.Wo));
   std::vector<double> scaled(static_cast<size_t>(d.Wo)), cell(static_cast<size_t>(d.W));
   for (int c = c0; c < c1; ++c) {
     std::fill(shares.begin(), shares.end(), 0.0);
@@ -319,6 +323,12 @@ AvgPoolLayer::AvgPoolLayer(Shape inputShape, WindowGeometry geometry, bool count
     requireInputInEveryWindow("avgpool", rowWindows(d, geometry_), "height");
     requireInputInEveryWindow("avgpool", columnWindows(d, geometry_), "width");
   }
+}
+
+// One range of channels' scratch per thread: H × Wo partial sums and a row of each axis, in double.
+int64_t AvgPoolLayer::workspaceBytes() const {
+  const int64_t rowCells = int64_t{inputShape_[1]} * outWidth_;
+  return int64_t{threadCount()} * (rowCells + outWidth_ + inputShape_[2]) * 8;
 }
 
 Shape AvgPoolLayer::outputShape(const std::vector<Shape>& inputShapes) const {
