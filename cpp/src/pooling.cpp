@@ -1,5 +1,7 @@
 // Pooling layers: max pooling (−∞ padding, PyTorch's first-maximum tie-break), average pooling (zero padding,
-// count_include_pad, ceil_mode with PyTorch's divisor rule) and global average pooling. The gradients are
+// count_include_pad, ceil_mode with PyTorch's divisor rule) and global average pooling. Max and average windows
+// are separable (a pass along the width, then one along the height): C·(H·Wo·kW + Ho·Wo·kH) comparisons or
+// additions per sample, however big the window's area. The gradients are
 // exact: LRP routes relevance through max-pooling by its gradient and applies the norm rule
 // R_in = x ⊙ gradient(R / stab(z)) to the average poolings.
 #include "builders.hpp"
@@ -105,6 +107,9 @@ struct RowWinners {
 // maximum has that rank (a later row replaces the kept one only if strictly better), and step 1 keeps that
 // row's first cell of that rank — together, the first such cell of the whole window. This needs `beats` to be
 // a strict weak order (NaN ties NaN), which it is. Rows outside the input hold no cells (−∞ padding never wins).
+// Not done: van Herk/Gil-Werman's block prefix/suffix maxima (O(1) comparisons per output and axis) would have
+// to carry the first-maximum and first-NaN tie-break across block boundaries and only pay for windows far
+// bigger than the 256×256 of issue 12, which this form runs in 0.05 s (wasm, one thread).
 // Channels [c0, c1) only: channels touch disjoint inputs and outputs, so threads can take ranges of them (each
 // visits its channels in the same order as one thread would).
 template <typename F>
