@@ -51,7 +51,8 @@ int outputSize(const char* axis, int input, int kernel, int stride, int padBegin
   return static_cast<int>(out);
 }
 
-// Groups with fewer filters than a GEMM block and at most this many taps use the direct loops (depthwise).
+// Groups with fewer filters than a GEMM block and at most this many taps use the direct loops (depthwise) at any
+// output width (see useDirect).
 constexpr int kDirectMaxTaps = 64;
 
 // Everything the packing and scattering loops need, for one group.
@@ -182,25 +183,39 @@ void scatterPatches(const ConvDims& d, const std::vector<Tap>& taps, const float
   }
 }
 
-// Direct convolution without im2col or GEMM, for groups with few filters (depthwise convolutions), where the
-// packed product would waste most of its 4-filter blocks and the packing dominates: one pass over the output
-// rows per (filter, tap), vectorisable along each row. `w` is W column-major with leading dimension ldw, the
-// group's filters starting at w, read through `load` (a rule's parameter modifier); `rows` are the runs of
-// all output positions.
+// Direct convolution without im2col or GEMM, for groups with few filters (depthwise convolutions, and 1- to
+// 3-filter convolutions with big kernels), where the packed product would waste most of its 4-filter blocks
+// and the packing (K floats per position) costs as much as the products: per filter and output row, one axpy
+// per tap along the row (out row += w_k · input row, vectorised along the row), so the output row stays in L1
+// and the kH input rows it reads in L2 however big the kernel. Multiply-adds per sample: O·Ho·Wo·(C/g)·kH·kW
+// (clipped by the padding). `w` is W column-major with leading dimension ldw, the group's filters starting at
+// w, read through `load` (a rule's parameter modifier); `rows` are the runs of all output rows.
+// The weights of filter o with `load` applied, one per tap.
+template <typename Load>
+void loadFilter(const float* w, std::ptrdiff_t ldw, Load&& load, int o, int K, std::vector<float>& out) {
+  out.resize(static_cast<size_t>(K));
+  for (int k = 0; k < K; ++k) out[static_cast<size_t>(k)] = load(w[k * ldw + o]);
+}
+
+// Output rows [rowBegin, rowEnd) of every filter: each output sums its taps in order k = 0..K−1, whichever rows
+// a task takes.
 template <typename Load>
 void directForward(const ConvDims& d, const std::vector<Tap>& taps, const std::vector<Run>& rows, const float* x,
-                   const float* w, std::ptrdiff_t ldw, Load&& load, int filters, int positions, float* z) {
+                   const float* w, std::ptrdiff_t ldw, Load&& load, int filters, int positions, float* z, int rowBegin,
+                   int rowEnd) {
   const int sW = d.sW;
+  std::vector<float> weights;
   for (int o = 0; o < filters; ++o) {
+    loadFilter(w, ldw, load, o, d.K, weights);
     float* out = z + static_cast<std::ptrdiff_t>(o) * positions;
-    std::fill(out, out + positions, 0.0f);
-    for (int k = 0; k < d.K; ++k) {
-      const float weight = load(w[k * ldw + o]);
-      for (const Run& r : rows)
+    for (int oh = rowBegin; oh < rowEnd; ++oh) {
+      const Run& r = rows[static_cast<size_t>(oh)];
+      std::fill(out + r.lane, out + r.lane + (r.owEnd - r.owBegin), 0.0f);
+      for (int k = 0; k < d.K; ++k) {
+        const float weight = weights[static_cast<size_t>(k)];
         forRun(
             d, taps[static_cast<size_t>(k)], r,
             [&](int lane, int lo, int hi, std::ptrdiff_t base) {
-              if (lo == hi) return;
               const float* src = x + base + static_cast<std::ptrdiff_t>(lo) * sW;
               float* dst = out + lane;
               const int n = hi - lo;
@@ -210,23 +225,30 @@ void directForward(const ConvDims& d, const std::vector<Tap>& taps, const std::v
                 for (int i = 0; i < n; ++i) dst[i] += weight * src[static_cast<std::ptrdiff_t>(i) * sW];
             },
             [](int) {});
+      }
     }
   }
 }
 
+// The transposed map for input channels [channelBegin, channelEnd) of the group (their taps write only their own
+// channels of dx): per filter, output row and tap, dx row += w_k · gradient row. Each dx cell receives its terms
+// in the order (filter, output row, tap) whichever channels a task takes.
 template <typename Load>
 void directTranspose(const ConvDims& d, const std::vector<Tap>& taps, const std::vector<Run>& rows, const float* s,
-                     const float* w, std::ptrdiff_t ldw, Load&& load, int filters, int positions, float* dx) {
+                     const float* w, std::ptrdiff_t ldw, Load&& load, int filters, int positions, float* dx,
+                     int channelBegin, int channelEnd) {
   const int sW = d.sW;
+  const int tapsPerChannel = d.kH * d.kW, kBegin = channelBegin * tapsPerChannel, kEnd = channelEnd * tapsPerChannel;
+  std::vector<float> weights;
   for (int o = 0; o < filters; ++o) {
+    loadFilter(w, ldw, load, o, d.K, weights);
     const float* grad = s + static_cast<std::ptrdiff_t>(o) * positions;
-    for (int k = 0; k < d.K; ++k) {
-      const float weight = load(w[k * ldw + o]);
-      for (const Run& r : rows)
+    for (const Run& r : rows)
+      for (int k = kBegin; k < kEnd; ++k) {
+        const float weight = weights[static_cast<size_t>(k)];
         forRun(
             d, taps[static_cast<size_t>(k)], r,
             [&](int lane, int lo, int hi, std::ptrdiff_t base) {
-              if (lo == hi) return;
               const float* src = grad + lane;
               float* dst = dx + base + static_cast<std::ptrdiff_t>(lo) * sW;
               const int n = hi - lo;
@@ -236,11 +258,17 @@ void directTranspose(const ConvDims& d, const std::vector<Tap>& taps, const std:
                 for (int i = 0; i < n; ++i) dst[static_cast<std::ptrdiff_t>(i) * sW] += weight * src[i];
             },
             [](int) {});
-    }
+      }
   }
 }
 
-bool useDirect(int filtersPerGroup, int K) { return filtersPerGroup < kPanelCols && K <= kDirectMaxTaps; }
+// Groups with fewer filters than a GEMM block use the direct loops when the kernel is small (depthwise) or the
+// output rows are long enough for the per-(row, tap) overhead of the axpys not to matter; a few filters with a
+// big kernel on a tiny output (e.g. a 1-filter head over 7×7 with 512 channels) stay with the GEMM.
+constexpr int kDirectMinRow = 16;
+bool useDirect(int filtersPerGroup, int K, int outWidth) {
+  return filtersPerGroup < kPanelCols && (K <= kDirectMaxTaps || outWidth >= kDirectMinRow);
+}
 
 std::vector<Run> outputRows(const ConvDims& d) {
   std::vector<Run> rows(static_cast<size_t>(d.Ho));
@@ -355,7 +383,7 @@ Conv2DLayer::Conv2DLayer(const std::vector<float>& rowMajorWeight, int64_t outCh
   outChannels_ = static_cast<int>(outChannels);
   taps_ = static_cast<int>(taps);
   const int perGroup = outChannels_ / groups_;
-  if (useDirect(perGroup, taps_)) {  // the direct loops read W (O × K, column-major) itself
+  if (useDirect(perGroup, taps_, outWidth_)) {  // the direct loops read W (O × K, column-major) itself
     weight_ = rowMajorMatrix(rowMajorWeight, outChannels, taps, "conv weight");
     return;
   }
@@ -388,12 +416,14 @@ Matrix Conv2DLayer::weight() const {
 }
 
 // A modified branch copies one packed layout for the call (packedWeight); the GEMM path also packs a chunk of
-// patches and of the transposed map's columns (chunkPositions: about 64K floats each).
+// patches and of the transposed map's columns (chunkPositions: about 64K floats each, but at least one panel of
+// kPanelRows positions × K taps: a huge kernel costs 8·K floats per buffer, never the whole image × taps).
 int64_t Conv2DLayer::workspaceBytes() const {
   // A modified copy of one panel layout for the call, and per thread the chunk buffers of the GEMM (the forward
   // map's patches, kept per thread between calls; the transposed map's gradients and columns).
   const int64_t panels = std::max(bytesOf(packedForward_), bytesOf(packedTranspose_));
-  return panels > 0 ? panels + int64_t{threadCount()} * 3 * int64_t{65536 + kPanelRows * 4096} * 4 : 0;
+  const int64_t widest = std::max<int64_t>({4096, taps_, outChannels_ / groups_});
+  return panels > 0 ? panels + int64_t{threadCount()} * 3 * (65536 + kPanelRows * widest) * 4 : 0;
 }
 
 Shape Conv2DLayer::outputShape(const std::vector<Shape>& inputShapes) const {
@@ -440,7 +470,7 @@ Matrix Conv2DLayer::mapForward(const Matrix& x, const Modifier& mod, const Vecto
   if (x.rows() != inSize)
     throw Error("conv layer got " + std::to_string(x.rows()) + " input values, expected " + std::to_string(inSize));
   if (b != nullptr && b->size() != 0 && b->size() != outChannels) throw Error("conv bias of the wrong size");
-  const bool direct = useDirect(perGroup, taps_);
+  const bool direct = useDirect(perGroup, taps_, outWidth_);
   const ConvDims d = dimsOf(inputShape_, geometry_, groups_, outHeight_, outWidth_, taps_);
   const std::vector<Tap> taps = tapsOf(d);
   const bool hasBias = b != nullptr && b->size() != 0;
@@ -453,20 +483,26 @@ Matrix Conv2DLayer::mapForward(const Matrix& x, const Modifier& mod, const Vecto
           (*b)(g * perGroup + o);
   };
 
-  if (direct) {  // tasks (sample, group): each writes its own part of z
+  if (direct) {  // tasks (sample, group, block of output rows): each writes its own part of z
     const std::vector<Run> rows = outputRows(d);
-    const int64_t tasks = static_cast<int64_t>(x.cols()) * groups_;
-    parallelFor(0, tasks, grainFor(static_cast<int64_t>(positions) * d.K * perGroup), [&](int64_t first, int64_t last) {
+    // Blocks of rows only when there are fewer (sample, group) pairs than threads want pieces (one big kernel).
+    const int64_t pairs = static_cast<int64_t>(x.cols()) * groups_;
+    const int blocks = static_cast<int>(std::clamp<int64_t>(kPiecesPerThread * threadCount() / pairs, 1, d.Ho));
+    const int rowsPerBlock = panelCount(d.Ho, blocks), blockCount = panelCount(d.Ho, rowsPerBlock);
+    const int64_t workPerTask = static_cast<int64_t>(rowsPerBlock) * d.Wo * d.K * perGroup;
+    parallelFor(0, pairs * blockCount, grainFor(workPerTask), [&](int64_t first, int64_t last) {
       for (int64_t task = first; task < last; ++task) {
-        const Eigen::Index sample = static_cast<Eigen::Index>(task / groups_);
-        const int g = static_cast<int>(task % groups_);
+        const int64_t pair = task / blockCount;
+        const Eigen::Index sample = static_cast<Eigen::Index>(pair / groups_);
+        const int g = static_cast<int>(pair % groups_);
+        const int rowBegin = static_cast<int>(task % blockCount) * rowsPerBlock, rowEnd = std::min(d.Ho, rowBegin + rowsPerBlock);
         const float* input = x.col(sample).data() + static_cast<std::ptrdiff_t>(g) * d.channels * H * W;
         float* output = z.col(sample).data() + static_cast<std::ptrdiff_t>(g) * perGroup * positions;
         withModifier(mod, [&](auto load) {
           directForward(d, taps, rows, input, weight_.data() + static_cast<std::ptrdiff_t>(g) * perGroup, outChannels,
-                        load, perGroup, positions, output);
+                        load, perGroup, positions, output, rowBegin, rowEnd);
         });
-        addBias(output, g, 0, perGroup, 0, positions);
+        addBias(output, g, 0, perGroup, rowBegin * d.Wo, rowEnd * d.Wo);
       }
     });
     return z;
@@ -527,7 +563,7 @@ Matrix Conv2DLayer::mapTranspose(const Matrix& s, const Modifier& mod) const {
   if (s.rows() != static_cast<Eigen::Index>(outChannels) * positions)
     throw Error("conv layer got " + std::to_string(s.rows()) + " output values, expected " +
                 std::to_string(static_cast<int64_t>(outChannels) * positions));
-  const bool direct = useDirect(perGroup, taps_);
+  const bool direct = useDirect(perGroup, taps_, outWidth_);
   std::vector<float> scratch;
   const std::vector<float>& filters = direct ? scratch : packedWeight(mod, false, scratch);
 
@@ -539,17 +575,18 @@ Matrix Conv2DLayer::mapTranspose(const Matrix& s, const Modifier& mod) const {
   const int tapsPerChannel = d.kH * d.kW;
 
   Matrix dx = Matrix::Zero(static_cast<Eigen::Index>(channels) * H * W, s.cols());
-  if (direct) {  // tasks (sample, group): each writes its own part of dx
-    const int64_t tasks = static_cast<int64_t>(s.cols()) * groups_;
-    parallelFor(0, tasks, grainFor(static_cast<int64_t>(positions) * d.K * perGroup), [&](int64_t first, int64_t last) {
+  if (direct) {  // tasks (sample, group, input channel of the group): each writes its own part of dx
+    const int64_t tasks = static_cast<int64_t>(s.cols()) * groups_ * d.channels;
+    parallelFor(0, tasks, grainFor(static_cast<int64_t>(positions) * tapsPerChannel * perGroup), [&](int64_t first, int64_t last) {
       for (int64_t task = first; task < last; ++task) {
-        const Eigen::Index sample = static_cast<Eigen::Index>(task / groups_);
-        const int g = static_cast<int>(task % groups_);
+        const int64_t pair = task / d.channels;
+        const Eigen::Index sample = static_cast<Eigen::Index>(pair / groups_);
+        const int g = static_cast<int>(pair % groups_), channel = static_cast<int>(task % d.channels);
         const float* gradient = s.col(sample).data() + static_cast<std::ptrdiff_t>(g) * perGroup * positions;
         float* input = dx.col(sample).data() + static_cast<std::ptrdiff_t>(g) * d.channels * H * W;
         withModifier(mod, [&](auto load) {
           directTranspose(d, taps, rows, gradient, weight_.data() + static_cast<std::ptrdiff_t>(g) * perGroup,
-                          outChannels, load, perGroup, positions, input);
+                          outChannels, load, perGroup, positions, input, channel, channel + 1);
         });
       }
     });

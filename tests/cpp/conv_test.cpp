@@ -181,6 +181,17 @@ std::vector<ConvSpec> extraSpecs() {
   ConvSpec bigDepthwise{24, 30, 30, 24, 3, 3};
   bigDepthwise.groups = 24, bigDepthwise.pT = bigDepthwise.pL = bigDepthwise.pB = bigDepthwise.pR = 1;
   specs.push_back(bigDepthwise);
+  // Big kernels with 1–3 filters per group and output rows ≥ 16 wide: the direct loops (row axpys) too.
+  ConvSpec bigKernel{1, 40, 37, 1, 21, 17};  // one filter, 357 taps, asymmetric pads
+  bigKernel.pT = 3, bigKernel.pL = 5, bigKernel.pB = 0, bigKernel.pR = 2;
+  specs.push_back(bigKernel);
+  ConvSpec bigKernelGrouped{4, 30, 44, 6, 9, 7};  // 3 filters per group, 126 taps, strided and dilated
+  bigKernelGrouped.groups = 2, bigKernelGrouped.sW = 2, bigKernelGrouped.dH = 2, bigKernelGrouped.pL = 1;
+  specs.push_back(bigKernelGrouped);
+  ConvSpec bigKernelStrided{3, 26, 50, 3, 11, 11};  // 3 filters over 3 channels, stride 2, pads as wide as half the kernel
+  bigKernelStrided.sH = bigKernelStrided.sW = 2, bigKernelStrided.bias = false;
+  bigKernelStrided.pT = bigKernelStrided.pL = bigKernelStrided.pB = bigKernelStrided.pR = 5;
+  specs.push_back(bigKernelStrided);
   return specs;
 }
 

@@ -119,6 +119,8 @@ const ConvCase kConvCases[] = {
     {16, 20, 20, 32, 3, 1, 1, 2, "grouped"},
     {8, 12, 12, 30, 3, 1, 1, 1, "few positions, 30 filters (blocks of filter panels, a partial panel)"},
     {64, 7, 7, 64, 3, 1, 1, 1, "7x7 positions (a CNN's last stage)"},
+    {1, 70, 64, 1, 15, 1, 7, 1, "big kernel, one filter (direct: blocks of output rows)"},
+    {3, 48, 48, 3, 9, 1, 4, 1, "big kernel, 3 filters (direct: a task per input channel in the transpose)"},
 };
 
 const lrp::ParamMod kMods[] = {lrp::ParamMod::Identity, lrp::ParamMod::Positive, lrp::ParamMod::Negative,
@@ -156,6 +158,26 @@ TEST_F(Threads, MaxPoolIsBitIdenticalForAnyThreadCount) {
   g.padTop = g.padLeft = g.padBottom = g.padRight = 1;
   const lrp::MaxPoolLayer pool({64, 56, 56}, g);
   const lrp::Matrix x = randomMatrix(rng, 64 * 56 * 56, 2, -1, 1);
+  lrp::setThreadCount(1);
+  const lrp::Matrix y1 = pool.forward({&x});
+  const lrp::Matrix r = randomMatrix(rng, static_cast<int>(y1.rows()), 2, -1, 1);
+  const lrp::Matrix dx1 = pool.gradient({&x}, y1, r).at(0);
+  for (int threads : kThreadCounts) {
+    lrp::setThreadCount(threads);
+    EXPECT_TRUE(bitIdentical(pool.forward({&x}), y1)) << threads << " threads";
+    EXPECT_TRUE(bitIdentical(pool.gradient({&x}, y1, r).at(0), dx1)) << threads << " threads";
+  }
+}
+
+TEST_F(Threads, AvgPoolIsBitIdenticalForAnyThreadCount) {
+  std::mt19937 rng(9);
+  lrp::WindowGeometry g;
+  g.kernelH = g.kernelW = 5;
+  g.strideH = g.strideW = 2;
+  g.padTop = g.padLeft = g.padBottom = g.padRight = 2;
+  g.ceilMode = true;
+  const lrp::AvgPoolLayer pool({48, 41, 41}, g, false);
+  const lrp::Matrix x = randomMatrix(rng, 48 * 41 * 41, 2, -1, 1);
   lrp::setThreadCount(1);
   const lrp::Matrix y1 = pool.forward({&x});
   const lrp::Matrix r = randomMatrix(rng, static_cast<int>(y1.rows()), 2, -1, 1);

@@ -55,6 +55,10 @@ std::vector<PoolSpec> poolSpecs() {
   specs.push_back({2, 8, 7, 2, 3, 2, 1, 1, 1, 1, 1, 2, 1, true});          // dilated, non-square, ceil
   specs.push_back({1, 9, 10, 3, 2, 2, 3, 1, 0, 0, 1, 1, 1, true});        // ceil overhang past the right pad
   specs.push_back({2, 4, 11, 4, 3, 1, 2, 2, 1, 1, 1});                    // kernel 4 with pad 2 on a short axis
+  // Big windows (the separable kernels' two passes do most of the work here).
+  specs.push_back({1, 30, 28, 13, 11, 1, 1, 3, 2, 1, 4});                 // big, overlapping, asymmetric pads
+  specs.push_back({2, 26, 21, 9, 7, 2, 3, 2, 1, 3, 0, 2, 1, true});       // big, dilated along the height, ceil
+  specs.push_back({1, 24, 24, 24, 17, 1, 2, 0, 3, 0, 3, 1, 1, true});     // a window as tall as the input, ceil
   return specs;
 }
 
@@ -84,7 +88,9 @@ void refMaxPool(const PoolSpec& p, const DVec& x, DVec& y, std::vector<int>& arg
         for (int kh = 0; kh < p.kH; ++kh)
           for (int kw = 0; kw < p.kW; ++kw) {
             const int r = oh * p.sH + kh * p.dH, q = ow * p.sW + kw * p.dW;
-            if (source(r, q) >= 0 && (where < 0 || canvas(r, q) > best)) best = canvas(r, q), where = source(r, q);
+            const double v = canvas(r, q);  // NaN beats any number and no other NaN (PyTorch: the first NaN wins)
+            const bool better = v > best || (std::isnan(v) && !std::isnan(best));
+            if (source(r, q) >= 0 && (where < 0 || better)) best = v, where = source(r, q);
           }
         const int out = (c * Ho + oh) * Wo + ow;
         y(out) = best;
@@ -127,6 +133,38 @@ TEST_P(MaxPoolTest, ForwardAndGradientMatchNaive) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Grid, MaxPoolTest, ::testing::ValuesIn(poolSpecs()), [](const auto& info) { return info.param.name(); });
+
+// Inputs with many ties and NaNs: the forward copies the reference's first maximum (NaN where the window holds
+// one) and the gradient goes to exactly the reference's argmax (so the first NaN of a window, else the first
+// maximum in row-major order), for every geometry of the grid including the big windows.
+TEST(MaxPool, NaNsAndTiesFollowTheRowMajorFirstMaximum) {
+  for (const PoolSpec& p : poolSpecs()) {
+    SCOPED_TRACE(p.name());
+    lrp::MaxPoolLayer layer({p.C, p.H, p.W}, p.geometry());
+    std::mt19937 rng(7);
+    const int inSize = p.C * p.H * p.W, outSize = p.C * refHo(p) * refWo(p);
+    lrp::Matrix X = tiedInput(rng, inSize, 2);
+    for (Eigen::Index i = 0; i < X.size(); ++i)
+      if (rng() % 16 == 0) X.data()[i] = std::numeric_limits<float>::quiet_NaN();
+    const lrp::Matrix G = randomMatrix(rng, outSize, 2, 0.5, 1.5);
+    const lrp::Matrix Y = layer.forward({&X});
+    const lrp::Matrix dX = layer.gradient({&X}, Y, G)[0];
+    for (int n = 0; n < 2; ++n) {
+      DVec y;
+      std::vector<int> argmax;
+      refMaxPool(p, X.col(n).cast<double>(), y, argmax);
+      int nans = 0;
+      for (int o = 0; o < outSize; ++o) {
+        if (std::isnan(y(o))) ++nans;
+        EXPECT_TRUE(std::isnan(y(o)) ? std::isnan(Y(o, n)) : Y(o, n) == y(o)) << "output " << o << ", sample " << n;
+      }
+      EXPECT_GT(nans, 0) << "no window holds a NaN: the test would not check the NaN rule";
+      DVec dx = DVec::Zero(inSize);
+      for (int o = 0; o < outSize; ++o) dx(argmax[static_cast<size_t>(o)]) += G(o, n);
+      EXPECT_TRUE(closeScaled(dX.col(n), dx, 1e-6)) << "gradient, sample " << n;
+    }
+  }
+}
 
 TEST(MaxPool, FirstMaximumWinsTiesAndOverlapsAccumulate) {
   // 1×3×3, kernel 2, stride 1: four overlapping windows. All equal: each window's first cell (row-major) wins.
@@ -274,6 +312,64 @@ TEST(AvgPool, RejectsBadGeometry) {
 
 // ---------------------------------------------------------------------------------------------------------
 // Global average pooling
+
+// 1-D pooling (a C×L input, PyTorch's MaxPool1d/AvgPool1d) with a long window, pads and ceil mode: the 2-D
+// references on a 1-row image.
+TEST(Pool1D, BigWindowsMatchTheReferences) {
+  const PoolSpec p{3, 1, 50, 1, 19, 1, 2, 0, 4, 0, 5, 1, 1, true};
+  std::mt19937 rng(3);
+  const int inSize = p.C * p.W, outSize = p.C * refWo(p);
+  lrp::MaxPoolLayer maxPool({p.C, p.W}, p.geometry());
+  ASSERT_EQ(maxPool.outputShape({{p.C, p.W}}), (lrp::Shape{p.C, refWo(p)}));
+  const lrp::Matrix X = tiedInput(rng, inSize, 2), G = randomMatrix(rng, outSize, 2, 0.5, 1.5);
+  const lrp::Matrix Y = maxPool.forward({&X});
+  const lrp::Matrix dX = maxPool.gradient({&X}, Y, G)[0];
+  for (int n = 0; n < 2; ++n) {
+    DVec y;
+    std::vector<int> argmax;
+    refMaxPool(p, X.col(n).cast<double>(), y, argmax);
+    DVec dx = DVec::Zero(inSize);
+    for (int o = 0; o < outSize; ++o) dx(argmax[static_cast<size_t>(o)]) += G(o, n);
+    EXPECT_TRUE(closeScaled(Y.col(n), y, 0.0));
+    EXPECT_TRUE(closeScaled(dX.col(n), dx, 1e-6));
+  }
+  for (bool include : {false, true}) {
+    lrp::AvgPoolLayer avgPool({p.C, p.W}, p.geometry(), include);
+    const lrp::Matrix A = avgPool.forward({&X});
+    for (int n = 0; n < 2; ++n) EXPECT_TRUE(closeScaled(A.col(n), refAvgPool(p, include, X.col(n).cast<double>()), 1e-6));
+    DMat M(outSize, inSize);
+    for (int i = 0; i < inSize; ++i) M.col(i) = refAvgPool(p, include, DVec::Unit(inSize, i));
+    EXPECT_TRUE(closeScaled(avgPool.gradient({&X}, A, G)[0], M.transpose() * G.cast<double>(), 1e-6));
+  }
+}
+
+// A 256×256 window over a 300×290 input (the scale of the 512² bomb, smaller to keep the test quick):
+// max and average against the naive float64 formula at a sample of outputs (the full naive reference would be
+// 10^9 operations).
+TEST(Pool, HugeWindowsMatchNaiveFormulaAtSampledOutputs) {
+  const PoolSpec p{1, 300, 290, 256, 256, 1, 1, 2, 1, 0, 3};
+  std::mt19937 rng(11);
+  const lrp::Matrix X = tiedInput(rng, p.H * p.W, 1) + 0.001f * randomMatrix(rng, p.H * p.W, 1, 0, 1);
+  const int Ho = refHo(p), Wo = refWo(p);
+  lrp::MaxPoolLayer maxPool({1, p.H, p.W}, p.geometry());
+  lrp::AvgPoolLayer avgPool({1, p.H, p.W}, p.geometry(), false);
+  const lrp::Matrix M = maxPool.forward({&X}), A = avgPool.forward({&X});
+  lrp::Matrix ones = lrp::Matrix::Ones(Ho * Wo, 1);
+  const lrp::Matrix dM = maxPool.gradient({&X}, M, ones)[0];
+  for (int oh = 0; oh < Ho; oh += 7)
+    for (int ow = 0; ow < Wo; ow += 5) {
+      double best = -std::numeric_limits<double>::infinity(), sum = 0.0;
+      int count = 0;
+      for (int h = std::max(0, oh - p.pT); h < std::min(p.H, oh - p.pT + p.kH); ++h)
+        for (int w = std::max(0, ow - p.pL); w < std::min(p.W, ow - p.pL + p.kW); ++w) {
+          const double v = X(h * p.W + w, 0);
+          best = std::max(best, v), sum += v, ++count;
+        }
+      EXPECT_EQ(M(oh * Wo + ow, 0), static_cast<float>(best)) << oh << "," << ow;
+      EXPECT_NEAR(A(oh * Wo + ow, 0), sum / count, 1e-6 * std::abs(sum / count) + 1e-7) << oh << "," << ow;
+    }
+  EXPECT_EQ(dM.sum(), static_cast<float>(Ho * Wo));  // every output routes its 1 to one cell
+}
 
 TEST(GlobalAvgPool, MeanPerChannelAndGradient) {
   lrp::GlobalAvgPoolLayer layer({3, 4, 5});

@@ -269,6 +269,7 @@ class MaxPoolLayer : public Layer {
   Matrix forward(const std::vector<const Matrix*>& inputs) const override;
   std::vector<Matrix> gradient(const std::vector<const Matrix*>& inputs, const Matrix& output,
                                const Matrix& gradOutput) const override;
+  int64_t workspaceBytes() const override;  // the separable kernel's row winners
 
  private:
   Shape inputShape_;  // C, H, W (C, 1, L for 1-D)
@@ -290,6 +291,7 @@ class AvgPoolLayer : public Layer {
   Matrix forward(const std::vector<const Matrix*>& inputs) const override;
   std::vector<Matrix> gradient(const std::vector<const Matrix*>& inputs, const Matrix& output,
                                const Matrix& gradOutput) const override;
+  int64_t workspaceBytes() const override;  // the separable kernel's partial sums
 
  private:
   Shape inputShape_;  // C, H, W (C, 1, L for 1-D)
