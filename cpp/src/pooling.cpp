@@ -11,6 +11,7 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace lrp {
@@ -38,21 +39,20 @@ struct AxisWindow {
   int withPads;  // cells inside input + pads (count_include_pad's divisor; ceil-mode overhang excluded)
 };
 
+// The t in [0, kernel) whose cell start + t·dilation lies in [lo, hi): a range, since cells grow with t. Computed,
+// not counted: a window of 2^19 cells at each of 2^19 outputs must not cost 2^38 steps at load.
+std::pair<int, int> cellRange(int64_t start, int64_t lo, int64_t hi, int dilation, int kernel) {
+  auto ceilDiv = [](int64_t n, int64_t d) { return n >= 0 ? (n + d - 1) / d : -((-n) / d); };
+  const int64_t a = std::clamp<int64_t>(ceilDiv(lo - start, dilation), 0, kernel);
+  const int64_t b = std::clamp<int64_t>(ceilDiv(hi - start, dilation), a, kernel);
+  return {static_cast<int>(a), static_cast<int>(b)};
+}
+
 AxisWindow axisWindow(int o, int input, int kernel, int stride, int padBegin, int padEnd, int dilation) {
-  AxisWindow w{o * stride - padBegin, 0, 0, 0};
-  int first = kernel, last = 0, withPads = 0;
-  for (int t = 0; t < kernel; ++t) {
-    const int cell = w.start + t * dilation;
-    if (cell >= 0 && cell < input) {
-      first = std::min(first, t);
-      last = t + 1;
-    }
-    if (cell >= -padBegin && cell < input + padEnd) ++withPads;
-  }
-  w.first = std::min(first, last);
-  w.last = last;
-  w.withPads = withPads;
-  return w;
+  const int64_t start = int64_t{o} * stride - padBegin;
+  const auto [first, last] = cellRange(start, 0, input, dilation, kernel);
+  const auto [padFirst, padLast] = cellRange(start, -int64_t{padBegin}, int64_t{input} + padEnd, dilation, kernel);
+  return AxisWindow{static_cast<int>(start), first, last, padLast - padFirst};
 }
 
 std::vector<AxisWindow> rowWindows(const PoolDims& d, const WindowGeometry& g) {
