@@ -158,6 +158,7 @@ class GraphConverter {
     const names = node.input.filter((name) => name);
     const known = FOLDABLE.has(node.opType) || Object.hasOwn(OPERATORS, node.opType);
     if (names.length === 0 && known) throw nodeError(node, 'the node has no inputs');
+    if (known) checkRequiredInputs(node, this.opset);
     if (node.opType === 'Shape' || node.opType === 'Size') {
       this.foldShape(node);
       return;
@@ -471,6 +472,35 @@ class GraphConverter {
  * Runs the conversion of `node`; an error that does not name it (from a helper, or a JavaScript error on input no
  * check foresaw) is given its name and operator, so that every load error says where the problem is.
  */
+// ONNX marks an omitted optional input with an empty name. How many leading inputs each operator requires (its
+// schema's minimum arity at the model's opset; variadic operators: every input given); 1 for the rest.
+const VARIADIC = new Set(['Concat', 'Sum', 'Min', 'Max']);
+function requiredInputCount(opType, opset) {
+  switch (opType) {
+    case 'BatchNormalization': return 5;
+    case 'Where': case 'Range': case 'ScatterND': return 3;
+    case 'Slice': return opset >= 10 ? 3 : 1;
+    case 'Pad': return opset >= 11 ? 2 : 1;
+    case 'Unsqueeze': return opset >= 13 ? 2 : 1;
+    case 'Gemm': case 'MatMul': case 'Conv': case 'PRelu': case 'Reshape': case 'Gather': case 'Expand': case 'Tile':
+    case 'LayerNormalization': case 'Add': case 'Sub': case 'Mul': case 'Div': case 'Pow': case 'Mod': case 'And':
+    case 'Or': case 'Xor': case 'Equal': case 'Less': case 'LessOrEqual': case 'Greater': case 'GreaterOrEqual':
+      return 2;
+    default: return 1;
+  }
+}
+
+/** Refuses a node whose required input is omitted (an empty name) before any converter reads it as absent. */
+function checkRequiredInputs(node, opset) {
+  const required = VARIADIC.has(node.opType) ? node.input.length : requiredInputCount(node.opType, opset);
+  for (let i = 0; i < required; i++) {
+    if (node.input[i]) continue;
+    const what = i < node.input.length ? `is omitted (an empty name)` : 'is missing';
+    throw nodeError(node, `input ${i + 1} ${what}, but ${node.opType} requires ${VARIADIC.has(node.opType) ? 'every input' : `${required} input${required === 1 ? '' : 's'}`} ` +
+      `(the node has [${node.input.map((input) => `'${input}'`).join(', ')}])`);
+  }
+}
+
 function withNode(node, convert) {
   try {
     convert();
