@@ -349,7 +349,7 @@ export interface WorkerLoadOptions extends LoadOptions {
  * fixed once the engine runs), as does a count that is not an integer from 1 to 64 (a RangeError; a TypeError when
  * it is not a number) or an unknown option. Rejects with an Error naming the problem for unreadable sources, invalid
  * or unsupported ONNX files (each load error names the node, its operator and the problem; IR versions 3 to 10 and
- * ai.onnx opsets 1 to 20 are read, at most 10,000 nodes and 32 axes per tensor) and models that do not fit the
+ * ai.onnx opsets 1 to 20 are read, at most 100,000 nodes and 32 axes per tensor) and models that do not fit the
  * engine's memory; with a TypeError for a source of the wrong type, a Proxy, or a detached buffer.
  */
 export function loadModel(source: ModelSource, options: WorkerLoadOptions): Promise<WorkerModel>;
