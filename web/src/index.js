@@ -695,8 +695,9 @@ class Model {
     oneOf(method, methods, 'method');
     if (options.layerRelevance && method !== 'lrp') throw new Error(`explain: layerRelevance is only available for method 'lrp' (got '${method}')`);
     const hasRules = options.rules !== undefined;
+    // '' stands for "the rules alone" inside; a caller's '' is an unknown composite like any other name.
+    if (options.composite !== undefined) oneOf(options.composite, composites, 'composite');
     const composite = options.composite ?? (hasRules ? '' : DEFAULT_COMPOSITE);
-    if (composite !== '') oneOf(composite, composites, 'composite');
     const stabilizer = number(options.stabilizer, 1e-6, 'stabilizer', { min: 0 });
     return {
       method,
@@ -897,6 +898,8 @@ function normalizeRule(rule, where, stabilizer, inputSize) {
 }
 
 function oneOf(value, allowed, what) {
+  if (typeof value !== 'string')
+    throw new TypeError(`explain: ${what.split('.').pop()} must be a string, one of ${allowed.join(', ')} (got ${describe(value)})`);
   if (!allowed.includes(value)) throw new Error(`explain: unknown ${what.split('.').pop()} ${describe(value)} (known: ${allowed.join(', ')})`);
 }
 
