@@ -18,6 +18,7 @@
 #include "lrp/threads.hpp"  // setThreadCount, threadCount, maxThreadCount
 #include "lrp/types.hpp"    // Matrix
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 
@@ -78,5 +79,17 @@ using Segment = Eigen::Map<Eigen::ArrayXf>;
 using ConstSegment = Eigen::Map<const Eigen::ArrayXf>;
 inline Segment segment(Matrix& m, Eigen::Index lo, Eigen::Index n) { return Segment(m.data() + lo, n); }
 inline ConstSegment segment(const Matrix& m, Eigen::Index lo, Eigen::Index n) { return ConstSegment(m.data() + lo, n); }
+
+// Whether every value of m is finite: one vectorised pass, on threads' segments when m is large (a scan is
+// memory-bound: only big matrices are worth a hand-off). The non-finite checks of every forward and backward step.
+inline bool allFinite(const Matrix& m) {
+  constexpr int64_t kScanGrain = int64_t{1} << 16;
+  if (m.size() < 2 * kScanGrain) return m.allFinite();
+  std::atomic<bool> finite{true};
+  forSegments(m.size(), kScanGrain, [&](Eigen::Index lo, Eigen::Index n) {
+    if (!segment(m, lo, n).isFinite().all()) finite.store(false, std::memory_order_relaxed);
+  });
+  return finite.load();
+}
 
 }  // namespace lrp

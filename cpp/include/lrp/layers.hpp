@@ -66,6 +66,9 @@ class Layer {
   virtual int64_t memoryBytes() const { return 0; }
   // Bytes one call allocates that do not grow with the batch: a modified copy of packed weights, im2col panels.
   virtual int64_t workspaceBytes() const { return 0; }
+  // Whether the layer holds an infinite constant (a −∞ mask added or filled in): its output may then hold
+  // infinities without anything having overflowed (see Graph::runNode).
+  virtual bool holdsInfinity() const { return false; }
 };
 
 // Bytes of a parameter tensor (for memoryBytes()).
@@ -354,6 +357,7 @@ class BinaryLayer : public BroadcastingLayer {
  public:
   BinaryLayer(BinaryOp op, std::vector<Shape> inputShapes, Vector constant = Vector());
   const char* kind() const override;
+  bool holdsInfinity() const override { return !constant_.allFinite(); }
   Role role() const override;
   Shape outputShape(const std::vector<Shape>& inputShapes) const override;
   Matrix forward(const std::vector<const Matrix*>& inputs) const override;
