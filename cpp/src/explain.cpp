@@ -227,9 +227,9 @@ Matrix backward(const Graph& graph, const Activations& acts, Matrix seed, const 
     double passedSum = 0;
     for (size_t k = 0; k < passed.size(); ++k) {
       const int source = nodes[index].inputs[k];
-      if (source == kInputConstants) continue;  // constants take no relevance
       if (source >= 0 && acts.masked[static_cast<size_t>(source)]) absorbAtMask(passed[k]);
       if (report) passedSum += passed[k].col(0).cast<double>().sum();
+      if (source == kInputConstants) continue;  // constants take no relevance
       Matrix& into = source == kGraphInput ? atInput : atOutput[static_cast<size_t>(source)];
       if (into.size() == 0) into = std::move(passed[k]);
       else into += passed[k];  // fan-out: relevance arriving from several consumers is summed
