@@ -284,7 +284,14 @@ Vector meanGradient(const Graph& graph, Eigen::Index count, Eigen::Index rows, c
     const Eigen::Index n = std::min<Eigen::Index>(chunk, count - start);
     points.resize(rows, n);
     pointsAt(start, points);
-    const Matrix gradients = gradientAt(graph, points, target, request, embedding, constants);
+    Matrix gradients;
+    try {
+      gradients = gradientAt(graph, points, target, request, embedding, constants);
+    } catch (const Error& e) {
+      // The passes ran on points, not on the call's samples: say which (a NaN-free input can reach a bad point).
+      throw Error(callName(request, 1) + ", points " + std::to_string(start + 1) + " to " + std::to_string(start + n) +
+                  " of " + std::to_string(count) + " (the sample numbers count within them): " + e.what());
+    }
     for (Eigen::Index col = 0; col < n; ++col) sum += gradients.col(col);
   }
   return sum / static_cast<float>(count);

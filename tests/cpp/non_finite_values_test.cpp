@@ -73,6 +73,17 @@ TEST(NonFinite, EveryMethodRefusesTheOverflow) {
     if (method == lrp::Method::LRP) request.rules = lrp::resolveRules(g, "epsilon-plus", {}, {});
     EXPECT_TRUE(throwsWith([&] { explainVec(g, x, request); }, "node 'fc1' (dense)")) << static_cast<int>(method);
   }
+  // SmoothGrad's points, not its input, overflow: x = 1e-38 gives f = 16, x + N(0, 1) sums 16 noises of σ = 1
+  // times 1e38 (|Σ| > 3.4 for about 40 % of the points). The message says the samples are the points.
+  lrp::ExplainRequest smooth;
+  smooth.method = lrp::Method::SmoothGrad;
+  smooth.samples = 16;
+  smooth.noiseLevel = 1.0f;
+  const Vector tiny = Vector::Constant(16, 1e-38f);
+  EXPECT_TRUE(g.predict(tiny).allFinite());
+  EXPECT_TRUE(throwsWith([&] { explainVec(g, tiny, smooth); },
+                         "explain (smoothgrad, 16 samples) for a batch of 1, points 1 to 16 of 16 (the sample numbers "
+                         "count within them): the output of node 'fc1' (dense) became"));
 }
 
 // input [1, 1, 3] → conv 'features.0' (1×3 kernel [-1, 1e17, 0], no bias) → reshape → dense 'head' (weight 1).
@@ -149,15 +160,17 @@ TEST(NonFinite, AMaskFeedingASoftmaxPasses) {
   column.head(T * D) = randomVector(rng, T * D, -1, 1);
   column.tail(T) << 0.0f, -kInf, 0.0f, -kInf;
   EXPECT_TRUE(g.predict(column).allFinite());
-  lrp::ExplainRequest request;
-  request.rules = lrp::resolveRules(g, "attn-lrp", {}, {});
-  request.layerRelevance = true;
-  const lrp::Explanation e = explainVec(g, column, request);
-  EXPECT_TRUE(e.relevance.allFinite()) << e.relevance.transpose();
-  // The layer report too: the mask's relevance (−∞ × 0) is absorbed as 0, not NaN.
-  for (const lrp::LayerRelevance& layer : e.layers) {
-    EXPECT_TRUE(std::isfinite(layer.sum) && std::isfinite(layer.inputSum)) << g.node(layer.node).name;
-    EXPECT_TRUE(layer.relevance.allFinite()) << g.node(layer.node).name;
+  for (const char* composite : {"attn-lrp", "cp-lrp", "epsilon-plus"}) {
+    lrp::ExplainRequest request;
+    request.rules = lrp::resolveRules(g, composite, {}, {});
+    request.layerRelevance = true;
+    const lrp::Explanation e = explainVec(g, column, request);
+    EXPECT_TRUE(e.relevance.allFinite()) << composite << ": " << e.relevance.transpose();
+    // The layer report too: no relevance at the mask's −∞ turns into NaN.
+    for (const lrp::LayerRelevance& layer : e.layers) {
+      EXPECT_TRUE(std::isfinite(layer.sum) && std::isfinite(layer.inputSum)) << composite << " " << g.node(layer.node).name;
+      EXPECT_TRUE(layer.relevance.allFinite()) << composite << " " << g.node(layer.node).name;
+    }
   }
   lrp::ExplainRequest gradient;
   gradient.method = lrp::Method::GradientXInput;
