@@ -233,7 +233,9 @@ Matrix backward(const Graph& graph, const Activations& acts, Matrix seed, const 
       Matrix& into = source == kGraphInput ? atInput : atOutput[static_cast<size_t>(source)];
       if (into.size() == 0) into = std::move(passed[k]);
       else into += passed[k];  // fan-out: relevance arriving from several consumers is summed
-      if (!allFinite(into)) throw Error(nonFiniteMessage(into, passedBy(graph, id, rules, request, acts.input.cols())));
+      if (!allFinite(into)) throw Error(nonFiniteMessage(into, passedBy(graph, id, rules, request, acts.input.cols()),
+                                    rules ? "a rule dividing by a sum near 0 (its stabiliser is ε), or huge weights?"
+                                          : "huge weights?"));
     }
     if (report) report->push_back(LayerRelevance{id, relevance.col(0), relevance.col(0).cast<double>().sum(), passedSum});
     relevance.resize(0, 0);  // free what is no longer needed
@@ -452,7 +454,7 @@ std::vector<Explanation> explainBatch(const Graph& graph, const Matrix& inputs, 
   }
 
   // The backward passes check every node; what is left is the last step of gradient × input or the mean gradient.
-  if (!allFinite(relevance)) throw Error(nonFiniteMessage(relevance, callName(request, inputs.cols()) + ": the result"));
+  if (!allFinite(relevance)) throw Error(nonFiniteMessage(relevance, callName(request, inputs.cols()) + ": the result", "huge gradients?"));
 
   std::vector<Explanation> results;
   for (Eigen::Index col = 0; col < inputs.cols(); ++col) {

@@ -195,16 +195,16 @@ NonFinite firstNonFinite(const Matrix& m) {
 
 }  // namespace
 
-std::string nonFiniteMessage(const Matrix& values, const std::string& where) {
+std::string nonFiniteMessage(const Matrix& values, const std::string& where, const std::string& suspect) {
   const NonFinite found = firstNonFinite(values);
   const bool nan = std::isnan(found.what);
   std::string message = where + " became " + (nan ? "NaN" : found.what > 0 ? "+Infinity" : "-Infinity") +
                         " (sample " + std::to_string(found.sample) + " of the batch, value " +
                         std::to_string(found.value) + " of " + std::to_string(values.rows()) + "): ";
   message += nan ? "NaN comes from an overflow (∞ − ∞, 0 × ∞ once |values| exceed 3.4e38, float32's largest) or an "
-                   "undefined operation (0/0); weights of 1e38?"
-                 : "overflow: |values| above 3.4e38, float32's largest; weights of 1e38?";
-  return message;
+                   "undefined operation (0/0)"
+                 : "overflow: |values| above 3.4e38, float32's largest";
+  return message + "; " + suspect;
 }
 
 void Graph::runNode(int id, Activations& acts) const {
@@ -222,7 +222,8 @@ void Graph::runNode(int id, Activations& acts) const {
     acts.masked[static_cast<size_t>(id)] = 1;
     return;
   }
-  throw Error(nonFiniteMessage(out, "the output of node '" + node.name + "' (" + node.layer->kind() + ")"));
+  throw Error(nonFiniteMessage(out, "the output of node '" + node.name + "' (" + node.layer->kind() + ")",
+                               "weights of 1e38?"));
 }
 
 Matrix Graph::predict(const Matrix& x) const {

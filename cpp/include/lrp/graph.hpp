@@ -31,8 +31,9 @@ struct Activations {
   const Matrix& inputOf(const std::vector<Node>& graphNodes, int id, size_t k) const;
 };
 
-// "<where> became NaN (sample s of the batch, value v of n): <what may cause it>" for the first non-finite value.
-std::string nonFiniteMessage(const Matrix& values, const std::string& where);
+// "<where> became NaN (sample s of the batch, value v of n): <what causes NaN>; <suspect>" for the first
+// non-finite value.
+std::string nonFiniteMessage(const Matrix& values, const std::string& where, const std::string& suspect);
 
 class Graph {
  public:
