@@ -5,6 +5,8 @@
 #include "relevance_kernel.hpp"
 #include "special_rules.hpp"
 
+#include "parallel.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -176,6 +178,23 @@ void restrictToUnits(Matrix& relevance, const std::vector<int>& units) {
   relevance = std::move(kept);
 }
 
+// A mask's −∞ (Graph::runNode) times the zero share a softmax gave it is NaN: relevance for a value that is a
+// constant under ATTNLRP rule 13 and passes nothing on. Where the mask's value is infinite the relevance is 0.
+void absorbAtMask(Matrix& relevance) { relevance = relevance.array().isFinite().select(relevance, 0.0f); }
+
+// "explain (smoothgrad, 8 samples) ...: the gradient passed back by node 'fc' (dense)", or for LRP "... the
+// relevance passed back by node 'features.0' (conv) under rule 'alpha-beta'": where a backward pass turned non-finite.
+std::string passedBy(const Graph& graph, int id, const std::vector<std::optional<Rule>>* rules,
+                     const ExplainRequest& request, int64_t batch) {
+  const Node& node = graph.node(id);
+  const std::string at = "node '" + node.name + "' (" + node.layer->kind() + ")";
+  const std::string call = callName(request, batch) + ": ";
+  if (!rules) return call + "the gradient passed back by " + at;
+  const std::optional<Rule>& rule = (*rules)[static_cast<size_t>(id)];
+  return call + "the relevance passed back by " + at + " under " +
+         (rule ? std::string("rule '") + ruleKindName(rule->kind) + "'" : std::string("its gradient (no rule)"));
+}
+
 // Walks the graph backwards from `seed` at the output. `rules` null: gradient; else LRP. With token inputs
 // the input relevance is Σ over the embedding dimension at each lookup's output (the embedding's gradient
 // map); for gradient × input the gradient there is first multiplied by the embedding e (Σ_d e_d ∂f/∂e_d).
@@ -207,12 +226,16 @@ Matrix backward(const Graph& graph, const Activations& acts, Matrix seed, const 
                                        : nodes[index].layer->gradient(inputs, acts.nodes[index], relevance);
     double passedSum = 0;
     for (size_t k = 0; k < passed.size(); ++k) {
-      if (report) passedSum += passed[k].col(0).cast<double>().sum();
       const int source = nodes[index].inputs[k];
+      if (source >= 0 && acts.masked[static_cast<size_t>(source)]) absorbAtMask(passed[k]);
+      if (report) passedSum += passed[k].col(0).cast<double>().sum();
       if (source == kInputConstants) continue;  // constants take no relevance
       Matrix& into = source == kGraphInput ? atInput : atOutput[static_cast<size_t>(source)];
       if (into.size() == 0) into = std::move(passed[k]);
       else into += passed[k];  // fan-out: relevance arriving from several consumers is summed
+      if (!allFinite(into)) throw Error(nonFiniteMessage(into, passedBy(graph, id, rules, request, acts.input.cols()),
+                                    rules ? "a rule dividing by a sum near 0 (its stabiliser is ε), or huge weights?"
+                                          : "huge weights?"));
     }
     if (report) report->push_back(LayerRelevance{id, relevance.col(0), relevance.col(0).cast<double>().sum(), passedSum});
     relevance.resize(0, 0);  // free what is no longer needed
@@ -226,9 +249,12 @@ Activations forwardFromEmbedding(const Graph& graph, int embedding, const Matrix
   Activations acts;
   acts.input = Matrix::Zero(graph.inputSize(), points.cols());  // the ids are read by the embedding only
   acts.constants = constants.replicate(1, points.cols());
-  acts.nodes.reserve(graph.nodes().size());
-  for (int id = 0; id < static_cast<int>(graph.nodes().size()); ++id)
-    acts.nodes.push_back(id == embedding ? points : graph.node(id).layer->forward(graph.inputsOf(acts, id)));
+  acts.nodes.resize(graph.nodes().size());
+  acts.masked.assign(graph.nodes().size(), 0);
+  for (int id = 0; id < static_cast<int>(graph.nodes().size()); ++id) {
+    if (id == embedding) acts.nodes[static_cast<size_t>(id)] = points;
+    else graph.runNode(id, acts);
+  }
   return acts;
 }
 
@@ -260,7 +286,14 @@ Vector meanGradient(const Graph& graph, Eigen::Index count, Eigen::Index rows, c
     const Eigen::Index n = std::min<Eigen::Index>(chunk, count - start);
     points.resize(rows, n);
     pointsAt(start, points);
-    const Matrix gradients = gradientAt(graph, points, target, request, embedding, constants);
+    Matrix gradients;
+    try {
+      gradients = gradientAt(graph, points, target, request, embedding, constants);
+    } catch (const Error& e) {
+      // The passes ran on points, not on the call's samples: say which (a NaN-free input can reach a bad point).
+      throw Error(callName(request, 1) + ", points " + std::to_string(start + 1) + " to " + std::to_string(start + n) +
+                  " of " + std::to_string(count) + " (the sample numbers count within them): " + e.what());
+    }
     for (Eigen::Index col = 0; col < n; ++col) sum += gradients.col(col);
   }
   return sum / static_cast<float>(count);
@@ -419,6 +452,9 @@ std::vector<Explanation> explainBatch(const Graph& graph, const Matrix& inputs, 
       }
       break;
   }
+
+  // The backward passes check every node; what is left is the last step of gradient × input or the mean gradient.
+  if (!allFinite(relevance)) throw Error(nonFiniteMessage(relevance, callName(request, inputs.cols()) + ": the result", "huge gradients?"));
 
   std::vector<Explanation> results;
   for (Eigen::Index col = 0; col < inputs.cols(); ++col) {

@@ -1,5 +1,7 @@
 #include "lrp/graph.hpp"
 
+#include "parallel.hpp"
+
 #include <algorithm>
 #include <cmath>
 
@@ -176,10 +178,68 @@ Activations Graph::forward(Matrix input, Matrix constants) const {
   Activations acts;
   acts.input = std::move(input);
   acts.constants = std::move(constants);
-  acts.nodes.reserve(nodes_.size());
-  for (int id = 0; id < static_cast<int>(nodes_.size()); ++id)
-    acts.nodes.push_back(nodes_[static_cast<size_t>(id)].layer->forward(inputsOf(acts, id)));
+  acts.nodes.resize(nodes_.size());
+  acts.masked.assign(nodes_.size(), 0);
+  for (int id = 0; id < static_cast<int>(nodes_.size()); ++id) runNode(id, acts);
   return acts;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Non-finite values. The inputs are finite (checkInput), so an infinity or NaN in an output was made by the
+// model — with one exception: an attention mask. A mask's −∞ (ATTNLRP rule 13) comes from a source that holds it
+// (the per-input constants, a where's fill value, a constant added) and is carried by every layer after it
+// (reshapes, adds, a max of −∞ values) until a softmax gives it weight 0 and the values are finite again. So an
+// infinity is legitimate in an output exactly when the layer holds an infinite constant or one of its inputs
+// holds an infinity (itself legitimate: this is checked node by node); NaN never is (a mask times zero, ∞ − ∞).
+// Everything else non-finite is an overflow or an undefined operation, and the call is refused, naming the first
+// node where it appeared.
+
+namespace {
+
+// The first sample (column) and value (row) that is not finite, and what it is.
+struct NonFinite {
+  Eigen::Index sample = 0, value = 0;
+  float what = 0;
+};
+
+NonFinite firstNonFinite(const Matrix& m) {
+  for (Eigen::Index col = 0; col < m.cols(); ++col)
+    for (Eigen::Index row = 0; row < m.rows(); ++row)
+      if (!std::isfinite(m(row, col))) return NonFinite{col, row, m(row, col)};
+  return NonFinite{};
+}
+
+}  // namespace
+
+std::string nonFiniteMessage(const Matrix& values, const std::string& where, const std::string& suspect) {
+  const NonFinite found = firstNonFinite(values);
+  const bool nan = std::isnan(found.what);
+  std::string message = where + " became " + (nan ? "NaN" : found.what > 0 ? "+Infinity" : "-Infinity") +
+                        " (sample " + std::to_string(found.sample) + " of the batch, value " +
+                        std::to_string(found.value) + " of " + std::to_string(values.rows()) + "): ";
+  message += nan ? "NaN comes from an overflow (∞ − ∞, 0 × ∞ once |values| exceed 3.4e38, float32's largest) or an "
+                   "undefined operation (0/0)"
+                 : "overflow: |values| above 3.4e38, float32's largest";
+  return message + "; " + suspect;
+}
+
+void Graph::runNode(int id, Activations& acts) const {
+  const Node& node = nodes_[static_cast<size_t>(id)];
+  const std::vector<const Matrix*> inputs = inputsOf(acts, id);
+  Matrix& out = acts.nodes[static_cast<size_t>(id)];
+  out = node.layer->forward(inputs);
+  if (allFinite(out)) return;
+  // The rare path: is it a mask's infinity?
+  bool carried = node.layer->holdsInfinity();
+  for (int source : node.inputs)
+    carried = carried || (source == kInputConstants ? !acts.constants.allFinite()
+                                                   : source >= 0 && acts.masked[static_cast<size_t>(source)]);
+  if (carried && !out.array().isNaN().any()) {
+    acts.masked[static_cast<size_t>(id)] = 1;
+    return;
+  }
+  throw Error(nonFiniteMessage(out, "the output of node '" + node.name + "' (" + node.layer->kind() + ")",
+                               "weights of 1e38?"));
 }
 
 Matrix Graph::predict(const Matrix& x) const {
@@ -194,8 +254,9 @@ Matrix Graph::predict(const Matrix& x) const {
   checkConstants(acts.constants, acts.input.cols());
   const std::vector<int> lastReader = lastReaders();
   acts.nodes.resize(nodes_.size());
+  acts.masked.assign(nodes_.size(), 0);
   for (int id = 0; id < static_cast<int>(nodes_.size()); ++id) {
-    acts.nodes[static_cast<size_t>(id)] = nodes_[static_cast<size_t>(id)].layer->forward(inputsOf(acts, id));
+    runNode(id, acts);
     for (int source : nodes_[static_cast<size_t>(id)].inputs)
       if (source >= 0 && lastReader[static_cast<size_t>(source)] == id) acts.nodes[static_cast<size_t>(source)].resize(0, 0);
   }

@@ -41,6 +41,7 @@ class WhereLayer : public Layer {
       : shape_(std::move(shape)), constant_(std::move(constant)), keep_(std::move(keep)) {}
 
   const char* kind() const override { return "where"; }
+  bool holdsInfinity() const override { return !constant_.allFinite(); }
   int64_t memoryBytes() const override { return bytesOf(constant_) + bytesOf(keep_); }
   Role role() const override { return Role::Reindex; }
 

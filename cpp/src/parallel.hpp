@@ -18,6 +18,9 @@
 #include "lrp/threads.hpp"  // setThreadCount, threadCount, maxThreadCount
 #include "lrp/types.hpp"    // Matrix
 
+#include <algorithm>
+#include <atomic>
+#include <cstring>
 #include <cstdint>
 #include <functional>
 
@@ -78,5 +81,30 @@ using Segment = Eigen::Map<Eigen::ArrayXf>;
 using ConstSegment = Eigen::Map<const Eigen::ArrayXf>;
 inline Segment segment(Matrix& m, Eigen::Index lo, Eigen::Index n) { return Segment(m.data() + lo, n); }
 inline ConstSegment segment(const Matrix& m, Eigen::Index lo, Eigen::Index n) { return ConstSegment(m.data() + lo, n); }
+
+// Whether every value of m is finite, the non-finite checks of every forward and backward step. A float is ±∞ or
+// NaN exactly when its exponent bits are all ones, i.e. when |bits| (sign cleared) >= 0x7f800000: the largest |bits|
+// is an unsigned-integer max, which the compiler vectorises (SIMD) — a float reduction or Eigen's isFinite().all()
+// stays a scalar loop in wasm, where Eigen has no packets and float sums may not be reordered. On threads'
+// segments when m is large (a scan is memory-bound: only big matrices are worth a hand-off).
+inline bool finiteValues(const float* values, int64_t n) {
+  uint32_t largest = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, values + i, sizeof bits);
+    largest = std::max(largest, bits & 0x7fffffffu);
+  }
+  return largest < 0x7f800000u;
+}
+
+inline bool allFinite(const Matrix& m) {
+  constexpr int64_t kScanGrain = int64_t{1} << 16;
+  if (m.size() < 2 * kScanGrain) return finiteValues(m.data(), m.size());
+  std::atomic<bool> finite{true};
+  forSegments(m.size(), kScanGrain, [&](Eigen::Index lo, Eigen::Index n) {
+    if (!finiteValues(m.data() + lo, n)) finite.store(false, std::memory_order_relaxed);
+  });
+  return finite.load();
+}
 
 }  // namespace lrp

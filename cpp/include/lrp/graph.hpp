@@ -26,9 +26,15 @@ struct Activations {
   Matrix input;
   Matrix constants;  // the per-input constants (kInputConstants), constantsSize() × batch
   std::vector<Matrix> nodes;
+  // Per node: its output holds an infinity carried from a mask (Graph::runNode), not an overflow.
+  std::vector<char> masked;
   // The value feeding input slot `k` of node `id`.
   const Matrix& inputOf(const std::vector<Node>& graphNodes, int id, size_t k) const;
 };
+
+// "<where> became NaN (sample s of the batch, value v of n): <what causes NaN>; <suspect>" for the first
+// non-finite value.
+std::string nonFiniteMessage(const Matrix& values, const std::string& where, const std::string& suspect);
 
 class Graph {
  public:
@@ -61,6 +67,9 @@ class Graph {
   Activations forward(Matrix input, Matrix constants) const;
   // The output only (logits).
   Matrix predict(const Matrix& x) const;
+  // Computes node `id`'s output into acts.nodes[id] (acts.nodes and acts.masked sized for every node, the node's
+  // inputs already there) and refuses a non-finite value that no mask explains, naming the node.
+  void runNode(int id, Activations& acts) const;
 
   // The values feeding node `id` in a forward pass.
   std::vector<const Matrix*> inputsOf(const Activations& acts, int id) const;

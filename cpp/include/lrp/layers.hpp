@@ -73,6 +73,10 @@ class Layer {
   // any call. Default: one operation per output value (element-wise layers, copies and index maps). Saturates
   // at kMaxOperations instead of overflowing (a hostile graph may claim absurd sizes).
   virtual int64_t operations(const std::vector<Shape>& inputShapes, const Shape& outputShape) const;
+
+  // Whether the layer holds an infinite constant (a −∞ mask added or filled in): its output may then hold
+  // infinities without anything having overflowed (see Graph::runNode).
+  virtual bool holdsInfinity() const { return false; }
 };
 
 // The ceiling of every operation count: INT64_MAX (counts saturate there instead of wrapping around).
@@ -379,6 +383,7 @@ class BinaryLayer : public BroadcastingLayer {
  public:
   BinaryLayer(BinaryOp op, std::vector<Shape> inputShapes, Vector constant = Vector());
   const char* kind() const override;
+  bool holdsInfinity() const override { return !constant_.allFinite(); }
   Role role() const override;
   Shape outputShape(const std::vector<Shape>& inputShapes) const override;
   Matrix forward(const std::vector<const Matrix*>& inputs) const override;
