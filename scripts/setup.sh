@@ -27,3 +27,12 @@ if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules
   echo "setup: installing npm dependencies"
   npm ci --no-audit --no-fund
 fi
+
+# The package tests install the packed tarball offline (tests/package.test.mjs, tests/e2e/bundlers.test.mjs): npm
+# then resolves its dependency pngjs from the cache, which needs pngjs's registry document, not only the tarball
+# `npm ci` cached. Done once per install of node_modules.
+if [[ ! -f node_modules/.lrp-cache-filled ]]; then
+  echo "setup: caching the package's dependencies for offline installs"
+  npm cache add "pngjs@$(node -p "require('./node_modules/pngjs/package.json').version")" >/dev/null
+  touch node_modules/.lrp-cache-filled
+fi

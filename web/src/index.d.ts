@@ -319,8 +319,8 @@ export interface LoadOptions extends EngineOptions {
    * pass for one input needs more is refused with an Error naming its costliest node (name, kind, ONNX operator,
    * operations), the total and the limit; integrated gradients and SmoothGrad are refused when their points need
    * more (steps or samples × operations). A positive number, or Infinity for no limit (TypeError for a non-number,
-   * RangeError for 0, a negative number or NaN). Default 1e11: 5× VGG-19 (about 2e10 at 224×224, the costliest
-   * model of docs/models.md), a few seconds of forward pass; it stops a few hundred bytes of ONNX from asking for
+   * RangeError for 0, a negative number or NaN). Default 1e11: over 5× the costliest models of docs/models.md
+   * (ViT-B/16 1.76e10, VGG-16 1.55e10 at 224×224; VGG-19 would be 1.96e10), a few seconds of forward pass; it stops a few hundred bytes of ONNX from asking for
    * hours of work.
    */
   maxOperations?: number;

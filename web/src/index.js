@@ -291,9 +291,9 @@ export async function loadModel(source, options = {}) {
 const LOAD_OPTIONS = ['threads', 'worker', 'workerUrl', 'signal', 'maxOperations'];
 
 /**
- * The default of loadModel's maxOperations: 1e11 multiply-adds and comparisons. The costliest model of the zoo
- * (docs/models.md) is VGG-19 at about 2e10 per 224×224 image (VGG-16 1.55e10, ViT-B/16 1.76e10), so every zoo
- * model loads with 5× headroom; at the 3.5e10 per second of VGG-16's predict on 2 threads (docs/models.md), a
+ * The default of loadModel's maxOperations: 1e11 multiply-adds and comparisons. The costliest models of the zoo
+ * (docs/models.md) are ViT-B/16 (1.76e10 per 224×224 image) and VGG-16 (1.55e10); VGG-19 would be 1.96e10, so
+ * every zoo model loads with 5× headroom; at the 3.5e10 per second of VGG-16's predict on 2 threads (docs/models.md), a
  * forward pass at the limit takes about 3 s (longer on one thread), and a call above it would block its thread
  * for longer than a page should.
  */
