@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { buildModel, randomFloats } from '../tests/helpers/onnx-builder.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const HOSTILE = path.resolve(ROOT, '../shared/hostile/compute-maxpool-512-k256.onnx');
+const HOSTILE = path.join(ROOT, 'tests/fixtures/hostile/compute-maxpool-512-k256.onnx');  // a copy of ../shared/hostile's
 
 const { values } = parseArgs({
   options: {
