@@ -81,7 +81,8 @@ export function decodeModel(bytes) {
   } catch (error) {
     // protobufjs recurses once per nested message: a file nesting subgraphs (or types) thousands deep exhausts
     // the stack. The importer supports no subgraph, so such a file has nothing it could load.
-    if (error instanceof RangeError) {
+    // (protobufjs's truncation error, "index out of range", is a RangeError too: only a stack overflow is this.)
+    if (error instanceof RangeError && /call stack/i.test(error.message)) {
       throw invalidModel('its messages are nested deeper than the protobuf decoder can follow (subgraphs inside ' +
         'subgraphs, or types inside types, thousands deep); the importer supports no subgraphs');
     }
