@@ -191,7 +191,7 @@ Activations Graph::forward(Matrix input, Matrix constants) const {
 // (reshapes, adds, a max of −∞ values) until a softmax gives it weight 0 and the values are finite again. So an
 // infinity is legitimate in an output exactly when the layer holds an infinite constant or one of its inputs
 // holds an infinity (itself legitimate: this is checked node by node); NaN never is (a mask times zero, ∞ − ∞).
-// Everything else non-finite is an overflow or an undefined operation, and the call is refused, naming the first
+// Everything else non-finite is an overflow or an indeterminate form (0/0), and the call is refused, naming the first
 // node where it appeared.
 
 namespace {
@@ -218,7 +218,7 @@ std::string nonFiniteMessage(const Matrix& values, const std::string& where, con
                         " (sample " + std::to_string(found.sample) + " of the batch, value " +
                         std::to_string(found.value) + " of " + std::to_string(values.rows()) + "): ";
   message += nan ? "NaN comes from an overflow (∞ − ∞, 0 × ∞ once |values| exceed 3.4e38, float32's largest) or an "
-                   "undefined operation (0/0)"
+                   "indeterminate form (0/0)"
                  : "overflow: |values| above 3.4e38, float32's largest";
   return message + "; " + suspect;
 }
