@@ -279,12 +279,13 @@ function splice(bytes, rng, other) {
   const at = integerBelow(rng, bytes.length);
   const chunk = other.subarray(from, from + length);
   const insert = rng() < 0.5;
-  const result = new Uint8Array(bytes.length + (insert ? length : 0));
+  // Written over the end, the chunk lengthens the file.
+  const result = new Uint8Array(insert ? bytes.length + length : Math.max(bytes.length, at + length));
   result.set(bytes.subarray(0, at));
   result.set(chunk, at);
   result.set(bytes.subarray(insert ? at : Math.min(at + length, bytes.length)), at + length);
   return {
-    bytes: insert ? result : result.subarray(0, Math.max(bytes.length, at + length)),
+    bytes: result,
     description: `${length} bytes from offset ${from} ${insert ? 'inserted' : 'written'} at ${at}`,
   };
 }

@@ -103,7 +103,8 @@ export function layernormNode(node, input, fullAxes, epsilon, scale, bias) {
   const normalized = input.shape.slice(axis);
   const spread = (tensor, role) => {
     if (!tensor) return null;
-    const fits = tensor.dims.length <= normalized.length && sameDims(broadcastShapesSafe(normalized, tensor.dims), normalized);
+    const broadcast = tensor.dims.length <= normalized.length ? broadcastShapesSafe(normalized, tensor.dims) : null;
+    const fits = broadcast !== null && sameDims(broadcast, normalized);
     if (!fits) throw nodeError(node, `${role} of shape [${tensor.dims}] does not broadcast to the normalised shape [${normalized}]`);
     return Float32Array.from(expandTensor(tensor, normalized).data);
   };
