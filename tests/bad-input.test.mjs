@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { configure, evaluate, loadModel, setEngineMemoryLimit } from 'lrp-wasm';
 import { loadGolden } from './helpers/golden.mjs';
-import { buildModel, encodeModel, modelProto } from './helpers/onnx-builder.mjs';
+import { buildModel, encodeModel, int64s, modelProto } from './helpers/onnx-builder.mjs';
 import { mulberry32 } from '../web/src/random.js';
 
 const golden = loadGolden('tiny-mlp');
@@ -262,6 +262,29 @@ function chain(count, op) {
   }));
   return buildModel({ input: { name: 'x', shape: [null, 4] }, output: { name: 'y', shape: [null, 4] }, nodes });
 }
+
+test('constants computed at load are bounded: ConstantOfShape of 2^26 values is refused at once, naming the node', async () => {
+  // The fuzz test's seed 5 mutant 123: a flipped bit made a ConstantOfShape of 67,108,868 values, whose folding
+  // (Mul, Equal, Where on JavaScript arrays) kept the load busy for over 10 s.
+  const bomb = (count) => buildModel({
+    input: { name: 'x', shape: [null, 4] },
+    output: { name: 'y', shape: [null, 4] },
+    nodes: [
+      { op: 'ConstantOfShape', name: 'fill', inputs: ['shape'], outputs: ['c'] },
+      { op: 'ReduceSum', name: 'total', inputs: ['c'], outputs: ['t'], attributes: { keepdims: 0 } },
+      { op: 'Add', name: 'shift', inputs: ['x', 't'], outputs: ['y'] },
+    ],
+    initializers: { shape: { dims: [1], data: int64s(count) } },
+  });
+  const started = Date.now();
+  await refusedWith(() => loadModel(bomb(2 ** 26)), Error,
+    /^ONNX node 'fill' \(ConstantOfShape\): its result, computed at load, of shape \[67108864\] exceeds the importer's limit of 16,777,216 values/);
+  assert.ok(Date.now() - started < 2000, `refused after ${Date.now() - started} ms`);
+  // A small one folds: y = x + Σ zeros = x.
+  const small = await loadModel(bomb(1000));
+  assert.deepEqual(small.predict(Float32Array.of(1, 2, 3, 4)), Float32Array.of(1, 2, 3, 4));
+  small.dispose();
+});
 
 test('deep graphs: above 100,000 nodes refused with the named limit; long chains load without recursion', async () => {
   await refusedWith(() => loadModel(chain(100001, 'Relu')), Error,

@@ -9,7 +9,7 @@
 // is evaluated per sample, at batch size 1).
 
 import {
-  BATCH, DataType, MAX_ELEMENTS, attrInt, checkRank, attrInts, attrString, constantNodeValue, dataTypeName, nodeError,
+  BATCH, DataType, attrInt, checkRank, attrInts, attrString, constantNodeValue, dataTypeName, nodeError,
   normalizeAxis, product, range, rowMajorStrides, sameDims, unsupportedOperator,
 } from './decode.js';
 
@@ -56,12 +56,20 @@ function floatArrayFor(inputs, length) {
   return double ? new Float64Array(length) : new Float32Array(length);
 }
 
+// The most values a tensor computed at load may hold: the folder works on JavaScript arrays, and a few bytes of
+// ConstantOfShape → Mul → Equal → Where on 2^26 values kept a load busy for over 10 s. 2^24 still holds a causal
+// mask of 4,096 × 4,096 positions.
+export const MAX_FOLDED_ELEMENTS = 2 ** 24;
+
 function checkCount(node, dims) {
   let count = 1;
   for (const dim of dims) {
     if (!(Number.isSafeInteger(dim) && dim >= 0)) throw nodeError(node, `invalid dimension ${String(dim)} in shape [${dims.map(String)}]`);
     count *= dim;
-    if (count > MAX_ELEMENTS) throw nodeError(node, `the folded result of shape [${dims}] exceeds ${MAX_ELEMENTS} elements`);
+    if (count > MAX_FOLDED_ELEMENTS) {
+      throw nodeError(node, `its result, computed at load, of shape [${dims}] exceeds the importer's limit of ` +
+        `${MAX_FOLDED_ELEMENTS.toLocaleString('en-US')} values for constants it computes`);
+    }
   }
   return count;
 }
