@@ -461,3 +461,19 @@ test('options of the wrong type get a TypeError saying what was expected; wrong 
   }
   model.dispose();
 });
+
+test('a path that is not a regular file is refused before reading (/dev/zero would be read forever)', async () => {
+  await refusedWith(() => loadModel('/dev/zero'), Error, /^loadModel: cannot read \/dev\/zero: not a regular file \(a device or a pipe\)/);
+  await refusedWith(() => loadModel('/tmp'), Error, /cannot read \/tmp: it is a directory$/);
+});
+
+test('a getter that disposes the model while its input is read: the call says the model was disposed', async () => {
+  const bytes = readFileSync(loadGolden('tiny-mlp').modelPath);
+  for (const worker of [false, true]) {
+    const model = await loadModel(bytes, { worker });
+    const x = new Array(16).fill(0.5);
+    Object.defineProperty(x, 3, { get() { model.dispose(); return 0.5; } });
+    const call = () => (worker ? model.predict(x) : Promise.resolve().then(() => model.predict(x)));
+    await assert.rejects(call(), /this model has been disposed/);
+  }
+});

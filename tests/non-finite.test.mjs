@@ -53,3 +53,29 @@ test('pthreads build: the same errors, and the engine still works', async () => 
   assert.equal(result.threads, 2);
   checkRun(result);
 });
+
+// An infinite constant used as a value, not as a mask: Add(x, [−∞, 0, 0, 0]) then MatMul, no softmax. A mask's −∞
+// is carried only until a softmax makes it finite; reaching the logits it is an Error naming where it was added
+// (issue 12's newcomer found predict returning −Infinity and explain a relevance of 0 with −∞ absorbed).
+test('an infinite constant that reaches the output is an Error naming the node that added it', async () => {
+  const { loadModel } = await import('lrp-wasm');
+  const { buildModel } = await import('./helpers/onnx-builder.mjs');
+  const model = await loadModel(buildModel({
+    input: { name: 'x', shape: [null, 4] },
+    output: { name: 'y', shape: [null, 2] },
+    nodes: [
+      { op: 'Add', name: 'bias', inputs: ['x', 'm'], outputs: ['h'] },
+      { op: 'MatMul', name: 'proj', inputs: ['h', 'w'], outputs: ['y'] },
+    ],
+    initializers: {
+      m: { dims: [4], data: Float32Array.of(-Infinity, 0, 0, 0) },
+      w: { dims: [4, 2], data: Float32Array.of(1, 2, 3, 4, 5, 6, 7, 8) },
+    },
+  }));
+  const x = Float32Array.of(1, 1, 1, 1);
+  const named = /the model's output \(node 'proj', .*\) became -Infinity .*an infinite constant first added at node 'bias'/;
+  assert.throws(() => model.predict(x), named);
+  assert.throws(() => model.explain(x), named);
+  assert.throws(() => model.explain(x, { method: 'gradient' }), named);
+  model.dispose();
+});

@@ -211,12 +211,13 @@ NonFinite firstNonFinite(const Matrix& m) {
 
 }  // namespace
 
-std::string nonFiniteMessage(const Matrix& values, const std::string& where, const std::string& suspect) {
+std::string nonFiniteMessage(const Matrix& values, const std::string& where, const std::string& suspect, const char* cause) {
   const NonFinite found = firstNonFinite(values);
   const bool nan = std::isnan(found.what);
   std::string message = where + " became " + (nan ? "NaN" : found.what > 0 ? "+Infinity" : "-Infinity") +
                         " (sample " + std::to_string(found.sample) + " of the batch, value " +
                         std::to_string(found.value) + " of " + std::to_string(values.rows()) + "): ";
+  if (cause != nullptr) return message + cause + "; " + suspect;
   message += nan ? "NaN comes from an overflow (∞ − ∞, 0 × ∞ once |values| exceed 3.4e38, float32's largest) or an "
                    "indeterminate form (0/0)"
                  : "overflow: |values| above 3.4e38, float32's largest";
@@ -236,7 +237,16 @@ void Graph::runNode(int id, Activations& acts) const {
                                                    : source >= 0 && acts.masked[static_cast<size_t>(source)]);
   if (carried && !out.array().isNaN().any()) {
     acts.masked[static_cast<size_t>(id)] = 1;
-    return;
+    if (id != outputNode()) return;
+    // A mask's infinity is legitimate only until a softmax (or a max) makes it finite: one that reaches the
+    // model's output was an infinite constant used as a value (Add/Sub/Where of ±∞ with no softmax after it).
+    const auto origin = std::find(acts.masked.begin(), acts.masked.end(), 1) - acts.masked.begin();
+    const Node& first = nodes_[static_cast<size_t>(origin)];
+    throw Error(nonFiniteMessage(out, "the model's output (node '" + node.name + "', " + node.layer->kind() + ")",
+                                 "an infinite constant first added at node '" + first.name + "' (" + first.layer->kind() +
+                                     ") reaches the output; ±∞ is only taken as an attention mask that a softmax "
+                                     "turns into zeros",
+                                 "not an overflow"));
   }
   throw Error(nonFiniteMessage(out, "the output of node '" + node.name + "' (" + node.layer->kind() + ")",
                                "weights of 1e38?"));

@@ -533,6 +533,7 @@ class Model {
     this.#live();
     // The input first: a new sequence length may rebuild the engine.
     const input = this.#columns([this.#checkInput(x, 'predict')]);
+    this.#live();  // again: reading the caller's values may have run a getter that disposed the model
     return this.#engine.predict(input, 1);
   }
 
@@ -540,6 +541,7 @@ class Model {
   predictBatch(inputs) {
     this.#live();
     const checked = this.#checkBatch(inputs, 'predictBatch');
+    this.#live();
     const chunk = this.#engine.batchLimit(null, checked.length);
     const results = [];
     for (let start = 0; start < checked.length; start += chunk) {
@@ -556,6 +558,7 @@ class Model {
     const input = this.#columns([this.#checkInput(x, 'explain')]);
     const request = this.#normalizeOptions(options);
     this.#requirePointOperations(request, 'explain');
+    this.#live();
     const [result] = this.#engine.explain(input, 1, request);
     return this.#presentResult(result, request);
   }
@@ -571,6 +574,7 @@ class Model {
     if (request.layerRelevance) throw new Error('explainBatch: layerRelevance is only available in explain()');
     // Per input (each explanation's points); any number of inputs runs in chunks, never refused for its work.
     this.#requirePointOperations(request, 'explainBatch');
+    this.#live();
     const chunk = this.#engine.batchLimit(request, checked.length);
     const results = [];
     for (let start = 0; start < checked.length; start += chunk) {

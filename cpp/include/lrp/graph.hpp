@@ -34,7 +34,8 @@ struct Activations {
 
 // "<where> became NaN (sample s of the batch, value v of n): <what causes NaN>; <suspect>" for the first
 // non-finite value.
-std::string nonFiniteMessage(const Matrix& values, const std::string& where, const std::string& suspect);
+std::string nonFiniteMessage(const Matrix& values, const std::string& where, const std::string& suspect,
+                             const char* cause = nullptr);  // cause: instead of "overflow" / "NaN comes from …"
 
 class Graph {
  public:

@@ -1,7 +1,7 @@
 // The Node build's platform (dist/lrp-wasm.node.js, the package's "node" export condition): the engine's wasm is
 // read from disk beside the bundle, file paths are model sources, cores come from node:os, and loadModel's
 // worker is a worker_threads Worker. Only this file (and its browser/inline siblings) may touch Node built-ins.
-import { readFile as readFileBytes } from 'node:fs/promises';
+import { readFile as readFileBytes, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -31,11 +31,19 @@ export async function cores() {
   return availableParallelism ? availableParallelism() : cpus().length;
 }
 
+const MAX_MODEL_FILE = 2 ** 32;  // the wasm32 memory's whole size
+
 /** A model file on disk, by path or file: URL. */
 export async function readFile(path) {
   try {
+    // Only a regular file has an end that its size announces: a device (/dev/zero) or a pipe could be read forever.
+    const info = await stat(path);
+    if (info.isDirectory()) throw Object.assign(new Error(), { code: 'EISDIR' });
+    if (!info.isFile()) throw new Error(`cannot read ${path}: not a regular file (a device or a pipe); pass the model's bytes instead`);
+    if (info.size > MAX_MODEL_FILE) throw new Error(`cannot read ${path}: ${info.size} bytes, more than a model the engine's 4 GB memory could hold`);
     return new Uint8Array(await readFileBytes(path));
   } catch (error) {
+    if (error.message?.startsWith('cannot read ')) throw error;
     const why = { ENOENT: 'no such file', EISDIR: 'it is a directory', EACCES: 'permission denied' }[error.code] ?? error.message;
     throw new Error(`cannot read ${path}: ${why}`);
   }

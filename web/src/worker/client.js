@@ -323,6 +323,7 @@ export class WorkerModel {
     if (options.invalid) throw options.invalid;
     checkSignal(options.signal, op);
     const inputs = copyInputs ? [copyInputs()] : [];
+    this.#live();  // again: reading the caller's values may have run a getter that disposed the model
     // The copies are ours: their buffers move to the worker instead of being copied again.
     const transfer = inputs.flat(2).filter((x) => ArrayBuffer.isView(x)).map((x) => x.buffer);
     const args = [...inputs, ...rest];
