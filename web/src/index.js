@@ -695,7 +695,7 @@ class Model {
     if (options === null || typeof options !== 'object') throw new TypeError('explain: options must be an object');
     for (const key of Object.keys(options))
       if (!EXPLAIN_OPTIONS.has(key)) throw new Error(`explain: unknown option '${key}' (known: ${[...EXPLAIN_OPTIONS].join(', ')})`);
-    const method = options.method ?? 'lrp';
+    const method = options.method === undefined ? 'lrp' : options.method;  // null is a wrong type, as for composite
     oneOf(method, methods, 'method');
     if (options.layerRelevance && method !== 'lrp') throw new Error(`explain: layerRelevance is only available for method 'lrp' (got '${method}')`);
     const hasRules = options.rules !== undefined;
