@@ -243,12 +243,11 @@ int averageDivisor(const AxisWindow& r, const AxisWindow& q, bool countIncludePa
   return countIncludePad ? r.withPads * q.withPads : (r.last - r.first) * (q.last - q.first);
 }
 
-// The average kernels' scratch, per range of channels: H × Wo partial sums (the forward's row sums, the gradient's
-// shares per row), in double so that splitting a window's sum in two passes loses nothing against one float sum.
-
 // Window sums of channels [c0, c1) of one sample, separable: row sums over each output column's window
 // (H·Wo·kW additions per channel), then sums of those over each output row's window (Ho·Wo·kH), then divided
 // by the divisor (sum, then divide, as PyTorch does). A window in the padding only gives 0 (count_include_pad).
+// The scratch (per range of channels: H × Wo partial sums, here and in averageTranspose) is in double, so that
+// splitting a window's sum in two passes loses nothing against one float sum.
 void averageForward(const PoolDims& d, const WindowGeometry& g, const std::vector<AxisWindow>& rows,
                     const std::vector<AxisWindow>& cols, bool countIncludePad, const float* x, float* y, int c0, int c1) {
   std::vector<double> rowSums(static_cast<size_t>(d.H) * static_cast<size_t>(d.Wo));

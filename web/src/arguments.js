@@ -9,6 +9,14 @@ const MAX_ARRAY_LENGTH = 2 ** 32 - 1;
 // Inputs per batch call: a list longer than this is not a real one (a Proxy claiming a huge length would be read for hours).
 const MAX_LIST_LENGTH = 2 ** 24;
 
+/** The longest sequence a token model with a dynamic sequence axis is converted for (2^20). */
+export const MAX_TOKENS = 2 ** 20;
+
+/** copyArray's `tooLong` for a dynamic sequence: the Error past MAX_TOKENS ids. */
+export function tooManyTokens(what) {
+  return (length) => new Error(`${what}: ${length} token ids is more than the ${MAX_TOKENS} a dynamic sequence may have`);
+}
+
 /** What a model's input may be, for the TypeError of anything else. */
 export function expectedInput(inputType) {
   return inputType === 'float32' ? 'a Float32Array (or a Float64Array or an array of numbers)'
@@ -87,4 +95,35 @@ export function copyList(list, what) {
   });
   if (copy.length === 0) throw new TypeError(`${what}: expected ${expected} (got an empty array)`);
   return copy;
+}
+
+/**
+ * Model bytes that cannot be read refuse with what they are: a detached buffer (transferred to a worker), or a
+ * Proxy or other object that only inherits from a typed array's or ArrayBuffer's prototype. Other sources
+ * (strings, URLs, Blobs, Responses) pass: loadModel reads them.
+ * @throws {TypeError}
+ */
+export function checkBytes(source, what) {
+  const expected = 'expected ONNX bytes (ArrayBuffer or Uint8Array), a File, Blob or Response, a file path or a URL';
+  const isView = ArrayBuffer.isView(source);
+  let claims = posesAsTypedArray(source);
+  try {
+    claims ||= source instanceof ArrayBuffer;
+  } catch { /* a Proxy whose getPrototypeOf trap throws: not bytes either */ }
+  const realBuffer = claims && !isView && isArrayBuffer(source);
+  if (claims && !isView && !realBuffer)
+    throw new TypeError(`${what}: ${expected}; got an object that only poses as ${describe(source)} (a Proxy around one?): pass the bytes themselves`);
+  const buffer = isView ? source.buffer : realBuffer ? source : null;
+  if (buffer && isDetached(buffer))
+    throw new TypeError(`${what}: the ONNX bytes' ArrayBuffer is detached (it was transferred, e.g. to a worker with postMessage); pass bytes whose buffer was not transferred`);
+}
+
+// A real ArrayBuffer (its byteLength getter refuses anything else, a Proxy included).
+function isArrayBuffer(value) {
+  try {
+    Reflect.apply(Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'byteLength').get, value, []);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -202,6 +202,11 @@ function mix(seed, index) {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
+// A number out of range is an Error; anything but a number is a TypeError (a wrong type, not a wrong value).
+function errorFor(value) {
+  return typeof value === 'number' ? Error : TypeError;
+}
+
 function normalizeOptions(options, model, count, inputSize) {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new TypeError('evaluate: options must be an object');
   for (const key of Object.keys(options))
@@ -215,13 +220,13 @@ function normalizeOptions(options, model, count, inputSize) {
   else throw new Error(`evaluate: order must be 'morf', 'lerf', 'both' or an array of them (got ${describe(order)})`);
 
   const patchSize = options.patchSize ?? 1;
-  if (!Number.isInteger(patchSize) || patchSize < 1) throw new (typeof patchSize === 'number' ? Error : TypeError)(`evaluate: patchSize must be a positive integer (got ${describe(patchSize)})`);
+  if (!Number.isInteger(patchSize) || patchSize < 1) throw new (errorFor(patchSize))(`evaluate: patchSize must be a positive integer (got ${describe(patchSize)})`);
   const steps = options.steps;
-  if (steps !== undefined && (!Number.isInteger(steps) || steps < 1)) throw new (typeof steps === 'number' ? Error : TypeError)(`evaluate: steps must be a positive integer (got ${describe(steps)})`);
+  if (steps !== undefined && (!Number.isInteger(steps) || steps < 1)) throw new (errorFor(steps))(`evaluate: steps must be a positive integer (got ${describe(steps)})`);
   const fraction = options.fraction ?? 1;
-  if (typeof fraction !== 'number' || !(fraction > 0 && fraction <= 1)) throw new (typeof fraction === 'number' ? Error : TypeError)(`evaluate: fraction must be a number in (0, 1] (got ${describe(fraction)})`);
+  if (typeof fraction !== 'number' || !(fraction > 0 && fraction <= 1)) throw new (errorFor(fraction))(`evaluate: fraction must be a number in (0, 1] (got ${describe(fraction)})`);
   const batchSize = options.batchSize ?? 512;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new (typeof batchSize === 'number' ? Error : TypeError)(`evaluate: batchSize must be a positive integer (got ${describe(batchSize)})`);
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new (errorFor(batchSize))(`evaluate: batchSize must be a positive integer (got ${describe(batchSize)})`);
 
   const onProgress = options.onProgress;
   if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('evaluate: onProgress must be a function (done, total) => void');

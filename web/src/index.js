@@ -6,7 +6,7 @@ import createLrpEngine from '../../build/wasm/lrp_engine.js';
 import * as platform from '#platform';
 import { convertOnnx, decodeOnnx } from './onnx/index.js';
 import { describe } from './describe.js';
-import { copyArray, copyList, expectedInput, isDetached } from './arguments.js';
+import { MAX_TOKENS, checkBytes, copyArray, copyList, expectedInput, tooManyTokens } from './arguments.js';
 import { evaluate as evaluateModel } from './evaluate.js';
 import { loadWorkerModel, WorkerModel } from './worker/client.js';
 
@@ -22,8 +22,6 @@ export const methods = Object.freeze([
 ]);
 
 const DEFAULT_COMPOSITE = 'epsilon-plus-flat';
-/** The longest sequence a token model with a dynamic sequence axis is converted for (2^20). */
-const MAX_TOKENS = 2 ** 20;
 const FLOAT_INPUT = expectedInput('float32');
 const EXPLAIN_OPTIONS = new Set([
   'target', 'method', 'composite', 'epsilon', 'gamma', 'low', 'high', 'stabilizer', 'zeroBias', 'rules',
@@ -270,7 +268,7 @@ export async function loadModel(source, options = {}) {
   const maxOperations = checkMaxOperations(options.maxOperations);
   if (options.worker !== undefined && typeof options.worker !== 'boolean')
     throw new TypeError(`loadModel: worker must be true or false (got ${describe(options.worker)})`);
-  checkSourceBytes(source);  // before a worker load too: a Proxy or a detached buffer cannot be sent to it
+  checkBytes(source, 'loadModel');  // before a worker load too: a Proxy or a detached buffer cannot be sent to it
   if (options.worker) return loadWorkerModel(platform, source, options, workerEngineSettings(options.threads));
   if (options.workerUrl !== undefined) throw new Error('loadModel: workerUrl is only used with worker: true');
   const { signal } = options;
@@ -353,33 +351,6 @@ async function readSource(source) {
     throw new Error(`loadModel: fetching ${source} failed: ${error.message}`);
   }
   return readResponse(response, source);
-}
-
-// Bytes that cannot be read refuse with what they are: a detached buffer (transferred to a worker), or a Proxy or
-// other object that only inherits from a typed array's or ArrayBuffer's prototype.
-function checkSourceBytes(source) {
-  const expected = 'expected ONNX bytes (ArrayBuffer or Uint8Array), a File, Blob or Response, a file path or a URL';
-  const isView = ArrayBuffer.isView(source);
-  let claims = false;
-  try {
-    claims = source instanceof ArrayBuffer || source instanceof Uint8Array || source instanceof Object.getPrototypeOf(Int8Array);
-  } catch { /* a Proxy whose getPrototypeOf trap throws: not bytes either */ }
-  const realBuffer = claims && !isView && isArrayBuffer(source);
-  if (claims && !isView && !realBuffer)
-    throw new TypeError(`loadModel: ${expected}; got an object that only poses as ${describe(source)} (a Proxy around one?): pass the bytes themselves`);
-  const buffer = isView ? source.buffer : realBuffer ? source : null;
-  if (buffer && isDetached(buffer))
-    throw new TypeError('loadModel: the ONNX bytes\' ArrayBuffer is detached (it was transferred, e.g. to a worker with postMessage); pass bytes whose buffer was not transferred');
-}
-
-// A real ArrayBuffer (its byteLength getter refuses anything else, a Proxy included).
-function isArrayBuffer(value) {
-  try {
-    Reflect.apply(Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'byteLength').get, value, []);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function readResponse(response, what) {
@@ -614,7 +585,7 @@ class Model {
     if (length === this.#inputSize) return;
     if (length < 1) throw new Error(`${what}: expected at least one token id`);
     // Converting for an absurd length would exhaust memory before any shape check could refuse it.
-    if (length > MAX_TOKENS) throw new Error(`${what}: ${length} token ids is more than the ${MAX_TOKENS} a dynamic sequence may have`);
+    if (length > MAX_TOKENS) throw tooManyTokens(what)(length);
     try {
       this.#build(convertOnnx(this.#decoded, { sequenceLength: length }));
     } catch (error) {
@@ -650,9 +621,8 @@ class Model {
     const copy = copyArray(x, what, {
       expected,
       maxLength,
-      tooLong: (length) => new Error(this.#decoded
-        ? `${what}: ${length} token ids is more than the ${MAX_TOKENS} a dynamic sequence may have`
-        : `${what}: input has ${length} token ids, expected ${this.#inputSize} (shape [${this.#inputShape.join(', ')}])`),
+      tooLong: this.#decoded ? tooManyTokens(what)
+        : (length) => new Error(`${what}: input has ${length} token ids, expected ${this.#inputSize} (shape [${this.#inputShape.join(', ')}])`),
     });
     const accepted = copy instanceof Int32Array || copy instanceof BigInt64Array || copy instanceof Float32Array || Array.isArray(copy);
     if (!accepted) throw new TypeError(`${what}: this model takes ${expected} (got ${describe(x)})`);
@@ -674,7 +644,7 @@ class Model {
     const list = copyList(inputs, what);
     if (this.#decoded) {
       // Each input read once here; the per-input checks below then read these copies.
-      const copies = list.map((x, i) => copyArray(x, `${what}[${i}]`, { expected: expectedInput(this.#inputType), maxLength: MAX_TOKENS, tooLong: (length) => new Error(`${what}[${i}]: ${length} token ids is more than the ${MAX_TOKENS} a dynamic sequence may have`) }));
+      const copies = list.map((x, i) => copyArray(x, `${what}[${i}]`, { expected: expectedInput(this.#inputType), maxLength: MAX_TOKENS, tooLong: tooManyTokens(`${what}[${i}]`) }));
       const lengths = new Set(copies.map((x) => x.length));
       if (lengths.size > 1) throw new Error(`${what}: the inputs have different numbers of tokens (${[...lengths].join(', ')}); a batch needs one length`);
       return copies.map((x, i) => this.#checkInput(x, `${what}[${i}]`));

@@ -8,11 +8,9 @@
 // AbortSignal can drop a request that has not started: a worker busy with a call cannot read messages.
 // Inputs are copied (the caller's arrays stay usable); results are transferred, not copied.
 import { describe } from '../describe.js';
-import { copyArray, copyList, expectedInput } from '../arguments.js';
+import { MAX_TOKENS, copyArray, copyList, expectedInput, tooManyTokens } from '../arguments.js';
 
 const ERROR_TYPES = { TypeError, RangeError, Error };
-/** The longest sequence a token model with a dynamic sequence axis takes (index.js's MAX_TOKENS). */
-const MAX_TOKENS = 2 ** 20;
 
 /** One worker and its queue. */
 class WorkerConnection {
@@ -305,7 +303,7 @@ export class WorkerModel {
   #inputLength(what) {
     const { inputShape, inputType } = this.#info;
     if (inputShape.includes(-1)) {
-      return { maxLength: MAX_TOKENS, tooLong: (length) => new Error(`${what}: ${length} token ids is more than the ${MAX_TOKENS} a dynamic sequence may have`) };
+      return { maxLength: MAX_TOKENS, tooLong: tooManyTokens(what) };
     }
     const size = inputShape.reduce((a, b) => a * b, 1);
     const unit = inputType === 'float32' ? 'values' : 'token ids';
