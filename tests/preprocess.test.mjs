@@ -186,3 +186,33 @@ test('imageToGrey: light ink on a dark (grey) background is kept, its background
   assert.ok(Math.abs(grey[15 * 30 + 15] - 1) < 1e-6);
   assert.throws(() => imageToGrey(new Uint8Array(7), 2, 2), /expected 16 RGBA bytes, got 7/);
 });
+
+// Reference: the definition of the pipeline's steps. The crop, the area-averaging resize and the centre-of-mass
+// splat are linear maps that move the centre of mass affinely, so the transform must carry the drawing's centre of
+// mass onto the field's, and fieldRect must carry the field back onto the drawing (the digit's bounding box).
+test('preprocessWithTransform: the transform maps the drawing onto the field, fieldRect maps it back', async () => {
+  const { preprocessWithTransform, fieldRect } = await import('../web/demo/preprocess.js');
+  const cases = [
+    [100, 60, [[10, 5, 20, 50], [20, 40, 70, 50]]], // an L, wider than tall
+    [280, 280, [[120, 30, 160, 250]]], // a bar, taller than wide
+    [50, 50, [[0, 0, 50, 10], [40, 0, 50, 50]]], // touching the edges
+  ];
+  for (const [w, h, rects] of cases) {
+    const grey = image(w, h, rects);
+    const out = preprocessWithTransform(grey, w, h);
+    assert.ok(out, 'something is drawn');
+    assert.deepEqual(Array.from(out.input), Array.from(preprocess(grey, w, h)), 'the same input as preprocess()');
+    const { box, scaleX, scaleY, offsetX, offsetY } = out.transform;
+    const drawn = centerOfMass(grey, w, h);
+    const field = centerOfMass(out.input, SIZE, SIZE);
+    assert.ok(Math.abs(offsetX + scaleX * (drawn.x - box.x0) - field.x) < 0.02, `x: ${field.x}`);
+    assert.ok(Math.abs(offsetY + scaleY * (drawn.y - box.y0) - field.y) < 0.02, `y: ${field.y}`);
+    const rect = fieldRect(out.transform);
+    const back = (u, v) => [rect.x + (u * rect.width) / SIZE, rect.y + (v * rect.height) / SIZE];
+    const [x0, y0] = back(offsetX, offsetY);
+    assert.ok(Math.abs(x0 - box.x0) < 1e-9 && Math.abs(y0 - box.y0) < 1e-9, 'the field corner of the digit is its box corner');
+    const [fx, fy] = back(field.x, field.y);
+    assert.ok(Math.abs(fx - drawn.x) < 0.1 && Math.abs(fy - drawn.y) < 0.1, `centre of mass back on the drawing: ${fx}, ${fy}`);
+  }
+  assert.equal(preprocessWithTransform(new Float32Array(16), 4, 4), null, 'nothing drawn');
+});

@@ -142,19 +142,28 @@ export function centerOfMass(data, width, height) {
 }
 
 /**
- * Pastes `img` into a size×size field so its centre of mass lands on (size/2, size/2). The shift is
- * sub-pixel (bilinear splatting, which preserves the mass and moves the centre of mass exactly), and
- * clamped so the image stays inside the field (then the centre of mass is as close as it can be).
+ * Where `img` goes in a size×size field so that its centre of mass lands on (size/2, size/2): the offset of its
+ * top-left corner (sub-pixel), clamped so the image stays inside the field (then the centre of mass is as close
+ * as it can be). null for an all-zero image.
+ * @returns {{x:number,y:number}|null}
+ */
+export function placement(img, size = SIZE) {
+  const com = centerOfMass(img.data, img.width, img.height);
+  if (!com) return null;
+  const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
+  return { x: clamp(size / 2 - com.x, 0, size - img.width), y: clamp(size / 2 - com.y, 0, size - img.height) };
+}
+
+/**
+ * Pastes `img` into a size×size field at its placement(). The shift is sub-pixel (bilinear splatting, which
+ * preserves the mass and moves the centre of mass exactly).
  */
 export function placeByCenterOfMass(img, size = SIZE) {
   const out = new Float32Array(size * size);
-  const com = centerOfMass(img.data, img.width, img.height);
-  if (!com) return out;
-  const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
-  const ox = clamp(size / 2 - com.x, 0, size - img.width);
-  const oy = clamp(size / 2 - com.y, 0, size - img.height);
-  const ix = Math.floor(ox), fx = ox - ix;
-  const iy = Math.floor(oy), fy = oy - iy;
+  const offset = placement(img, size);
+  if (!offset) return out;
+  const ix = Math.floor(offset.x), fx = offset.x - ix;
+  const iy = Math.floor(offset.y), fy = offset.y - iy;
   const w00 = (1 - fx) * (1 - fy), w10 = fx * (1 - fy), w01 = (1 - fx) * fy, w11 = fx * fy;
   const put = (x, y, v) => {
     if (x >= 0 && x < size && y >= 0 && y < size) out[y * size + x] += v;
@@ -181,13 +190,26 @@ export function placeByCenterOfMass(img, size = SIZE) {
  * @param {number} [opts.threshold=0.05]  ink threshold for the bounding box (ignores faint noise)
  * @param {boolean} [opts.normalize=true] stretch so the brightest pixel is 1 (faint drawings)
  */
-export function preprocess(grey, width, height, { threshold = 0.05, normalize = true } = {}) {
+export function preprocess(grey, width, height, opts = {}) {
+  return preprocessWithTransform(grey, width, height, opts)?.input ?? null;
+}
+
+/**
+ * preprocess(), and where the 28×28 field lies over the drawing: the bounding-box crop, the scaling to 20×20 and
+ * the centre-of-mass shift are one affine map per axis, field = offset + scale · (drawing − box corner), so a
+ * heatmap over the field can be drawn back over the drawing (fieldRect).
+ * @returns {{ input: Float32Array, transform: { box: {x0:number,y0:number,x1:number,y1:number}, scaleX: number,
+ *   scaleY: number, offsetX: number, offsetY: number } } | null}
+ */
+export function preprocessWithTransform(grey, width, height, { threshold = 0.05, normalize = true } = {}) {
   if (grey.length !== width * height) {
     throw new Error(`preprocess: expected ${width}×${height} = ${width * height} values, got ${grey.length}`);
   }
   const box = boundingBox(grey, width, height, threshold);
   if (!box) return null;
-  const fitted = fitToBox(crop(grey, width, box), BOX);
+  const cropped = crop(grey, width, box);
+  const fitted = fitToBox(cropped, BOX);
+  const offset = placement(fitted, SIZE);
   const out = placeByCenterOfMass(fitted, SIZE);
   let max = 0;
   for (let i = 0; i < out.length; i++) {
@@ -195,10 +217,23 @@ export function preprocess(grey, width, height, { threshold = 0.05, normalize = 
     out[i] = v;
     if (v > max) max = v;
   }
-  if (!(max > 0)) return null;
+  if (!(max > 0) || !offset) return null;
   const k = normalize ? 1 / max : max > 1 ? 1 / max : 1;
   if (k !== 1) for (let i = 0; i < out.length; i++) out[i] = Math.min(1, out[i] * k);
-  return out;
+  const transform = {
+    box, scaleX: fitted.width / cropped.width, scaleY: fitted.height / cropped.height, offsetX: offset.x, offsetY: offset.y,
+  };
+  return { input: out, transform };
+}
+
+/**
+ * The size×size field of a preprocessWithTransform() result, in the drawing's pixel coordinates: the rectangle
+ * to draw a field-sized heatmap into so that each of its cells covers the part of the drawing it came from.
+ * @returns {{x:number,y:number,width:number,height:number}}
+ */
+export function fieldRect(transform, size = SIZE) {
+  const { box, scaleX, scaleY, offsetX, offsetY } = transform;
+  return { x: box.x0 - offsetX / scaleX, y: box.y0 - offsetY / scaleY, width: size / scaleX, height: size / scaleY };
 }
 
 /**

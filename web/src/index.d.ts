@@ -53,7 +53,14 @@ export type ModelInput = FloatArray | TokenIds;
 /** The element type of the model's input: float32, or token ids (int64/int32) feeding an embedding. */
 export type InputType = 'float32' | 'int64' | 'int32';
 
-/** z-box bounds: one number for every input, or one value per input of the layer. */
+/**
+ * z-box bounds (Montavon et al. 2017, Deep Taylor decomposition, eq. for the z^B rule): the lowest and highest value
+ * each input of the layer can take. One number for every input; for the model's input (the explain options `low` /
+ * `high`, and `rules.first`) of an image model [C, H, W] also one value per channel (length C, spread over the
+ * channel's H·W values: e.g. the ImageNet-normalised black and white, (0 − mean_c)/std_c and (1 − mean_c)/std_c, as in
+ * Zennit's examples); or one value per input value of the layer (NCHW order). Another length throws an Error
+ * naming the lengths allowed ("expected 1, 3 (one per channel) or 150528 (one per input value)").
+ */
 export type Bounds = number | FloatArray;
 
 export interface RuleSpec {
@@ -237,6 +244,11 @@ export interface Model {
    */
   readonly operations: number;
   /**
+   * The model's learned parameters as exported: the number of values of its floating-point initializers
+   * (weights, biases, batch-norm statistics). Readable after dispose().
+   */
+  readonly parameters: number;
+  /**
    * loadModel's `maxOperations` (default 1e11): the most operations one forward pass, or the points of one
    * integrated-gradients or SmoothGrad explanation (steps or samples × `operations`), may take.
    */
@@ -380,6 +392,11 @@ export interface WorkerModel {
   readonly memoryBytes: number;
   /** Model.operations, read when it loaded (or after the last call, for a dynamic sequence). */
   readonly operations: number;
+  /**
+   * The model's learned parameters as exported: the number of values of its floating-point initializers
+   * (weights, biases, batch-norm statistics). Readable after dispose().
+   */
+  readonly parameters: number;
   /** loadModel's maxOperations, checked in the worker. */
   readonly maxOperations: number;
   predict(x: ModelInput, options?: RequestOptions): Promise<Float32Array>;

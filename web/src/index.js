@@ -391,11 +391,13 @@ class Model {
   #decoded;
   #maxOperations;
   #onnxOperators;  // ONNX node name → its operator type, for messages
+  #parameters;
 
   constructor(module, spec, decoded, maxOperations = DEFAULT_MAX_OPERATIONS) {
     this.#module = module;
     this.#maxOperations = maxOperations;
     this.#onnxOperators = new Map(decoded.graph.node.map((node) => [node.displayName, node.opType]));
+    this.#parameters = countParameters(decoded.graph);
     this.#inputType = spec.inputType ?? 'float32';
     this.#vocabularySize = spec.vocabularySize ?? null;
     this.#dynamicAxes = Object.freeze([...(spec.dynamicAxes ?? [])]);
@@ -492,6 +494,12 @@ class Model {
   get inputShape() { return this.#inputShape.map((size, axis) => (this.#dynamicAxes.includes(axis) ? -1 : size)); }
   /** 'float32', or 'int64' / 'int32' for a model whose input is token ids (feeding an embedding). */
   get inputType() { return this.#inputType; }
+  /**
+   * The model's learned parameters as exported: the number of values of its floating-point initializers (weights,
+   * biases, batch-norm running statistics). Integer initializers (shapes,
+   * indices) are not counted. Known from the file, so also readable after dispose().
+   */
+  get parameters() { return this.#parameters; }
   /** The number of outputs (logits). */
   get outputSize() { this.#live(); return this.#outputSize; }
   /** Bytes this model holds in the engine's memory (weights in their packed layouts, index maps, caches). */
@@ -679,8 +687,8 @@ class Model {
       epsilon: number(options.epsilon, 1e-6, 'epsilon', { min: 0 }),
       stabilizer,
       gamma: number(options.gamma, 0.25, 'gamma', { min: 0 }),
-      low: bounds(options.low, 'low', this.#inputSize),
-      high: bounds(options.high, 'high', this.#inputSize),
+      low: bounds(options.low, 'low', this.#inputSize, this.#channels()),
+      high: bounds(options.high, 'high', this.#inputSize, this.#channels()),
       zeroBias: boolean(options.zeroBias, 'zeroBias'),
       product: options.product === undefined ? 'uniform' : (oneOf(options.product, productRules, 'product'), options.product),
       overrides: hasRules ? this.#normalizeRules(options.rules, stabilizer) : [],
@@ -734,6 +742,12 @@ class Model {
     return values;
   }
 
+  // An image input [C, H, W] has C channels, whose z-box bounds may be given one per channel (see bounds()).
+  #channels() {
+    const shape = this.#inputShape;
+    return this.#inputType === 'float32' && shape.length === 3 ? { count: shape[0], plane: shape[1] * shape[2] } : null;
+  }
+
   #normalizeRules(spec, stabilizer) {
     if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) throw new TypeError('explain: rules must be an object');
     return Object.entries(spec).map(([selector, rule]) => {
@@ -744,7 +758,9 @@ class Model {
       if (isIndex && layer >= this.#layers.length)
         throw new Error(`explain: rules for layer ${layer}, but the model has ${this.#layers.length} layers (0 to ${this.#layers.length - 1})`);
       // Per-input z-box bounds are checked against the layer's input size by the engine.
-      return { selector: isIndex ? 'layer' : selector, layer, rule: normalizeRule(rule, `rules.${selector}`, stabilizer, null) };
+      // 'first' applies to the model's input, so its bounds may be one per channel too.
+      const channels = selector === 'first' ? this.#channels() : null;
+      return { selector: isIndex ? 'layer' : selector, layer, rule: normalizeRule(rule, `rules.${selector}`, stabilizer, null, channels) };
     });
   }
 
@@ -847,7 +863,7 @@ function concatenate(arrays) {
   return out;
 }
 
-function normalizeRule(rule, where, stabilizer, inputSize) {
+function normalizeRule(rule, where, stabilizer, inputSize, channels = null) {
   if (rule === null || typeof rule !== 'object') throw new TypeError(`explain: ${where} must be an object like { rule: 'epsilon' }`);
   for (const key of Object.keys(rule))
     if (!RULE_OPTIONS.has(key)) throw new Error(`explain: ${where}: unknown rule option '${key}'`);
@@ -860,8 +876,8 @@ function normalizeRule(rule, where, stabilizer, inputSize) {
     gamma: number(rule.gamma, 0.25, `${where}.gamma`, { min: 0 }),
     alpha: number(rule.alpha, isAlphaBeta ? 2 : 1, `${where}.alpha`, { min: 0 }),
     beta: number(rule.beta, isAlphaBeta ? 1 : 0, `${where}.beta`, { min: 0 }),
-    low: bounds(rule.low, `${where}.low`, inputSize),
-    high: bounds(rule.high, `${where}.high`, inputSize),
+    low: bounds(rule.low, `${where}.low`, inputSize, channels),
+    high: bounds(rule.high, `${where}.high`, inputSize, channels),
     zeroBias: boolean(rule.zeroBias, `${where}.zeroBias`),
   };
   if (isAlphaBeta && Math.abs(normalized.alpha - normalized.beta - 1) > 1e-6)
@@ -900,28 +916,62 @@ function boolean(value, what) {
   return value;
 }
 
-// z-box bounds: a number, or one value per input of the layer they apply to (null: not given).
-function bounds(value, what, expectedLength) {
+// z-box bounds: a number, one value per channel of an image input (`channels`: { count: C, plane: H·W }), or one
+// value per input of the layer they apply to (null: not given). Per-channel bounds are what Zennit's examples
+// pass for a normalised image: the normalised black and white of each channel, (0 − mean_c) / std_c and
+// (1 − mean_c) / std_c; they are spread over the channel's H·W values here (NCHW), so the engine sees one kind.
+function bounds(value, what, expectedLength, channels = null) {
   if (value === undefined || value === null) return null;
-  if (typeof value === 'number') return checkedBounds(Float32Array.of(value), what, expectedLength);
+  const allowed = boundsLengths(expectedLength, channels);
+  if (typeof value === 'number') return checkedBounds(Float32Array.of(value), what, allowed);
   const maxLength = expectedLength ?? MAX_BOUNDS;
   const copy = copyArray(value, `explain: ${what}`, {
     expected: 'a number or a Float32Array', maxLength,
-    tooLong: (length) => new Error(`explain: ${what} has ${length} values, ${expectedLength == null ? `more than ${maxLength}` : `expected 1 or ${expectedLength}`}`),
+    tooLong: (length) => new Error(`explain: ${what} has ${length} values, ${expectedLength == null ? `more than ${maxLength}` : `expected ${allowed.text}`}`),
   });
   if (ArrayBuffer.isView(copy) && !(copy instanceof Float32Array || copy instanceof Float64Array))
     throw new TypeError(`explain: ${what} must be a number or a Float32Array (got ${describe(value)})`);
-  return checkedBounds(Float32Array.from(copy), what, expectedLength);
+  const values = checkedBounds(Float32Array.from(copy), what, allowed);
+  return channels && values.length === channels.count && values.length !== expectedLength ? spreadChannels(values, channels.plane) : values;
+}
+
+// The lengths a bounds array may have, and how a message words them: "1, 3 (one per channel) or 150528 (…)".
+function boundsLengths(expectedLength, channels) {
+  if (expectedLength == null) return null;
+  if (!channels || channels.count === 1 || channels.count === expectedLength)
+    return { lengths: [1, expectedLength], text: `1 or ${expectedLength}` };
+  return {
+    lengths: [1, channels.count, expectedLength],
+    text: `1, ${channels.count} (one per channel) or ${expectedLength} (one per input value)`,
+  };
+}
+
+function spreadChannels(values, plane) {
+  const out = new Float32Array(values.length * plane);
+  values.forEach((value, c) => out.fill(value, c * plane, (c + 1) * plane));
+  return out;
 }
 
 // A rule's bounds may be for any layer's input (checked by the engine): at most the engine's largest tensor.
 const MAX_BOUNDS = 2 ** 28;
 
-function checkedBounds(values, what, expectedLength) {
+function checkedBounds(values, what, allowed) {
   if (!values.every(Number.isFinite)) throw new Error(`explain: ${what} contains NaN or Infinity`);
-  if (values.length !== 1 && expectedLength != null && values.length !== expectedLength)
-    throw new Error(`explain: ${what} has ${values.length} values, expected 1 or ${expectedLength}`);
+  if (allowed != null && !allowed.lengths.includes(values.length))
+    throw new Error(`explain: ${what} has ${values.length} values, expected ${allowed.text}`);
   return values;
+}
+
+// The learned parameters of an ONNX graph: the values of its floating-point initializers (FLOAT, FLOAT16, DOUBLE,
+// BFLOAT16 in onnx.proto's TensorProto.DataType).
+const FLOAT_TYPES = new Set([1, 10, 11, 16]);
+function countParameters(graph) {
+  let count = 0;
+  for (const tensor of graph.initializer ?? []) {
+    if (!FLOAT_TYPES.has(tensor.dataType)) continue;
+    count += (tensor.dims ?? []).reduce((n, d) => n * Number(d), 1);
+  }
+  return count;
 }
 
 /**

@@ -243,6 +243,8 @@ export class WorkerModel {
   get memoryBytes() { this.#live(); return this.#info.memoryBytes; }
   /** Multiply-adds and comparisons of one forward pass for one input (as of the last call, for a dynamic sequence). */
   get operations() { this.#live(); return this.#info.operations; }
+  /** The values of the model's floating-point initializers (see Model#parameters). */
+  get parameters() { return this.#info.parameters; }
   /** loadModel's maxOperations, checked in the worker. */
   get maxOperations() { return this.#info.maxOperations; }
 

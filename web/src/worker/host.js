@@ -33,7 +33,7 @@ function model(handle) {
 function info(m) {
   return {
     inputShape: m.inputShape, inputType: m.inputType, outputSize: m.outputSize, layers: m.layers, memoryBytes: m.memoryBytes,
-    operations: m.operations, maxOperations: m.maxOperations,
+    operations: m.operations, maxOperations: m.maxOperations, parameters: m.parameters,
   };
 }
 
