@@ -205,3 +205,23 @@ test('dispose is idempotent and later calls throw a clear error; other models ar
   assert.deepEqual(other.predict(x), before);
   other.dispose();
 });
+
+// Reference: the architectures in scripts/train_mnist.py (build_mlp, build_cnn), counted by hand: a Linear layer
+// has in·out + out values, a bias-free 3×3 Conv in·out·9, a BatchNorm 4·C (weight, bias, running mean and variance;
+// its integer num_batches_tracked is not a parameter).
+test('parameters: the values of the float initializers, in the main thread and in a worker', async () => {
+  const models = fileURLToPath(new URL('../web/models/', import.meta.url));
+  const sizes = [784, 512, 256, 128, 64, 10];
+  const mlp = sizes.slice(1).reduce((n, out, i) => n + sizes[i] * out + out, 0);
+  const conv = (cin, cout) => cin * cout * 9 + 4 * cout;
+  const cnn = conv(1, 16) + conv(16, 32) + conv(32, 64) + 576 * 64 + 64 + 64 * 10 + 10;
+  for (const [file, want] of [['mnist-mlp.onnx', mlp], ['mnist-cnn.onnx', cnn]]) {
+    const model = await loadModel(join(models, file));
+    assert.equal(model.parameters, want, file);
+    model.dispose();
+    assert.equal(model.parameters, want, `${file}: still known after dispose()`);
+    const inWorker = await loadModel(join(models, file), { worker: true });
+    assert.equal(inWorker.parameters, want, `${file} in a worker`);
+    await inWorker.dispose();
+  }
+});

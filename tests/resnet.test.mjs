@@ -44,3 +44,27 @@ test('resnet-small: every composite and method explains; residual sums conserve 
   }
   model.dispose();
 });
+
+// Reference: the definition of per-channel bounds — the same explanation as the per-value bounds that repeat each
+// channel's value over its H·W values (NCHW).
+test('resnet-small: z-box low/high one per channel equal the per-value bounds they spread to', async () => {
+  const model = await loadModel(`${dir}model.onnx`);
+  const [C, H, W] = model.inputShape;
+  const low = [-2.1, -2.0, -1.8], high = [2.2, 2.4, 2.6];
+  const spread = (v) => Float32Array.from({ length: C * H * W }, (_, i) => v[Math.floor(i / (H * W))]);
+  const x = input(1);
+  for (const composite of ['epsilon-gamma-box', 'deep-taylor']) {
+    const perChannel = model.explain(x, { composite, low, high }).relevance;
+    const perValue = model.explain(x, { composite, low: spread(low), high: spread(high) }).relevance;
+    assert.deepEqual(Array.from(perChannel), Array.from(perValue), composite);
+    const scalar = model.explain(x, { composite, low: -2, high: 2 }).relevance;
+    assert.ok(perChannel.some((v, i) => v !== scalar[i]), `${composite}: the channels' bounds matter`);
+  }
+  const first = model.explain(x, { rules: { first: { rule: 'z-box', low: Float32Array.from(low), high } } }).relevance;
+  const firstSpread = model.explain(x, { rules: { first: { rule: 'z-box', low: spread(low), high: spread(high) } } }).relevance;
+  assert.deepEqual(Array.from(first), Array.from(firstSpread), 'rules.first takes per-channel bounds too');
+  assert.throws(() => model.explain(x, { composite: 'epsilon-gamma-box', low: [0, 1], high: 1 }),
+    /low has 2 values, expected 1, 3 \(one per channel\) or 3072 \(one per input value\)/);
+  assert.throws(() => model.explain(x, { composite: 'epsilon-gamma-box', low: 0, high: [1, 2, NaN] }), /high contains NaN/);
+  model.dispose();
+});
