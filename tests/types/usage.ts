@@ -13,6 +13,7 @@ export async function example(): Promise<Explanation[]> {
     model.explain(x),
     model.explain(x, { composite: 'epsilon-plus-flat', target: 'predicted' }),
     model.explain(x, { composite: 'deep-taylor', low: 0, high: 1 }),
+    model.explain(x, { composite: 'epsilon-gamma-box', low: [-2.1, -2.0, -1.8], high: new Float32Array([2.2, 2.4, 2.6]) }),
     model.explain(x, { rules: { first: { rule: 'z-box', low: 0, high: 1 }, dense: { rule: 'epsilon', epsilon: 0.1 }, 3: { rule: 'gamma', gamma: 0.5 } } }),
     model.explain(x, { method: 'smoothgrad', samples: 8, noiseLevel: 0.1, seed: 7 }),
     model.explain(x, { outputRelevance: logits, layerRelevance: true }),
@@ -57,9 +58,10 @@ export async function work(url: string): Promise<number> {
   const remote: WorkerModel = await loadModel(url, { worker: true, maxOperations: Infinity });
   const costliest: number = Math.max(...model.layers.map((layer) => layer.operations));
   const total: number = model.operations + remote.operations + model.maxOperations + remote.maxOperations;
+  const parameters: number = model.parameters + remote.parameters;
   model.dispose();
   remote.dispose();
-  return costliest + total;
+  return costliest + total + parameters;
 }
 
 export async function inWorker(url: string, x: Float32Array): Promise<number> {
