@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Checks one ONNX image classifier in the demo's photo mode, in headless chromium, as a user would use it:
 //
-//   node scripts/demo-check.mjs <model.onnx> [--photo file.png] [--screenshot out.png] [--timeout s] [--json]
-//   node scripts/demo-check.mjs tests/e2e/fixtures/photo/random-1000.onnx --screenshot /tmp/photo.png
+//   node scripts/demo-check.mjs <model.onnx> [--photo file.png] [--screenshot out.png] [--timeout s] [--expect ref.json] [--json]
+//   node scripts/demo-check.mjs tests/e2e/fixtures/photo/random-1000.onnx --screenshot /tmp/photo.png \
+//     --expect tests/e2e/fixtures/photo/reference.json
 //
 // It starts the demo server (scripts/serve.mjs) on a free port and Debian's chromium through playwright-core (the
 // browser tests' set-up, tests/e2e/helpers.mjs), opens the page, chooses the model in the file input #model-file,
@@ -11,10 +12,12 @@
 // demo's photo mode sets demo.mode = 'photo' and lastResult = { top5: [{ class, name, logit, probability }], … }).
 // Then it prints the top-5, the explain time (demo.latency, where the demo records it), the longest task the
 // page's main thread ran after the photo was chosen (demo.maxLongTask, and this script's own measure from the
-// browser's Long Tasks API), and writes a screenshot of the page.
+// browser's Long Tasks API), and writes a screenshot of the page. With --expect, the top-5 must agree with
+// PyTorch's for that photo (a reference.json of scripts/make_photo_fixtures.py; compareTop5 of
+// tests/e2e/photo-reference.mjs: within a tolerance for the browser's resize).
 //
 // Exit code 0: the photo was explained; 1: it was not (timeout, an error on the page — demo.error, demo.modelError
-// or an uncaught exception —, no photo input on the page); 2: bad arguments. --json prints the result as one
+// or an uncaught exception —, no photo input on the page) or its top-5 disagrees with --expect; 2: bad arguments. --json prints the result as one
 // line `DEMO_CHECK {…}` after the report (scripts/zoo.mjs reads it).
 
 import { parseArgs } from 'node:util';
@@ -37,6 +40,8 @@ options:
   --photo FILE       the photo to explain (default: ${path.relative(ROOT, DEFAULT_PHOTO)})
   --screenshot FILE  write a full-page screenshot there (PNG)
   --timeout S        seconds for the whole check before it gives up (default ${DEFAULT_TIMEOUT_S})
+  --expect FILE      PyTorch's reference for this model and photo (reference.json of make_photo_fixtures.py):
+                     the top-5 must agree with it, within a tolerance for the browser's resize
   --json             also print the result as one line: ${JSON_TAG}{...}
   --help             this text`;
 
@@ -58,6 +63,7 @@ function readArguments(argv) {
         photo: { type: 'string', default: DEFAULT_PHOTO },
         screenshot: { type: 'string' },
         timeout: { type: 'string', default: String(DEFAULT_TIMEOUT_S) },
+        expect: { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
@@ -78,7 +84,9 @@ function readArguments(argv) {
   if (!isFile(photo)) usageError(`the photo ${values.photo} is not a file`);
   const timeoutS = Number(values.timeout);
   if (!(timeoutS > 0)) usageError(`--timeout must be a positive number of seconds (got ${values.timeout})`);
-  return { model, photo, screenshot: values.screenshot && path.resolve(values.screenshot), timeoutS, json: values.json };
+  const expect = values.expect && path.resolve(values.expect);
+  if (expect && !isFile(expect)) usageError(`the reference ${values.expect} is not a file`);
+  return { model, photo, screenshot: values.screenshot && path.resolve(values.screenshot), timeoutS, expect, json: values.json };
 }
 
 // -------------------------------------------------------------------------------------------------
@@ -138,7 +146,7 @@ async function waitFor(page, env, what, done, deadline) {
   }
 }
 
-async function check({ model, photo, screenshot, timeoutS }, log) {
+async function check({ model, photo, screenshot, timeoutS, expect }, log) {
   const started = performance.now();
   const deadline = started + timeoutS * 1000;
   const { setup } = await import(pathToFileURL(path.join(ROOT, 'tests', 'e2e', 'helpers.mjs')).href);
@@ -205,7 +213,21 @@ async function check({ model, photo, screenshot, timeoutS }, log) {
     await env.close();
   }
   result.seconds = (performance.now() - started) / 1000;
+  if (result.ok && expect) await compareWithReference(result, expect);
   return result;
+}
+
+/** --expect: the page's top-5 against PyTorch's (tests/e2e/photo-reference.mjs); a disagreement fails the check. */
+async function compareWithReference(result, file) {
+  const { readPhotoReference, compareTop5, defaultTolerance } = await import(pathToFileURL(path.join(ROOT, 'tests', 'e2e', 'photo-reference.mjs')).href);
+  const ref = readPhotoReference(file);
+  const tolerance = defaultTolerance(ref);
+  const problems = compareTop5(result.top5, ref, tolerance);
+  result.expected = { file, top5: ref.top5, tolerance, problems };
+  if (problems.length) {
+    result.ok = false;
+    result.error = `the top-5 disagrees with PyTorch's (${path.basename(file)}, tolerance ${tolerance.toFixed(4)}):\n  ${problems.join('\n  ')}`;
+  }
 }
 
 /**
@@ -224,22 +246,21 @@ const ms = (v) => (typeof v === 'number' && Number.isFinite(v) ? `${v.toFixed(0)
 
 function report(r) {
   console.log(`model: ${r.model}\nphoto: ${r.photo}`);
-  if (!r.ok) {
-    console.log(`FAIL: ${r.error}`);
-    return;
+  if (Array.isArray(r.top5)) {
+    console.log(`mode: ${r.mode ?? '(demo.mode not set)'}\ntop-5:`);
+    for (const [k, t] of r.top5.entries()) {
+      const p = typeof t.probability === 'number' ? `${(100 * t.probability).toFixed(2)} %` : '-';
+      const logit = typeof t.logit === 'number' ? t.logit.toFixed(4) : '-';
+      console.log(`  ${k + 1}. class ${String(t.class).padStart(4)}  ${String(t.name ?? '').padEnd(30)}  logit ${logit.padStart(9)}  p ${p}`);
+    }
+    console.log(`explain time (demo.latency): ${ms(r.explainMs)}${r.latency && typeof r.latency === 'object' ? ` ${JSON.stringify(r.latency)}` : ''}`);
+    console.log(`photo chosen → top-5 on the page: ${ms(r.photoMs)} (model load: ${ms(r.loadMs)})`);
+    const own = r.longTasks?.unsupported ? 'Long Tasks API unsupported' : `${ms(r.longTasks?.max)} (${r.longTasks?.count ?? 0} tasks ≥ 50 ms, Long Tasks API)`;
+    console.log(`longest main-thread task after the photo: demo.maxLongTask ${ms(r.maxLongTask)}; measured ${own}`);
   }
-  console.log(`mode: ${r.mode ?? '(demo.mode not set)'}\ntop-5:`);
-  for (const [k, t] of r.top5.entries()) {
-    const p = typeof t.probability === 'number' ? `${(100 * t.probability).toFixed(2)} %` : '-';
-    const logit = typeof t.logit === 'number' ? t.logit.toFixed(4) : '-';
-    console.log(`  ${k + 1}. class ${String(t.class).padStart(4)}  ${String(t.name ?? '').padEnd(30)}  logit ${logit.padStart(9)}  p ${p}`);
-  }
-  console.log(`explain time (demo.latency): ${ms(r.explainMs)}${r.latency && typeof r.latency === 'object' ? ` ${JSON.stringify(r.latency)}` : ''}`);
-  console.log(`photo chosen → top-5 on the page: ${ms(r.photoMs)} (model load: ${ms(r.loadMs)})`);
-  const own = r.longTasks?.unsupported ? 'Long Tasks API unsupported' : `${ms(r.longTasks?.max)} (${r.longTasks?.count ?? 0} tasks ≥ 50 ms, Long Tasks API)`;
-  console.log(`longest main-thread task after the photo: demo.maxLongTask ${ms(r.maxLongTask)}; measured ${own}`);
+  if (r.expected) console.log(`PyTorch's top-5 (${path.relative(ROOT, r.expected.file)}): ${r.expected.top5.join(', ')}; tolerance ${r.expected.tolerance.toFixed(4)}`);
   if (r.screenshot) console.log(`screenshot: ${r.screenshot}`);
-  console.log('OK');
+  console.log(r.ok ? 'OK' : `FAIL: ${r.error}`);
 }
 
 /** Runs the check in this process; returns the result object (ok, top5, explainMs, maxLongTask, error, ...). */

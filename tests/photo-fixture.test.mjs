@@ -51,3 +51,25 @@ test('photo fixture: the top-5 is the same under every resize the reference trie
   const sorted = [...reference.logits].sort((a, b) => b - a);
   reference.top5Gaps.forEach((g, k) => assert.ok(Math.abs(g - (sorted[k] - sorted[k + 1])) < 1e-6, `gap ${k + 1}`));
 });
+
+test('compareTop5 (tests/e2e/photo-reference.mjs): PyTorch\'s own top-5 agrees; wrong classes, logits or order do not', async () => {
+  const { compareTop5, defaultTolerance } = await import('./e2e/photo-reference.mjs');
+  const tau = defaultTolerance(reference);
+  assert.ok(tau > 0 && tau < 0.5, `tolerance ${tau}`);
+  const entry = (c, shift = 0) => ({ class: c, name: labels[c], logit: reference.logits[c] + shift });
+  const exact = reference.top5.map((c) => entry(c));
+  assert.deepEqual(compareTop5(exact, reference), []);
+  // every logit moved by less than τ (as a different resize moves them) keeps the agreement
+  assert.deepEqual(compareTop5(reference.top5.map((c) => entry(c, -0.9 * tau)), reference), []);
+
+  const sorted = [...reference.logits.keys()].sort((i, j) => reference.logits[j] - reference.logits[i]);
+  const far = sorted[500]; // a class in the middle of the ranking
+  const problems = (top5) => compareTop5(top5, reference).join('\n');
+  assert.match(problems([...exact.slice(0, 4), entry(far)]), new RegExp(`class ${far}.*too far below`));
+  assert.match(problems([entry(reference.top5[0], 1), ...exact.slice(1)]), /differs from PyTorch's/); // e.g. no ImageNet normalisation
+  assert.match(problems([exact[1], exact[0], ...exact.slice(2)]), /not in order/);
+  assert.match(problems(exact.slice(0, 4)), /4 classes, not 5/);
+  // PyTorch's top-1 leads by more than 2τ, so it has to stay first and in the list
+  assert.ok(reference.top5Gaps[0] > 2 * tau, 'the fixture\'s top-1 is clear of the 2nd');
+  assert.match(problems([...exact.slice(1), entry(sorted[5])]), new RegExp(`top-1 is class ${reference.top5[1]}|class ${reference.top5[0]} .*missing`));
+});
