@@ -7,6 +7,7 @@
 //   node scripts/zoo.mjs                          # export what is missing, check every model
 //   node scripts/zoo.mjs resnet18 convnext_tiny   # a subset
 //   node scripts/zoo.mjs --opset 17               # one opset
+//   node scripts/zoo.mjs resnet18 --demo          # + the demo step for resnet18
 //   node scripts/zoo.mjs --help                   # all flags
 //
 // For each model and opset, in its own child process (one wasm engine per process, and wasm memory
@@ -21,6 +22,10 @@
 //     |Σ input relevance + Σ over layers of `absorbed` − f_t| ≤ 1e-4 · max(1, |f_t|);
 //   - predict and explain (epsilon-plus) latency, median of --runs runs; the engine's wasm heap
 //     (engineMemoryBytes()) after all of it.
+// Then the demo step, for resnet18 at opset 13 (DEMO_MODELS; on a full run, or with --demo): scripts/demo-check.mjs
+// loads the model into the demo page in headless chromium, explains a photo in the demo's photo mode and reports
+// the page's explain time (demo.latency) and its longest main-thread task (demo.maxLongTask and the Long Tasks
+// API's), so a model that works in Node but freezes or fails in the page shows up here.
 // Any failure, on any model, makes the exit code 1 (an out-of-memory Error included: vgg16 and wide_resnet50_2
 // run every composite since the rule modifiers moved into the kernels).
 //
@@ -44,6 +49,11 @@ const ZOO = path.join(ROOT, 'build', 'zoo');
 const PYTHON = '/usr/bin/python3';
 const OPSETS = ['13', '14', '17']; // 14: only the models zoo_export.py exports at it (the transformers)
 const CHILD_TAG = 'ZOO_RESULT ';
+const DEMO_TAG = 'DEMO_CHECK '; // scripts/demo-check.mjs --json: its result line
+// Models checked in the demo page too: one ImageNet-sized CNN is enough to see the page cope (load, explain, no
+// frozen main thread); each takes a browser start and a model load, so not every model.
+const DEMO_MODELS = new Set(['resnet18']);
+const DEMO_OPSET = '13';
 const TOLERANCE = 1e-4;
 const OOM_ALLOWED = new Set();  // models allowed to end in an out-of-memory Error (none)
 const OOM_PATTERN = /out of memory|\boom\b|cannot enlarge memory|allocation failed|bad_alloc|could not allocate|memory limit|maximum memory/i;
@@ -59,6 +69,9 @@ options:
   --runs N          timed runs per measurement, the median is reported (default 3)
   --timeout S       seconds per model and opset before its child process is killed (default 900)
   --skip-export     do not run the exporter; check what is in build/zoo/
+  --demo            also check ${[...DEMO_MODELS].join(', ')} (opset ${DEMO_OPSET}) in the demo page (scripts/demo-check.mjs,
+                    headless chromium); on by default on a full run (no model names, no --opset)
+  --no-demo         never run the demo step
   --doc             write docs/models.md even for a subset
   --no-doc          never write docs/models.md
   --help            this text
@@ -71,6 +84,8 @@ const { values: args, positionals } = parseArgs({
     runs: { type: 'string', default: '3' },
     timeout: { type: 'string', default: '900' },
     'skip-export': { type: 'boolean', default: false },
+    demo: { type: 'boolean', default: false },
+    'no-demo': { type: 'boolean', default: false },
     doc: { type: 'boolean', default: false },
     'no-doc': { type: 'boolean', default: false },
     child: { type: 'boolean', default: false },
@@ -348,9 +363,54 @@ function checkInChild(name, opset) {
   });
 }
 
-const passed = (r) => r.status === 'ok' || (r.status === 'oom' && OOM_ALLOWED.has(r.model));
+// The demo step: scripts/demo-check.mjs in its own process (it starts the server and chromium), its report
+// indented in the log, its result from the DEMO_CHECK line; killed after the zoo's per-model timeout.
+function checkInDemo(name, opset) {
+  return new Promise((resolve) => {
+    const started = performance.now();
+    const screenshot = path.join(ZOO, name, `demo-opset${opset}.png`);
+    const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'demo-check.mjs'), path.join(ZOO, name, `opset${opset}.onnx`),
+      '--json', '--screenshot', screenshot, '--timeout', String(TIMEOUT_S)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let payload = null;
+    const stderrTail = [];
+    createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (line) => {
+      if (line.startsWith(DEMO_TAG)) payload = JSON.parse(line.slice(DEMO_TAG.length));
+      else console.log(`  ${line}`);
+    });
+    createInterface({ input: child.stderr, crlfDelay: Infinity }).on('line', (line) => {
+      console.error(`  ${line}`);
+      if (line.trim()) stderrTail.push(line.trim());
+      if (stderrTail.length > 10) stderrTail.shift();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), (TIMEOUT_S + 60) * 1000);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const seconds = (performance.now() - started) / 1000;
+      if (!payload) {
+        return resolve({ ok: false, seconds, error: `demo-check gave no result (exit code ${code}${signal ? `, signal ${signal}` : ''})${stderrTail.length ? `: ${stderrTail.at(-1)}` : ''}` });
+      }
+      // the figures of the page, not its whole state (results.json stays readable)
+      const { ok, error, mode, explainMs, maxLongTask, longTasks, photoMs, loadMs } = payload;
+      resolve({
+        ok, error, mode, explainMs, maxLongTask, photoMs, loadMs, seconds,
+        longTaskMs: longTasks?.unsupported ? null : longTasks?.max ?? null,
+        top5: payload.top5?.map((t) => ({ class: t.class, name: t.name, logit: t.logit, probability: t.probability })),
+        screenshot: payload.screenshot && path.relative(ROOT, payload.screenshot),
+      });
+    });
+  });
+}
+
+const passedPackage = (r) => r.status === 'ok' || (r.status === 'oom' && OOM_ALLOWED.has(r.model));
+const passed = (r) => passedPackage(r) && (!r.demo || r.demo.ok);
 
 function statusText(r) {
+  const pkg = packageStatusText(r);
+  if (!r.demo || r.demo.ok) return pkg;
+  return `${pkg === 'ok' ? '' : `${pkg}; `}demo FAIL: ${r.demo.error}`;
+}
+
+function packageStatusText(r) {
   if (r.status === 'ok') return 'ok';
   const label = { oom: OOM_ALLOWED.has(r.model) ? 'out of memory (allowed)' : 'out of memory', 'load-error': 'load failed', fail: 'FAIL', crash: 'CRASH', timeout: 'TIMEOUT', 'not-exported': 'not exported' }[r.status] ?? r.status;
   const others = (r.failures?.length ?? 0) > 1 ? ` (+${r.failures.length - 1} more)` : '';
@@ -381,6 +441,35 @@ function printTable(results) {
   console.log(line(HEADER));
   console.log(w.map((n) => '-'.repeat(n)).join('  '));
   for (const r of rows) console.log(line(r));
+}
+
+// The demo step's figures: times the page measured (explain: demo.latency; the longest main-thread task after
+// the photo was chosen: demo.maxLongTask, and the Long Tasks API's as demo-check measured it) and the wall time
+// from choosing the photo to the top-5 on the page.
+const DEMO_HEADER = ['model', 'opset', 'load ms', 'photo → top-5 ms', 'explain ms', 'longest task ms', 'top-1', 'status'];
+const longest = (d) => `${fmt(d.maxLongTask)} / ${fmt(d.longTaskMs)}`;
+const topOne = (d) => (d.top5?.length ? `${d.top5[0].class}${d.top5[0].name ? ` ${d.top5[0].name}` : ''}` : '-');
+
+function demoFigures(d) {
+  return `explain ${fmt(d.explainMs)} ms, longest main-thread task ${fmt(d.maxLongTask)} ms (demo.maxLongTask; ` +
+    `${fmt(d.longTaskMs)} ms by the Long Tasks API), photo → top-5 ${fmt(d.photoMs)} ms, load ${fmt(d.loadMs)} ms; top-1 ${topOne(d)}`;
+}
+
+function demoRows(results) {
+  return results.filter((r) => r.demo).map((r) => [
+    r.model, String(r.opset), fmt(r.demo.loadMs), fmt(r.demo.photoMs), fmt(r.demo.explainMs), longest(r.demo), topOne(r.demo),
+    r.demo.ok ? 'ok' : `FAIL: ${r.demo.error}`,
+  ]);
+}
+
+function printDemo(results) {
+  const rows = demoRows(results);
+  console.log('\nin the demo page (scripts/demo-check.mjs; longest task: demo.maxLongTask / Long Tasks API):');
+  if (!rows.length) {
+    console.log(`  no demo step ran (it runs for ${[...DEMO_MODELS].join(', ')} at opset ${DEMO_OPSET}, once the package loads it)`);
+    return;
+  }
+  for (const row of rows) console.log(`  ${DEMO_HEADER.map((h, c) => `${h} ${row[c]}`).join(', ')}`);
 }
 
 function machine() {
@@ -443,6 +532,25 @@ function writeDoc(results, command, totalSeconds) {
     ...rowsOf(results).map((r) => `| ${r.map(esc).join(' | ')} |`),
     '',
   ];
+  const demo = demoRows(results);
+  if (demo.length) {
+    lines.push(
+      '## In the demo',
+      '',
+      `${[...DEMO_MODELS].join(', ')} (opset ${DEMO_OPSET}) is also checked in the demo page, in headless chromium (\`scripts/demo-check.mjs\`):`,
+      'the model file is chosen in the page, then a photo (`tests/e2e/fixtures/photo/photo.png`, a generated',
+      '200×150 scene), and the check waits for the photo mode\'s top-5. Load is from choosing the file to the model',
+      'being ready; photo → top-5 from choosing the photo to the top-5 on the page; explain is the page\'s own',
+      'measure (`demo.latency`); longest task is the longest main-thread task after the photo was chosen, as the',
+      'page records it (`demo.maxLongTask`) / as the browser\'s Long Tasks API reports it (tasks of 50 ms or more;',
+      '0: none that long). The model runs in the package\'s worker, so a long main-thread task is the page\'s own work.',
+      '',
+      `| ${DEMO_HEADER.join(' | ')} |`,
+      `| ${DEMO_HEADER.map((_, c) => (c >= 1 && c <= 5 ? '---:' : '---')).join(' | ')} |`,
+      ...demo.map((r) => `| ${r.map(esc).join(' | ')} |`),
+      '',
+    );
+  }
   const withMore = results.filter((r) => (r.failures?.length ?? 0) > 1);
   if (withMore.length) {
     lines.push('Every failed check of the models that failed more than one:', '');
@@ -471,6 +579,8 @@ async function main() {
   }
 
   const started = performance.now();
+  const full = positionals.length === 0 && !args.opset;
+  const demoOn = !args['no-demo'] && (args.demo || full);
   if (!args['skip-export']) exportModels(positionals);
   const known = zooIndex();
   const unknown = positionals.filter((n) => !known.includes(n));
@@ -493,20 +603,25 @@ async function main() {
           r.params = JSON.parse(readFileSync(path.join(ZOO, name, 'reference.json'), 'utf8')).params;
         } catch {}
       }
+      if (demoOn && DEMO_MODELS.has(name) && opset === DEMO_OPSET && r.loadMs != null) {
+        console.log(`\n=== ${name} (opset ${opset}) in the demo page`);
+        r.demo = await checkInDemo(name, opset);
+      }
       results.push(r);
       const timing = r.loadMs != null ? ` load ${fmt(r.loadMs)} ms, predict ${fmt(r.predictMs, 1)} ms, explain ${fmt(r.explainMs, 1)} ms, heap ${fmt(r.heapMB)} MB, logits Δ ${fmtDelta(r.logitsDelta)};` : '';
       console.log(`${passed(r) ? 'PASS' : 'FAIL'} ${name} (opset ${opset}):${timing} ${statusText(r)}`);
       for (const f of (r.failures ?? []).slice(1)) console.log(`     also ${f.stage}: ${f.message}`);
+      if (r.demo?.ok) console.log(`     demo: ${demoFigures(r.demo)}`);
     }
   }
 
   const totalSeconds = (performance.now() - started) / 1000;
   console.log(`\nmachine: ${machine()}\n`);
   printTable(results);
+  if (demoOn) printDemo(results);
   mkdirSync(ZOO, { recursive: true });
   writeFileSync(path.join(ZOO, 'results.json'), JSON.stringify({ machine: machine(), runs: RUNS, results }, null, 1));
 
-  const full = positionals.length === 0 && !args.opset;
   const command = `node scripts/zoo.mjs${process.argv.slice(2).length ? ' ' + process.argv.slice(2).join(' ') : ''}`;
   if (!args['no-doc'] && (full || args.doc)) writeDoc(results, command, totalSeconds);
   else if (!args['no-doc']) console.log('\n(a subset: docs/models.md not written; --doc writes it anyway)');
