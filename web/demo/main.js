@@ -11,6 +11,8 @@
 import { preprocess, rgbaToGrey, imageToGrey, resizeArea, SIZE } from './preprocess.js';
 import { attentionBlocks, clsAttention, patchSums, upsample, spearman, transformerView } from './transformer.js';
 import { explainJobs, evaluateMethods } from './jobs.js';
+import { $, body, num, demo, markReady, markFailed } from './state.js';
+import { setStatus, showError, statusIsError, reportUncaughtErrors } from './status.js';
 
 // `method`: the method a model starts on when it is chosen (else the current one is kept)
 const MODELS = {
@@ -57,13 +59,6 @@ const GRADIENTS = {
   'gradient-x-input': ['gradient × input', 'Gradient × input: x ⊙ ∂f/∂x.'],
   'integrated-gradients': ['integrated gradients', 'Integrated gradients from a black baseline (steps).'],
   smoothgrad: ['SmoothGrad', 'SmoothGrad: the gradient averaged over noisy copies (samples, noise, seed).'],
-};
-
-const $ = (id) => document.getElementById(id);
-const body = document.body;
-const num = (id, fallback) => {
-  const v = Number($(id).value);
-  return Number.isFinite(v) ? v : fallback;
 };
 
 function fillMethodSelect(select, { withOff = false, withRules = true, transformer = false } = {}) {
@@ -153,7 +148,6 @@ const ctx = canvas.getContext('2d', { willReadFrequently: true });
 const methodSelect = $('method');
 const compareSelect = $('compare');
 const modelSelect = $('model');
-const statusEl = $('status');
 const hintEl = $('canvas-hint');
 const predictionEl = $('prediction');
 const probabilityEl = $('probability');
@@ -174,33 +168,7 @@ const maps = {
 };
 const inputCanvas = $('input');
 
-// ---------------------------------------------------------------- test / debugging hook
-let resolveReady, rejectReady;
-const ready = new Promise((res, rej) => {
-  resolveReady = res;
-  rejectReady = rej;
-});
-ready.catch(() => {}); // the failure is shown in #status
-const demo = {
-  ready, lastResult: null, explained: 0, modelName: null, error: null,
-  latencies: {}, latency: {}, samples: null, requested: 0, painted: 0, sent: 0, dropped: 0, cancelled: 0, paintedIds: [],
-};
-window.__lrpDemo = demo;
-
-// ---------------------------------------------------------------- status line
-function setStatus(text, kind = 'info') {
-  statusEl.textContent = text;
-  statusEl.dataset.kind = kind;
-  statusEl.classList.toggle('error', kind === 'error');
-  statusEl.setAttribute('role', kind === 'error' ? 'alert' : 'status');
-}
-function showError(prefix, err) {
-  const msg = err && err.message ? err.message : String(err);
-  demo.error = `${prefix}: ${msg}`;
-  setStatus(demo.error, 'error');
-}
-window.addEventListener('error', (e) => showError('Unexpected error', e.error || e.message));
-window.addEventListener('unhandledrejection', (e) => showError('Unexpected error', e.reason));
+reportUncaughtErrors();
 
 // ---------------------------------------------------------------- engine: the package's worker models
 // Every model is loaded with loadModel(url, { worker: true }): it lives in the package's worker, which runs the
@@ -655,7 +623,7 @@ function update(trigger) {
   if (!x) {
     cancelExplaining();
     showEmpty();
-    if (body.dataset.state === 'ready' && statusEl.dataset.kind !== 'error') setStatus('Draw a digit, pick one from the test set or drop an image.');
+    if (body.dataset.state === 'ready' && !statusIsError()) setStatus('Draw a digit, pick one from the test set or drop an image.');
     return 0;
   }
   const input = modelInput(x);
@@ -895,7 +863,7 @@ function paintResult(req, m) {
   lastAttention = { blocks: attentionBlocks(m.attention)?.blocks ?? null, R };
   paintAttention();
 
-  if (statusEl.dataset.kind === 'error' || req.trigger !== 'draw') {
+  if (statusIsError() || req.trigger !== 'draw') {
     if (!(results.compare?.error || results.unit?.error)) {
       const src = background && !strokes.length ? background.name : 'your drawing';
       setStatus(`Predicted ${predicted} for ${src}; relevance ${targetText} by ${labelOf(methodSelect)}.`);
@@ -1614,11 +1582,11 @@ async function init() {
   });
   await loadBundle();
   await useModel(modelSelect.value);
-  resolveReady(demo.modelName);
+  markReady(demo.modelName);
 }
 
 init().catch((err) => {
   body.dataset.state = 'error';
   showError('Error', err);
-  rejectReady(err);
+  markFailed(err);
 });
