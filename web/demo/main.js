@@ -13,6 +13,10 @@ import { attentionBlocks, clsAttention, patchSums, upsample, spearman, transform
 import { explainJobs, evaluateMethods } from './jobs.js';
 import { $, body, num, demo, markReady, markFailed } from './state.js';
 import { setStatus, showError, statusIsError, reportUncaughtErrors } from './status.js';
+import {
+  TRANSFORMER_KINDS, methodSelect, compareSelect, optionsFor, labelOf, offerMethods, targetSpec, fillTargets,
+  initMethodControls,
+} from './methods.js';
 
 // `method`: the method a model starts on when it is chosen (else the current one is kept)
 const MODELS = {
@@ -24,129 +28,12 @@ const MODELS = {
   },
   custom: { url: null, label: 'your model', description: 'your model' },
 };
-const DEFAULT_METHOD = 'epsilon-plus';
 const SAMPLES_URL = '/models/mnist-samples.bin';
 const STROKE_WIDTH = 0.08; // fraction of the canvas side (≈ 22 px on a 280 px canvas, MNIST-like)
-
-// ---------------------------------------------------------------- methods
-const COMPOSITES = {
-  'epsilon-plus': 'LRP: z⁺ on conv layers, ε on dense layers.',
-  'epsilon-plus-flat': 'LRP: flat rule on the first layer, z⁺ on conv layers, ε on dense layers.',
-  'epsilon-alpha2-beta1': 'LRP: α2β1 on conv layers, ε on dense layers.',
-  'epsilon-alpha2-beta1-flat': 'LRP: flat rule on the first layer, α2β1 on conv layers, ε on dense layers.',
-  'deep-taylor': 'Deep Taylor: z-box [low, high] on the first layer, z⁺ everywhere else.',
-  'epsilon-gamma-box': 'LRP: z-box [low, high] on the first conv layer, γ on conv layers, ε on dense layers.',
-};
-// AttnLRP's composites: offered for models with the layers they have rules for (softmax, LayerNorm,
-// products of activations); on an MLP or a CNN they would be plain ε everywhere.
-const TRANSFORMER_COMPOSITES = {
-  'attn-lrp': 'AttnLRP: ε on linear maps; softmax, LayerNorm and the attention products by their own rules.',
-  'cp-lrp': 'CP-LRP: AttnLRP with the attention weights held constant (nothing flows through queries and keys).',
-};
-const TRANSFORMER_KINDS = new Set(['softmax', 'layernorm', 'matmul']);
-const RULES = {
-  epsilon: 'ε rule on every dense and conv layer.',
-  zero: 'LRP-0 (ε = 0) on every dense and conv layer.',
-  'z-plus': 'z⁺ rule on every dense and conv layer.',
-  'alpha-beta': 'α/β rule (α − β = 1) on every dense and conv layer.',
-  gamma: 'γ rule on every dense and conv layer.',
-  'z-box': 'z-box [low, high] on every dense and conv layer.',
-  'w-square': 'w² rule on every dense and conv layer.',
-  flat: 'flat rule on every dense and conv layer.',
-};
-const GRADIENTS = {
-  gradient: ['gradient', 'Plain gradient ∂f/∂x: sensitivity, not a decomposition.'],
-  'gradient-x-input': ['gradient × input', 'Gradient × input: x ⊙ ∂f/∂x.'],
-  'integrated-gradients': ['integrated gradients', 'Integrated gradients from a black baseline (steps).'],
-  smoothgrad: ['SmoothGrad', 'SmoothGrad: the gradient averaged over noisy copies (samples, noise, seed).'],
-};
-
-function fillMethodSelect(select, { withOff = false, withRules = true, transformer = false } = {}) {
-  const old = select.value;
-  select.textContent = '';
-  const group = (label, entries) => {
-    const g = document.createElement('optgroup');
-    g.label = label;
-    for (const [value, text] of entries) g.append(new Option(text, value));
-    select.append(g);
-  };
-  if (withOff) select.append(new Option('(nothing)', 'off'));
-  if (transformer) group('LRP for transformers', Object.keys(TRANSFORMER_COMPOSITES).map((k) => [k, k]));
-  group('LRP composites', Object.keys(COMPOSITES).map((k) => [k, k]));
-  if (withRules) group('LRP, one rule everywhere', Object.keys(RULES).map((k) => [`rule:${k}`, `${k} rule`]));
-  group('Gradient methods', Object.entries(GRADIENTS).map(([k, [t]]) => [k, t]));
-  // the old choice if it is still offered, else none (selectedIndex −1): the caller picks one
-  select.value = [...select.options].some((o) => o.value === old) ? old : '';
-}
-
-/** Options of model.explain for a method value; `params` reads the parameter inputs (or defaults). */
-function optionsFor(value, params = true) {
-  const p = (id, dflt) => (params ? num(id, dflt) : dflt);
-  const box = { low: p('low', 0), high: p('high', 1) };
-  if (COMPOSITES[value] || TRANSFORMER_COMPOSITES[value]) {
-    const o = { composite: value };
-    if (value === 'deep-taylor' || value === 'epsilon-gamma-box') Object.assign(o, box);
-    if (value === 'epsilon-gamma-box') o.gamma = p('gamma', 0.25);
-    return o;
-  }
-  if (value.startsWith('rule:')) {
-    const rule = value.slice(5);
-    const spec = { rule };
-    if (rule === 'epsilon') spec.epsilon = p('epsilon', 0.1);
-    if (rule === 'gamma') spec.gamma = p('gamma', 0.25);
-    if (rule === 'alpha-beta') {
-      spec.alpha = p('alpha', 2);
-      spec.beta = spec.alpha - 1; // α − β = 1, enforced here and in the inputs
-    }
-    if (rule === 'z-box') Object.assign(spec, box);
-    const rules = { dense: spec, conv: spec };
-    const first = params ? $('first-rule').value : '';
-    if (first) {
-      rules.first = { rule: first };
-      if (first === 'z-box') Object.assign(rules.first, box);
-      if (first === 'epsilon') rules.first.epsilon = p('epsilon', 0.1);
-    }
-    return { rules };
-  }
-  if (GRADIENTS[value]) {
-    const o = { method: value };
-    if (value === 'integrated-gradients') o.steps = Math.round(p('steps', 32));
-    if (value === 'smoothgrad') {
-      o.samples = Math.round(p('samples', 16));
-      o.noiseLevel = p('noise', 0.1);
-      o.seed = Math.round(p('seed', 0));
-    }
-    return o;
-  }
-  return { composite: value }; // unknown: let the engine name the problem
-}
-
-function paramsShown(value) {
-  const shown = new Set();
-  if (value === 'deep-taylor' || value === 'epsilon-gamma-box') shown.add('box');
-  if (value === 'epsilon-gamma-box' || value === 'rule:gamma') shown.add('gamma');
-  if (value === 'rule:epsilon') shown.add('epsilon');
-  if (value === 'rule:alpha-beta') shown.add('alpha');
-  if (value === 'rule:z-box') shown.add('box');
-  if (value.startsWith('rule:')) {
-    shown.add('first');
-    if ($('first-rule').value === 'z-box') shown.add('box');
-    if ($('first-rule').value === 'epsilon') shown.add('epsilon');
-  }
-  if (value === 'integrated-gradients') shown.add('steps');
-  if (value === 'smoothgrad') shown.add('smooth');
-  return shown;
-}
-
-const helpOf = (value) =>
-  COMPOSITES[value] ?? TRANSFORMER_COMPOSITES[value] ?? (value.startsWith('rule:') ? `LRP: ${RULES[value.slice(5)] ?? ''}` : GRADIENTS[value]?.[1]) ?? '';
-const labelOf = (select) => select.selectedOptions[0]?.textContent.trim() ?? select.value;
 
 // ---------------------------------------------------------------- elements
 const canvas = $('canvas');
 const ctx = canvas.getContext('2d', { willReadFrequently: true });
-const methodSelect = $('method');
-const compareSelect = $('compare');
 const modelSelect = $('model');
 const hintEl = $('canvas-hint');
 const predictionEl = $('prediction');
@@ -154,10 +41,6 @@ const probabilityEl = $('probability');
 const scoresEl = $('scores');
 const statsEl = $('relevance-stats');
 const noteEl = $('relevance-note');
-fillMethodSelect(methodSelect);
-fillMethodSelect(compareSelect, { withOff: true, withRules: false });
-methodSelect.value = DEFAULT_METHOD;
-compareSelect.value = 'gradient';
 
 const maps = {
   main: { canvas: $('heatmap'), under: $('heatmap-under') },
@@ -169,6 +52,7 @@ const maps = {
 const inputCanvas = $('input');
 
 reportUncaughtErrors();
+initMethodControls((trigger) => flushFrame(trigger));
 
 // ---------------------------------------------------------------- engine: the package's worker models
 // Every model is loaded with loadModel(url, { worker: true }): it lives in the package's worker, which runs the
@@ -603,15 +487,6 @@ function modelInput(x) {
   const out = new Float32Array(C * H * W);
   for (let ch = 0; ch < C; ch++) out.set(plane, ch * H * W);
   return out;
-}
-
-function targetSpec() {
-  const kind = $('target-kind').value;
-  const a = Number($('target-a').value);
-  const b = Number($('target-b').value);
-  if (kind === 'class') return { kind, a };
-  if (kind === 'contrast') return { kind, a, b };
-  return { kind: 'predicted' };
 }
 
 let unitChoice = null; // { layer, unit } chosen in the flow view
@@ -1244,52 +1119,6 @@ $('flow-layer').addEventListener('change', () => {
   flushFrame('unit');
 });
 
-// ---------------------------------------------------------------- controls
-function describeMethod() {
-  $('method-help').textContent = helpOf(methodSelect.value);
-  const shown = paramsShown(methodSelect.value);
-  for (const el of document.querySelectorAll('#params .param')) el.hidden = !shown.has(el.dataset.param);
-  $('params').hidden = shown.size === 0;
-}
-methodSelect.addEventListener('change', () => {
-  describeMethod();
-  flushFrame('method');
-});
-compareSelect.addEventListener('change', () => flushFrame('compare'));
-$('first-rule').addEventListener('change', () => {
-  describeMethod();
-  flushFrame('param');
-});
-// α − β = 1: each of the two follows the other
-$('alpha').addEventListener('input', () => {
-  const a = Math.max(1, num('alpha', 2));
-  $('beta').value = String(+(a - 1).toFixed(6));
-});
-$('beta').addEventListener('input', () => {
-  const b = Math.max(0, num('beta', 1));
-  $('alpha').value = String(+(b + 1).toFixed(6));
-});
-for (const id of ['alpha', 'beta']) {
-  $(id).addEventListener('change', () => {
-    if (num('alpha', 2) < 1) { $('alpha').value = '1'; $('beta').value = '0'; }
-    flushFrame('param');
-  });
-}
-for (const id of ['epsilon', 'gamma', 'low', 'high', 'steps', 'samples', 'noise', 'seed']) {
-  $(id).addEventListener('change', () => flushFrame('param'));
-}
-function describeTarget() {
-  const kind = $('target-kind').value;
-  document.querySelector('[data-target="a"]').hidden = kind === 'predicted';
-  document.querySelector('[data-target="b"]').hidden = kind !== 'contrast';
-}
-$('target-kind').addEventListener('change', () => {
-  describeTarget();
-  flushFrame('target');
-});
-$('target-a').addEventListener('change', () => flushFrame('target'));
-$('target-b').addEventListener('change', () => flushFrame('target'));
-
 function repaintColours() {
   const cm = $('colormap').value;
   $('legend-bar').style.background = GRADIENT_CSS[cm];
@@ -1360,16 +1189,6 @@ async function refreshEngineStatus(model) {
   if (model === currentModel) describeModel(currentName);
 }
 
-function fillTargets(n) {
-  for (const id of ['target-a', 'target-b']) {
-    const sel = $(id);
-    const old = sel.value;
-    sel.textContent = '';
-    for (let k = 0; k < n; k++) sel.append(new Option(String(k), String(k)));
-    sel.value = old !== '' && Number(old) < n ? old : String(id === 'target-a' ? Math.min(3, n - 1) : Math.min(8, n - 1));
-  }
-}
-
 let customFileName = '';
 const models = new Map(); // name → Promise of its WorkerModel (the bundled models are loaded once)
 
@@ -1385,18 +1204,6 @@ function bundledModel(name) {
     models.set(name, loading);
   }
   return models.get(name);
-}
-
-/** The methods the model can use; a model with its own starting method (the ViT: attn-lrp) starts on it. */
-function offerMethods(name) {
-  fillMethodSelect(methodSelect, { transformer: info.transformer });
-  fillMethodSelect(compareSelect, { withOff: true, withRules: false, transformer: info.transformer });
-  // a file with ViT-like attention blocks starts on attn-lrp as the bundled ViT does
-  const start = MODELS[name]?.method ?? (info.attention ? 'attn-lrp' : null);
-  if (start && [...methodSelect.options].some((o) => o.value === start)) methodSelect.value = start;
-  else if (!methodSelect.value) methodSelect.value = DEFAULT_METHOD; // its method is not offered here
-  if (!compareSelect.value) compareSelect.value = 'gradient';
-  describeMethod();
 }
 
 /** What the page needs to know of a model (read from the WorkerModel, without a call to the worker). */
@@ -1420,7 +1227,8 @@ async function useModel(name) {
   currentName = name;
   demo.modelName = name;
   info = modelInfo(model);
-  offerMethods(name);
+  // a file with ViT-like attention blocks starts on attn-lrp as the bundled ViT does
+  offerMethods({ transformer: info.transformer, start: MODELS[name]?.method ?? (info.attention ? 'attn-lrp' : null) });
   fillAttentionControls();
   unitChoice = null;
   $('unit').value = '';
@@ -1566,8 +1374,6 @@ $('faith-run').addEventListener('click', runFaithfulness);
 async function init() {
   applyOpacity();
   applyOverlay();
-  describeMethod();
-  describeTarget();
   repaintColours();
   fitCanvas();
   redraw();
