@@ -10,24 +10,18 @@
 
 import { preprocess, rgbaToGrey, imageToGrey, resizeArea, SIZE } from './preprocess.js';
 import { attentionBlocks, clsAttention, patchSums, upsample, spearman, transformerView } from './transformer.js';
-import { explainJobs, evaluateMethods } from './jobs.js';
-import { $, body, num, demo, markReady, markFailed } from './state.js';
+import { evaluateMethods } from './jobs.js';
+import { $, body, num, demo, state, markReady, markFailed } from './state.js';
 import { setStatus, showError, statusIsError, reportUncaughtErrors } from './status.js';
 import {
-  TRANSFORMER_KINDS, methodSelect, compareSelect, optionsFor, labelOf, offerMethods, targetSpec, fillTargets,
+  methodSelect, compareSelect, optionsFor, labelOf, offerMethods, targetSpec, fillTargets,
   initMethodControls,
 } from './methods.js';
+import {
+  MODELS, loadBundle, loadWorkerModel, modelNamed, setCustomModel, modelInfo, refreshEngineStatus, request,
+  cancelExplaining, onResult,
+} from './client.js';
 
-// `method`: the method a model starts on when it is chosen (else the current one is kept)
-const MODELS = {
-  mlp: { url: '/models/mnist-mlp.onnx', label: 'MLP', description: 'a 5-layer ReLU MLP' },
-  cnn: { url: '/models/mnist-cnn.onnx', label: 'CNN', description: 'a small CNN (conv, batch-norm, pooling, dense)' },
-  vit: {
-    url: '/models/mnist-vit.onnx', label: 'ViT', method: 'attn-lrp',
-    description: 'a small vision transformer (7×7 patches → 4×4 grid + CLS token, 4 heads)',
-  },
-  custom: { url: null, label: 'your model', description: 'your model' },
-};
 const SAMPLES_URL = '/models/mnist-samples.bin';
 const STROKE_WIDTH = 0.08; // fraction of the canvas side (≈ 22 px on a 280 px canvas, MNIST-like)
 
@@ -53,91 +47,7 @@ const inputCanvas = $('input');
 
 reportUncaughtErrors();
 initMethodControls((trigger) => flushFrame(trigger));
-
-// ---------------------------------------------------------------- engine: the package's worker models
-// Every model is loaded with loadModel(url, { worker: true }): it lives in the package's worker, which runs the
-// engine, and its methods return Promises. The page never starts an engine of its own.
-const BUNDLE_URL = '/dist/lrp-wasm.js';
-let lib = null;
-let seq = 0;
-let inFlight = null; // the explain request being computed (at most one: the worker is never flooded)
-let pending = null; // the newest request waiting for it (older ones are dropped)
-let painted = 0; // id of the newest painted result
-
-async function loadBundle() {
-  try {
-    lib = await import(BUNDLE_URL);
-  } catch (err) {
-    throw new Error(`Could not load the lrp-wasm bundle ${BUNDLE_URL} (build it with "npm run build"): ${err.message}`);
-  }
-}
-
-function send(req) {
-  inFlight = req;
-  demo.sent += 1;
-  req.controller = new AbortController();
-  explainJobs(req.model, req.input, req.jobs, { wantLayers: req.wantLayers, wantAttention: req.wantAttention, signal: req.controller.signal })
-    .then((result) => onResult(req, result), (err) => onExplainError(req, err))
-    .finally(() => {
-      if (inFlight !== req) return; // cancelled: the page has moved on
-      inFlight = null;
-      sendPending();
-    });
-}
-
-function sendPending() {
-  if (!pending || inFlight) return;
-  const next = pending;
-  pending = null;
-  send(next);
-}
-
-/** Drops the pending request and aborts the one in flight (its calls still queued are not run). */
-function cancelExplaining() {
-  pending = null;
-  if (inFlight) {
-    inFlight.controller.abort();
-    demo.cancelled += 1;
-  }
-  inFlight = null;
-  painted = seq + 1; // results still on their way are stale now
-}
-
-function onExplainError(req, err) {
-  if (err?.name === 'AbortError' || req.model !== currentModel) return;
-  showError('Explaining failed', err);
-}
-
-/** Same model, jobs and input: the result of `a` answers `b` as well. */
-function sameRequest(a, b) {
-  if (a.model !== b.model || a.input.length !== b.input.length) return false;
-  if (JSON.stringify(a.jobs) !== JSON.stringify(b.jobs)) return false;
-  for (let i = 0; i < a.input.length; i++) if (a.input[i] !== b.input[i]) return false;
-  return true;
-}
-
-/** Queues an explanation request; only the newest pending one is kept. */
-function request(req) {
-  // A pointerup usually adds nothing to what the last frame of the stroke already sent: rather than
-  // queue the same computation behind it, let that request answer this trigger too (its result then
-  // arrives within one computation of the pointerup instead of two).
-  const latest = pending ?? inFlight;
-  if (latest && sameRequest(latest, req)) {
-    latest.triggers.push(req.trigger);
-    latest.trigger = req.trigger;
-    latest.id = ++seq; // it is now the newest request
-    demo.requested = latest.id;
-    return latest.id;
-  }
-  req.id = ++seq;
-  // a replaced request's triggers are carried over: its result is this one's
-  req.triggers = pending ? [...pending.triggers, req.trigger] : [req.trigger];
-  demo.requested = req.id;
-  if (pending) demo.dropped += 1;
-  pending = req;
-  sendPending();
-  return req.id;
-}
+onResult(onFreshResult);
 
 // ---------------------------------------------------------------- scores
 let scoreRows = [];
@@ -312,7 +222,7 @@ function endStroke(e) {
   if (e.type === 'pointerup') addPoint(strokes[strokes.length - 1], pointOf(e));
   if (canvas.hasPointerCapture?.(e.pointerId)) canvas.releasePointerCapture(e.pointerId);
   const id = flushFrame('pointerup');
-  if (id) strokeTiming = { id, t0, model: currentModel };
+  if (id) strokeTiming = { id, t0, model: state.model };
 }
 canvas.addEventListener('pointerup', endStroke);
 canvas.addEventListener('pointercancel', endStroke);
@@ -446,17 +356,6 @@ document.addEventListener('drop', (e) => {
 });
 
 // ---------------------------------------------------------------- the model's input
-let currentName = null; // the chosen model's key in MODELS
-let currentModel = null; // its WorkerModel
-let info = null; // { inputShape, outputSize, layers, image: { C, H, W } | null, attention, transformer }
-let engine = null; // the engine status of the package's worker: { threads, memoryBytes, limit, used, available }
-
-function imageShapeOf(shape) {
-  if (shape.length === 3 && shape[0] >= 1 && shape[0] <= 4) return { C: shape[0], H: shape[1], W: shape[2] };
-  if (shape.length === 2) return { C: 1, H: shape[0], W: shape[1] };
-  if (shape.length === 1 && shape[0] === SIZE * SIZE) return { C: 1, H: SIZE, W: SIZE };
-  return null;
-}
 
 /** Cheap: is there anything to explain (a stroke or a background)? */
 const hasInput = () => strokes.length > 0 || background !== null;
@@ -470,7 +369,7 @@ function currentDigit() {
 
 /** The model input for a 28×28 digit: resized to H×W and repeated over the channels. */
 function modelInput(x) {
-  const { C, H, W } = info.image;
+  const { C, H, W } = state.info.image;
   if (C === 3 && background?.bitmap && strokes.length === 0 && !(H === SIZE && W === SIZE)) {
     // a colour model and a colour image: the image's own RGB, resized to H×W
     const c = document.createElement('canvas');
@@ -492,8 +391,8 @@ function modelInput(x) {
 let unitChoice = null; // { layer, unit } chosen in the flow view
 
 function update(trigger) {
-  if (!info || !currentModel) return 0;
-  if (!info.image) return 0;
+  if (!state.info || !state.model) return 0;
+  if (!state.info.image) return 0;
   const x = currentDigit();
   if (!x) {
     cancelExplaining();
@@ -510,7 +409,7 @@ function update(trigger) {
   if (unitChoice) jobs.push({ key: 'unit', options: { ...options, restrict: unitChoice.restrict }, target });
   const isLrp = !options.method;
   return request({
-    trigger, model: currentModel, name: currentName, input, x, jobs, wantLayers: isLrp, wantAttention: !!info.attention,
+    trigger, model: state.model, name: state.name, input, x, jobs, wantLayers: isLrp, wantAttention: !!state.info.attention,
     method, compare: compareSelect.value, options, t: performance.now(), unitChoice,
   });
 }
@@ -537,7 +436,7 @@ const GRADIENT_CSS = {
 
 /** Sums relevance over channels into an H×W plane. */
 function plane(relevance) {
-  const { C, H, W } = info.image;
+  const { C, H, W } = state.info.image;
   if (C === 1) return relevance;
   const out = new Float32Array(H * W);
   for (let ch = 0; ch < C; ch++) for (let i = 0; i < H * W; i++) out[i] += relevance[ch * H * W + i];
@@ -564,7 +463,7 @@ function sizeCanvas(c, W, H) {
 }
 
 function paintMap(map, R, maxAbs) {
-  const { H, W } = info.image;
+  const { H, W } = state.info.image;
   sizeCanvas(map.canvas, W, H);
   const c = map.canvas.getContext('2d', { willReadFrequently: true });
   const img = c.createImageData(W, H);
@@ -586,7 +485,7 @@ function clearMap(map) {
 }
 
 function paintInput(input) {
-  const { C, H, W } = info.image;
+  const { C, H, W } = state.info.image;
   for (const c of [inputCanvas, ...Object.values(maps).map((m) => m.under)]) sizeCanvas(c, W, H);
   const img = new ImageData(W, H);
   const under = new ImageData(W, H);
@@ -642,13 +541,7 @@ const median = (a) => {
 
 let lastPaint = null; // the last painted request + result (for re-colouring without recomputing)
 
-function onResult(req, m) {
-  if (req.id < painted) return; // stale (a newer input was already painted or cleared)
-  if (req.model !== currentModel) return; // the model changed meanwhile
-  painted = req.id;
-  demo.painted = req.id;
-  demo.paintedIds.push(req.id);
-  if (demo.paintedIds.length > 200) demo.paintedIds.shift();
+function onFreshResult(req, m) {
   if (!hasInput()) return; // cleared meanwhile
   paintResult(req, m);
   const now = performance.now();
@@ -759,7 +652,7 @@ function paintResult(req, m) {
     maxAbsRelevance: st.maxAbs,
     sumRelevance: st.sum,
     fx,
-    shape: info.inputShape.slice(),
+    shape: state.info.inputShape.slice(),
     compare,
     unit,
     layers: lastLayers ? lastLayers.map(({ index, name, kind, sum, absorbed }) => ({ index, name, kind, sum, absorbed })) : null,
@@ -780,8 +673,8 @@ const ATTENTION_COLOURS = {
 
 /** The block and head selectors for the model's attention blocks; the card is shown for ViT-like models only. */
 function fillAttentionControls() {
-  const a = info.attention;
-  $('attention-card').hidden = !a || !info.image;
+  const a = state.info.attention;
+  $('attention-card').hidden = !a || !state.info.image;
   if (!a) return;
   const blockSel = $('att-block');
   const old = blockSel.value;
@@ -794,7 +687,7 @@ function fillAttentionControls() {
 }
 
 function fillHeads() {
-  const block = info.attention.blocks[Number($('att-block').value)];
+  const block = state.info.attention.blocks[Number($('att-block').value)];
   const headSel = $('att-head');
   const old = headSel.value;
   headSel.textContent = '';
@@ -815,7 +708,7 @@ function clearAttention() {
 
 /** Paints a map of values in [0, max] with the sequential attention colours. */
 function paintWeights(map, values, max) {
-  const { H, W } = info.image;
+  const { H, W } = state.info.image;
   sizeCanvas(map.canvas, W, H);
   const c = map.canvas.getContext('2d', { willReadFrequently: true });
   const img = c.createImageData(W, H);
@@ -832,7 +725,7 @@ const pct = (v) => `${(v * 100).toFixed(v < 0.1 ? 1 : 0)} %`;
 /** The CLS attention of the chosen block and head beside the patch relevance, from the last result. */
 function paintAttention() {
   const blocks = lastAttention?.blocks;
-  if (!info?.attention || !info.image) return;
+  if (!state.info?.attention || !state.info.image) return;
   if (!blocks?.length) {
     clearMap(maps.attention);
     clearMap(maps.patches);
@@ -843,7 +736,7 @@ function paintAttention() {
   const k = Math.min(blocks.length - 1, Number($('att-block').value) || 0);
   const block = blocks[k];
   const head = chosenHead();
-  const { H, W } = info.image;
+  const { H, W } = state.info.image;
   const G = block.grid;
   const att = clsAttention(block, head);
   const attMax = Math.max(...att);
@@ -914,15 +807,15 @@ function renderFlow(layers, inputSum, isLrp) {
 function fillFlowLayers() {
   const sel = $('flow-layer');
   sel.textContent = '';
-  for (const l of info.layers) {
-    if (l.kind === 'reshape' || l.index === info.layers.length - 1) continue;
+  for (const l of state.info.layers) {
+    if (l.kind === 'reshape' || l.index === state.info.layers.length - 1) continue;
     sel.append(new Option(`${l.index}: ${l.kind} ${l.outputShape.join('×')}`, String(l.index)));
   }
   // a transformer: the first residual sum of the tokens (patch embeddings + positions) shows them on the
   // patch grid; other models: the first hidden layer
-  const tokens = info.layers.filter((l) => l.kind !== 'reshape' && transformerView(l.outputShape, info.attention)?.view === 'tokens');
+  const tokens = state.info.layers.filter((l) => l.kind !== 'reshape' && transformerView(l.outputShape, state.info.attention)?.view === 'tokens');
   const first = tokens.find((l) => l.kind === 'add') ?? tokens[0] ??
-    info.layers.find((l) => l.kind === 'relu' || l.kind === 'dense' || l.kind === 'conv');
+    state.info.layers.find((l) => l.kind === 'relu' || l.kind === 'dense' || l.kind === 'conv');
   if (first) sel.value = String(first.index);
 }
 
@@ -932,15 +825,15 @@ function fillFlowLayers() {
  * `vals` sums the relevance `rel` (if given) per unit; `name` says what a unit is.
  */
 function unitsOf(layerIndex, rel) {
-  const shape = info.layers[layerIndex].outputShape;
+  const shape = state.info.layers[layerIndex].outputShape;
   const sumUnits = (n, size) => {
     const vals = new Float32Array(n);
     if (rel) for (let k = 0; k < n; k++) for (let i = 0; i < size; i++) vals[k] += rel[k * size + i];
     return vals;
   };
-  const tv = transformerView(shape, info.attention);
+  const tv = transformerView(shape, state.info.attention);
   if (tv) {
-    return { ...tv, vals: sumUnits(tv.n, tv.size), name: tv.view === 'tokens' ? 'token' : 'head', grid: info.attention.grid };
+    return { ...tv, vals: sumUnits(tv.n, tv.size), name: tv.view === 'tokens' ? 'token' : 'head', grid: state.info.attention.grid };
   }
   if (shape.length === 3) {
     const [C, H, W] = shape;
@@ -986,7 +879,7 @@ function drawUnits() {
   if (c.width !== cssW) c.width = cssW;
   g.clearRect(0, 0, c.width, c.height);
   const sel = $('flow-layer').value;
-  if (!info || sel === '' || !lastLayers) return;
+  if (!state.info || sel === '' || !lastLayers) return;
   const li = Number(sel);
   const rel = lastLayers.find((l) => l.index === li)?.relevance;
   const u = unitsOf(li, rel);
@@ -1056,7 +949,7 @@ function drawTokens(g, u, chosen) {
 
 function chooseUnit(unit) {
   const sel = $('flow-layer').value;
-  if (!info || sel === '' || unit === null || !Number.isInteger(unit)) {
+  if (!state.info || sel === '' || unit === null || !Number.isInteger(unit)) {
     unitChoice = null;
   } else {
     const li = Number(sel);
@@ -1069,7 +962,7 @@ function chooseUnit(unit) {
       ? { layer: li, units: Array.from({ length: u.size }, (_, i) => unit * u.size + i) }
       : { layer: li, unit };
     const what = u.view === 'tokens' ? `token ${unit} (${tokenName(u, unit)})` : `${u.name} ${unit}`;
-    unitChoice = { layer: li, unit, restrict, label: `${what} of layer ${li} (${info.layers[li].kind})` };
+    unitChoice = { layer: li, unit, restrict, label: `${what} of layer ${li} (${state.info.layers[li].kind})` };
   }
   $('unit').value = unitChoice ? String(unit) : '';
   drawUnits();
@@ -1094,7 +987,7 @@ function unitAt(u, x, y, rect) {
 }
 unitsCanvas.addEventListener('click', (e) => {
   const sel = $('flow-layer').value;
-  if (sel === '' || !info) return;
+  if (sel === '' || !state.info) return;
   const rect = unitsCanvas.getBoundingClientRect();
   const li = Number(sel);
   const u = unitsOf(li, lastLayers?.find((l) => l.index === li)?.relevance ?? null);
@@ -1160,75 +1053,39 @@ $('download').addEventListener('click', () => {
     if (a.href) URL.revokeObjectURL(a.href);
     a.href = URL.createObjectURL(blob);
     const r = demo.lastResult;
-    a.download = `lrp-${currentName}-${r.method.replace(/[^a-z0-9-]+/gi, '_')}-class${r.target}.png`;
+    a.download = `lrp-${state.name}-${r.method.replace(/[^a-z0-9-]+/gi, '_')}-class${r.target}.png`;
     a.click();
   }, 'image/png');
 });
 
 // ---------------------------------------------------------------- models
 function describeModel(name) {
-  const shape = info.inputShape.join('×');
-  const mem = engine?.memoryBytes ? ` · engine memory ${(engine.memoryBytes / 2 ** 20).toFixed(1)} MB` : '';
-  const threads = engine?.threads ? ` · ${engine.threads} engine thread${engine.threads === 1 ? '' : 's'}` : '';
-  $('model-summary').textContent = `${name === 'custom' ? customFileName : MODELS[name].label} · input ${shape} · ${info.outputSize} outputs · ${info.layers.length} layers${mem}${threads}`;
+  const shape = state.info.inputShape.join('×');
+  const mem = state.engine?.memoryBytes ? ` · engine memory ${(state.engine.memoryBytes / 2 ** 20).toFixed(1)} MB` : '';
+  const threads = state.engine?.threads ? ` · ${state.engine.threads} engine thread${state.engine.threads === 1 ? '' : 's'}` : '';
+  $('model-summary').textContent = `${name === 'custom' ? state.customFileName : MODELS[name].label} · input ${shape} · ${state.info.outputSize} outputs · ${state.info.layers.length} layers${mem}${threads}`;
   const ol = $('model-layers');
   ol.textContent = '';
-  for (const l of info.layers) {
+  for (const l of state.info.layers) {
     const li = document.createElement('li');
     li.textContent = `${l.kind} ${l.outputShape.join('×')} (${l.name})`;
     ol.append(li);
   }
-  $('model-description').textContent = name === 'custom' ? `your model ${customFileName}` : MODELS[name].description;
-}
-
-/** Reads the status of the worker's engine (its threads and memory) into the model summary. */
-async function refreshEngineStatus(model) {
-  engine = await model.engineStatus();
-  demo.engineThreads = engine.threads; // > 1 when the page is cross-origin isolated
-  demo.engineMemoryBytes = engine.memoryBytes;
-  if (model === currentModel) describeModel(currentName);
-}
-
-let customFileName = '';
-const models = new Map(); // name → Promise of its WorkerModel (the bundled models are loaded once)
-
-/** The bundled model `name`, loaded into the package's worker on first use. */
-function bundledModel(name) {
-  if (!models.has(name)) {
-    const { url } = MODELS[name];
-    const loading = lib.loadModel(url, { worker: true }).catch((err) => {
-      models.delete(name); // not cached: choosing it again tries again
-      const hint = /HTTP 404/.test(err.message) ? ' (train it with "npm run train")' : '';
-      throw new Error(`Could not load the model ${url}: ${err.message}${hint}`);
-    });
-    models.set(name, loading);
-  }
-  return models.get(name);
-}
-
-/** What the page needs to know of a model (read from the WorkerModel, without a call to the worker). */
-function modelInfo(model) {
-  const layers = model.layers;
-  return {
-    inputShape: model.inputShape, outputSize: model.outputSize, layers, image: imageShapeOf(model.inputShape),
-    transformer: layers.some((l) => TRANSFORMER_KINDS.has(l.kind)),
-    // the attention blocks, from the softmax layers' shapes (their weights arrive with each result)
-    attention: attentionBlocks(layers.filter((l) => l.kind === 'softmax')),
-  };
+  $('model-description').textContent = name === 'custom' ? `your model ${state.customFileName}` : MODELS[name].description;
 }
 
 async function useModel(name) {
   cancelExplaining(); // the previous model's results are stale: its calls still queued in the worker are dropped
   body.dataset.state = 'loading';
   setStatus('Loading the model…');
-  const model = await (name === 'custom' ? models.get(name) : bundledModel(name));
+  const model = await modelNamed(name);
   await refreshEngineStatus(model); // answered after the call the worker is running, if any (one at a time)
-  currentModel = model;
-  currentName = name;
+  state.model = model;
+  state.name = name;
   demo.modelName = name;
-  info = modelInfo(model);
+  state.info = modelInfo(model);
   // a file with ViT-like attention blocks starts on attn-lrp as the bundled ViT does
-  offerMethods({ transformer: info.transformer, start: MODELS[name]?.method ?? (info.attention ? 'attn-lrp' : null) });
+  offerMethods({ transformer: state.info.transformer, start: MODELS[name]?.method ?? (state.info.attention ? 'attn-lrp' : null) });
   fillAttentionControls();
   unitChoice = null;
   $('unit').value = '';
@@ -1239,16 +1096,16 @@ async function useModel(name) {
   fillFlowLayers();
   describeModel(name);
   body.dataset.state = 'ready';
-  if (!info.image) {
+  if (!state.info.image) {
     showEmpty();
-    setStatus(`This model's input has the shape [${info.inputShape.join(', ')}], which is not an image (expected channels × height × width): ` +
+    setStatus(`This model's input has the shape [${state.info.inputShape.join(', ')}], which is not an image (expected channels × height × width): ` +
       'the demo can show its layers but cannot feed it a drawing. Choose an image model.', 'error');
     body.dataset.inputKind = 'not-image';
     return;
   }
   body.dataset.inputKind = 'image';
-  const { C, H, W } = info.image;
-  setStatus(`Model loaded (${info.layers.length} layers, input ${info.inputShape.join('×')}${H !== SIZE || W !== SIZE ? `: drawings are resized to ${H}×${W}${C > 1 ? ` and repeated over ${C} channels` : ''}` : ''}). Draw a digit from 0 to 9.`);
+  const { C, H, W } = state.info.image;
+  setStatus(`Model loaded (${state.info.layers.length} layers, input ${state.info.inputShape.join('×')}${H !== SIZE || W !== SIZE ? `: drawings are resized to ${H}×${W}${C > 1 ? ` and repeated over ${C} channels` : ''}` : ''}). Draw a digit from 0 to 9.`);
   if (currentDigit()) flushFrame('model');
   else showEmpty();
 }
@@ -1271,7 +1128,7 @@ async function loadModelFile(file) {
   setStatus(`Loading your model ${file.name}…`);
   let model;
   try {
-    model = await lib.loadModel(file, { worker: true }).catch((err) => {
+    model = await loadWorkerModel(file).catch((err) => {
       throw new Error(`Could not load the model file: ${err.message}`);
     });
   } catch (err) {
@@ -1279,9 +1136,8 @@ async function loadModelFile(file) {
     demo.modelError = err.message;
     return;
   }
-  const previous = await models.get('custom');
-  models.set('custom', Promise.resolve(model));
-  customFileName = file.name;
+  const previous = await setCustomModel(model);
+  state.customFileName = file.name;
   const opt = modelSelect.querySelector('option[value="custom"]');
   opt.disabled = false;
   opt.textContent = `Your model: ${file.name}`;
@@ -1301,14 +1157,14 @@ let faithRun = null; // the AbortController of the evaluation being computed
 
 async function runFaithfulness() {
   const x = hasInput() ? currentDigit() : null;
-  if (!x || !info?.image) {
+  if (!x || !state.info?.image) {
     faithReadout.textContent = 'Draw a digit or pick one first.';
     return;
   }
   const methods = [{ key: 'main', label: labelOf(methodSelect), options: optionsFor(methodSelect.value) }];
   if (compareSelect.value !== 'off') methods.push({ key: 'compare', label: labelOf(compareSelect), options: optionsFor(compareSelect.value, false) });
   // 2×2 patches on a 28×28 digit (196 patches), 20 steps: about 40 forward passes per method.
-  const patchSize = Math.max(1, Math.round(info.image.H / 14));
+  const patchSize = Math.max(1, Math.round(state.info.image.H / 14));
   faithRun?.abort(); // a newer click replaces a run still waiting or computing
   const run = (faithRun = new AbortController());
   faithReadout.textContent = 'Computing…';
@@ -1316,9 +1172,11 @@ async function runFaithfulness() {
     if (faithRun === run) faithReadout.textContent = `Computing… ${Math.floor(done)} of ${total} method${total === 1 ? '' : 's'} done.`;
   };
   try {
-    const r = await evaluateMethods(currentModel, modelInput(x), methods, { patchSize, steps: 20, signal: run.signal, onProgress });
+    const r = await evaluateMethods(state.model, modelInput(x), methods, { patchSize, steps: 20, signal: run.signal, onProgress });
     drawFaithfulness(methods, r);
-    refreshEngineStatus(currentModel).catch((err) => showError('Engine status', err)); // it may have grown
+    const model = state.model;
+    refreshEngineStatus(model).then(() => model === state.model && describeModel(state.name))
+      .catch((err) => showError('Engine status', err)); // it may have grown
   } catch (err) {
     if (!run.signal.aborted) faithReadout.textContent = `Could not evaluate: ${err.message}`;
   } finally {
