@@ -21,15 +21,12 @@ import {
   MODELS, loadBundle, loadWorkerModel, modelNamed, setCustomModel, modelInfo, refreshEngineStatus, request,
   cancelExplaining, onResult,
 } from './client.js';
+import { drawing, initDrawing, showBackground, readCanvas, flushFrame, scheduleFrame, fitCanvas, redraw, clearAll } from './drawing.js';
 
 const SAMPLES_URL = '/models/mnist-samples.bin';
-const STROKE_WIDTH = 0.08; // fraction of the canvas side (≈ 22 px on a 280 px canvas, MNIST-like)
 
 // ---------------------------------------------------------------- elements
-const canvas = $('canvas');
-const ctx = canvas.getContext('2d', { willReadFrequently: true });
 const modelSelect = $('model');
-const hintEl = $('canvas-hint');
 const predictionEl = $('prediction');
 const probabilityEl = $('probability');
 const scoresEl = $('scores');
@@ -48,6 +45,15 @@ const inputCanvas = $('input');
 reportUncaughtErrors();
 initMethodControls((trigger) => flushFrame(trigger));
 onResult(onFreshResult);
+initDrawing({
+  update,
+  strokeEnded: (id, t0) => {
+    strokeTiming = { id, t0, model: state.model };
+  },
+  cleared: () => {
+    $('sample').value = '';
+  },
+});
 
 // ---------------------------------------------------------------- scores
 let scoreRows = [];
@@ -94,164 +100,6 @@ function resetScores() {
   }
 }
 
-// ---------------------------------------------------------------- input: strokes over a background
-/** @type {{x:number,y:number}[][]} strokes in canvas-relative coordinates (0..1) */
-let strokes = [];
-/** @type {null | { x: Float32Array, label: number|null, name: string, bitmap?: ImageBitmap, light?: boolean }} */
-let background = null;
-let backgroundCanvas = null; // the background x drawn at 28×28, scaled up when painting
-let activePointer = null;
-let frameRequest = 0;
-
-function setBackground(bg) {
-  background = bg;
-  backgroundCanvas = null;
-  if (bg) {
-    backgroundCanvas = document.createElement('canvas');
-    backgroundCanvas.width = backgroundCanvas.height = SIZE;
-    const c = backgroundCanvas.getContext('2d');
-    const img = c.createImageData(SIZE, SIZE);
-    for (let i = 0; i < SIZE * SIZE; i++) {
-      const v = Math.round(Math.min(1, Math.max(0, bg.x[i])) * 255);
-      img.data[4 * i] = img.data[4 * i + 1] = img.data[4 * i + 2] = v;
-      img.data[4 * i + 3] = 255;
-    }
-    c.putImageData(img, 0, 0);
-  }
-}
-
-function fitCanvas() {
-  const rect = canvas.getBoundingClientRect();
-  const dpr = window.devicePixelRatio || 1;
-  const size = Math.max(28, Math.round((rect.width || 280) * dpr));
-  if (canvas.width !== size || canvas.height !== size) {
-    canvas.width = size;
-    canvas.height = size;
-    redraw();
-    return true;
-  }
-  return false;
-}
-
-function redraw() {
-  const s = canvas.width;
-  ctx.fillStyle = '#000';
-  ctx.fillRect(0, 0, s, s);
-  if (backgroundCanvas) {
-    ctx.imageSmoothingEnabled = true;
-    ctx.drawImage(backgroundCanvas, 0, 0, s, s);
-  }
-  ctx.strokeStyle = '#fff';
-  ctx.fillStyle = '#fff';
-  ctx.lineWidth = STROKE_WIDTH * s;
-  ctx.lineCap = 'round';
-  ctx.lineJoin = 'round';
-  for (const pts of strokes) {
-    if (pts.length === 1) {
-      ctx.beginPath();
-      ctx.arc(pts[0].x * s, pts[0].y * s, ctx.lineWidth / 2, 0, 2 * Math.PI);
-      ctx.fill();
-      continue;
-    }
-    ctx.beginPath();
-    ctx.moveTo(pts[0].x * s, pts[0].y * s);
-    for (let i = 1; i < pts.length - 1; i++) {
-      const mx = ((pts[i].x + pts[i + 1].x) / 2) * s;
-      const my = ((pts[i].y + pts[i + 1].y) / 2) * s;
-      ctx.quadraticCurveTo(pts[i].x * s, pts[i].y * s, mx, my);
-    }
-    const last = pts[pts.length - 1];
-    ctx.lineTo(last.x * s, last.y * s);
-    ctx.stroke();
-  }
-  hintEl.hidden = strokes.length > 0 || !!background;
-  $('undo').disabled = strokes.length === 0;
-}
-
-function pointOf(e) {
-  const rect = canvas.getBoundingClientRect();
-  return { x: (e.clientX - rect.left) / rect.width, y: (e.clientY - rect.top) / rect.height };
-}
-function addPoint(pts, p) {
-  const q = pts[pts.length - 1];
-  if (!q || Math.hypot(p.x - q.x, p.y - q.y) > 0.002) pts.push(p);
-}
-
-// At most one redraw + explanation request per animation frame while drawing.
-function scheduleFrame() {
-  if (frameRequest) return;
-  frameRequest = requestAnimationFrame(() => {
-    frameRequest = 0;
-    redraw();
-    update('draw');
-  });
-}
-function flushFrame(trigger) {
-  if (frameRequest) {
-    cancelAnimationFrame(frameRequest);
-    frameRequest = 0;
-  }
-  redraw();
-  return update(trigger);
-}
-
-let strokeTiming = null; // { id, t0, model } of the request made at the last pointerup
-
-canvas.addEventListener('pointerdown', (e) => {
-  if (activePointer !== null) return;
-  if (e.pointerType === 'mouse' && e.button !== 0) return;
-  e.preventDefault();
-  activePointer = e.pointerId;
-  demo.pointerType = e.pointerType;
-  try { canvas.setPointerCapture(e.pointerId); } catch { /* synthetic events */ }
-  strokes.push([pointOf(e)]);
-  scheduleFrame();
-});
-canvas.addEventListener('pointermove', (e) => {
-  if (e.pointerId !== activePointer) return;
-  e.preventDefault();
-  const pts = strokes[strokes.length - 1];
-  const events = typeof e.getCoalescedEvents === 'function' ? e.getCoalescedEvents() : [];
-  for (const ev of events.length ? events : [e]) addPoint(pts, pointOf(ev));
-  scheduleFrame();
-});
-function endStroke(e) {
-  if (e.pointerId !== activePointer) return;
-  activePointer = null;
-  const t0 = performance.now();
-  if (e.type === 'pointerup') addPoint(strokes[strokes.length - 1], pointOf(e));
-  if (canvas.hasPointerCapture?.(e.pointerId)) canvas.releasePointerCapture(e.pointerId);
-  const id = flushFrame('pointerup');
-  if (id) strokeTiming = { id, t0, model: state.model };
-}
-canvas.addEventListener('pointerup', endStroke);
-canvas.addEventListener('pointercancel', endStroke);
-canvas.addEventListener('lostpointercapture', endStroke);
-canvas.addEventListener('contextmenu', (e) => e.preventDefault());
-
-function undo() {
-  if (!strokes.length) return;
-  strokes.pop();
-  flushFrame('undo');
-}
-function clearAll() {
-  strokes = [];
-  activePointer = null;
-  setBackground(null);
-  $('sample').value = '';
-  flushFrame('clear');
-}
-$('undo').addEventListener('click', undo);
-$('clear').addEventListener('click', clearAll);
-document.addEventListener('keydown', (e) => {
-  if ((e.ctrlKey || e.metaKey) && !e.shiftKey && e.key.toLowerCase() === 'z') {
-    const t = e.target;
-    if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.isContentEditable)) return;
-    e.preventDefault();
-    undo();
-  }
-});
-
 // ---------------------------------------------------------------- MNIST test digits
 let samples = null; // { labels: Uint8Array, images: Uint8Array (N·784), index: Uint16Array }
 async function loadSamples() {
@@ -282,8 +130,7 @@ function pickSample(k) {
   if (!samples || !(k >= 0 && k < samples.n)) return;
   const x = new Float32Array(784);
   for (let i = 0; i < 784; i++) x[i] = samples.images[k * 784 + i] / 255;
-  strokes = [];
-  setBackground({ x, label: samples.labels[k], name: `test digit #${samples.index[k]} (label ${samples.labels[k]})` });
+  showBackground({ x, kind: 'sample', label: samples.labels[k], name: `test digit #${samples.index[k]} (label ${samples.labels[k]})` });
   $('sample').value = String(k);
   flushFrame('sample');
 }
@@ -322,8 +169,7 @@ async function loadImageFile(file) {
     showError(`The image "${file.name}"`, new Error('has no visible digit (it is blank after converting to grey)'));
     return;
   }
-  strokes = [];
-  setBackground({ x, label: null, name: `image ${file.name}`, bitmap, light });
+  showBackground({ x, kind: 'image', label: null, name: `image ${file.name}`, bitmap, light });
   $('sample').value = '';
   flushFrame('image');
 }
@@ -358,18 +204,20 @@ document.addEventListener('drop', (e) => {
 // ---------------------------------------------------------------- the model's input
 
 /** Cheap: is there anything to explain (a stroke or a background)? */
-const hasInput = () => strokes.length > 0 || background !== null;
+const hasInput = () => drawing.strokes.length > 0 || drawing.background !== null;
 
 /** The 28×28 digit the page explains (null: nothing drawn). */
 function currentDigit() {
+  const { strokes, background } = drawing;
   if (background && strokes.length === 0) return background.x;
-  const w = canvas.width, h = canvas.height;
-  return preprocess(rgbaToGrey(ctx.getImageData(0, 0, w, h).data), w, h);
+  const { rgba, width, height } = readCanvas();
+  return preprocess(rgbaToGrey(rgba), width, height);
 }
 
 /** The model input for a 28×28 digit: resized to H×W and repeated over the channels. */
 function modelInput(x) {
   const { C, H, W } = state.info.image;
+  const { strokes, background } = drawing;
   if (C === 3 && background?.bitmap && strokes.length === 0 && !(H === SIZE && W === SIZE)) {
     // a colour model and a colour image: the image's own RGB, resized to H×W
     const c = document.createElement('canvas');
@@ -539,6 +387,7 @@ const median = (a) => {
   return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : null;
 };
 
+let strokeTiming = null; // { id, t0, model } of the request made at the last pointerup
 let lastPaint = null; // the last painted request + result (for re-colouring without recomputing)
 
 function onFreshResult(req, m) {
@@ -633,6 +482,7 @@ function paintResult(req, m) {
 
   if (statusIsError() || req.trigger !== 'draw') {
     if (!(results.compare?.error || results.unit?.error)) {
+      const { strokes, background } = drawing;
       const src = background && !strokes.length ? background.name : 'your drawing';
       setStatus(`Predicted ${predicted} for ${src}; relevance ${targetText} by ${labelOf(methodSelect)}.`);
     }
