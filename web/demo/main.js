@@ -8,7 +8,7 @@
 // the canvas (background + strokes) is preprocessed like MNIST. Undo removes the last stroke, Clear
 // removes everything, the background too.
 
-import { preprocess, rgbaToGrey, imageToGrey, resizeArea, SIZE } from './preprocess.js';
+import { SIZE } from './preprocess.js';
 import { attentionBlocks, clsAttention, patchSums, upsample, spearman, transformerView } from './transformer.js';
 import { evaluateMethods } from './jobs.js';
 import { $, body, num, demo, state, markReady, markFailed } from './state.js';
@@ -21,9 +21,9 @@ import {
   MODELS, loadBundle, loadWorkerModel, modelNamed, setCustomModel, modelInfo, refreshEngineStatus, request,
   cancelExplaining, onResult,
 } from './client.js';
-import { drawing, initDrawing, showBackground, readCanvas, flushFrame, scheduleFrame, fitCanvas, redraw, clearAll } from './drawing.js';
+import { initDrawing, flushFrame, scheduleFrame, fitCanvas, redraw } from './drawing.js';
+import { currentInput, hasInput, forgetInputs, loadSamples, initInputs } from './inputs.js';
 
-const SAMPLES_URL = '/models/mnist-samples.bin';
 
 // ---------------------------------------------------------------- elements
 const modelSelect = $('model');
@@ -50,10 +50,9 @@ initDrawing({
   strokeEnded: (id, t0) => {
     strokeTiming = { id, t0, model: state.model };
   },
-  cleared: () => {
-    $('sample').value = '';
-  },
+  cleared: forgetInputs,
 });
+initInputs({ modelFile: loadModelFile });
 
 // ---------------------------------------------------------------- scores
 let scoreRows = [];
@@ -100,155 +99,19 @@ function resetScores() {
   }
 }
 
-// ---------------------------------------------------------------- MNIST test digits
-let samples = null; // { labels: Uint8Array, images: Uint8Array (N·784), index: Uint16Array }
-async function loadSamples() {
-  const resp = await fetch(SAMPLES_URL);
-  if (!resp.ok) throw new Error(`HTTP ${resp.status}`);
-  const buf = new Uint8Array(await resp.arrayBuffer());
-  const n = buf[0] | (buf[1] << 8);
-  if (buf.length !== 2 + n + n * 784 + 2 * n) throw new Error(`${SAMPLES_URL}: ${buf.length} bytes, expected ${2 + n * 787} for ${n} digits`);
-  const idx = new Uint16Array(n);
-  const off = 2 + n + n * 784;
-  for (let k = 0; k < n; k++) idx[k] = buf[off + 2 * k] | (buf[off + 2 * k + 1] << 8);
-  samples = { n, labels: buf.subarray(2, 2 + n), images: buf.subarray(2 + n, 2 + n + n * 784), index: idx };
-  demo.samples = { count: n, labels: Array.from(samples.labels) };
-  const select = $('sample');
-  const groups = [];
-  for (let c = 0; c < 10; c++) {
-    const g = document.createElement('optgroup');
-    g.label = `Digit ${c}`;
-    groups.push(g);
-  }
-  for (let k = 0; k < n; k++) {
-    groups[samples.labels[k]]?.append(new Option(`a ${samples.labels[k]} (test #${idx[k]})`, String(k)));
-  }
-  select.append(...groups.filter((g) => g.children.length));
-}
-
-function pickSample(k) {
-  if (!samples || !(k >= 0 && k < samples.n)) return;
-  const x = new Float32Array(784);
-  for (let i = 0; i < 784; i++) x[i] = samples.images[k * 784 + i] / 255;
-  showBackground({ x, kind: 'sample', label: samples.labels[k], name: `test digit #${samples.index[k]} (label ${samples.labels[k]})` });
-  $('sample').value = String(k);
-  flushFrame('sample');
-}
-$('sample').addEventListener('change', () => {
-  if ($('sample').value === '') clearAll();
-  else pickSample(Number($('sample').value));
-});
-$('random').addEventListener('click', () => {
-  if (samples) pickSample(Math.floor(Math.random() * samples.n));
-});
-
-// ---------------------------------------------------------------- image files
-async function loadImageFile(file) {
-  if (!file) return;
-  let bitmap;
-  try {
-    bitmap = await createImageBitmap(file);
-  } catch (err) {
-    showError(`Could not read the image "${file.name}"`, new Error('not an image this browser can decode'));
-    return;
-  }
-  const scale = Math.min(1, 280 / Math.max(bitmap.width, bitmap.height));
-  const w = Math.max(1, Math.round(bitmap.width * scale));
-  const h = Math.max(1, Math.round(bitmap.height * scale));
-  const c = document.createElement('canvas');
-  c.width = w;
-  c.height = h;
-  const cx = c.getContext('2d', { willReadFrequently: true });
-  cx.fillStyle = '#fff'; // transparent pixels count as paper
-  cx.fillRect(0, 0, w, h);
-  cx.drawImage(bitmap, 0, 0, w, h);
-  // MNIST is white ink on black: luminance, inverted when the background is light, background removed
-  const { grey, inverted: light } = imageToGrey(cx.getImageData(0, 0, w, h).data, w, h);
-  const x = preprocess(grey, w, h);
-  if (!x) {
-    showError(`The image "${file.name}"`, new Error('has no visible digit (it is blank after converting to grey)'));
-    return;
-  }
-  showBackground({ x, kind: 'image', label: null, name: `image ${file.name}`, bitmap, light });
-  $('sample').value = '';
-  flushFrame('image');
-}
-$('image-file').addEventListener('change', (e) => {
-  loadImageFile(e.target.files[0]);
-  e.target.value = '';
-});
-const dropZone = $('drop-zone');
-dropZone.addEventListener('dragover', (e) => {
-  e.preventDefault();
-  dropZone.classList.add('dragging');
-});
-dropZone.addEventListener('dragleave', () => dropZone.classList.remove('dragging'));
-dropZone.addEventListener('drop', (e) => {
-  e.preventDefault();
-  e.stopPropagation();
-  dropZone.classList.remove('dragging');
-  const file = [...(e.dataTransfer?.files ?? [])][0];
-  if (file) loadImageFile(file);
-});
-// a file dropped anywhere else must not navigate away from the page: an .onnx file is a model,
-// anything else is taken as an image
-document.addEventListener('dragover', (e) => e.preventDefault());
-document.addEventListener('drop', (e) => {
-  e.preventDefault();
-  const file = [...(e.dataTransfer?.files ?? [])][0];
-  if (!file) return;
-  if (/\.onnx$/i.test(file.name)) loadModelFile(file);
-  else loadImageFile(file);
-});
-
-// ---------------------------------------------------------------- the model's input
-
-/** Cheap: is there anything to explain (a stroke or a background)? */
-const hasInput = () => drawing.strokes.length > 0 || drawing.background !== null;
-
-/** The 28×28 digit the page explains (null: nothing drawn). */
-function currentDigit() {
-  const { strokes, background } = drawing;
-  if (background && strokes.length === 0) return background.x;
-  const { rgba, width, height } = readCanvas();
-  return preprocess(rgbaToGrey(rgba), width, height);
-}
-
-/** The model input for a 28×28 digit: resized to H×W and repeated over the channels. */
-function modelInput(x) {
-  const { C, H, W } = state.info.image;
-  const { strokes, background } = drawing;
-  if (C === 3 && background?.bitmap && strokes.length === 0 && !(H === SIZE && W === SIZE)) {
-    // a colour model and a colour image: the image's own RGB, resized to H×W
-    const c = document.createElement('canvas');
-    c.width = W;
-    c.height = H;
-    const cx = c.getContext('2d', { willReadFrequently: true });
-    cx.drawImage(background.bitmap, 0, 0, W, H);
-    const d = cx.getImageData(0, 0, W, H).data;
-    const out = new Float32Array(3 * H * W);
-    for (let ch = 0; ch < 3; ch++) for (let i = 0; i < H * W; i++) out[ch * H * W + i] = d[4 * i + ch] / 255;
-    return out;
-  }
-  const plane = H === SIZE && W === SIZE ? x : resizeArea(x, SIZE, SIZE, W, H);
-  const out = new Float32Array(C * H * W);
-  for (let ch = 0; ch < C; ch++) out.set(plane, ch * H * W);
-  return out;
-}
-
 let unitChoice = null; // { layer, unit } chosen in the flow view
 
 function update(trigger) {
   if (!state.info || !state.model) return 0;
   if (!state.info.image) return 0;
-  const x = currentDigit();
-  if (!x) {
+  const source = currentInput();
+  if (!source) {
     cancelExplaining();
     showEmpty();
     if (body.dataset.state === 'ready' && !statusIsError()) setStatus('Draw a digit, pick one from the test set or drop an image.');
     return 0;
   }
-  const input = modelInput(x);
+  const { x: input } = source;
   const method = methodSelect.value;
   const options = optionsFor(method);
   const target = targetSpec();
@@ -257,7 +120,7 @@ function update(trigger) {
   if (unitChoice) jobs.push({ key: 'unit', options: { ...options, restrict: unitChoice.restrict }, target });
   const isLrp = !options.method;
   return request({
-    trigger, model: state.model, name: state.name, input, x, jobs, wantLayers: isLrp, wantAttention: !!state.info.attention,
+    trigger, model: state.model, name: state.name, input, source: source.name, jobs, wantLayers: isLrp, wantAttention: !!state.info.attention,
     method, compare: compareSelect.value, options, t: performance.now(), unitChoice,
   });
 }
@@ -482,9 +345,7 @@ function paintResult(req, m) {
 
   if (statusIsError() || req.trigger !== 'draw') {
     if (!(results.compare?.error || results.unit?.error)) {
-      const { strokes, background } = drawing;
-      const src = background && !strokes.length ? background.name : 'your drawing';
-      setStatus(`Predicted ${predicted} for ${src}; relevance ${targetText} by ${labelOf(methodSelect)}.`);
+      setStatus(`Predicted ${predicted} for ${req.source}; relevance ${targetText} by ${labelOf(methodSelect)}.`);
     }
   }
   demo.explained += 1;
@@ -956,7 +817,7 @@ async function useModel(name) {
   body.dataset.inputKind = 'image';
   const { C, H, W } = state.info.image;
   setStatus(`Model loaded (${state.info.layers.length} layers, input ${state.info.inputShape.join('×')}${H !== SIZE || W !== SIZE ? `: drawings are resized to ${H}×${W}${C > 1 ? ` and repeated over ${C} channels` : ''}` : ''}). Draw a digit from 0 to 9.`);
-  if (currentDigit()) flushFrame('model');
+  if (currentInput()) flushFrame('model');
   else showEmpty();
 }
 
@@ -1006,8 +867,8 @@ const FAITH_COLOURS = { main: '#d7301f', compare: '#2c62c9' };
 let faithRun = null; // the AbortController of the evaluation being computed
 
 async function runFaithfulness() {
-  const x = hasInput() ? currentDigit() : null;
-  if (!x || !state.info?.image) {
+  const input = currentInput();
+  if (!input) {
     faithReadout.textContent = 'Draw a digit or pick one first.';
     return;
   }
@@ -1022,7 +883,7 @@ async function runFaithfulness() {
     if (faithRun === run) faithReadout.textContent = `Computing… ${Math.floor(done)} of ${total} method${total === 1 ? '' : 's'} done.`;
   };
   try {
-    const r = await evaluateMethods(state.model, modelInput(x), methods, { patchSize, steps: 20, signal: run.signal, onProgress });
+    const r = await evaluateMethods(state.model, input.x, methods, { patchSize, steps: 20, signal: run.signal, onProgress });
     drawFaithfulness(methods, r);
     const model = state.model;
     refreshEngineStatus(model).then(() => model === state.model && describeModel(state.name))
