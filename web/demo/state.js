@@ -1,11 +1,11 @@
 // What the demo's modules share: the element lookup, the chosen model (`state`) and the test and debugging
-// hook `window.__lrpDemo` (`demo`), which the browser tests and scripts/demo-check.mjs read. Nothing here
+// hook `window.__lrpDemo` (`demo`), which the browser tests and benchmarks read. Nothing here
 // touches the engine or paints; the other modules import what they need from here, never from main.js.
 
 export const $ = (id) => document.getElementById(id);
 export const body = document.body;
 
-/** The number in the input `id`, or `fallback` when it is empty or not a number. */
+/** The number in the input `id` (an empty one reads 0), or `fallback` when it is not a number. */
 export const num = (id, fallback) => {
   const v = Number($(id).value);
   return Number.isFinite(v) ? v : fallback;
