@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Static dev server for the demo (sirv + node:http).
 //
-//   /          → web/demo/   (index.html, main.js and its modules, style.css)
+//   /          → web/demo/   (index.html, style.css, main.js and the modules it imports, render/*.js among them)
 //   /dist/     → dist/       (the package bundle built by scripts/build.sh; the demo imports lrp-wasm.js)
 //   /models/   → web/models/ (bundled ONNX models)
 //

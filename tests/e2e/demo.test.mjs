@@ -4,9 +4,12 @@
 // Screenshots go to test-output/e2e/ (git-ignored).
 import { test, before, after as afterAll } from 'node:test';
 import assert from 'node:assert/strict';
+import path from 'node:path';
+import { loadModel, configure } from 'lrp-wasm';
+import { formatCount } from '../../web/demo/format.js';
 import {
   setup, watch, waitReady, explainedCount, waitExplained, after, stroke, readHeatmap, pixelDiff, shot,
-  ONE, SEVEN, TIMEOUT, noProblems,
+  ONE, SEVEN, TIMEOUT, noProblems, ROOT,
 } from './helpers.mjs';
 
 let env, server, browser, page;
@@ -54,7 +57,14 @@ test('page loads the model (in a worker) and shows an empty state', async () => 
   assert.equal(await page.inputValue('#method'), 'epsilon-plus');
   assert.equal(await page.isChecked('#overlay'), true, 'the heatmap is overlaid on the digit by default');
   assert.notEqual(await page.locator('#status').getAttribute('data-kind'), 'error', await page.textContent('#status'));
-  assert.match(await page.textContent('#model-summary'), /input 1×28×28 · 10 outputs · 10 layers · engine memory \d+\.\d MB/);
+  // the summary's operations (and parameters, once the package reports them) are the package's own numbers in Node
+  configure({ threads: 1 }); // (no engine threads that outlive the test)
+  const mlp = await loadModel(path.join(ROOT, 'web', 'models', 'mnist-mlp.onnx'));
+  const params = typeof mlp.parameters === 'number' ? ` · ${formatCount(mlp.parameters)} parameters` : '';
+  const summary = await page.textContent('#model-summary');
+  assert.ok(summary.startsWith(`MLP · input 1×28×28 · 10 outputs · 10 layers · ${formatCount(mlp.operations)} operations per pass${params} · `), summary);
+  assert.match(summary, /· engine memory \d+\.\d MB \(\d+(\.\d)? [kM]?B in use\) · \d engine threads?$/);
+  mlp.dispose();
   const dims = await page.evaluate(() => {
     const c = document.getElementById('canvas');
     const r = c.getBoundingClientRect();
@@ -254,6 +264,52 @@ test('clearing or switching the model while the engine is busy: the stale reques
   await page.fill('#samples', '16');
   await after(page, 'method', () => page.selectOption('#method', 'epsilon-plus'));
   await page.click('#clear');
+});
+
+test('a method change while the engine is busy: the request in flight is cancelled, the new method is painted, no error; the busy indicator shows meanwhile', async () => {
+  await page.waitForFunction(() => window.__lrpDemo.samples?.count > 0);
+  await page.selectOption('#model', 'cnn');
+  await page.waitForFunction(() => window.__lrpDemo.modelName === 'cnn' && document.body.dataset.state === 'ready');
+  await page.selectOption('#method', 'smoothgrad'); // slow on purpose: about 2 s on the CNN
+  await page.fill('#samples', '4096');
+  await page.locator('#samples').dispatchEvent('change');
+  const state = () => page.evaluate(() => ({ ...window.__lrpDemo, lastResult: window.__lrpDemo.lastResult, ready: undefined }));
+  const before = await state();
+  await page.selectOption('#sample', '0');
+  const slow = before.requested + 1;
+  await page.waitForFunction((n) => window.__lrpDemo.requested === n && window.__lrpDemo.painted < n, slow);
+  // the busy indicator: shown once the explanation has run for 200 ms, with the seconds it has run
+  await page.waitForFunction(() => document.body.dataset.busy === '1');
+  assert.ok(await page.isVisible('#busy'), 'the busy indicator is visible');
+  assert.match(await page.textContent('#busy-text'), /^Explaining… \d+\.\d s$/);
+  await shot(page, '05-busy-indicator');
+  const r = await after(page, 'method', () => page.selectOption('#method', 'epsilon-plus'));
+  const now = await state();
+  assert.equal(now.cancelled, before.cancelled + 1, 'the smoothgrad request in flight was cancelled by the method change');
+  assert.equal(r.method, 'epsilon-plus', 'the new method\'s result is painted');
+  assert.equal(r.model, 'cnn');
+  assert.equal(r.prediction, now.samples.labels[0], 'the CNN reads the test digit right');
+  assert.ok(!now.paintedIds.includes(slow), `the cancelled request #${slow} was painted: ${now.paintedIds}`);
+  assert.equal(now.error, before.error, `no error for the cancelled request: ${now.error}`);
+  assert.notEqual(await page.locator('#status').getAttribute('data-kind'), 'error', await page.textContent('#status'));
+  // nothing runs any more: the indicator is gone
+  await page.waitForFunction(() => document.body.dataset.busy === undefined);
+  assert.equal(await page.isVisible('#busy'), false);
+  await page.evaluate(() => { document.getElementById('samples').value = '16'; }); // (hidden now: epsilon-plus has no samples)
+  await after(page, 'model', () => page.selectOption('#model', 'mlp'));
+  await page.click('#clear');
+});
+
+test("the page records the main thread's long tasks (demo.longTasks, demo.maxLongTask)", async () => {
+  const n = await page.evaluate(() => window.__lrpDemo.longTasks.length);
+  // a task that blocks the main thread for 120 ms: Chromium reports it as a long task (over 50 ms)
+  await page.evaluate(() => setTimeout(() => {
+    const t0 = performance.now();
+    while (performance.now() - t0 < 120) { /* busy on purpose */ }
+  }, 0));
+  await page.waitForFunction((k) => window.__lrpDemo.longTasks.slice(k).some((ms) => ms >= 120), n);
+  const { longTasks, maxLongTask } = await page.evaluate(() => window.__lrpDemo);
+  assert.equal(maxLongTask, Math.max(...longTasks), 'maxLongTask is the longest recorded');
 });
 
 test('phone-sized screen: no horizontal scrolling, canvas fits, drawing works', async () => {

@@ -1,1467 +1,95 @@
 // lrp-wasm demo: draw (or pick, or drop) a digit → prediction → relevance heatmaps, live while drawing.
-// No framework. The engine runs in the package's worker: models are loaded with lrp-wasm's
-// loadModel(url, { worker: true }) and explained through their Promise-returning methods (jobs.js), so this
-// thread only draws. The only requests are to this origin (the /dist/ bundle, /models/ models and samples).
+// No framework. The engine runs in the package's worker (client.js), so this thread only draws. The only
+// requests are to this origin (the /dist/ bundle, /models/ models and samples).
 //
-// Input: strokes over an optional background (a picked MNIST test digit or a dropped image). With no
-// strokes, the background itself is the input (a test digit exactly as in the test set); with strokes,
-// the canvas (background + strokes) is preprocessed like MNIST. Undo removes the last stroke, Clear
-// removes everything, the background too.
+// This module wires the others together: what a change of the input or a control does (update: a new
+// explanation request), what a result does (it is painted: render/result.js), and the choice of the model.
+//   state.js    the chosen model, window.__lrpDemo      status.js  status line, busy indicator
+//   methods.js  methods, their options, the target      client.js  bundle, models, requests to the worker
+//   drawing.js  the canvas: strokes, undo, clear        inputs.js  what the model gets (drawing, digits, images)
+//   render/     heatmap, scores, flow, attention, faithfulness, model summary, result (one result, every panel)
+import { SIZE } from './preprocess.js';
+import { $, body, demo, state, markReady, markFailed, observeLongTasks } from './state.js';
+import { setStatus, showError, statusIsError, reportUncaughtErrors } from './status.js';
+import {
+  methodSelect, compareSelect, optionsFor, offerMethods, targetSpec, fillTargets, initMethodControls,
+} from './methods.js';
+import {
+  MODELS, loadBundle, loadWorkerModel, modelNamed, setCustomModel, modelInfo, refreshEngineStatus, request,
+  cancelExplaining, onResult,
+} from './client.js';
+import { initDrawing, flushFrame, scheduleFrame, fitCanvas, redraw } from './drawing.js';
+import { currentInput, hasInput, forgetInputs, loadSamples, initInputs } from './inputs.js';
+import { initHeatmapControls } from './render/heatmap.js';
+import { buildScores, showLatency } from './render/scores.js';
+import { initFlow, resetFlow, chosenUnit, drawUnits } from './render/flow.js';
+import { initAttention, fillAttentionControls } from './render/attention.js';
+import { initFaithfulness } from './render/faithfulness.js';
+import { describeModel } from './render/model.js';
+import { paintResult, showEmpty, forgetResult, repaintResult } from './render/result.js';
 
-import { preprocess, rgbaToGrey, imageToGrey, resizeArea, SIZE } from './preprocess.js';
-import { attentionBlocks, clsAttention, patchSums, upsample, spearman, transformerView } from './transformer.js';
-import { explainJobs, evaluateMethods } from './jobs.js';
-
-// `method`: the method a model starts on when it is chosen (else the current one is kept)
-const MODELS = {
-  mlp: { url: '/models/mnist-mlp.onnx', label: 'MLP', description: 'a 5-layer ReLU MLP' },
-  cnn: { url: '/models/mnist-cnn.onnx', label: 'CNN', description: 'a small CNN (conv, batch-norm, pooling, dense)' },
-  vit: {
-    url: '/models/mnist-vit.onnx', label: 'ViT', method: 'attn-lrp',
-    description: 'a small vision transformer (7×7 patches → 4×4 grid + CLS token, 4 heads)',
-  },
-  custom: { url: null, label: 'your model', description: 'your model' },
-};
-const DEFAULT_METHOD = 'epsilon-plus';
-const SAMPLES_URL = '/models/mnist-samples.bin';
-const STROKE_WIDTH = 0.08; // fraction of the canvas side (≈ 22 px on a 280 px canvas, MNIST-like)
-
-// ---------------------------------------------------------------- methods
-const COMPOSITES = {
-  'epsilon-plus': 'LRP: z⁺ on conv layers, ε on dense layers.',
-  'epsilon-plus-flat': 'LRP: flat rule on the first layer, z⁺ on conv layers, ε on dense layers.',
-  'epsilon-alpha2-beta1': 'LRP: α2β1 on conv layers, ε on dense layers.',
-  'epsilon-alpha2-beta1-flat': 'LRP: flat rule on the first layer, α2β1 on conv layers, ε on dense layers.',
-  'deep-taylor': 'Deep Taylor: z-box [low, high] on the first layer, z⁺ everywhere else.',
-  'epsilon-gamma-box': 'LRP: z-box [low, high] on the first conv layer, γ on conv layers, ε on dense layers.',
-};
-// AttnLRP's composites: offered for models with the layers they have rules for (softmax, LayerNorm,
-// products of activations); on an MLP or a CNN they would be plain ε everywhere.
-const TRANSFORMER_COMPOSITES = {
-  'attn-lrp': 'AttnLRP: ε on linear maps; softmax, LayerNorm and the attention products by their own rules.',
-  'cp-lrp': 'CP-LRP: AttnLRP with the attention weights held constant (nothing flows through queries and keys).',
-};
-const TRANSFORMER_KINDS = new Set(['softmax', 'layernorm', 'matmul']);
-const RULES = {
-  epsilon: 'ε rule on every dense and conv layer.',
-  zero: 'LRP-0 (ε = 0) on every dense and conv layer.',
-  'z-plus': 'z⁺ rule on every dense and conv layer.',
-  'alpha-beta': 'α/β rule (α − β = 1) on every dense and conv layer.',
-  gamma: 'γ rule on every dense and conv layer.',
-  'z-box': 'z-box [low, high] on every dense and conv layer.',
-  'w-square': 'w² rule on every dense and conv layer.',
-  flat: 'flat rule on every dense and conv layer.',
-};
-const GRADIENTS = {
-  gradient: ['gradient', 'Plain gradient ∂f/∂x: sensitivity, not a decomposition.'],
-  'gradient-x-input': ['gradient × input', 'Gradient × input: x ⊙ ∂f/∂x.'],
-  'integrated-gradients': ['integrated gradients', 'Integrated gradients from a black baseline (steps).'],
-  smoothgrad: ['SmoothGrad', 'SmoothGrad: the gradient averaged over noisy copies (samples, noise, seed).'],
-};
-
-const $ = (id) => document.getElementById(id);
-const body = document.body;
-const num = (id, fallback) => {
-  const v = Number($(id).value);
-  return Number.isFinite(v) ? v : fallback;
-};
-
-function fillMethodSelect(select, { withOff = false, withRules = true, transformer = false } = {}) {
-  const old = select.value;
-  select.textContent = '';
-  const group = (label, entries) => {
-    const g = document.createElement('optgroup');
-    g.label = label;
-    for (const [value, text] of entries) g.append(new Option(text, value));
-    select.append(g);
-  };
-  if (withOff) select.append(new Option('(nothing)', 'off'));
-  if (transformer) group('LRP for transformers', Object.keys(TRANSFORMER_COMPOSITES).map((k) => [k, k]));
-  group('LRP composites', Object.keys(COMPOSITES).map((k) => [k, k]));
-  if (withRules) group('LRP, one rule everywhere', Object.keys(RULES).map((k) => [`rule:${k}`, `${k} rule`]));
-  group('Gradient methods', Object.entries(GRADIENTS).map(([k, [t]]) => [k, t]));
-  // the old choice if it is still offered, else none (selectedIndex −1): the caller picks one
-  select.value = [...select.options].some((o) => o.value === old) ? old : '';
-}
-
-/** Options of model.explain for a method value; `params` reads the parameter inputs (or defaults). */
-function optionsFor(value, params = true) {
-  const p = (id, dflt) => (params ? num(id, dflt) : dflt);
-  const box = { low: p('low', 0), high: p('high', 1) };
-  if (COMPOSITES[value] || TRANSFORMER_COMPOSITES[value]) {
-    const o = { composite: value };
-    if (value === 'deep-taylor' || value === 'epsilon-gamma-box') Object.assign(o, box);
-    if (value === 'epsilon-gamma-box') o.gamma = p('gamma', 0.25);
-    return o;
-  }
-  if (value.startsWith('rule:')) {
-    const rule = value.slice(5);
-    const spec = { rule };
-    if (rule === 'epsilon') spec.epsilon = p('epsilon', 0.1);
-    if (rule === 'gamma') spec.gamma = p('gamma', 0.25);
-    if (rule === 'alpha-beta') {
-      spec.alpha = p('alpha', 2);
-      spec.beta = spec.alpha - 1; // α − β = 1, enforced here and in the inputs
-    }
-    if (rule === 'z-box') Object.assign(spec, box);
-    const rules = { dense: spec, conv: spec };
-    const first = params ? $('first-rule').value : '';
-    if (first) {
-      rules.first = { rule: first };
-      if (first === 'z-box') Object.assign(rules.first, box);
-      if (first === 'epsilon') rules.first.epsilon = p('epsilon', 0.1);
-    }
-    return { rules };
-  }
-  if (GRADIENTS[value]) {
-    const o = { method: value };
-    if (value === 'integrated-gradients') o.steps = Math.round(p('steps', 32));
-    if (value === 'smoothgrad') {
-      o.samples = Math.round(p('samples', 16));
-      o.noiseLevel = p('noise', 0.1);
-      o.seed = Math.round(p('seed', 0));
-    }
-    return o;
-  }
-  return { composite: value }; // unknown: let the engine name the problem
-}
-
-function paramsShown(value) {
-  const shown = new Set();
-  if (value === 'deep-taylor' || value === 'epsilon-gamma-box') shown.add('box');
-  if (value === 'epsilon-gamma-box' || value === 'rule:gamma') shown.add('gamma');
-  if (value === 'rule:epsilon') shown.add('epsilon');
-  if (value === 'rule:alpha-beta') shown.add('alpha');
-  if (value === 'rule:z-box') shown.add('box');
-  if (value.startsWith('rule:')) {
-    shown.add('first');
-    if ($('first-rule').value === 'z-box') shown.add('box');
-    if ($('first-rule').value === 'epsilon') shown.add('epsilon');
-  }
-  if (value === 'integrated-gradients') shown.add('steps');
-  if (value === 'smoothgrad') shown.add('smooth');
-  return shown;
-}
-
-const helpOf = (value) =>
-  COMPOSITES[value] ?? TRANSFORMER_COMPOSITES[value] ?? (value.startsWith('rule:') ? `LRP: ${RULES[value.slice(5)] ?? ''}` : GRADIENTS[value]?.[1]) ?? '';
-const labelOf = (select) => select.selectedOptions[0]?.textContent.trim() ?? select.value;
-
-// ---------------------------------------------------------------- elements
-const canvas = $('canvas');
-const ctx = canvas.getContext('2d', { willReadFrequently: true });
-const methodSelect = $('method');
-const compareSelect = $('compare');
 const modelSelect = $('model');
-const statusEl = $('status');
-const hintEl = $('canvas-hint');
-const predictionEl = $('prediction');
-const probabilityEl = $('probability');
-const scoresEl = $('scores');
-const statsEl = $('relevance-stats');
-const noteEl = $('relevance-note');
-fillMethodSelect(methodSelect);
-fillMethodSelect(compareSelect, { withOff: true, withRules: false });
-methodSelect.value = DEFAULT_METHOD;
-compareSelect.value = 'gradient';
 
-const maps = {
-  main: { canvas: $('heatmap'), under: $('heatmap-under') },
-  compare: { canvas: $('heatmap2'), under: $('heatmap2-under') },
-  unit: { canvas: $('heatmap-unit'), under: $('heatmap-unit-under') },
-  attention: { canvas: $('attention'), under: $('attention-under') },
-  patches: { canvas: $('patch-relevance'), under: $('patch-relevance-under') },
-};
-const inputCanvas = $('input');
-
-// ---------------------------------------------------------------- test / debugging hook
-let resolveReady, rejectReady;
-const ready = new Promise((res, rej) => {
-  resolveReady = res;
-  rejectReady = rej;
-});
-ready.catch(() => {}); // the failure is shown in #status
-const demo = {
-  ready, lastResult: null, explained: 0, modelName: null, error: null,
-  latencies: {}, latency: {}, samples: null, requested: 0, painted: 0, sent: 0, dropped: 0, cancelled: 0, paintedIds: [],
-};
-window.__lrpDemo = demo;
-
-// ---------------------------------------------------------------- status line
-function setStatus(text, kind = 'info') {
-  statusEl.textContent = text;
-  statusEl.dataset.kind = kind;
-  statusEl.classList.toggle('error', kind === 'error');
-  statusEl.setAttribute('role', kind === 'error' ? 'alert' : 'status');
-}
-function showError(prefix, err) {
-  const msg = err && err.message ? err.message : String(err);
-  demo.error = `${prefix}: ${msg}`;
-  setStatus(demo.error, 'error');
-}
-window.addEventListener('error', (e) => showError('Unexpected error', e.error || e.message));
-window.addEventListener('unhandledrejection', (e) => showError('Unexpected error', e.reason));
-
-// ---------------------------------------------------------------- engine: the package's worker models
-// Every model is loaded with loadModel(url, { worker: true }): it lives in the package's worker, which runs the
-// engine, and its methods return Promises. The page never starts an engine of its own.
-const BUNDLE_URL = '/dist/lrp-wasm.js';
-let lib = null;
-let seq = 0;
-let inFlight = null; // the explain request being computed (at most one: the worker is never flooded)
-let pending = null; // the newest request waiting for it (older ones are dropped)
-let painted = 0; // id of the newest painted result
-
-async function loadBundle() {
-  try {
-    lib = await import(BUNDLE_URL);
-  } catch (err) {
-    throw new Error(`Could not load the lrp-wasm bundle ${BUNDLE_URL} (build it with "npm run build"): ${err.message}`);
-  }
-}
-
-function send(req) {
-  inFlight = req;
-  demo.sent += 1;
-  req.controller = new AbortController();
-  explainJobs(req.model, req.input, req.jobs, { wantLayers: req.wantLayers, wantAttention: req.wantAttention, signal: req.controller.signal })
-    .then((result) => onResult(req, result), (err) => onExplainError(req, err))
-    .finally(() => {
-      if (inFlight !== req) return; // cancelled: the page has moved on
-      inFlight = null;
-      sendPending();
-    });
-}
-
-function sendPending() {
-  if (!pending || inFlight) return;
-  const next = pending;
-  pending = null;
-  send(next);
-}
-
-/** Drops the pending request and aborts the one in flight (its calls still queued are not run). */
-function cancelExplaining() {
-  pending = null;
-  if (inFlight) {
-    inFlight.controller.abort();
-    demo.cancelled += 1;
-  }
-  inFlight = null;
-  painted = seq + 1; // results still on their way are stale now
-}
-
-function onExplainError(req, err) {
-  if (err?.name === 'AbortError' || req.model !== currentModel) return;
-  showError('Explaining failed', err);
-}
-
-/** Same model, jobs and input: the result of `a` answers `b` as well. */
-function sameRequest(a, b) {
-  if (a.model !== b.model || a.input.length !== b.input.length) return false;
-  if (JSON.stringify(a.jobs) !== JSON.stringify(b.jobs)) return false;
-  for (let i = 0; i < a.input.length; i++) if (a.input[i] !== b.input[i]) return false;
-  return true;
-}
-
-/** Queues an explanation request; only the newest pending one is kept. */
-function request(req) {
-  // A pointerup usually adds nothing to what the last frame of the stroke already sent: rather than
-  // queue the same computation behind it, let that request answer this trigger too (its result then
-  // arrives within one computation of the pointerup instead of two).
-  const latest = pending ?? inFlight;
-  if (latest && sameRequest(latest, req)) {
-    latest.triggers.push(req.trigger);
-    latest.trigger = req.trigger;
-    latest.id = ++seq; // it is now the newest request
-    demo.requested = latest.id;
-    return latest.id;
-  }
-  req.id = ++seq;
-  // a replaced request's triggers are carried over: its result is this one's
-  req.triggers = pending ? [...pending.triggers, req.trigger] : [req.trigger];
-  demo.requested = req.id;
-  if (pending) demo.dropped += 1;
-  pending = req;
-  sendPending();
-  return req.id;
-}
-
-// ---------------------------------------------------------------- scores
-let scoreRows = [];
-function buildScores(n) {
-  scoresEl.textContent = '';
-  scoreRows = [];
-  for (let k = 0; k < n; k++) {
-    const row = document.createElement('div');
-    row.className = 'score';
-    row.setAttribute('role', 'listitem');
-    row.dataset.class = String(k);
-    row.innerHTML =
-      `<span class="score-label">${k}</span>` +
-      '<span class="score-track"><span class="score-zero"></span><span class="score-bar"></span></span>' +
-      '<span class="score-value"></span>';
-    scoresEl.appendChild(row);
-    scoreRows.push({ row, bar: row.querySelector('.score-bar'), zero: row.querySelector('.score-zero'), value: row.querySelector('.score-value') });
-  }
-  resetScores();
-}
-function renderScores(logits, predicted) {
-  let lo = 0, hi = 0;
-  for (const v of logits) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
-  const span = hi - lo || 1;
-  scoreRows.forEach(({ row, bar, zero, value }, k) => {
-    const v = logits[k];
-    const a = ((Math.min(v, 0) - lo) / span) * 100;
-    const b = ((Math.max(v, 0) - lo) / span) * 100;
-    bar.style.left = `${a}%`;
-    bar.style.width = `${Math.max(b - a, 0)}%`;
-    bar.classList.toggle('negative', v < 0);
-    zero.style.left = `${(-lo / span) * 100}%`;
-    value.textContent = v.toFixed(2);
-    row.classList.toggle('predicted', k === predicted);
-    row.setAttribute('aria-label', `class ${k}: logit ${v.toFixed(2)}${k === predicted ? ' (predicted)' : ''}`);
-  });
-}
-function resetScores() {
-  for (const { row, bar, value } of scoreRows) {
-    bar.style.width = '0';
-    value.textContent = '';
-    row.classList.remove('predicted');
-    row.setAttribute('aria-label', `class ${row.dataset.class}: no score yet`);
-  }
-}
-
-// ---------------------------------------------------------------- input: strokes over a background
-/** @type {{x:number,y:number}[][]} strokes in canvas-relative coordinates (0..1) */
-let strokes = [];
-/** @type {null | { x: Float32Array, label: number|null, name: string, bitmap?: ImageBitmap, light?: boolean }} */
-let background = null;
-let backgroundCanvas = null; // the background x drawn at 28×28, scaled up when painting
-let activePointer = null;
-let frameRequest = 0;
-
-function setBackground(bg) {
-  background = bg;
-  backgroundCanvas = null;
-  if (bg) {
-    backgroundCanvas = document.createElement('canvas');
-    backgroundCanvas.width = backgroundCanvas.height = SIZE;
-    const c = backgroundCanvas.getContext('2d');
-    const img = c.createImageData(SIZE, SIZE);
-    for (let i = 0; i < SIZE * SIZE; i++) {
-      const v = Math.round(Math.min(1, Math.max(0, bg.x[i])) * 255);
-      img.data[4 * i] = img.data[4 * i + 1] = img.data[4 * i + 2] = v;
-      img.data[4 * i + 3] = 255;
-    }
-    c.putImageData(img, 0, 0);
-  }
-}
-
-function fitCanvas() {
-  const rect = canvas.getBoundingClientRect();
-  const dpr = window.devicePixelRatio || 1;
-  const size = Math.max(28, Math.round((rect.width || 280) * dpr));
-  if (canvas.width !== size || canvas.height !== size) {
-    canvas.width = size;
-    canvas.height = size;
-    redraw();
-    return true;
-  }
-  return false;
-}
-
-function redraw() {
-  const s = canvas.width;
-  ctx.fillStyle = '#000';
-  ctx.fillRect(0, 0, s, s);
-  if (backgroundCanvas) {
-    ctx.imageSmoothingEnabled = true;
-    ctx.drawImage(backgroundCanvas, 0, 0, s, s);
-  }
-  ctx.strokeStyle = '#fff';
-  ctx.fillStyle = '#fff';
-  ctx.lineWidth = STROKE_WIDTH * s;
-  ctx.lineCap = 'round';
-  ctx.lineJoin = 'round';
-  for (const pts of strokes) {
-    if (pts.length === 1) {
-      ctx.beginPath();
-      ctx.arc(pts[0].x * s, pts[0].y * s, ctx.lineWidth / 2, 0, 2 * Math.PI);
-      ctx.fill();
-      continue;
-    }
-    ctx.beginPath();
-    ctx.moveTo(pts[0].x * s, pts[0].y * s);
-    for (let i = 1; i < pts.length - 1; i++) {
-      const mx = ((pts[i].x + pts[i + 1].x) / 2) * s;
-      const my = ((pts[i].y + pts[i + 1].y) / 2) * s;
-      ctx.quadraticCurveTo(pts[i].x * s, pts[i].y * s, mx, my);
-    }
-    const last = pts[pts.length - 1];
-    ctx.lineTo(last.x * s, last.y * s);
-    ctx.stroke();
-  }
-  hintEl.hidden = strokes.length > 0 || !!background;
-  $('undo').disabled = strokes.length === 0;
-}
-
-function pointOf(e) {
-  const rect = canvas.getBoundingClientRect();
-  return { x: (e.clientX - rect.left) / rect.width, y: (e.clientY - rect.top) / rect.height };
-}
-function addPoint(pts, p) {
-  const q = pts[pts.length - 1];
-  if (!q || Math.hypot(p.x - q.x, p.y - q.y) > 0.002) pts.push(p);
-}
-
-// At most one redraw + explanation request per animation frame while drawing.
-function scheduleFrame() {
-  if (frameRequest) return;
-  frameRequest = requestAnimationFrame(() => {
-    frameRequest = 0;
-    redraw();
-    update('draw');
-  });
-}
-function flushFrame(trigger) {
-  if (frameRequest) {
-    cancelAnimationFrame(frameRequest);
-    frameRequest = 0;
-  }
-  redraw();
-  return update(trigger);
-}
-
-let strokeTiming = null; // { id, t0, model } of the request made at the last pointerup
-
-canvas.addEventListener('pointerdown', (e) => {
-  if (activePointer !== null) return;
-  if (e.pointerType === 'mouse' && e.button !== 0) return;
-  e.preventDefault();
-  activePointer = e.pointerId;
-  demo.pointerType = e.pointerType;
-  try { canvas.setPointerCapture(e.pointerId); } catch { /* synthetic events */ }
-  strokes.push([pointOf(e)]);
-  scheduleFrame();
-});
-canvas.addEventListener('pointermove', (e) => {
-  if (e.pointerId !== activePointer) return;
-  e.preventDefault();
-  const pts = strokes[strokes.length - 1];
-  const events = typeof e.getCoalescedEvents === 'function' ? e.getCoalescedEvents() : [];
-  for (const ev of events.length ? events : [e]) addPoint(pts, pointOf(ev));
-  scheduleFrame();
-});
-function endStroke(e) {
-  if (e.pointerId !== activePointer) return;
-  activePointer = null;
-  const t0 = performance.now();
-  if (e.type === 'pointerup') addPoint(strokes[strokes.length - 1], pointOf(e));
-  if (canvas.hasPointerCapture?.(e.pointerId)) canvas.releasePointerCapture(e.pointerId);
-  const id = flushFrame('pointerup');
-  if (id) strokeTiming = { id, t0, model: currentModel };
-}
-canvas.addEventListener('pointerup', endStroke);
-canvas.addEventListener('pointercancel', endStroke);
-canvas.addEventListener('lostpointercapture', endStroke);
-canvas.addEventListener('contextmenu', (e) => e.preventDefault());
-
-function undo() {
-  if (!strokes.length) return;
-  strokes.pop();
-  flushFrame('undo');
-}
-function clearAll() {
-  strokes = [];
-  activePointer = null;
-  setBackground(null);
-  $('sample').value = '';
-  flushFrame('clear');
-}
-$('undo').addEventListener('click', undo);
-$('clear').addEventListener('click', clearAll);
-document.addEventListener('keydown', (e) => {
-  if ((e.ctrlKey || e.metaKey) && !e.shiftKey && e.key.toLowerCase() === 'z') {
-    const t = e.target;
-    if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.isContentEditable)) return;
-    e.preventDefault();
-    undo();
-  }
-});
-
-// ---------------------------------------------------------------- MNIST test digits
-let samples = null; // { labels: Uint8Array, images: Uint8Array (N·784), index: Uint16Array }
-async function loadSamples() {
-  const resp = await fetch(SAMPLES_URL);
-  if (!resp.ok) throw new Error(`HTTP ${resp.status}`);
-  const buf = new Uint8Array(await resp.arrayBuffer());
-  const n = buf[0] | (buf[1] << 8);
-  if (buf.length !== 2 + n + n * 784 + 2 * n) throw new Error(`${SAMPLES_URL}: ${buf.length} bytes, expected ${2 + n * 787} for ${n} digits`);
-  const idx = new Uint16Array(n);
-  const off = 2 + n + n * 784;
-  for (let k = 0; k < n; k++) idx[k] = buf[off + 2 * k] | (buf[off + 2 * k + 1] << 8);
-  samples = { n, labels: buf.subarray(2, 2 + n), images: buf.subarray(2 + n, 2 + n + n * 784), index: idx };
-  demo.samples = { count: n, labels: Array.from(samples.labels) };
-  const select = $('sample');
-  const groups = [];
-  for (let c = 0; c < 10; c++) {
-    const g = document.createElement('optgroup');
-    g.label = `Digit ${c}`;
-    groups.push(g);
-  }
-  for (let k = 0; k < n; k++) {
-    groups[samples.labels[k]]?.append(new Option(`a ${samples.labels[k]} (test #${idx[k]})`, String(k)));
-  }
-  select.append(...groups.filter((g) => g.children.length));
-}
-
-function pickSample(k) {
-  if (!samples || !(k >= 0 && k < samples.n)) return;
-  const x = new Float32Array(784);
-  for (let i = 0; i < 784; i++) x[i] = samples.images[k * 784 + i] / 255;
-  strokes = [];
-  setBackground({ x, label: samples.labels[k], name: `test digit #${samples.index[k]} (label ${samples.labels[k]})` });
-  $('sample').value = String(k);
-  flushFrame('sample');
-}
-$('sample').addEventListener('change', () => {
-  if ($('sample').value === '') clearAll();
-  else pickSample(Number($('sample').value));
-});
-$('random').addEventListener('click', () => {
-  if (samples) pickSample(Math.floor(Math.random() * samples.n));
-});
-
-// ---------------------------------------------------------------- image files
-async function loadImageFile(file) {
-  if (!file) return;
-  let bitmap;
-  try {
-    bitmap = await createImageBitmap(file);
-  } catch (err) {
-    showError(`Could not read the image "${file.name}"`, new Error('not an image this browser can decode'));
-    return;
-  }
-  const scale = Math.min(1, 280 / Math.max(bitmap.width, bitmap.height));
-  const w = Math.max(1, Math.round(bitmap.width * scale));
-  const h = Math.max(1, Math.round(bitmap.height * scale));
-  const c = document.createElement('canvas');
-  c.width = w;
-  c.height = h;
-  const cx = c.getContext('2d', { willReadFrequently: true });
-  cx.fillStyle = '#fff'; // transparent pixels count as paper
-  cx.fillRect(0, 0, w, h);
-  cx.drawImage(bitmap, 0, 0, w, h);
-  // MNIST is white ink on black: luminance, inverted when the background is light, background removed
-  const { grey, inverted: light } = imageToGrey(cx.getImageData(0, 0, w, h).data, w, h);
-  const x = preprocess(grey, w, h);
-  if (!x) {
-    showError(`The image "${file.name}"`, new Error('has no visible digit (it is blank after converting to grey)'));
-    return;
-  }
-  strokes = [];
-  setBackground({ x, label: null, name: `image ${file.name}`, bitmap, light });
-  $('sample').value = '';
-  flushFrame('image');
-}
-$('image-file').addEventListener('change', (e) => {
-  loadImageFile(e.target.files[0]);
-  e.target.value = '';
-});
-const dropZone = $('drop-zone');
-dropZone.addEventListener('dragover', (e) => {
-  e.preventDefault();
-  dropZone.classList.add('dragging');
-});
-dropZone.addEventListener('dragleave', () => dropZone.classList.remove('dragging'));
-dropZone.addEventListener('drop', (e) => {
-  e.preventDefault();
-  e.stopPropagation();
-  dropZone.classList.remove('dragging');
-  const file = [...(e.dataTransfer?.files ?? [])][0];
-  if (file) loadImageFile(file);
-});
-// a file dropped anywhere else must not navigate away from the page: an .onnx file is a model,
-// anything else is taken as an image
-document.addEventListener('dragover', (e) => e.preventDefault());
-document.addEventListener('drop', (e) => {
-  e.preventDefault();
-  const file = [...(e.dataTransfer?.files ?? [])][0];
-  if (!file) return;
-  if (/\.onnx$/i.test(file.name)) loadModelFile(file);
-  else loadImageFile(file);
-});
-
-// ---------------------------------------------------------------- the model's input
-let currentName = null; // the chosen model's key in MODELS
-let currentModel = null; // its WorkerModel
-let info = null; // { inputShape, outputSize, layers, image: { C, H, W } | null, attention, transformer }
-let engine = null; // the engine status of the package's worker: { threads, memoryBytes, limit, used, available }
-
-function imageShapeOf(shape) {
-  if (shape.length === 3 && shape[0] >= 1 && shape[0] <= 4) return { C: shape[0], H: shape[1], W: shape[2] };
-  if (shape.length === 2) return { C: 1, H: shape[0], W: shape[1] };
-  if (shape.length === 1 && shape[0] === SIZE * SIZE) return { C: 1, H: SIZE, W: SIZE };
-  return null;
-}
-
-/** Cheap: is there anything to explain (a stroke or a background)? */
-const hasInput = () => strokes.length > 0 || background !== null;
-
-/** The 28×28 digit the page explains (null: nothing drawn). */
-function currentDigit() {
-  if (background && strokes.length === 0) return background.x;
-  const w = canvas.width, h = canvas.height;
-  return preprocess(rgbaToGrey(ctx.getImageData(0, 0, w, h).data), w, h);
-}
-
-/** The model input for a 28×28 digit: resized to H×W and repeated over the channels. */
-function modelInput(x) {
-  const { C, H, W } = info.image;
-  if (C === 3 && background?.bitmap && strokes.length === 0 && !(H === SIZE && W === SIZE)) {
-    // a colour model and a colour image: the image's own RGB, resized to H×W
-    const c = document.createElement('canvas');
-    c.width = W;
-    c.height = H;
-    const cx = c.getContext('2d', { willReadFrequently: true });
-    cx.drawImage(background.bitmap, 0, 0, W, H);
-    const d = cx.getImageData(0, 0, W, H).data;
-    const out = new Float32Array(3 * H * W);
-    for (let ch = 0; ch < 3; ch++) for (let i = 0; i < H * W; i++) out[ch * H * W + i] = d[4 * i + ch] / 255;
-    return out;
-  }
-  const plane = H === SIZE && W === SIZE ? x : resizeArea(x, SIZE, SIZE, W, H);
-  const out = new Float32Array(C * H * W);
-  for (let ch = 0; ch < C; ch++) out.set(plane, ch * H * W);
-  return out;
-}
-
-function targetSpec() {
-  const kind = $('target-kind').value;
-  const a = Number($('target-a').value);
-  const b = Number($('target-b').value);
-  if (kind === 'class') return { kind, a };
-  if (kind === 'contrast') return { kind, a, b };
-  return { kind: 'predicted' };
-}
-
-let unitChoice = null; // { layer, unit } chosen in the flow view
-
+// ---------------------------------------------------------------- explaining
+/** Asks for an explanation of the current input with the current controls; returns the request's id (0: none). */
 function update(trigger) {
-  if (!info || !currentModel) return 0;
-  if (!info.image) return 0;
-  const x = currentDigit();
-  if (!x) {
+  if (!state.info || !state.model) return 0;
+  if (!state.info.image) return 0;
+  const source = currentInput();
+  if (!source) {
     cancelExplaining();
     showEmpty();
-    if (body.dataset.state === 'ready' && statusEl.dataset.kind !== 'error') setStatus('Draw a digit, pick one from the test set or drop an image.');
+    if (body.dataset.state === 'ready' && !statusIsError()) setStatus('Draw a digit, pick one from the test set or drop an image.');
     return 0;
   }
-  const input = modelInput(x);
   const method = methodSelect.value;
   const options = optionsFor(method);
   const target = targetSpec();
+  const unitChoice = chosenUnit();
   const jobs = [{ key: 'main', options, target }];
   if (compareSelect.value !== 'off') jobs.push({ key: 'compare', options: optionsFor(compareSelect.value, false), target });
   if (unitChoice) jobs.push({ key: 'unit', options: { ...options, restrict: unitChoice.restrict }, target });
   const isLrp = !options.method;
   return request({
-    trigger, model: currentModel, name: currentName, input, x, jobs, wantLayers: isLrp, wantAttention: !!info.attention,
-    method, compare: compareSelect.value, options, t: performance.now(), unitChoice,
+    trigger, model: state.model, name: state.name, input: source.x, source: source.name, jobs, wantLayers: isLrp,
+    wantAttention: !!state.info.attention, method, compare: compareSelect.value, options, unitChoice,
   });
 }
 
-// ---------------------------------------------------------------- painting
-const COLORMAPS = {
-  // blue–white–red, white at 0
-  bwr(v) {
-    const fade = Math.round(255 * (1 - Math.abs(v)));
-    return [v < 0 ? fade : 255, fade, v > 0 ? fade : 255];
-  },
-  // cold and hot: black at 0, blue → cyan for negative, red → yellow for positive
-  coldhot(v) {
-    const t = Math.abs(v);
-    const main = Math.round(255 * Math.min(1, 2 * t));
-    const second = Math.round(255 * Math.max(0, 2 * t - 1));
-    return v >= 0 ? [main, second, 0] : [0, second, main];
-  },
-};
-const GRADIENT_CSS = {
-  bwr: 'linear-gradient(90deg, rgb(0,0,255), #fff 50%, rgb(255,0,0))',
-  coldhot: 'linear-gradient(90deg, rgb(0,255,255), rgb(0,0,255) 25%, #000 50%, rgb(255,0,0) 75%, rgb(255,255,0))',
-};
+let strokeTiming = null; // { id, t0, model } of the request made at the last pointerup
 
-/** Sums relevance over channels into an H×W plane. */
-function plane(relevance) {
-  const { C, H, W } = info.image;
-  if (C === 1) return relevance;
-  const out = new Float32Array(H * W);
-  for (let ch = 0; ch < C; ch++) for (let i = 0; i < H * W; i++) out[i] += relevance[ch * H * W + i];
-  return out;
-}
-
-function stats(R) {
-  let maxAbs = 0, sum = 0, lo = Infinity, hi = -Infinity;
-  for (const r of R) {
-    if (!Number.isFinite(r)) continue;
-    maxAbs = Math.max(maxAbs, Math.abs(r));
-    lo = Math.min(lo, r);
-    hi = Math.max(hi, r);
-    sum += r;
-  }
-  return { maxAbs, sum, lo, hi };
-}
-
-function sizeCanvas(c, W, H) {
-  if (c.width !== W || c.height !== H) {
-    c.width = W;
-    c.height = H;
-  }
-}
-
-function paintMap(map, R, maxAbs) {
-  const { H, W } = info.image;
-  sizeCanvas(map.canvas, W, H);
-  const c = map.canvas.getContext('2d', { willReadFrequently: true });
-  const img = c.createImageData(W, H);
-  const cm = COLORMAPS[$('colormap').value] ?? COLORMAPS.bwr;
-  for (let i = 0; i < W * H; i++) {
-    const r = R[i];
-    const v = maxAbs > 0 && Number.isFinite(r) ? Math.max(-1, Math.min(1, r / maxAbs)) : 0;
-    const [cr, cg, cb] = cm(v);
-    img.data[4 * i] = cr;
-    img.data[4 * i + 1] = cg;
-    img.data[4 * i + 2] = cb;
-    img.data[4 * i + 3] = 255;
-  }
-  c.putImageData(img, 0, 0);
-}
-
-function clearMap(map) {
-  map.canvas.getContext('2d').clearRect(0, 0, map.canvas.width, map.canvas.height);
-}
-
-function paintInput(input) {
-  const { C, H, W } = info.image;
-  for (const c of [inputCanvas, ...Object.values(maps).map((m) => m.under)]) sizeCanvas(c, W, H);
-  const img = new ImageData(W, H);
-  const under = new ImageData(W, H);
-  const dark = $('colormap').value === 'coldhot';
-  for (let i = 0; i < W * H; i++) {
-    for (let ch = 0; ch < 3; ch++) {
-      const v = Math.min(1, Math.max(0, input[(C === 3 ? ch : 0) * H * W + i]));
-      img.data[4 * i + ch] = Math.round(v * 255);
-      // beneath the overlay: ink on paper for blue–white–red, faint white ink on black for cold-and-hot
-      under.data[4 * i + ch] = dark ? Math.round(v * 120) : 255 - Math.round(v * 160);
-    }
-    img.data[4 * i + 3] = under.data[4 * i + 3] = 255;
-  }
-  inputCanvas.getContext('2d').putImageData(img, 0, 0);
-  for (const m of Object.values(maps)) m.under.getContext('2d').putImageData(under, 0, 0);
-  $('input-size').textContent = `${W}×${H}${C > 1 ? `×${C}` : ''}`;
-}
-
-function showEmpty() {
-  predictionEl.textContent = '';
-  probabilityEl.textContent = '';
-  $('heatmap-target').textContent = '';
-  statsEl.textContent = '';
-  $('legend-min').textContent = '−max';
-  $('legend-max').textContent = '+max';
-  resetScores();
-  inputCanvas.getContext('2d').clearRect(0, 0, inputCanvas.width, inputCanvas.height);
-  for (const m of Object.values(maps)) {
-    clearMap(m);
-    m.under.getContext('2d').clearRect(0, 0, m.under.width, m.under.height);
-  }
-  noteEl.hidden = true;
-  flowChart.textContent = '';
-  lastLayers = null;
-  drawUnits();
-  clearAttention();
-  body.dataset.drawing = 'empty';
-  demo.lastResult = null;
-}
-
-const fmt = (v) => (Math.abs(v) >= 100 || (Math.abs(v) < 0.01 && v !== 0) ? v.toExponential(2) : v.toFixed(3));
-const argmax = (a) => a.reduce((k, v, i) => (v > a[k] ? i : k), 0);
-function softmax(a) {
-  const m = Math.max(...a);
-  const e = Array.from(a, (v) => Math.exp(v - m));
-  const s = e.reduce((p, q) => p + q, 0);
-  return e.map((v) => v / s);
-}
-const median = (a) => {
-  const s = [...a].sort((p, q) => p - q);
-  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : null;
-};
-
-let lastPaint = null; // the last painted request + result (for re-colouring without recomputing)
-
-function onResult(req, m) {
-  if (req.id < painted) return; // stale (a newer input was already painted or cleared)
-  if (req.model !== currentModel) return; // the model changed meanwhile
-  painted = req.id;
-  demo.painted = req.id;
-  demo.paintedIds.push(req.id);
-  if (demo.paintedIds.length > 200) demo.paintedIds.shift();
+/** A result still wanted (client.js): painted, and timed when it answers the last stroke. */
+function onFreshResult(req, m) {
   if (!hasInput()) return; // cleared meanwhile
   paintResult(req, m);
-  const now = performance.now();
   if (strokeTiming && req.id >= strokeTiming.id && strokeTiming.model === req.model) {
-    const ms = now - strokeTiming.t0;
-    const name = req.name;
-    (demo.latencies[name] ??= []).push(ms);
-    demo.latency[name] = median(demo.latencies[name]);
-    $('latency').textContent = `Last stroke → heatmap: ${ms.toFixed(0)} ms (median ${demo.latency[name].toFixed(0)} ms on the ${MODELS[name]?.label ?? name}).`;
+    showLatency(req.name, MODELS[req.name]?.label ?? req.name, performance.now() - strokeTiming.t0);
     strokeTiming = null;
   }
 }
 
-function paintResult(req, m) {
-  lastPaint = { req, m };
-  const { logits, results } = m;
-  const main = results.main;
-  const predicted = argmax(logits);
-  const probs = softmax(logits);
-  predictionEl.textContent = String(predicted);
-  probabilityEl.textContent = `${(probs[predicted] * 100).toFixed(1)} % (softmax)`;
-  renderScores(logits, predicted);
-  paintInput(req.input);
-  body.dataset.drawing = 'digit';
-
-  if (main.error) {
-    showError(`Explaining with "${req.method}" failed`, new Error(main.error));
-    clearMap(maps.main);
-    clearAttention();
-    statsEl.textContent = '';
-    noteEl.hidden = true;
-    return;
-  }
-  const R = plane(main.relevance);
-  const st = stats(R);
-  paintMap(maps.main, R, st.maxAbs);
-  const uniform = st.maxAbs > 0 && st.hi - st.lo <= 1e-4 * st.maxAbs;
-  noteEl.hidden = !uniform;
-  noteEl.textContent = uniform
-    ? 'Every pixel got the same relevance: the flat rule on a dense first layer (every pixel feeds ' +
-      'every neuron) spreads relevance evenly. Try epsilon-plus or deep-taylor for a per-pixel map.'
-    : '';
-  const tg = req.jobs[0].target;
-  const target = main.target;
-  const targetText = tg.kind === 'contrast' ? `for ${tg.a}, not ${tg.b}` : `for ${target}`;
-  $('heatmap-target').textContent = targetText;
-  maps.main.canvas.setAttribute('aria-label', `Relevance heatmap ${targetText} by ${labelOf(methodSelect)}: red pixels speak for it, blue against`);
-  $('legend-min').textContent = st.maxAbs > 0 ? `−${fmt(st.maxAbs)}` : '−max';
-  $('legend-max').textContent = st.maxAbs > 0 ? `+${fmt(st.maxAbs)}` : '+max';
-  const isLrp = !req.options.method;
-  const fx = tg.kind === 'contrast' ? logits[tg.a] - logits[tg.b] : logits[target];
-  const fxText = tg.kind === 'contrast' ? `f${tg.a} − f${tg.b}` : `f${target}(x)`;
-  statsEl.textContent = isLrp
-    ? `Σ R = ${fmt(st.sum)} vs ${fxText} = ${fmt(fx)} (${fx !== 0 ? ((st.sum / fx) * 100).toFixed(1) : '—'} % conserved) · max |R| = ${fmt(st.maxAbs)}`
-    : `Σ = ${fmt(st.sum)} · ${fxText} = ${fmt(fx)} · max |value| = ${fmt(st.maxAbs)}`;
-
-  let compare = null;
-  if (results.compare && !results.compare.error) {
-    const R2 = plane(results.compare.relevance);
-    const s2 = stats(R2);
-    paintMap(maps.compare, R2, s2.maxAbs);
-    compare = { method: req.compare, maxAbsRelevance: s2.maxAbs, sumRelevance: s2.sum };
-    maps.compare.canvas.setAttribute('aria-label', `Second heatmap ${targetText} by ${labelOf(compareSelect)}, for comparison`);
-  } else {
-    clearMap(maps.compare);
-    if (results.compare?.error) showError(`Comparing with "${req.compare}" failed`, new Error(results.compare.error));
-  }
-
-  let unit = null;
-  if (results.unit && !results.unit.error) {
-    const R3 = plane(results.unit.relevance);
-    const s3 = stats(R3);
-    paintMap(maps.unit, R3, s3.maxAbs);
-    const uc = req.unitChoice;
-    unit = { layer: uc.layer, unit: uc.unit, label: uc.label, maxAbsRelevance: s3.maxAbs, sumRelevance: s3.sum };
-    $('unit-caption').textContent = `Through ${uc.label}: Σ R = ${fmt(s3.sum)}`;
-    maps.unit.canvas.closest('figure').classList.remove('empty');
-  } else {
-    clearMap(maps.unit);
-    if (results.unit?.error) showError('Restricting to the unit failed', new Error(results.unit.error));
-    else $('unit-caption').textContent = 'No unit chosen';
-    maps.unit.canvas.closest('figure').classList.add('empty');
-  }
-
-  lastLayers = main.layers ?? null;
-  renderFlow(lastLayers, st.sum, isLrp);
-  lastAttention = { blocks: attentionBlocks(m.attention)?.blocks ?? null, R };
-  paintAttention();
-
-  if (statusEl.dataset.kind === 'error' || req.trigger !== 'draw') {
-    if (!(results.compare?.error || results.unit?.error)) {
-      const src = background && !strokes.length ? background.name : 'your drawing';
-      setStatus(`Predicted ${predicted} for ${src}; relevance ${targetText} by ${labelOf(methodSelect)}.`);
-    }
-  }
-  demo.explained += 1;
-  demo.lastResult = {
-    trigger: req.trigger,
-    triggers: req.triggers,
-    id: req.id,
-    method: req.method,
-    model: req.name,
-    prediction: predicted,
-    probability: probs[predicted],
-    logits: Array.from(logits),
-    target,
-    targetSpec: tg,
-    maxAbsRelevance: st.maxAbs,
-    sumRelevance: st.sum,
-    fx,
-    shape: info.inputShape.slice(),
-    compare,
-    unit,
-    layers: lastLayers ? lastLayers.map(({ index, name, kind, sum, absorbed }) => ({ index, name, kind, sum, absorbed })) : null,
-    ms: m.ms,
-  };
-  body.dataset.explained = String(demo.explained);
-}
-
-// ---------------------------------------------------------------- attention vs relevance (transformers)
-const attentionReadout = $('attention-readout');
-let lastAttention = null; // { blocks: attention blocks with their weights | null, R: the pixel relevance }
-
-// Attention is a weight in [0, 1], not a signed relevance: a sequential map, apart from the relevance colours.
-const ATTENTION_COLOURS = {
-  bwr: (v) => [255 - Math.round(171 * v), 255 - Math.round(216 * v), 255 - Math.round(112 * v)], // white → purple
-  coldhot: (v) => [Math.round(170 * v), Math.round(240 * v), Math.round(120 * v)], // black → pale green
-};
-
-/** The block and head selectors for the model's attention blocks; the card is shown for ViT-like models only. */
-function fillAttentionControls() {
-  const a = info.attention;
-  $('attention-card').hidden = !a || !info.image;
-  if (!a) return;
-  const blockSel = $('att-block');
-  const old = blockSel.value;
-  blockSel.textContent = '';
-  a.blocks.forEach((b, k) => blockSel.append(new Option(`${k + 1} of ${a.blocks.length} (layer ${b.index})`, String(k))));
-  // the last block by default: its CLS row is what the classifier's token gathers last
-  blockSel.value = old !== '' && Number(old) < a.blocks.length ? old : String(a.blocks.length - 1);
-  fillHeads();
-  for (const el of document.querySelectorAll('.att-grid')) el.textContent = `${a.grid}×${a.grid}`;
-}
-
-function fillHeads() {
-  const block = info.attention.blocks[Number($('att-block').value)];
-  const headSel = $('att-head');
-  const old = headSel.value;
-  headSel.textContent = '';
-  for (let h = 0; h < block.heads; h++) headSel.append(new Option(`head ${h + 1}`, String(h)));
-  if (block.heads > 1) headSel.append(new Option('mean of the heads', 'mean'));
-  headSel.value = [...headSel.options].some((o) => o.value === old) ? old : '0';
-}
-
-const chosenHead = () => ($('att-head').value === 'mean' ? 'mean' : Number($('att-head').value));
-
-function clearAttention() {
-  lastAttention = null;
-  clearMap(maps.attention);
-  clearMap(maps.patches);
-  attentionReadout.textContent = '';
-  demo.attention = null;
-}
-
-/** Paints a map of values in [0, max] with the sequential attention colours. */
-function paintWeights(map, values, max) {
-  const { H, W } = info.image;
-  sizeCanvas(map.canvas, W, H);
-  const c = map.canvas.getContext('2d', { willReadFrequently: true });
-  const img = c.createImageData(W, H);
-  const colour = ATTENTION_COLOURS[$('colormap').value] ?? ATTENTION_COLOURS.bwr;
-  for (let i = 0; i < W * H; i++) {
-    const [r, g, b] = colour(max > 0 ? Math.min(1, Math.max(0, values[i] / max)) : 0);
-    img.data.set([r, g, b, 255], 4 * i);
-  }
-  c.putImageData(img, 0, 0);
-}
-
-const pct = (v) => `${(v * 100).toFixed(v < 0.1 ? 1 : 0)} %`;
-
-/** The CLS attention of the chosen block and head beside the patch relevance, from the last result. */
-function paintAttention() {
-  const blocks = lastAttention?.blocks;
-  if (!info?.attention || !info.image) return;
-  if (!blocks?.length) {
-    clearMap(maps.attention);
-    clearMap(maps.patches);
-    attentionReadout.textContent = 'No attention weights came with this result.';
-    demo.attention = null;
-    return;
-  }
-  const k = Math.min(blocks.length - 1, Number($('att-block').value) || 0);
-  const block = blocks[k];
-  const head = chosenHead();
-  const { H, W } = info.image;
-  const G = block.grid;
-  const att = clsAttention(block, head);
-  const attMax = Math.max(...att);
-  paintWeights(maps.attention, upsample(att, G, H, W), attMax);
-  const patchR = patchSums(lastAttention.R, H, W, G);
-  const rMax = Math.max(...Array.from(patchR, Math.abs));
-  paintMap(maps.patches, upsample(patchR, G, H, W), rMax);
-  const rho = spearman(att, patchR);
-  const self = 1 - att.reduce((a, b) => a + b, 0); // row 0 sums to 1: the rest is the CLS token itself
-  const top = argmax(att);
-  const headText = head === 'mean' ? 'the mean of the heads' : `head ${head + 1}`;
-  $('attention-caption').textContent = `CLS attention, block ${k + 1}, ${headText} (max ${pct(attMax)})`;
-  $('patch-caption').textContent = `Relevance per patch, ${labelOf(methodSelect)} (max |R| ${fmt(rMax)})`;
-  maps.attention.canvas.setAttribute('aria-label', `Attention of the CLS token over the ${G}×${G} patches in block ${k + 1}, ${headText}`);
-  attentionReadout.textContent =
-    `Block ${k + 1}, ${headText}: the CLS token keeps ${pct(self)} of its attention on itself; the patch it attends to most ` +
-    `is row ${Math.floor(top / G) + 1}, column ${(top % G) + 1} (${pct(att[top])}). Rank correlation of attention and patch ` +
-    `relevance: ${rho === null ? '— (one of them is constant)' : `ρ = ${rho.toFixed(2)}`} (1: the same order, 0: unrelated).`;
-  demo.attention = {
-    block: k, head, layer: block.index, grid: G, heads: block.heads,
-    values: Array.from(att), patchRelevance: Array.from(patchR), rho, self,
-  };
-}
-
-$('att-block').addEventListener('change', () => {
-  fillHeads();
-  paintAttention();
-});
-$('att-head').addEventListener('change', paintAttention);
-
-// ---------------------------------------------------------------- relevance flow
-const flowChart = $('flow-chart');
-const unitsCanvas = $('units');
-let lastLayers = null;
-
-function renderFlow(layers, inputSum, isLrp) {
-  flowChart.textContent = '';
-  if (!layers || !isLrp) {
-    const p = document.createElement('p');
-    p.className = 'help';
-    p.textContent = isLrp ? '' : 'The per-layer flow is shown for LRP methods.';
-    flowChart.append(p);
-    drawUnits();
-    return;
-  }
-  const rows = [...layers].reverse().map((l) => ({
-    label: `${l.index} ${l.kind}`, title: `${l.name} · ${l.outputShape.join('×')}`, sum: l.sum, absorbed: l.absorbed,
-  }));
-  rows.push({ label: 'input', title: 'Σ R over the input pixels', sum: inputSum, absorbed: 0 });
-  const max = Math.max(1e-12, ...rows.map((r) => Math.abs(r.sum) + Math.abs(r.absorbed)));
-  for (const r of rows) {
-    const row = document.createElement('div');
-    row.className = 'flow-row';
-    row.setAttribute('role', 'listitem');
-    row.title = r.title;
-    row.setAttribute('aria-label', `${r.label}: Σ R = ${fmt(r.sum)}, absorbed ${fmt(r.absorbed)}`);
-    const w = (Math.abs(r.sum) / max) * 100;
-    const wa = (Math.abs(r.absorbed) / max) * 100;
-    row.innerHTML =
-      `<span class="flow-label"></span><span class="flow-track"><span class="flow-bar${r.sum < 0 ? ' negative' : ''}" style="width:${w}%"></span>` +
-      `<span class="flow-absorbed" style="width:${wa}%"></span></span><span class="flow-value">${fmt(r.sum)}</span>`;
-    row.querySelector('.flow-label').textContent = r.label;
-    flowChart.append(row);
-  }
-  drawUnits();
-}
-
-function fillFlowLayers() {
-  const sel = $('flow-layer');
-  sel.textContent = '';
-  for (const l of info.layers) {
-    if (l.kind === 'reshape' || l.index === info.layers.length - 1) continue;
-    sel.append(new Option(`${l.index}: ${l.kind} ${l.outputShape.join('×')}`, String(l.index)));
-  }
-  // a transformer: the first residual sum of the tokens (patch embeddings + positions) shows them on the
-  // patch grid; other models: the first hidden layer
-  const tokens = info.layers.filter((l) => l.kind !== 'reshape' && transformerView(l.outputShape, info.attention)?.view === 'tokens');
-  const first = tokens.find((l) => l.kind === 'add') ?? tokens[0] ??
-    info.layers.find((l) => l.kind === 'relu' || l.kind === 'dense' || l.kind === 'conv');
-  if (first) sel.value = String(first.index);
-}
-
-/**
- * Units of a layer, each a contiguous block of `size` values of its output: a dense output's features
- * (size 1), a conv-like output's channels, or a transformer's tokens or heads (transformer.js).
- * `vals` sums the relevance `rel` (if given) per unit; `name` says what a unit is.
- */
-function unitsOf(layerIndex, rel) {
-  const shape = info.layers[layerIndex].outputShape;
-  const sumUnits = (n, size) => {
-    const vals = new Float32Array(n);
-    if (rel) for (let k = 0; k < n; k++) for (let i = 0; i < size; i++) vals[k] += rel[k * size + i];
-    return vals;
-  };
-  const tv = transformerView(shape, info.attention);
-  if (tv) {
-    return { ...tv, vals: sumUnits(tv.n, tv.size), name: tv.view === 'tokens' ? 'token' : 'head', grid: info.attention.grid };
-  }
-  if (shape.length === 3) {
-    const [C, H, W] = shape;
-    return { view: 'bars', n: C, vals: sumUnits(C, H * W), name: 'channel', size: H * W };
-  }
-  const n = shape.reduce((a, b) => a * b, 1);
-  return { view: 'bars', n, vals: rel ? rel : new Float32Array(n), name: 'unit', size: 1 };
-}
-
-/** What a unit of the tokens view is, for people: the CLS token, or a patch by its grid row and column. */
-function tokenName(u, k) {
-  if (u.cls && k === 0) return 'the CLS token';
-  const p = k - (u.cls ? 1 : 0);
-  return `patch row ${Math.floor(p / u.grid) + 1}, column ${(p % u.grid) + 1}`;
-}
-
-/** Cells of the tokens view in canvas pixels: the CLS token apart, the patches on their G×G grid. */
-function tokenCells(u, height) {
-  const pad = 4, G = u.grid;
-  const cell = Math.floor((height - 2 * pad) / G);
-  const x0 = pad + (u.cls ? cell + 14 : 0);
-  const cells = [];
-  if (u.cls) cells.push({ x: pad, y: pad, w: cell, h: cell });
-  for (let p = 0; p < G * G; p++) cells.push({ x: x0 + (p % G) * cell, y: pad + Math.floor(p / G) * cell, w: cell, h: cell });
-  return { cells, right: x0 + G * cell };
-}
-
-let unitsCanvasWidth = 0;
-new ResizeObserver(([entry]) => {
-  const width = Math.round(entry.contentRect.width);
-  if (width && width !== unitsCanvasWidth) {
-    unitsCanvasWidth = width;
-    drawUnits();
-  }
-}).observe(unitsCanvas);
-
-function drawUnits() {
-  const c = unitsCanvas;
-  const g = c.getContext('2d');
-  // The width comes from a ResizeObserver: reading the layout here would force a synchronous layout
-  // right after the result's DOM updates, a few milliseconds on every paint.
-  const cssW = unitsCanvasWidth || 320;
-  if (c.width !== cssW) c.width = cssW;
-  g.clearRect(0, 0, c.width, c.height);
-  const sel = $('flow-layer').value;
-  if (!info || sel === '' || !lastLayers) return;
-  const li = Number(sel);
-  const rel = lastLayers.find((l) => l.index === li)?.relevance;
-  const u = unitsOf(li, rel);
-  let max = 0;
-  for (const v of u.vals) max = Math.max(max, Math.abs(v));
-  const chosen = unitChoice && unitChoice.layer === li ? unitChoice.unit : -1;
-  if (u.view === 'tokens') drawTokens(g, u, chosen);
-  else drawBars(g, u, max, chosen);
-  demo.units = { layer: li, view: u.view, values: u.vals, cells: u.view === 'tokens' ? tokenCells(u, c.height).cells : null };
-}
-
-function drawBars(g, u, max, chosen) {
-  const c = g.canvas;
-  const bw = c.width / u.n;
-  const mid = c.height / 2;
-  g.fillStyle = '#d9dde5';
-  g.fillRect(0, mid, c.width, 1);
-  for (let k = 0; k < u.n; k++) {
-    const v = max > 0 ? u.vals[k] / max : 0;
-    g.fillStyle = v >= 0 ? '#d7301f' : '#2c62c9';
-    const h = Math.abs(v) * (mid - 2);
-    g.fillRect(k * bw, v >= 0 ? mid - h : mid + 1, Math.max(1, bw - (bw > 3 ? 1 : 0)), Math.max(h, v !== 0 ? 1 : 0));
-  }
-  if (chosen >= 0) {
-    g.strokeStyle = '#1d2330';
-    g.lineWidth = 2;
-    g.strokeRect(chosen * bw, 1, Math.max(2, bw), c.height - 2);
-  }
-}
-
-/**
- * A tokens layer: each token's relevance (Σ over its features) coloured on the patch grid, CLS apart.
- * The colours are scaled by the largest patch: the CLS token often holds far more (near the input it
- * is a constant whose share is absorbed), which would wash the patches out; its cell saturates instead.
- */
-function drawTokens(g, u, chosen) {
-  const { cells, right } = tokenCells(u, g.canvas.height);
-  const cm = COLORMAPS[$('colormap').value] ?? COLORMAPS.bwr;
-  const first = u.cls ? 1 : 0;
-  let max = 0;
-  for (let k = first; k < u.n; k++) max = Math.max(max, Math.abs(u.vals[k]));
-  cells.forEach((r, k) => {
-    const [cr, cg, cb] = cm(max > 0 ? Math.max(-1, Math.min(1, u.vals[k] / max)) : 0);
-    g.fillStyle = `rgb(${cr},${cg},${cb})`;
-    g.fillRect(r.x, r.y, r.w, r.h);
-  });
-  g.strokeStyle = '#d9dde5';
-  g.lineWidth = 1;
-  for (const r of cells) g.strokeRect(r.x + 0.5, r.y + 0.5, r.w - 1, r.h - 1);
-  if (chosen >= 0 && cells[chosen]) {
-    const r = cells[chosen];
-    g.strokeStyle = '#1d2330';
-    g.lineWidth = 2;
-    g.strokeRect(r.x + 1, r.y + 1, r.w - 2, r.h - 2);
-  }
-  g.fillStyle = '#5b6475';
-  g.font = '11px sans-serif';
-  if (u.cls) g.fillText('CLS', cells[0].x, cells[0].y + cells[0].h + 12);
-  const lines = [
-    `${u.n} tokens: Σ R over the ${u.size} values of each;`,
-    `patches on the ${u.grid}×${u.grid} grid (max |R| ${fmt(max)})`,
-    `${u.cls ? `CLS: ${fmt(u.vals[0])} · ` : ''}click a token`,
-  ];
-  const room = g.canvas.width - right - 18;
-  if (room >= 100) lines.forEach((t, i) => g.fillText(t, right + 14, 18 + 16 * i, room)); // squeezed on a phone
-}
-
-function chooseUnit(unit) {
-  const sel = $('flow-layer').value;
-  if (!info || sel === '' || unit === null || !Number.isInteger(unit)) {
-    unitChoice = null;
-  } else {
-    const li = Number(sel);
-    const u = unitsOf(li, null);
-    if (unit < 0 || unit >= u.n) {
-      showError('Unit', new Error(`layer ${li} has units 0..${u.n - 1}, not ${unit}`));
-      return;
-    }
-    const restrict = u.size > 1
-      ? { layer: li, units: Array.from({ length: u.size }, (_, i) => unit * u.size + i) }
-      : { layer: li, unit };
-    const what = u.view === 'tokens' ? `token ${unit} (${tokenName(u, unit)})` : `${u.name} ${unit}`;
-    unitChoice = { layer: li, unit, restrict, label: `${what} of layer ${li} (${info.layers[li].kind})` };
-  }
-  $('unit').value = unitChoice ? String(unit) : '';
-  drawUnits();
-  flushFrame('unit');
-}
-
-/** The unit under a click: a token's cell, or the bar (snapping to the most relevant bar nearby). */
-function unitAt(u, x, y, rect) {
-  if (u.view === 'tokens') {
-    const { cells } = tokenCells(u, unitsCanvas.height);
-    const px = (x * unitsCanvas.width) / rect.width, py = (y * unitsCanvas.height) / rect.height;
-    const k = cells.findIndex((r) => px >= r.x && px < r.x + r.w && py >= r.y && py < r.y + r.h);
-    return k >= 0 ? k : null;
-  }
-  let k = Math.min(u.n - 1, Math.max(0, Math.floor((x / rect.width) * u.n)));
-  // thin bars (many units): snap to the most relevant unit within ±4 CSS pixels of the click
-  const reach = Math.floor((4 / rect.width) * u.n);
-  for (let j = Math.max(0, k - reach); j <= Math.min(u.n - 1, k + reach); j++) {
-    if (Math.abs(u.vals[j]) > Math.abs(u.vals[k])) k = j;
-  }
-  return k;
-}
-unitsCanvas.addEventListener('click', (e) => {
-  const sel = $('flow-layer').value;
-  if (sel === '' || !info) return;
-  const rect = unitsCanvas.getBoundingClientRect();
-  const li = Number(sel);
-  const u = unitsOf(li, lastLayers?.find((l) => l.index === li)?.relevance ?? null);
-  const k = unitAt(u, e.clientX - rect.left, e.clientY - rect.top, rect);
-  if (k !== null) chooseUnit(k);
-});
-unitsCanvas.addEventListener('keydown', (e) => {
-  if (!['ArrowLeft', 'ArrowRight'].includes(e.key)) return;
-  e.preventDefault();
-  const cur = unitChoice ? unitChoice.unit : -1;
-  chooseUnit(Math.max(0, cur + (e.key === 'ArrowRight' ? 1 : -1)));
-});
-$('unit').addEventListener('change', () => {
-  const v = $('unit').value;
-  chooseUnit(v === '' ? null : Number(v));
-});
-$('unit-clear').addEventListener('click', () => chooseUnit(null));
-$('flow-layer').addEventListener('change', () => {
-  unitChoice = null;
-  $('unit').value = '';
-  drawUnits();
-  flushFrame('unit');
-});
-
-// ---------------------------------------------------------------- controls
-function describeMethod() {
-  $('method-help').textContent = helpOf(methodSelect.value);
-  const shown = paramsShown(methodSelect.value);
-  for (const el of document.querySelectorAll('#params .param')) el.hidden = !shown.has(el.dataset.param);
-  $('params').hidden = shown.size === 0;
-}
-methodSelect.addEventListener('change', () => {
-  describeMethod();
-  flushFrame('method');
-});
-compareSelect.addEventListener('change', () => flushFrame('compare'));
-$('first-rule').addEventListener('change', () => {
-  describeMethod();
-  flushFrame('param');
-});
-// α − β = 1: each of the two follows the other
-$('alpha').addEventListener('input', () => {
-  const a = Math.max(1, num('alpha', 2));
-  $('beta').value = String(+(a - 1).toFixed(6));
-});
-$('beta').addEventListener('input', () => {
-  const b = Math.max(0, num('beta', 1));
-  $('alpha').value = String(+(b + 1).toFixed(6));
-});
-for (const id of ['alpha', 'beta']) {
-  $(id).addEventListener('change', () => {
-    if (num('alpha', 2) < 1) { $('alpha').value = '1'; $('beta').value = '0'; }
-    flushFrame('param');
-  });
-}
-for (const id of ['epsilon', 'gamma', 'low', 'high', 'steps', 'samples', 'noise', 'seed']) {
-  $(id).addEventListener('change', () => flushFrame('param'));
-}
-function describeTarget() {
-  const kind = $('target-kind').value;
-  document.querySelector('[data-target="a"]').hidden = kind === 'predicted';
-  document.querySelector('[data-target="b"]').hidden = kind !== 'contrast';
-}
-$('target-kind').addEventListener('change', () => {
-  describeTarget();
-  flushFrame('target');
-});
-$('target-a').addEventListener('change', () => flushFrame('target'));
-$('target-b').addEventListener('change', () => flushFrame('target'));
-
-function repaintColours() {
-  const cm = $('colormap').value;
-  $('legend-bar').style.background = GRADIENT_CSS[cm];
-  body.dataset.colormap = cm;
-  if (lastPaint && hasInput() && demo.lastResult) paintResult(lastPaint.req, lastPaint.m);
-}
-$('colormap').addEventListener('change', repaintColours);
-function applyOpacity() {
-  const v = num('opacity', 72);
-  document.documentElement.style.setProperty('--overlay-opacity', String(v / 100));
-  $('opacity').setAttribute('aria-valuetext', `${v} %`);
-}
-$('opacity').addEventListener('input', applyOpacity);
-function applyOverlay() {
-  body.classList.toggle('overlay', $('overlay').checked);
-}
-$('overlay').addEventListener('change', applyOverlay);
-
-// ---------------------------------------------------------------- PNG download
-$('download').addEventListener('click', () => {
-  const src = maps.main.canvas;
-  if (!demo.lastResult) {
-    setStatus('Nothing to download yet: draw or pick a digit first.');
-    return;
-  }
-  const scale = Math.max(1, Math.floor(280 / Math.max(src.width, src.height)));
-  const c = document.createElement('canvas');
-  c.width = src.width * scale;
-  c.height = src.height * scale;
-  const g = c.getContext('2d');
-  g.imageSmoothingEnabled = false; // nearest neighbour: crisp pixels
-  g.drawImage(src, 0, 0, c.width, c.height);
-  c.toBlob((blob) => {
-    if (!blob) {
-      showError('Download', new Error('the browser could not encode the PNG'));
-      return;
-    }
-    const a = $('download-link');
-    if (a.href) URL.revokeObjectURL(a.href);
-    a.href = URL.createObjectURL(blob);
-    const r = demo.lastResult;
-    a.download = `lrp-${currentName}-${r.method.replace(/[^a-z0-9-]+/gi, '_')}-class${r.target}.png`;
-    a.click();
-  }, 'image/png');
-});
-
 // ---------------------------------------------------------------- models
-function describeModel(name) {
-  const shape = info.inputShape.join('×');
-  const mem = engine?.memoryBytes ? ` · engine memory ${(engine.memoryBytes / 2 ** 20).toFixed(1)} MB` : '';
-  const threads = engine?.threads ? ` · ${engine.threads} engine thread${engine.threads === 1 ? '' : 's'}` : '';
-  $('model-summary').textContent = `${name === 'custom' ? customFileName : MODELS[name].label} · input ${shape} · ${info.outputSize} outputs · ${info.layers.length} layers${mem}${threads}`;
-  const ol = $('model-layers');
-  ol.textContent = '';
-  for (const l of info.layers) {
-    const li = document.createElement('li');
-    li.textContent = `${l.kind} ${l.outputShape.join('×')} (${l.name})`;
-    ol.append(li);
-  }
-  $('model-description').textContent = name === 'custom' ? `your model ${customFileName}` : MODELS[name].description;
-}
-
-/** Reads the status of the worker's engine (its threads and memory) into the model summary. */
-async function refreshEngineStatus(model) {
-  engine = await model.engineStatus();
-  demo.engineThreads = engine.threads; // > 1 when the page is cross-origin isolated
-  demo.engineMemoryBytes = engine.memoryBytes;
-  if (model === currentModel) describeModel(currentName);
-}
-
-function fillTargets(n) {
-  for (const id of ['target-a', 'target-b']) {
-    const sel = $(id);
-    const old = sel.value;
-    sel.textContent = '';
-    for (let k = 0; k < n; k++) sel.append(new Option(String(k), String(k)));
-    sel.value = old !== '' && Number(old) < n ? old : String(id === 'target-a' ? Math.min(3, n - 1) : Math.min(8, n - 1));
-  }
-}
-
-let customFileName = '';
-const models = new Map(); // name → Promise of its WorkerModel (the bundled models are loaded once)
-
-/** The bundled model `name`, loaded into the package's worker on first use. */
-function bundledModel(name) {
-  if (!models.has(name)) {
-    const { url } = MODELS[name];
-    const loading = lib.loadModel(url, { worker: true }).catch((err) => {
-      models.delete(name); // not cached: choosing it again tries again
-      const hint = /HTTP 404/.test(err.message) ? ' (train it with "npm run train")' : '';
-      throw new Error(`Could not load the model ${url}: ${err.message}${hint}`);
-    });
-    models.set(name, loading);
-  }
-  return models.get(name);
-}
-
-/** The methods the model can use; a model with its own starting method (the ViT: attn-lrp) starts on it. */
-function offerMethods(name) {
-  fillMethodSelect(methodSelect, { transformer: info.transformer });
-  fillMethodSelect(compareSelect, { withOff: true, withRules: false, transformer: info.transformer });
-  // a file with ViT-like attention blocks starts on attn-lrp as the bundled ViT does
-  const start = MODELS[name]?.method ?? (info.attention ? 'attn-lrp' : null);
-  if (start && [...methodSelect.options].some((o) => o.value === start)) methodSelect.value = start;
-  else if (!methodSelect.value) methodSelect.value = DEFAULT_METHOD; // its method is not offered here
-  if (!compareSelect.value) compareSelect.value = 'gradient';
-  describeMethod();
-}
-
-/** What the page needs to know of a model (read from the WorkerModel, without a call to the worker). */
-function modelInfo(model) {
-  const layers = model.layers;
-  return {
-    inputShape: model.inputShape, outputSize: model.outputSize, layers, image: imageShapeOf(model.inputShape),
-    transformer: layers.some((l) => TRANSFORMER_KINDS.has(l.kind)),
-    // the attention blocks, from the softmax layers' shapes (their weights arrive with each result)
-    attention: attentionBlocks(layers.filter((l) => l.kind === 'softmax')),
-  };
-}
+const labelOfModel = (name) => (name === 'custom' ? state.customFileName : MODELS[name].label);
+const descriptionOfModel = (name) => (name === 'custom' ? `your model ${state.customFileName}` : MODELS[name].description);
 
 async function useModel(name) {
   cancelExplaining(); // the previous model's results are stale: its calls still queued in the worker are dropped
   body.dataset.state = 'loading';
   setStatus('Loading the model…');
-  const model = await (name === 'custom' ? models.get(name) : bundledModel(name));
+  const model = await modelNamed(name);
   await refreshEngineStatus(model); // answered after the call the worker is running, if any (one at a time)
-  currentModel = model;
-  currentName = name;
+  state.model = model;
+  state.name = name;
   demo.modelName = name;
-  info = modelInfo(model);
-  offerMethods(name);
+  const info = (state.info = modelInfo(model));
+  // a file with ViT-like attention blocks starts on attn-lrp as the bundled ViT does
+  offerMethods({ transformer: info.transformer, start: MODELS[name]?.method ?? (info.attention ? 'attn-lrp' : null) });
   fillAttentionControls();
-  unitChoice = null;
-  $('unit').value = '';
-  lastLayers = null;
-  lastPaint = null;
+  resetFlow();
+  forgetResult();
   buildScores(model.outputSize);
   fillTargets(model.outputSize);
-  fillFlowLayers();
-  describeModel(name);
+  describeModel(labelOfModel(name), descriptionOfModel(name));
   body.dataset.state = 'ready';
   if (!info.image) {
     showEmpty();
@@ -1473,29 +101,16 @@ async function useModel(name) {
   body.dataset.inputKind = 'image';
   const { C, H, W } = info.image;
   setStatus(`Model loaded (${info.layers.length} layers, input ${info.inputShape.join('×')}${H !== SIZE || W !== SIZE ? `: drawings are resized to ${H}×${W}${C > 1 ? ` and repeated over ${C} channels` : ''}` : ''}). Draw a digit from 0 to 9.`);
-  if (currentDigit()) flushFrame('model');
+  if (currentInput()) flushFrame('model');
   else showEmpty();
 }
-
-modelSelect.addEventListener('change', () => {
-  useModel(modelSelect.value).catch((err) => {
-    body.dataset.state = 'error';
-    showError('Error', err);
-  });
-});
-
-$('model-file').addEventListener('change', (e) => {
-  const file = e.target.files[0];
-  e.target.value = '';
-  if (file) loadModelFile(file);
-});
 
 /** A user's ONNX file (chosen or dropped): loaded into the worker, it replaces the previous file's model. */
 async function loadModelFile(file) {
   setStatus(`Loading your model ${file.name}…`);
   let model;
   try {
-    model = await lib.loadModel(file, { worker: true }).catch((err) => {
+    model = await loadWorkerModel(file).catch((err) => {
       throw new Error(`Could not load the model file: ${err.message}`);
     });
   } catch (err) {
@@ -1503,9 +118,8 @@ async function loadModelFile(file) {
     demo.modelError = err.message;
     return;
   }
-  const previous = await models.get('custom');
-  models.set('custom', Promise.resolve(model));
-  customFileName = file.name;
+  const previous = await setCustomModel(model);
+  state.customFileName = file.name;
   const opt = modelSelect.querySelector('option[value="custom"]');
   opt.disabled = false;
   opt.textContent = `Your model: ${file.name}`;
@@ -1517,90 +131,43 @@ async function loadModelFile(file) {
   }
 }
 
-// ---------------------------------------------------------------- faithfulness (pixel flipping)
-const faithChart = $('faith-chart');
-const faithReadout = $('faith-readout');
-const FAITH_COLOURS = { main: '#d7301f', compare: '#2c62c9' };
-let faithRun = null; // the AbortController of the evaluation being computed
-
-async function runFaithfulness() {
-  const x = hasInput() ? currentDigit() : null;
-  if (!x || !info?.image) {
-    faithReadout.textContent = 'Draw a digit or pick one first.';
-    return;
-  }
-  const methods = [{ key: 'main', label: labelOf(methodSelect), options: optionsFor(methodSelect.value) }];
-  if (compareSelect.value !== 'off') methods.push({ key: 'compare', label: labelOf(compareSelect), options: optionsFor(compareSelect.value, false) });
-  // 2×2 patches on a 28×28 digit (196 patches), 20 steps: about 40 forward passes per method.
-  const patchSize = Math.max(1, Math.round(info.image.H / 14));
-  faithRun?.abort(); // a newer click replaces a run still waiting or computing
-  const run = (faithRun = new AbortController());
-  faithReadout.textContent = 'Computing…';
-  const onProgress = (done, total) => {
-    if (faithRun === run) faithReadout.textContent = `Computing… ${Math.floor(done)} of ${total} method${total === 1 ? '' : 's'} done.`;
-  };
-  try {
-    const r = await evaluateMethods(currentModel, modelInput(x), methods, { patchSize, steps: 20, signal: run.signal, onProgress });
-    drawFaithfulness(methods, r);
-    refreshEngineStatus(currentModel).catch((err) => showError('Engine status', err)); // it may have grown
-  } catch (err) {
-    if (!run.signal.aborted) faithReadout.textContent = `Could not evaluate: ${err.message}`;
-  } finally {
-    if (faithRun === run) faithRun = null;
-  }
+/** After work that may have grown the engine's memory: the summary shows its new size. */
+function engineMayHaveGrown(model) {
+  refreshEngineStatus(model)
+    .then(() => model === state.model && describeModel(labelOfModel(state.name), descriptionOfModel(state.name)))
+    .catch((err) => showError('Engine status', err));
 }
-
-function drawFaithfulness(methods, r) {
-  const g = faithChart.getContext('2d');
-  const W = faithChart.width, H = faithChart.height, pad = 24;
-  g.clearRect(0, 0, W, H);
-  const all = methods.flatMap(({ key }) => (r.curves[key]?.error ? [] : [...r.curves[key].morf.curve, ...r.curves[key].lerf.curve]));
-  if (!all.length) {
-    faithReadout.textContent = methods.map(({ label, key }) => `${label}: ${r.curves[key]?.error}`).join(' · ');
-    return;
-  }
-  const lo = Math.min(...all), hi = Math.max(...all), span = hi - lo || 1;
-  const steps = r.perturbed.length - 1;
-  const px = (k) => pad + ((W - 2 * pad) * r.perturbed[k]) / r.patches;
-  const py = (v) => H - pad - ((H - 2 * pad) * (v - lo)) / span;
-  g.strokeStyle = '#9aa3b2';
-  g.lineWidth = 1;
-  g.strokeRect(pad, pad, W - 2 * pad, H - 2 * pad);
-  g.fillStyle = '#4b5563';
-  g.font = '10px sans-serif';
-  g.fillText('patches perturbed →', W / 2 - 40, H - 6);
-  g.fillText(hi.toFixed(1), 2, pad + 4);
-  g.fillText(lo.toFixed(1), 2, H - pad);
-  const lines = [];
-  for (const { key, label } of methods) {
-    const c = r.curves[key];
-    if (c.error) {
-      lines.push(`${label}: ${c.error}`);
-      continue;
-    }
-    for (const [order, dash] of [['morf', []], ['lerf', [5, 4]]]) {
-      g.strokeStyle = FAITH_COLOURS[key];
-      g.setLineDash(dash);
-      g.lineWidth = 2;
-      g.beginPath();
-      c[order].curve.forEach((v, k) => (k ? g.lineTo(px(k), py(v)) : g.moveTo(px(k), py(v))));
-      g.stroke();
-    }
-    lines.push(`${label}: AOPC MoRF ${c.morf.aopc.toFixed(2)}, LeRF ${c.lerf.aopc.toFixed(2)}`);
-  }
-  g.setLineDash([]);
-  faithReadout.textContent = `${lines.join(' · ')} (${steps} steps, ${r.patches} patches).`;
-  demo.faithfulness = Object.fromEntries(methods.map(({ key, label }) => [key, { label, ...r.curves[key] }]));
-}
-$('faith-run').addEventListener('click', runFaithfulness);
 
 // ---------------------------------------------------------------- start-up
+reportUncaughtErrors();
+observeLongTasks();
+onResult(onFreshResult);
+initMethodControls(flushFrame);
+initDrawing({
+  update,
+  strokeEnded: (id, t0) => {
+    strokeTiming = { id, t0, model: state.model };
+  },
+  cleared: forgetInputs,
+});
+initInputs({ modelFile: loadModelFile });
+initFlow({ changed: flushFrame });
+initAttention();
+initFaithfulness({ engineMayHaveGrown });
+modelSelect.addEventListener('change', () => {
+  useModel(modelSelect.value).catch((err) => {
+    body.dataset.state = 'error';
+    showError('Error', err);
+  });
+});
+$('model-file').addEventListener('change', (e) => {
+  const file = e.target.files[0];
+  e.target.value = '';
+  if (file) loadModelFile(file);
+});
+
 async function init() {
-  applyOpacity();
-  applyOverlay();
-  describeMethod();
-  describeTarget();
-  repaintColours();
+  initHeatmapControls({ recolour: () => hasInput() && repaintResult() });
   fitCanvas();
   redraw();
   window.addEventListener('resize', () => {
@@ -1614,11 +181,11 @@ async function init() {
   });
   await loadBundle();
   await useModel(modelSelect.value);
-  resolveReady(demo.modelName);
+  markReady(demo.modelName);
 }
 
 init().catch((err) => {
   body.dataset.state = 'error';
   showError('Error', err);
-  rejectReady(err);
+  markFailed(err);
 });

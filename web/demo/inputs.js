@@ -1,0 +1,206 @@
+// What the model gets: the drawing (strokes over an optional background), an MNIST test digit (the samples
+// file), or a dropped or chosen image file — each a "source" of the model's input. currentInput() asks the
+// sources in order and the first that is active gives the input.
+//
+// With no strokes, a background is the input itself (a test digit exactly as in the test set; an image as
+// converted, or its own RGB for a colour model); with strokes, the canvas (background + strokes) is
+// preprocessed like MNIST. Undo removes the last stroke, Clear removes everything, the background too.
+//
+// Another kind of input (a photo for an ImageNet-like model) is one more source: addInputSource(source,
+// { first: true }) puts it before the drawing's, and it becomes the input while it is active.
+import { preprocess, rgbaToGrey, imageToGrey, resizeArea, SIZE } from './preprocess.js';
+import { $, demo, state } from './state.js';
+import { showError } from './status.js';
+import { drawing, showBackground, readCanvas, flushFrame, clearAll } from './drawing.js';
+
+const SAMPLES_URL = '/models/mnist-samples.bin';
+
+// ---------------------------------------------------------------- sources
+/**
+ * @typedef {object} InputSource
+ * @property {string} kind what it is ('drawing', 'sample', 'image', …); read() may say more precisely
+ * @property {() => boolean} active cheap: does it hold an input now?
+ * @property {(image: {C:number,H:number,W:number}) => null | {x: Float32Array, kind?: string, name: string}} read
+ *   the model's input (C·H·W values) and what it is for people; null when there is nothing to explain
+ * @property {() => void} [clear] forgets its input (Clear was pressed)
+ */
+/** @type {InputSource[]} */
+const sources = [];
+
+/** Adds a source of the model's input: last (the default) or, with `first`, before every other. */
+export function addInputSource(source, { first = false } = {}) {
+  if (first) sources.unshift(source);
+  else sources.push(source);
+}
+
+/** Cheap: is there anything to explain? */
+export const hasInput = () => sources.some((s) => s.active());
+
+/**
+ * The input the page explains: { x: the model's input, kind, name }, or null when there is none (nothing
+ * drawn, or a model whose input is not an image).
+ */
+export function currentInput() {
+  const image = state.info?.image;
+  if (!image) return null;
+  const source = sources.find((s) => s.active());
+  const input = source?.read(image);
+  return input ? { kind: source.kind, ...input } : null;
+}
+
+/** Clear was pressed: every source forgets its input. */
+export function forgetInputs() {
+  $('sample').value = '';
+  for (const s of sources) s.clear?.();
+}
+
+/** The model input for a 28×28 digit: resized to H×W and repeated over the C channels. */
+export function modelInput(digit, { C, H, W }) {
+  const plane = H === SIZE && W === SIZE ? digit : resizeArea(digit, SIZE, SIZE, W, H);
+  const out = new Float32Array(C * H * W);
+  for (let ch = 0; ch < C; ch++) out.set(plane, ch * H * W);
+  return out;
+}
+
+/** A colour image's own RGB in [0, 1], resized to H×W (planar: R, then G, then B). */
+function rgbInput(bitmap, H, W) {
+  const c = document.createElement('canvas');
+  c.width = W;
+  c.height = H;
+  const cx = c.getContext('2d', { willReadFrequently: true });
+  cx.drawImage(bitmap, 0, 0, W, H);
+  const d = cx.getImageData(0, 0, W, H).data;
+  const out = new Float32Array(3 * H * W);
+  for (let ch = 0; ch < 3; ch++) for (let i = 0; i < H * W; i++) out[ch * H * W + i] = d[4 * i + ch] / 255;
+  return out;
+}
+
+// Strokes on the canvas (over the background, if any): the canvas preprocessed like MNIST.
+addInputSource({
+  kind: 'drawing',
+  active: () => drawing.strokes.length > 0,
+  read(image) {
+    const { rgba, width, height } = readCanvas();
+    const digit = preprocess(rgbaToGrey(rgba), width, height);
+    return digit && { x: modelInput(digit, image), name: 'your drawing' };
+  },
+});
+
+// A test digit or an image file with no strokes over it: the background itself.
+addInputSource({
+  kind: 'background',
+  active: () => drawing.background !== null && drawing.strokes.length === 0,
+  read({ C, H, W }) {
+    const bg = drawing.background;
+    // a colour model and a colour image: the image's own RGB
+    const rgb = C === 3 && bg.bitmap && !(H === SIZE && W === SIZE);
+    return { x: rgb ? rgbInput(bg.bitmap, H, W) : modelInput(bg.x, { C, H, W }), kind: bg.kind, name: bg.name };
+  },
+});
+
+// ---------------------------------------------------------------- MNIST test digits
+let samples = null; // { n, labels: Uint8Array, images: Uint8Array (N·784), index: Uint16Array }
+
+/** Reads the test digits (scripts/make_samples.mjs wrote them) and lists them by label in #sample. */
+export async function loadSamples() {
+  const resp = await fetch(SAMPLES_URL);
+  if (!resp.ok) throw new Error(`HTTP ${resp.status}`);
+  const buf = new Uint8Array(await resp.arrayBuffer());
+  const n = buf[0] | (buf[1] << 8);
+  if (buf.length !== 2 + n + n * 784 + 2 * n) throw new Error(`${SAMPLES_URL}: ${buf.length} bytes, expected ${2 + n * 787} for ${n} digits`);
+  const idx = new Uint16Array(n);
+  const off = 2 + n + n * 784;
+  for (let k = 0; k < n; k++) idx[k] = buf[off + 2 * k] | (buf[off + 2 * k + 1] << 8);
+  samples = { n, labels: buf.subarray(2, 2 + n), images: buf.subarray(2 + n, 2 + n + n * 784), index: idx };
+  demo.samples = { count: n, labels: Array.from(samples.labels) };
+  const select = $('sample');
+  const groups = [];
+  for (let c = 0; c < 10; c++) {
+    const g = document.createElement('optgroup');
+    g.label = `Digit ${c}`;
+    groups.push(g);
+  }
+  for (let k = 0; k < n; k++) {
+    groups[samples.labels[k]]?.append(new Option(`a ${samples.labels[k]} (test #${idx[k]})`, String(k)));
+  }
+  select.append(...groups.filter((g) => g.children.length));
+}
+
+function pickSample(k) {
+  if (!samples || !(k >= 0 && k < samples.n)) return;
+  const x = new Float32Array(784);
+  for (let i = 0; i < 784; i++) x[i] = samples.images[k * 784 + i] / 255;
+  showBackground({ x, kind: 'sample', label: samples.labels[k], name: `test digit #${samples.index[k]} (label ${samples.labels[k]})` });
+  $('sample').value = String(k);
+  flushFrame('sample');
+}
+
+// ---------------------------------------------------------------- image files
+async function loadImageFile(file) {
+  if (!file) return;
+  let bitmap;
+  try {
+    bitmap = await createImageBitmap(file);
+  } catch (err) {
+    showError(`Could not read the image "${file.name}"`, new Error('not an image this browser can decode'));
+    return;
+  }
+  const scale = Math.min(1, 280 / Math.max(bitmap.width, bitmap.height));
+  const w = Math.max(1, Math.round(bitmap.width * scale));
+  const h = Math.max(1, Math.round(bitmap.height * scale));
+  const c = document.createElement('canvas');
+  c.width = w;
+  c.height = h;
+  const cx = c.getContext('2d', { willReadFrequently: true });
+  cx.fillStyle = '#fff'; // transparent pixels count as paper
+  cx.fillRect(0, 0, w, h);
+  cx.drawImage(bitmap, 0, 0, w, h);
+  // MNIST is white ink on black: luminance, inverted when the background is light, background removed
+  const { grey, inverted: light } = imageToGrey(cx.getImageData(0, 0, w, h).data, w, h);
+  const x = preprocess(grey, w, h);
+  if (!x) {
+    showError(`The image "${file.name}"`, new Error('has no visible digit (it is blank after converting to grey)'));
+    return;
+  }
+  showBackground({ x, kind: 'image', label: null, name: `image ${file.name}`, bitmap, light });
+  $('sample').value = '';
+  flushFrame('image');
+}
+
+/** Listens to the test-digit choice, the image file input and files dropped; `modelFile(file)` loads an .onnx. */
+export function initInputs({ modelFile }) {
+  $('sample').addEventListener('change', () => {
+    if ($('sample').value === '') clearAll();
+    else pickSample(Number($('sample').value));
+  });
+  $('random').addEventListener('click', () => {
+    if (samples) pickSample(Math.floor(Math.random() * samples.n));
+  });
+  $('image-file').addEventListener('change', (e) => {
+    loadImageFile(e.target.files[0]);
+    e.target.value = '';
+  });
+  const dropZone = $('drop-zone');
+  dropZone.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    dropZone.classList.add('dragging');
+  });
+  dropZone.addEventListener('dragleave', () => dropZone.classList.remove('dragging'));
+  dropZone.addEventListener('drop', (e) => {
+    e.preventDefault();
+    e.stopPropagation();
+    dropZone.classList.remove('dragging');
+    const file = [...(e.dataTransfer?.files ?? [])][0];
+    if (file) loadImageFile(file);
+  });
+  // a file dropped anywhere else must not navigate away from the page: an .onnx file is a model,
+  // anything else is taken as an image
+  document.addEventListener('dragover', (e) => e.preventDefault());
+  document.addEventListener('drop', (e) => {
+    e.preventDefault();
+    const file = [...(e.dataTransfer?.files ?? [])][0];
+    if (!file) return;
+    if (/\.onnx$/i.test(file.name)) modelFile(file);
+    else loadImageFile(file);
+  });
+}
