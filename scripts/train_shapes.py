@@ -287,7 +287,7 @@ class ConvBackedLinear(nn.Linear):
 
 
 def build_cnn(linear=nn.Linear):
-    """~62k parameters. [3,64,64] -> 16@64 -pool-> 32 -> 32@32 -pool-> 16 -> 64@16 -pool-> 8
+    """~61k parameters. [3,64,64] -> 16@64 -pool-> 32 -> 32@32 -pool-> 16 -> 64@16 -pool-> 8
     -> 64@8 -> global average pool -> 6. The global average pool makes each class score a sum over
     positions, so the network has to find the object wherever it is (and LRP can show where)."""
     def conv_bn_relu(cin, cout):
