@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs whatever is missing for building, testing and serving lrp-wasm, and does nothing when all
 # is present. Debian packages via apt-get (needs root), npm dependencies via `npm ci`.
-#   --train   also install PyTorch and ONNX for scripts/train_mnist.py
+#   --train   also install PyTorch and ONNX for scripts/train_mnist.py and scripts/train_shapes.py
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
