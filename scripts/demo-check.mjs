@@ -124,6 +124,7 @@ function pageState() {
     mode: d?.mode ?? null,
     hasPhotoInput: Boolean(document.getElementById('photo-file')),
     top5: r?.top5 ?? null,
+    source: r?.source ?? null, // what was explained: the photo's file name (the page may first explain a sample photo)
     latency: d?.latency ?? null,
     maxLongTask: d?.maxLongTask ?? null,
     longTasks: window.__demoCheck?.state ?? null,
@@ -185,7 +186,7 @@ async function check({ model, photo, screenshot, timeoutS, expect }, log) {
     const t1 = performance.now();
     await page.setInputFiles('#photo-file', photo);
     s = await waitFor(page, env, `explaining ${path.basename(photo)}`,
-      (st) => Array.isArray(st.top5) && st.top5.length > 0 && st.modelName === 'custom', deadline);
+      (st) => Array.isArray(st.top5) && st.top5.length > 0 && st.modelName === 'custom' && st.source === path.basename(photo), deadline);
     // lastResult must be the photo's, not one from before the photo was chosen
     const fresh = await page.evaluate(() => window.__lrpDemo.lastResult !== window.__demoCheckBefore);
     if (!fresh) throw new CheckError('the top-5 on the page predates the photo');

@@ -16,13 +16,20 @@ import { TRANSFORMER_KINDS } from './methods.js';
 
 const BUNDLE_URL = '/dist/lrp-wasm.js';
 
-/** The bundled models; `method`: the method a model starts on when it is chosen (else the current one is kept). */
+/**
+ * The bundled models; `method`: the method a model starts on when it is chosen (else the current one is kept);
+ * `labels`: its class names, one per line.
+ */
 export const MODELS = {
   mlp: { url: '/models/mnist-mlp.onnx', label: 'MLP', description: 'a 5-layer ReLU MLP' },
   cnn: { url: '/models/mnist-cnn.onnx', label: 'CNN', description: 'a small CNN (conv, batch-norm, pooling, dense)' },
   vit: {
     url: '/models/mnist-vit.onnx', label: 'ViT', method: 'attn-lrp',
     description: 'a small vision transformer (7×7 patches → 4×4 grid + CLS token, 4 heads)',
+  },
+  shapes: {
+    url: '/models/shapes-cnn.onnx', label: 'Shapes CNN', method: 'epsilon-gamma-box', labels: '/models/shapes-labels.txt',
+    description: 'a small CNN trained on generated photos of six shapes on cluttered backgrounds (scripts/train_shapes.py)',
   },
   custom: { url: null, label: 'your model', description: 'your model' },
 };

@@ -3,12 +3,11 @@
 // sources in order and the first that is active gives the input.
 //
 // With no strokes, a background is the input itself (a test digit exactly as in the test set; an image as
-// converted, or its own RGB for a colour model); with strokes, the canvas (background + strokes) is
-// preprocessed like MNIST. Undo removes the last stroke, Clear removes everything, the background too.
+// converted to MNIST's grey); with strokes, the canvas (background + strokes) is preprocessed like MNIST. Undo
+// removes the last stroke, Clear removes everything, the background too.
 //
-// Another kind of input (a photo for an ImageNet-like model) is one more source: addInputSource(source,
-// { first: true }) puts it before the drawing's, and it becomes the input while it is active.
-import { preprocess, rgbaToGrey, imageToGrey, resizeArea, SIZE } from './preprocess.js';
+// A photo model's input is one more source, in photo mode (photo-mode.js): addInputSource(source, { first: true }).
+import { preprocess, preprocessWithTransform, fieldRect, rgbaToGrey, imageToGrey, resizeArea, SIZE } from './preprocess.js';
 import { $, demo, state } from './state.js';
 import { showError } from './status.js';
 import { drawing, showBackground, readCanvas, flushFrame, clearAll } from './drawing.js';
@@ -19,9 +18,12 @@ const SAMPLES_URL = '/models/mnist-samples.bin';
 /**
  * @typedef {object} InputSource
  * @property {string} kind what it is ('drawing', 'sample', 'image', …); read() may say more precisely
+ * @property {'draw'|'photo'} [mode] the page's mode it serves (default 'draw')
  * @property {() => boolean} active cheap: does it hold an input now?
- * @property {(image: {C:number,H:number,W:number}) => null | {x: Float32Array, kind?: string, name: string}} read
- *   the model's input (C·H·W values) and what it is for people; null when there is nothing to explain
+ * @property {(image: {C:number,H:number,W:number}) => null | {x: Float32Array, kind?: string, name: string, pixels?: Float32Array,
+ *   placement?: {x:number,y:number,width:number,height:number}}} read
+ *   the model's input (C·H·W values), what it is for people, and where the model's field lies over the picture
+ *   (fractions of it; default: all of it); null when there is nothing to explain
  * @property {() => void} [clear] forgets its input (Clear was pressed)
  */
 /** @type {InputSource[]} */
@@ -33,8 +35,12 @@ export function addInputSource(source, { first = false } = {}) {
   else sources.push(source);
 }
 
+// A source serves one mode of the page (InputSource.mode: 'draw', the default, or 'photo'; state.mode says which
+// is on): a drawing left on the canvas is not a photo model's input, nor a photo an MNIST model's.
+const usable = (s) => (s.mode ?? 'draw') === (state.mode ?? 'draw') && s.active();
+
 /** Cheap: is there anything to explain? */
-export const hasInput = () => sources.some((s) => s.active());
+export const hasInput = () => sources.some(usable);
 
 /**
  * The input the page explains: { x: the model's input, kind, name }, or null when there is none (nothing
@@ -43,7 +49,7 @@ export const hasInput = () => sources.some((s) => s.active());
 export function currentInput() {
   const image = state.info?.image;
   if (!image) return null;
-  const source = sources.find((s) => s.active());
+  const source = sources.find(usable);
   const input = source?.read(image);
   return input ? { kind: source.kind, ...input } : null;
 }
@@ -62,27 +68,18 @@ export function modelInput(digit, { C, H, W }) {
   return out;
 }
 
-/** A colour image's own RGB in [0, 1], resized to H×W (planar: R, then G, then B). */
-function rgbInput(bitmap, H, W) {
-  const c = document.createElement('canvas');
-  c.width = W;
-  c.height = H;
-  const cx = c.getContext('2d', { willReadFrequently: true });
-  cx.drawImage(bitmap, 0, 0, W, H);
-  const d = cx.getImageData(0, 0, W, H).data;
-  const out = new Float32Array(3 * H * W);
-  for (let ch = 0; ch < 3; ch++) for (let i = 0; i < H * W; i++) out[ch * H * W + i] = d[4 * i + ch] / 255;
-  return out;
-}
-
 // Strokes on the canvas (over the background, if any): the canvas preprocessed like MNIST.
 addInputSource({
   kind: 'drawing',
   active: () => drawing.strokes.length > 0,
   read(image) {
     const { rgba, width, height } = readCanvas();
-    const digit = preprocess(rgbaToGrey(rgba), width, height);
-    return digit && { x: modelInput(digit, image), name: 'your drawing' };
+    const digit = preprocessWithTransform(rgbaToGrey(rgba), width, height);
+    if (!digit) return null;
+    // the 28×28 field over the canvas: where the heatmap goes when it is drawn over the drawing
+    const r = fieldRect(digit.transform);
+    const placement = { x: r.x / width, y: r.y / height, width: r.width / width, height: r.height / height };
+    return { x: modelInput(digit.input, image), name: 'your drawing', placement };
   },
 });
 
@@ -90,11 +87,9 @@ addInputSource({
 addInputSource({
   kind: 'background',
   active: () => drawing.background !== null && drawing.strokes.length === 0,
-  read({ C, H, W }) {
+  read(image) {
     const bg = drawing.background;
-    // a colour model and a colour image: the image's own RGB
-    const rgb = C === 3 && bg.bitmap && !(H === SIZE && W === SIZE);
-    return { x: rgb ? rgbInput(bg.bitmap, H, W) : modelInput(bg.x, { C, H, W }), kind: bg.kind, name: bg.name };
+    return { x: modelInput(bg.x, image), kind: bg.kind, name: bg.name };
   },
 });
 
@@ -167,8 +162,12 @@ async function loadImageFile(file) {
   flushFrame('image');
 }
 
-/** Listens to the test-digit choice, the image file input and files dropped; `modelFile(file)` loads an .onnx. */
-export function initInputs({ modelFile }) {
+/**
+ * Listens to the test-digit choice, the image file input and files dropped on the page: an .onnx file is a model
+ * (`modelFile(file)`), a .txt or .json file class names (`labelsFile(file)`), an image a photo in photo mode
+ * (`photoFile(file)`) and a digit to convert otherwise.
+ */
+export function initInputs({ modelFile, labelsFile, photoFile }) {
   $('sample').addEventListener('change', () => {
     if ($('sample').value === '') clearAll();
     else pickSample(Number($('sample').value));
@@ -193,14 +192,15 @@ export function initInputs({ modelFile }) {
     const file = [...(e.dataTransfer?.files ?? [])][0];
     if (file) loadImageFile(file);
   });
-  // a file dropped anywhere else must not navigate away from the page: an .onnx file is a model,
-  // anything else is taken as an image
+  // a file dropped anywhere else must not navigate away from the page: it is taken as what its name says
   document.addEventListener('dragover', (e) => e.preventDefault());
   document.addEventListener('drop', (e) => {
     e.preventDefault();
     const file = [...(e.dataTransfer?.files ?? [])][0];
     if (!file) return;
     if (/\.onnx$/i.test(file.name)) modelFile(file);
+    else if (/\.(txt|json)$/i.test(file.name)) labelsFile(file);
+    else if (state.mode === 'photo') photoFile(file);
     else loadImageFile(file);
   });
 }

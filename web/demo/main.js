@@ -1,4 +1,5 @@
-// lrp-wasm demo: draw (or pick, or drop) a digit → prediction → relevance heatmaps, live while drawing.
+// lrp-wasm demo: draw (or pick, or drop) a digit → prediction → relevance heatmaps, live while drawing; or, for a
+// photo classifier (any other image input), a photo → its top 5 → the heatmap over the photo.
 // No framework. The engine runs in the package's worker (client.js), so this thread only draws. The only
 // requests are to this origin (the /dist/ bundle, /models/ models and samples).
 //
@@ -7,7 +8,9 @@
 //   state.js    the chosen model, window.__lrpDemo      status.js  status line, busy indicator
 //   methods.js  methods, their options, the target      client.js  bundle, models, requests to the worker
 //   drawing.js  the canvas: strokes, undo, clear        inputs.js  what the model gets (drawing, digits, images)
-//   render/     heatmap, scores, flow, attention, faithfulness, model summary, result (one result, every panel)
+//   photo-mode.js  photos, normalisation presets       classes.js the classes' names (labels files, ImageNet)
+//   render/     heatmap, picture (the heatmap over the photo or drawing), scores, flow, attention, faithfulness,
+//               model summary, result (one result, every panel)
 import { SIZE } from './preprocess.js';
 import { $, body, demo, state, markReady, markFailed, observeLongTasks } from './state.js';
 import { setStatus, showError, statusIsError, reportUncaughtErrors } from './status.js';
@@ -21,12 +24,15 @@ import {
 import { initDrawing, flushFrame, scheduleFrame, fitCanvas, redraw } from './drawing.js';
 import { currentInput, hasInput, forgetInputs, loadSamples, initInputs } from './inputs.js';
 import { initHeatmapControls } from './render/heatmap.js';
-import { buildScores, showLatency } from './render/scores.js';
+import { buildScores, showLatency, showPhotoLatency } from './render/scores.js';
 import { initFlow, resetFlow, chosenUnit, drawUnits } from './render/flow.js';
 import { initAttention, fillAttentionControls } from './render/attention.js';
 import { initFaithfulness } from './render/faithfulness.js';
 import { describeModel } from './render/model.js';
 import { paintResult, showEmpty, forgetResult, repaintResult } from './render/result.js';
+import { initPicture } from './render/picture.js';
+import { chooseMode, enterPhotoMode, leavePhotoMode, initPhotoMode, usePhoto } from './photo-mode.js';
+import { chooseLabels, useLabelsFile, labelsError, nameOf } from './classes.js';
 
 const modelSelect = $('model');
 
@@ -39,7 +45,9 @@ function update(trigger) {
   if (!source) {
     cancelExplaining();
     showEmpty();
-    if (body.dataset.state === 'ready' && !statusIsError()) setStatus('Draw a digit, pick one from the test set or drop an image.');
+    if (body.dataset.state === 'ready' && !statusIsError()) {
+      setStatus(state.mode === 'photo' ? 'Choose, drop or take a photo.' : 'Draw a digit, pick one from the test set or drop an image.');
+    }
     return 0;
   }
   const method = methodSelect.value;
@@ -51,8 +59,8 @@ function update(trigger) {
   if (unitChoice) jobs.push({ key: 'unit', options: { ...options, restrict: unitChoice.restrict }, target });
   const isLrp = !options.method;
   return request({
-    trigger, model: state.model, name: state.name, input: source.x, source: source.name, jobs, wantLayers: isLrp,
-    wantAttention: !!state.info.attention, method, compare: compareSelect.value, options, unitChoice,
+    trigger, model: state.model, name: state.name, input: source.x, pixels: source.pixels, source: source.name, placement: source.placement, jobs, wantLayers: isLrp,
+    wantAttention: !!state.info.attention, method, compare: compareSelect.value, options, unitChoice, t0: performance.now(),
   });
 }
 
@@ -62,6 +70,7 @@ let strokeTiming = null; // { id, t0, model } of the request made at the last po
 function onFreshResult(req, m) {
   if (!hasInput()) return; // cleared meanwhile
   paintResult(req, m);
+  if (state.mode === 'photo') showPhotoLatency(labelOfModel(req.name), performance.now() - req.t0);
   if (strokeTiming && req.id >= strokeTiming.id && strokeTiming.model === req.model) {
     showLatency(req.name, MODELS[req.name]?.label ?? req.name, performance.now() - strokeTiming.t0);
     strokeTiming = null;
@@ -82,13 +91,17 @@ async function useModel(name) {
   state.name = name;
   demo.modelName = name;
   const info = (state.info = modelInfo(model));
-  // a file with ViT-like attention blocks starts on attn-lrp as the bundled ViT does
-  offerMethods({ transformer: info.transformer, start: MODELS[name]?.method ?? (info.attention ? 'attn-lrp' : null) });
+  const mode = chooseMode(info);
+  // a file with ViT-like attention blocks starts on attn-lrp as the bundled ViT does; a photo CNN on
+  // epsilon-gamma-box, Zennit's composite for image classifiers (its z-box bounds follow the preset)
+  const start = MODELS[name]?.method ?? (info.attention ? 'attn-lrp' : mode === 'photo' && !info.transformer ? 'epsilon-gamma-box' : null);
+  offerMethods({ transformer: info.transformer, start });
   fillAttentionControls();
   resetFlow();
   forgetResult();
+  await chooseLabels(name, model.outputSize, MODELS[name]?.labels).catch((err) => showError('Class names', err));
   buildScores(model.outputSize);
-  fillTargets(model.outputSize);
+  fillTargets(model.outputSize, nameOf);
   describeModel(labelOfModel(name), descriptionOfModel(name));
   body.dataset.state = 'ready';
   if (!info.image) {
@@ -100,6 +113,15 @@ async function useModel(name) {
   }
   body.dataset.inputKind = 'image';
   const { C, H, W } = info.image;
+  if (mode === 'photo') {
+    showEmpty();
+    const names = state.labels ? `, ${model.outputSize.toLocaleString('en')} named classes` : '';
+    setStatus(`Model loaded (${info.layers.length} layers, input ${info.inputShape.join('×')}${names}). Choose, drop or take a photo: ` +
+      `it is scaled on its shorter side and centre-cropped to ${W}×${H}.`);
+    await enterPhotoMode();
+    return;
+  }
+  leavePhotoMode();
   setStatus(`Model loaded (${info.layers.length} layers, input ${info.inputShape.join('×')}${H !== SIZE || W !== SIZE ? `: drawings are resized to ${H}×${W}${C > 1 ? ` and repeated over ${C} channels` : ''}` : ''}). Draw a digit from 0 to 9.`);
   if (currentInput()) flushFrame('model');
   else showEmpty();
@@ -131,6 +153,20 @@ async function loadModelFile(file) {
   }
 }
 
+/** A labels file (chosen or dropped): the chosen model's classes are named by it. */
+async function loadLabelsFile(file) {
+  if (!state.model) return;
+  try {
+    await useLabelsFile(file, state.model.outputSize);
+  } catch (err) {
+    labelsError(err);
+    return;
+  }
+  buildScores(state.model.outputSize);
+  fillTargets(state.model.outputSize, nameOf);
+  repaintResult();
+}
+
 /** After work that may have grown the engine's memory: the summary shows its new size. */
 function engineMayHaveGrown(model) {
   refreshEngineStatus(model)
@@ -150,7 +186,14 @@ initDrawing({
   },
   cleared: forgetInputs,
 });
-initInputs({ modelFile: loadModelFile });
+initInputs({ modelFile: loadModelFile, labelsFile: loadLabelsFile, photoFile: (file) => usePhoto(file) });
+initPhotoMode({ flush: flushFrame });
+initPicture();
+$('labels-file').addEventListener('change', (e) => {
+  const file = e.target.files[0];
+  e.target.value = '';
+  if (file) loadLabelsFile(file);
+});
 initFlow({ changed: flushFrame });
 initAttention();
 initFaithfulness({ engineMayHaveGrown });

@@ -59,10 +59,18 @@ export function fillMethodSelect(select, { withOff = false, withRules = true, tr
   select.value = [...select.options].some((o) => o.value === old) ? old : '';
 }
 
+// z-box bounds that follow something else than the low/high inputs: in photo mode, the normalisation preset
+// (photo-mode.js: the normalised black and white of each channel). null: the inputs say.
+let presetBounds = () => null;
+/** `bounds()` → { low: number[], high: number[] } per channel, or null when the low/high inputs apply. */
+export function useBoxBounds(bounds) {
+  presetBounds = bounds;
+}
+
 /** Options of model.explain for a method value; `params` reads the parameter inputs (or defaults). */
 export function optionsFor(value, params = true) {
   const p = (id, dflt) => (params ? num(id, dflt) : dflt);
-  const box = { low: p('low', 0), high: p('high', 1) };
+  const box = presetBounds() ?? { low: p('low', 0), high: p('high', 1) };
   if (COMPOSITES[value] || TRANSFORMER_COMPOSITES[value]) {
     const o = { composite: value };
     if (value === 'deep-taylor' || value === 'epsilon-gamma-box') Object.assign(o, box);
@@ -116,6 +124,7 @@ export function paramsShown(value) {
   }
   if (value === 'integrated-gradients') shown.add('steps');
   if (value === 'smoothgrad') shown.add('smooth');
+  if (shown.has('box') && presetBounds()) shown.delete('box'); // the preset sets them (shown beside it)
   return shown;
 }
 
@@ -162,13 +171,19 @@ export function describeTarget() {
   document.querySelector('[data-target="b"]').hidden = kind !== 'contrast';
 }
 
-/** The classes A and B can be, for a model of `n` outputs (the old choices kept where they still exist). */
-export function fillTargets(n) {
+/**
+ * The classes A and B can be, for a model of `n` outputs (the old choices kept where they still exist), listed by
+ * name ("207 · golden retriever") when the model's classes have names (`nameOf(k)`: its name, or null).
+ */
+export function fillTargets(n, nameOf = () => null) {
   for (const id of ['target-a', 'target-b']) {
     const sel = $(id);
     const old = sel.value;
     sel.textContent = '';
-    for (let k = 0; k < n; k++) sel.append(new Option(String(k), String(k)));
+    for (let k = 0; k < n; k++) {
+      const name = nameOf(k);
+      sel.append(new Option(name ? `${k} · ${name}` : String(k), String(k)));
+    }
     sel.value = old !== '' && Number(old) < n ? old : String(id === 'target-a' ? Math.min(3, n - 1) : Math.min(8, n - 1));
   }
 }

@@ -18,6 +18,8 @@ export const state = {
   info: null, // { inputShape, outputSize, layers, image: { C, H, W } | null, attention, transformer }
   engine: null, // the status of the package's worker's engine: { threads, memoryBytes, limit, used, available }
   customFileName: '', // the user's ONNX file, when one was loaded
+  mode: 'draw', // 'draw' (an MNIST-shaped model: draw a digit) or 'photo' (any other image input: photo-mode.js)
+  labels: null, // the model's class names (classes.js), or null: classes are shown by index (MNIST's digits)
 };
 
 // ---------------------------------------------------------------- test / debugging hook

@@ -9,6 +9,9 @@ import { maps, plane, stats, paintMap, clearMap, paintInput, clearHeatmaps, show
 import { showPrediction, clearPrediction } from './scores.js';
 import { renderFlow, clearFlow } from './flow.js';
 import { showAttention, clearAttention } from './attention.js';
+import { paintPicture, clearPicture } from './picture.js';
+import { classLabel } from '../classes.js';
+import { channelMeans } from '../photo.js';
 
 const statsEl = $('relevance-stats');
 const noteEl = $('relevance-note');
@@ -22,6 +25,7 @@ export function showEmpty() {
   noteEl.hidden = true;
   clearFlow();
   clearAttention();
+  clearPicture();
   body.dataset.drawing = 'empty';
   demo.lastResult = null;
 }
@@ -56,14 +60,15 @@ export function paintResult(req, m) {
   lastPaint = { req, m };
   const { logits, results } = m;
   const main = results.main;
-  const { predicted, probs } = showPrediction(logits);
-  paintInput(req.input);
+  const { predicted, probs, top5 } = showPrediction(logits);
+  paintInput(req.pixels ?? req.input); // a photo as it looks, not normalised
   body.dataset.drawing = 'digit';
 
   if (main.error) {
     showError(`Explaining with "${req.method}" failed`, new Error(main.error));
     clearMap(maps.main);
     clearAttention();
+    clearPicture();
     statsEl.textContent = '';
     noteEl.hidden = true;
     return;
@@ -79,7 +84,7 @@ export function paintResult(req, m) {
     : '';
   const tg = req.jobs[0].target;
   const target = main.target;
-  const targetText = tg.kind === 'contrast' ? `for ${tg.a}, not ${tg.b}` : `for ${target}`;
+  const targetText = tg.kind === 'contrast' ? `for ${classLabel(tg.a)}, not ${classLabel(tg.b)}` : `for ${classLabel(target)}`;
   $('heatmap-target').textContent = targetText;
   maps.main.canvas.setAttribute('aria-label', `Relevance heatmap ${targetText} by ${labelOf(methodSelect)}: red pixels speak for it, blue against`);
   showLegend(st.maxAbs);
@@ -112,13 +117,15 @@ export function paintResult(req, m) {
   }
   maps.unit.canvas.closest('figure').classList.toggle('empty', !s3);
 
+  const overlay = paintPicture(req, m);
   const layers = main.layers ?? null;
   renderFlow(layers, st.sum, isLrp);
   showAttention(attentionBlocks(m.attention)?.blocks ?? null, R);
 
   if (statusIsError() || req.trigger !== 'draw') {
     if (!(results.compare?.error || results.unit?.error)) {
-      setStatus(`Predicted ${predicted} for ${req.source}; relevance ${targetText} by ${labelOf(methodSelect)}.`);
+      const p = state.mode === 'photo' ? ` (${(probs[predicted] * 100).toFixed(1)} %)` : '';
+      setStatus(`Predicted ${classLabel(predicted)}${p} for ${req.source}; relevance ${targetText} by ${labelOf(methodSelect)}.`);
     }
   }
   demo.explained += 1;
@@ -128,8 +135,15 @@ export function paintResult(req, m) {
     id: req.id,
     method: req.method,
     model: req.name,
+    mode: state.mode,
+    source: req.source,
     prediction: predicted,
+    predictionName: classLabel(predicted),
     probability: probs[predicted],
+    top5,
+    options: { low: req.options.low ?? null, high: req.options.high ?? null },
+    inputStats: state.mode === 'photo' ? { mean: channelMeans(req.input, state.info.image.C) } : null,
+    overlay,
     logits: Array.from(logits),
     target,
     targetSpec: tg,

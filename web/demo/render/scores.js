@@ -1,26 +1,36 @@
-// The prediction card: the predicted class and its softmax probability, a bar per output (its logit), and the
-// stroke → heatmap latency (measured in main.js).
-import { $, demo } from '../state.js';
+// The prediction card: the predicted class and its softmax probability, the five most likely classes with their
+// names (a model whose classes have names), a bar per output (its logit; not for more than MAX_BARS outputs), and
+// the stroke → heatmap latency (measured in main.js).
+import { $, body, demo } from '../state.js';
 import { argmax, softmax, median } from '../format.js';
+import { topK } from '../labels.js';
+import { nameOf, classLabel } from '../classes.js';
+
+const MAX_BARS = 20; // 1,000 bars say less than the top 5
 
 const scoresEl = $('scores');
 const predictionEl = $('prediction');
 const probabilityEl = $('probability');
 let scoreRows = [];
 
-/** One row per output of the model (`n` outputs), empty. */
+/** One row per output of the model (`n` outputs), empty; none for more than MAX_BARS outputs. */
 export function buildScores(n) {
   scoresEl.textContent = '';
   scoreRows = [];
-  for (let k = 0; k < n; k++) {
+  $('top5').textContent = '';
+  if (n > MAX_BARS) body.dataset.manyOutputs = '';
+  else delete body.dataset.manyOutputs;
+  for (let k = 0; k < (n > MAX_BARS ? 0 : n); k++) {
     const row = document.createElement('div');
     row.className = 'score';
     row.setAttribute('role', 'listitem');
     row.dataset.class = String(k);
     row.innerHTML =
-      `<span class="score-label">${k}</span>` +
+      '<span class="score-label"></span>' +
       '<span class="score-track"><span class="score-zero"></span><span class="score-bar"></span></span>' +
       '<span class="score-value"></span>';
+    row.querySelector('.score-label').textContent = classLabel(k);
+    row.querySelector('.score-label').title = classLabel(k);
     scoresEl.appendChild(row);
     scoreRows.push({ row, bar: row.querySelector('.score-bar'), zero: row.querySelector('.score-zero'), value: row.querySelector('.score-value') });
   }
@@ -41,7 +51,7 @@ function renderScores(logits, predicted) {
     zero.style.left = `${(-lo / span) * 100}%`;
     value.textContent = v.toFixed(2);
     row.classList.toggle('predicted', k === predicted);
-    row.setAttribute('aria-label', `class ${k}: logit ${v.toFixed(2)}${k === predicted ? ' (predicted)' : ''}`);
+    row.setAttribute('aria-label', `class ${classLabel(k)}: logit ${v.toFixed(2)}${k === predicted ? ' (predicted)' : ''}`);
   });
 }
 
@@ -54,19 +64,42 @@ function resetScores() {
   }
 }
 
-/** Shows the prediction for `logits`; returns { predicted, probs } (probs: their softmax). */
+/**
+ * Shows the prediction for `logits`; returns { predicted, probs (their softmax), top5: [{ class, name, logit,
+ * probability }] } (name: null when the classes have none).
+ */
 export function showPrediction(logits) {
   const predicted = argmax(logits);
   const probs = softmax(logits);
-  predictionEl.textContent = String(predicted);
+  predictionEl.textContent = classLabel(predicted);
   probabilityEl.textContent = `${(probs[predicted] * 100).toFixed(1)} % (softmax)`;
   renderScores(logits, predicted);
-  return { predicted, probs };
+  const top5 = topK(logits, 5).map((t) => ({ ...t, name: nameOf(t.class) }));
+  renderTop5(top5);
+  return { predicted, probs, top5 };
+}
+
+/** The five most likely classes, by name, with their probabilities (shown when the classes have names). */
+function renderTop5(top5) {
+  const list = $('top5');
+  list.textContent = '';
+  if (!top5[0]?.name && !body.dataset.manyOutputs && body.dataset.mode !== 'photo') return; // the bars say it
+  for (const t of top5) {
+    const li = document.createElement('li');
+    const name = Object.assign(document.createElement('span'), { className: 'name', textContent: `${t.name ?? `class ${t.class}`}`, title: `class ${t.class}` });
+    const p = Object.assign(document.createElement('span'), { className: 'p', textContent: `${(t.probability * 100).toFixed(1)} %` });
+    const bar = Object.assign(document.createElement('span'), { className: 'bar' });
+    bar.style.width = `${Math.max(1, t.probability * 100)}%`;
+    li.append(name, p, bar);
+    li.setAttribute('aria-label', `${t.name ?? `class ${t.class}`}: ${(t.probability * 100).toFixed(1)} percent`);
+    list.append(li);
+  }
 }
 
 export function clearPrediction() {
   predictionEl.textContent = '';
   probabilityEl.textContent = '';
+  $('top5').textContent = '';
   resetScores();
 }
 
@@ -75,4 +108,15 @@ export function showLatency(name, label, ms) {
   (demo.latencies[name] ??= []).push(ms);
   demo.latency[name] = median(demo.latencies[name]);
   $('latency').textContent = `Last stroke → heatmap: ${ms.toFixed(0)} ms (median ${demo.latency[name].toFixed(0)} ms on the ${label}).`;
+}
+
+/**
+ * Records the time from a photo mode request (a photo, the preset, a method or target chosen) to its painted
+ * heatmap in demo.latencies.photo and demo.latency.photo (their median), and shows it.
+ */
+export function showPhotoLatency(label, ms) {
+  (demo.latencies.photo ??= []).push(ms);
+  demo.latency.photo = median(demo.latencies.photo);
+  const s = (v) => (v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(0)} ms`);
+  $('latency').textContent = `Request → heatmap: ${s(ms)} (median ${s(demo.latency.photo)} on ${label}), computed in the worker.`;
 }

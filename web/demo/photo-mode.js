@@ -1,0 +1,228 @@
+// Photo mode: for a model whose input is an image other than MNIST's 1×28×28 (photo.js isPhotoModel) the page
+// explains photos instead of drawings. A photo — a sample, a file chosen or dropped, or one from the camera — is
+// scaled on its shorter side and centre-cropped to the model's H×W (torchvision's Resize + CenterCrop), then
+// normalised by a preset (ImageNet mean/std, the default for 3 channels; [0, 1]; [−1, 1]; custom per-channel
+// values). The z-box bounds of epsilon-gamma-box, deep-taylor and the z-box rule follow the preset: the
+// normalised black and white of each channel (photo.js boxBounds), as Zennit's examples pass them.
+//
+// The crop and resize run in createImageBitmap (off the main thread in browsers); the normalisation of the
+// H×W pixels is a loop of a few milliseconds even at 224×224. The engine runs in the worker as for drawings.
+import { $, body, demo, state } from './state.js';
+import { setStatus, showError } from './status.js';
+import { addInputSource } from './inputs.js';
+import { useBoxBounds, describeMethod } from './methods.js';
+import { defaultPreset, normalisation, parseValues, boxBounds, photoInput, isPhotoModel } from './photo.js';
+import { loadPhoto, photoPixels, drawPhoto } from './photo-input.js';
+import { setPictureSource, repaintPicture } from './render/picture.js';
+
+/** Photos offered for every photo model: the shapes model's samples (scripts/train_shapes.py made them). */
+const SAMPLE_INDEX = '/models/shapes-photos/index.json';
+
+const photo = {
+  loaded: null, // { bitmap, width, height, name }: the photo (photo-input.js loadPhoto)
+  rgba: null, // its H×W centre crop for the current model, RGBA bytes
+  crop: null, // the crop's region of the photo, in photo pixels
+  x: null, // the model's input: rgba normalised (C·H·W floats)
+  pixels: null, // rgba in [0, 1] (C·H·W floats): what the input thumbnail shows
+  norm: null, // { mean, std } per channel: the preset's
+  version: 0, // the newest photo or model asked for (a slower crop of an older one is dropped)
+};
+let changed = () => {}; // re-explains (main.js's flushFrame)
+
+addInputSource({
+  kind: 'photo',
+  mode: 'photo',
+  active: () => photo.x !== null,
+  // `pixels`: the crop as it looks (in [0, 1], not normalised), for the input thumbnail
+  read: () => ({ x: photo.x, name: photo.loaded.name, pixels: photo.pixels }),
+}, { first: true });
+
+// z-box bounds follow the preset in photo mode
+useBoxBounds(() => (state.mode === 'photo' && photo.norm ? boxBounds(photo.norm) : null));
+
+// the picture a download draws the heatmap over: the photo's crop at its own resolution
+setPictureSource(() => (state.mode === 'photo' && photo.crop
+  ? { source: photo.loaded.bitmap, rect: photo.crop, width: photo.crop.width, height: photo.crop.height }
+  : null));
+
+/** Is the page in photo mode for the model `info`? Sets state.mode and body[data-mode]. */
+export function chooseMode(info) {
+  state.mode = isPhotoModel(info.image) ? 'photo' : 'draw';
+  body.dataset.mode = state.mode;
+  demo.mode = state.mode;
+  return state.mode;
+}
+
+// ---------------------------------------------------------------- normalisation presets
+const fmt2 = (values) => `[${values.map((v) => (Math.abs(v) < 1e-9 ? 0 : v).toFixed(3).replace(/\.?0+$/, '')).join(', ')}]`;
+
+/** Reads the preset controls into photo.norm; an invalid custom value is shown and the previous preset kept. */
+function readPreset() {
+  const { C } = state.info.image;
+  const preset = $('preset').value;
+  $('preset-custom').hidden = preset !== 'custom';
+  const help = $('preset-help');
+  try {
+    const custom = preset === 'custom' ? { mean: parseValues($('preset-mean').value, 'mean'), std: parseValues($('preset-std').value, 'std') } : null;
+    photo.norm = normalisation(preset, C, custom);
+  } catch (err) {
+    help.textContent = `${err.message} — the previous normalisation is kept.`;
+    help.classList.add('error');
+    return false;
+  }
+  const { low, high } = boxBounds(photo.norm);
+  help.classList.remove('error');
+  help.textContent = `x = (pixel − ${fmt2(photo.norm.mean)}) / ${fmt2(photo.norm.std)}, pixel in [0, 1]. ` +
+    `The z-box bounds (epsilon-gamma-box, deep-taylor) follow it: low = ${fmt2(low)}, high = ${fmt2(high)}, ` +
+    'the normalised black and white.';
+  demo.preset = { name: preset, ...photo.norm, low, high };
+  return true;
+}
+
+/** The preset a model starts with: the one the person chose, if it fits its channels; else ImageNet's (3) or [0, 1]. */
+function presetFor(C) {
+  const chosen = $('preset').value;
+  if ($('preset').dataset.touched && (chosen !== 'imagenet' || C === 3)) return chosen;
+  return defaultPreset(C);
+}
+
+function normaliseInput() {
+  const { C, H, W } = state.info.image;
+  photo.x = photo.rgba ? photoInput(photo.rgba, H, W, C, photo.norm) : null;
+  photo.pixels = photo.rgba ? photoInput(photo.rgba, H, W, C, { mean: photo.norm.mean.map(() => 0), std: photo.norm.std.map(() => 1) }) : null;
+}
+
+// ---------------------------------------------------------------- the photo
+/** Crops and resizes the photo for the current model, shows it, and re-explains (`trigger`). */
+async function preparePhoto(trigger) {
+  if (!photo.loaded || state.mode !== 'photo') return;
+  const v = ++photo.version;
+  const { H, W } = state.info.image;
+  const { rgba, crop } = await photoPixels(photo.loaded, H, W);
+  if (v !== photo.version || state.mode !== 'photo') return; // a newer photo or model meanwhile
+  Object.assign(photo, { rgba, crop });
+  normaliseInput();
+  showPhoto();
+  changed(trigger);
+}
+
+/** Draws the photo's crop at the size it is shown, and says what the model sees of it. */
+function showPhoto() {
+  if (!photo.crop) return;
+  drawPhoto($('photo'), photo.loaded, photo.crop);
+  $('photo-hint').hidden = true;
+  const { width, height, name } = photo.loaded;
+  const { H, W } = state.info.image;
+  $('photo-caption').textContent = `${name}: ${width}×${height}, its centre ${photo.crop.width}×${photo.crop.height} ` +
+    `scaled to the model's ${W}×${H}.`;
+  demo.photo = { name, width, height, crop: { ...photo.crop }, shown: { width: $('photo').width, height: $('photo').height } };
+}
+
+/** A new photo (a File, or the URL of a sample): decoded, then explained. */
+export async function usePhoto(source, name) {
+  const v = ++photo.version;
+  setStatus(`Reading the photo ${name ?? source.name}…`);
+  let loaded;
+  try {
+    loaded = await loadPhoto(source, name);
+  } catch (err) {
+    showError('Could not use the photo', err);
+    return;
+  }
+  if (v !== photo.version) return loaded.bitmap.close(); // another photo was chosen meanwhile
+  photo.loaded?.bitmap.close();
+  photo.loaded = loaded;
+  if (typeof source !== 'string') $('photo-sample').value = '';
+  await preparePhoto('photo');
+}
+
+// ---------------------------------------------------------------- sample photos
+let samples = null; // [{ file, label, width, height }]
+
+async function loadSamples() {
+  if (samples) return samples;
+  const response = await fetch(SAMPLE_INDEX);
+  if (!response.ok) throw new Error(`could not fetch ${SAMPLE_INDEX} (HTTP ${response.status})`);
+  samples = await response.json();
+  const select = $('photo-sample');
+  samples.forEach((s, k) => select.append(new Option(`${s.label} (${s.width}×${s.height}, generated)`, String(k))));
+  return samples;
+}
+
+function useSample(k) {
+  const s = samples?.[k];
+  if (!s) return Promise.resolve();
+  $('photo-sample').value = String(k);
+  return usePhoto(`${SAMPLE_INDEX.replace(/index\.json$/, '')}${s.file}`, s.file);
+}
+
+// ---------------------------------------------------------------- a model is chosen
+/**
+ * The model changed (state.info): in photo mode its preset is chosen and the photo cropped for its H×W — the
+ * first sample photo when there is none yet. Resolves when its input is ready (or there is none).
+ */
+export async function enterPhotoMode() {
+  const { C, H, W } = state.info.image;
+  $('preset').value = presetFor(C);
+  readPreset() || (($('preset').value = defaultPreset(C)), readPreset());
+  describeMethod(); // the low/high inputs give way to the preset's bounds
+  photo.x = null;
+  photo.rgba = null;
+  $('photo-hint').hidden = !!photo.loaded;
+  $('photo').style.aspectRatio = `${W} / ${H}`;
+  await loadSamples().catch((err) => showError('Sample photos', err));
+  if (photo.loaded) await preparePhoto('model');
+  else if (samples?.length) await useSample(0);
+}
+
+/** Leaving photo mode: the photo stays for the next photo model, its input does not. */
+export function leavePhotoMode() {
+  photo.version += 1;
+  photo.x = null;
+  describeMethod();
+}
+
+// ---------------------------------------------------------------- controls
+/** The photo, sample, camera and preset controls and the photo drop zone; `flush(trigger)` re-explains. */
+export function initPhotoMode({ flush }) {
+  changed = flush;
+  $('photo-sample').addEventListener('change', () => {
+    if ($('photo-sample').value !== '') useSample(Number($('photo-sample').value));
+  });
+  for (const id of ['photo-file', 'photo-camera']) {
+    $(id).addEventListener('change', (e) => {
+      const file = e.target.files[0];
+      e.target.value = '';
+      if (file) usePhoto(file);
+    });
+  }
+  const onPreset = () => {
+    $('preset').dataset.touched = '1';
+    if (!readPreset() || state.mode !== 'photo') return;
+    normaliseInput();
+    describeMethod();
+    if (photo.x) changed('preset');
+  };
+  $('preset').addEventListener('change', onPreset);
+  $('preset-mean').addEventListener('change', onPreset);
+  $('preset-std').addEventListener('change', onPreset);
+  const zone = $('photo-zone');
+  zone.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    zone.classList.add('dragging');
+  });
+  zone.addEventListener('dragleave', () => zone.classList.remove('dragging'));
+  zone.addEventListener('drop', (e) => {
+    zone.classList.remove('dragging');
+    const file = [...(e.dataTransfer?.files ?? [])][0];
+    if (!file || /\.(onnx|txt|json)$/i.test(file.name)) return; // the page's drop handler takes those
+    e.preventDefault();
+    e.stopPropagation();
+    usePhoto(file);
+  });
+  window.addEventListener('resize', () => {
+    if (state.mode !== 'photo' || !photo.crop) return;
+    showPhoto();
+    repaintPicture();
+  });
+}
