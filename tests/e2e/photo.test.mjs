@@ -255,6 +255,27 @@ test('back to MNIST: draw mode, and the heatmap over the drawing lies on the str
   await shot(page, 'photo-drawing');
 });
 
+test('photo mode on a phone-sized screen: no horizontal scrolling, the photo fits', async () => {
+  const phone = await env.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+  try {
+    await phone.goto(env.server.url);
+    await waitReady(phone);
+    await phone.selectOption('#model', 'shapes');
+    await phone.waitForFunction(() => window.__lrpDemo.lastResult?.mode === 'photo', null, { timeout: TIMEOUT });
+    const m = await phone.evaluate(() => ({
+      scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth,
+      photo: document.getElementById('photo').getBoundingClientRect().width,
+      overlay: document.getElementById('photo-heatmap').width,
+    }));
+    assert.ok(m.scroll <= m.client, `no horizontal scrolling (${m.scroll} > ${m.client})`);
+    assert.ok(m.photo > 250 && m.photo <= m.client, `the photo fits the screen (${m.photo} px)`);
+    assert.equal(m.overlay, Math.round(m.photo * 2), 'the overlay at the phone\'s pixel density');
+    await shot(phone, 'photo-phone', { fullPage: false });
+  } finally {
+    await phone.context().close();
+  }
+});
+
 test('photo mode: no console errors, page errors, failed or foreign requests', () => {
   assert.deepEqual(env.problems, noProblems, JSON.stringify(env.problems, null, 2));
 });
