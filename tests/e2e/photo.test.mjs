@@ -183,6 +183,16 @@ test('downloads: the heatmap at the model resolution and over the photo at the p
   assert.deepEqual([picture.width, picture.height], [240, 240], 'the crop in the photo\'s own pixels');
 });
 
+test('a file that is not a photo is named on the page; the last photo stays explained', async () => {
+  const before = await lastResult();
+  await page.setInputFiles('#photo-file', { name: 'broken.png', mimeType: 'image/png', buffer: Buffer.from('not a png at all') });
+  await page.waitForFunction(() => document.getElementById('status').dataset.kind === 'error');
+  assert.match(await page.textContent('#status'), /Could not use the photo: 'broken\.png' is not an image this browser can decode/);
+  const after = await lastResult();
+  assert.equal(after.id, before.id, 'nothing new was explained');
+  assert.equal(after.source, before.source);
+});
+
 test('a new method or target cancels the stale request; a busy state shows; the main thread stays free', async () => {
   // integrated gradients with 256 steps: a few hundred ms or more on the shapes CNN — then the target changes
   const source = (await lastResult()).source;

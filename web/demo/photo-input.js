@@ -63,6 +63,3 @@ export function drawPhoto(canvas, photo, crop) {
   ctx.imageSmoothingQuality = 'high';
   ctx.drawImage(photo.bitmap, crop.x, crop.y, crop.width, crop.height, 0, 0, width, height);
 }
-
-/** The size a download "at the photo's resolution" has: the crop in photo pixels (at most MAX_SIDE). */
-export const photoCropSize = (crop) => ({ width: crop.width, height: crop.height });
