@@ -4,10 +4,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const FILE = new URL('../web/demo/imagenet-labels.json', import.meta.url);
 const labels = JSON.parse(readFileSync(FILE, 'utf8'));
 
@@ -26,9 +23,5 @@ test('imagenet-labels.json has torchvision names at known class indices', () => 
   for (const [index, name] of Object.entries(known)) assert.equal(labels[index], name, `class ${index}`);
 });
 
-test('imagenet-labels.json matches the torchvision installed here (skipped without it)', (t) => {
-  const probe = spawnSync('/usr/bin/python3', ['-c', 'import torchvision'], { encoding: 'utf8' });
-  if (probe.error || probe.status !== 0) return t.skip('no /usr/bin/python3 with torchvision');
-  const r = spawnSync('/usr/bin/python3', ['scripts/imagenet_labels.py', '--check'], { cwd: ROOT, encoding: 'utf8' });
-  assert.equal(r.status, 0, `scripts/imagenet_labels.py --check: ${r.stdout}${r.stderr}`);
-});
+// The whole list against the torchvision installed with `npm run train` / `npm run zoo` (not in the test set-up):
+//   /usr/bin/python3 scripts/imagenet_labels.py --check
