@@ -245,7 +245,9 @@ export interface Model {
   readonly operations: number;
   /**
    * The model's learned parameters as exported: the number of values of its floating-point initializers
-   * (weights, biases, batch-norm statistics). Readable after dispose().
+   * (weights, biases, batch-norm statistics). An export that folds batch-norm into the convolutions counts the
+   * folded graph: torchvision's ResNet-18 has 11,684,712 in its ONNX file (PyTorch counts 11,689,512). Readable after
+   * dispose().
    */
   readonly parameters: number;
   /**
@@ -394,7 +396,9 @@ export interface WorkerModel {
   readonly operations: number;
   /**
    * The model's learned parameters as exported: the number of values of its floating-point initializers
-   * (weights, biases, batch-norm statistics). Readable after dispose().
+   * (weights, biases, batch-norm statistics). An export that folds batch-norm into the convolutions counts the
+   * folded graph: torchvision's ResNet-18 has 11,684,712 in its ONNX file (PyTorch counts 11,689,512). Readable after
+   * dispose().
    */
   readonly parameters: number;
   /** loadModel's maxOperations, checked in the worker. */
