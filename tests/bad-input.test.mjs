@@ -354,7 +354,7 @@ test('arguments: a Proxy, a fake typed array, a detached buffer, a shifting leng
     [() => loadModel(new Proxy(modelBytes, {})), /^loadModel: expected ONNX bytes .*; got an object that only poses as Uint8Array \(a Proxy around one\?\)/],
     [() => loadModel(detachedBytes()), /^loadModel: the ONNX bytes' ArrayBuffer is detached/],
     [() => model.explain(x, { outputRelevance: new Proxy(new Float32Array(4), {}) }), /^explain: outputRelevance: expected a Float32Array; got an object that only poses/],
-    [() => model.explain(x, { composite: 'deep-taylor', low: new Proxy(new Float32Array(16), {}), high: 1 }), /^explain: low: expected a number or a Float32Array; got an object that only poses/],
+    [() => model.explain(x, { composite: 'deep-taylor', low: new Proxy(new Float32Array(16), {}), high: 1 }), /^explain: low: expected a number, an array of numbers, a Float32Array or a Float64Array; got an object that only poses/],
     [() => loadModel(modelBytes, 'threads: 2'), /^loadModel: expected an options object \(got 'threads: 2'\)$/],
     [() => configure('fast'), /^configure: expected an options object \(got 'fast'\)$/],
     [() => setEngineMemoryLimit('1 GB'), /^setEngineMemoryLimit: expected a number of bytes or null \(got '1 GB'\)$/],

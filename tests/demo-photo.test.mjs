@@ -83,6 +83,10 @@ test('labels: lines, JSON arrays, index objects and Keras pairs; top-k with soft
   assert.throws(() => parseLabels('[1, 2]'), /label 0 is not a name/);
   assert.throws(() => parseLabels('[oops'), /not valid JSON/);
   assert.throws(() => parseLabels('\n \n'), /no names/);
+  assert.deepEqual(parseLabels('cat\n\ndog'), ['cat', null, 'dog'], 'a blank line: a class without a name');
+  assert.equal(className(parseLabels('cat\n\ndog'), 1), 'class 1');
+  assert.throws(() => parseLabels('PK\u0003\u0004\u0000\u0000binary'), /not text/);
+  assert.throws(() => parseLabels('caf\uFFFD\nlatte'), /not text/);
   assert.equal(className(['a'], 0), 'a');
   assert.equal(className(['a'], 3), 'class 3');
   assert.equal(className(null, 2), 'class 2');

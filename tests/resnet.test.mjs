@@ -68,3 +68,23 @@ test('resnet-small: z-box low/high one per channel equal the per-value bounds th
   assert.throws(() => model.explain(x, { composite: 'epsilon-gamma-box', low: 0, high: [1, 2, NaN] }), /high contains NaN/);
   model.dispose();
 });
+
+// Reference: the API's contract for bounds (index.d.ts Bounds): numbers only, in a number, an array or a float
+// typed array; and a token model's bounds are for the layer after its embedding, whose size only the engine knows.
+test('z-box bounds: wrong types are named; a token model takes the size of the layer they apply to', async () => {
+  const model = await loadModel(`${dir}model.onnx`);
+  const x = input(0);
+  const types = /must be a number, an array of numbers, a Float32Array or a Float64Array/;
+  assert.throws(() => model.explain(x, { composite: 'deep-taylor', low: ['-2', -2, -2], high: 2 }), (e) => e instanceof TypeError && types.test(e.message) && /value 0 is '-2'/.test(e.message));
+  assert.throws(() => model.explain(x, { composite: 'deep-taylor', low: new Int8Array(3), high: 2 }), (e) => e instanceof TypeError && types.test(e.message) && /Int8Array/.test(e.message));
+  assert.throws(() => model.explain(x, { composite: 'deep-taylor', low: [[-2], [-2], [-2]], high: 2 }), (e) => e instanceof TypeError && /value 0 is/.test(e.message));
+  model.dispose();
+
+  const text = await loadModel(fileURLToPath(new URL('./fixtures/golden/tiny-text/model.onnx', import.meta.url)));
+  const tokens = new Int32Array(text.inputShape[0]).fill(1);
+  const size = 12 * 32; // the first dense layer's input: 12 tokens × width 32 (after the embedding)
+  const r = text.explain(tokens, { rules: { first: { rule: 'z-box', low: new Float32Array(size).fill(-3), high: 3 } } });
+  assert.ok(r.relevance.every(Number.isFinite));
+  assert.throws(() => text.explain(tokens, { rules: { first: { rule: 'z-box', low: new Float32Array(12), high: 3 } } }), /'low' has 12 values, expected 1 or 384/);
+  text.dispose();
+});

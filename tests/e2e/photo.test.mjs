@@ -176,11 +176,45 @@ test('a labels file names the classes: prediction, top 5, target menu', async ()
 
 test('downloads: the heatmap at the model resolution and over the photo at the photo resolution', async () => {
   const model = await download('#download');
-  assert.match(model.name, /^lrp-shapes-epsilon-gamma-box-class3\.png$/);
+  assert.match(model.name, /^lrp-shapes-epsilon-gamma-box-class3-STAR\.png$/);
   assert.deepEqual([model.width, model.height], [256, 256], '64×64 cells, 4 px each');
   const picture = await download('#download-photo');
-  assert.match(picture.name, /^lrp-shapes-epsilon-gamma-box-class3-photo\.png$/);
+  assert.match(picture.name, /^lrp-shapes-epsilon-gamma-box-class3-STAR-photo\.png$/);
   assert.deepEqual([picture.width, picture.height], [240, 240], 'the crop in the photo\'s own pixels');
+});
+
+test('a 24-megapixel photo: decoded, cropped and composed off the main thread (no task over 100 ms)', async () => {
+  // a 6000×4000 JPEG made in a worker of the page (so that making it is not the page's own long task)
+  const base64 = await page.evaluate(async () => {
+    const code = `onmessage = async () => {
+      const c = new OffscreenCanvas(6000, 4000), g = c.getContext('2d');
+      const grad = g.createLinearGradient(0, 0, 6000, 4000);
+      grad.addColorStop(0, '#2a6'); grad.addColorStop(1, '#a4c');
+      g.fillStyle = grad; g.fillRect(0, 0, 6000, 4000);
+      g.fillStyle = '#e23'; g.beginPath(); g.arc(3000, 2000, 900, 0, 2 * Math.PI); g.fill();
+      const bytes = new Uint8Array(await (await c.convertToBlob({ type: 'image/jpeg', quality: 0.9 })).arrayBuffer());
+      let s = ''; for (let i = 0; i < bytes.length; i += 32768) s += String.fromCharCode(...bytes.subarray(i, i + 32768));
+      postMessage(btoa(s));
+    };`;
+    const w = new Worker(URL.createObjectURL(new Blob([code], { type: 'text/javascript' })));
+    const out = await new Promise((resolve) => { w.onmessage = (e) => resolve(e.data); w.postMessage(0); });
+    w.terminate();
+    return out;
+  });
+  await page.evaluate(() => { window.__lrpDemo.maxLongTask = 0; window.__lrpDemo.longTasks.length = 0; });
+  await page.setInputFiles('#photo-file', { name: 'big.jpg', mimeType: 'image/jpeg', buffer: Buffer.from(base64, 'base64') });
+  const r = await resultFor('big.jpg');
+  assert.equal(r.predictionName, 'CIRCLE', 'named by the labels file given above');
+  assert.match(await page.textContent('#photo-caption'), /big\.jpg: 6000×4000 \(kept at 4096×2731\), its centre 4000×4000 scaled to the model's 64×64/);
+  const picture = await download('#download-photo');
+  assert.deepEqual([picture.width, picture.height], [2731, 2731], 'the crop at the resolution the photo is kept at');
+  await page.waitForTimeout(300); // a long task is reported after it ends
+  const longest = await page.evaluate(() => window.__lrpDemo.maxLongTask);
+  assert.ok(longest < 100, `longest main-thread task ${longest} ms`);
+  // back to the star for the tests below
+  const wide = shapesIndex.find((s) => s.width !== s.height);
+  await page.setInputFiles('#photo-file', path.join(SHAPES, wide.file));
+  await resultFor(wide.file);
 });
 
 test('a file that is not a photo is named on the page; the last photo stays explained', async () => {

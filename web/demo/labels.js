@@ -8,9 +8,12 @@
  */
 export function parseLabels(text) {
   const trimmed = String(text).trim();
+  // a NUL or an undecodable byte (U+FFFD after UTF-8 decoding): an image or a model chosen by mistake
+  if (/[\u0000\uFFFD]/.test(trimmed.slice(0, 65536))) throw new Error('the labels file is not text (one name per line, or JSON)');
   if (trimmed.startsWith('[') || trimmed.startsWith('{')) return fromJson(trimmed);
-  const names = trimmed.split(/\r?\n/).map((line) => line.trim());
-  if (names.length === 0 || names.every((n) => n === '')) throw new Error('the labels file has no names');
+  // a blank line is a class without a name (shown by its index), so the lines keep their class indices
+  const names = trimmed.split(/\r?\n/).map((line) => line.trim() || null);
+  if (names.every((n) => n === null)) throw new Error('the labels file has no names');
   return names;
 }
 

@@ -15,7 +15,7 @@ import { SIZE } from './preprocess.js';
 import { $, body, demo, state, markReady, markFailed, observeLongTasks } from './state.js';
 import { setStatus, showError, statusIsError, reportUncaughtErrors } from './status.js';
 import {
-  methodSelect, compareSelect, optionsFor, offerMethods, targetSpec, fillTargets, initMethodControls,
+  methodSelect, compareSelect, optionsFor, offerMethods, targetSpec, fillTargets, initMethodControls, DEFAULT_METHOD,
 } from './methods.js';
 import {
   MODELS, loadBundle, loadWorkerModel, modelNamed, setCustomModel, modelInfo, refreshEngineStatus, request,
@@ -90,11 +90,16 @@ async function useModel(name) {
   state.model = model;
   state.name = name;
   demo.modelName = name;
+  demo.error = null; // an earlier model's error is not this one's
+  $('latency').textContent = ''; // timed on the previous model
   const info = (state.info = modelInfo(model));
+  const wasPhoto = state.mode === 'photo';
   const mode = chooseMode(info);
   // a file with ViT-like attention blocks starts on attn-lrp as the bundled ViT does; a photo CNN on
-  // epsilon-gamma-box, Zennit's composite for image classifiers (its z-box bounds follow the preset)
-  const start = MODELS[name]?.method ?? (info.attention ? 'attn-lrp' : mode === 'photo' && !info.transformer ? 'epsilon-gamma-box' : null);
+  // epsilon-gamma-box, Zennit's composite for image classifiers (its z-box bounds follow the preset); back from
+  // photo mode, a digit model on the page's default (else the current method is kept)
+  const photoStart = mode === 'photo' && !info.transformer ? 'epsilon-gamma-box' : null;
+  const start = MODELS[name]?.method ?? (info.attention ? 'attn-lrp' : photoStart ?? (wasPhoto ? DEFAULT_METHOD : null));
   offerMethods({ transformer: info.transformer, start });
   fillAttentionControls();
   resetFlow();

@@ -5,21 +5,23 @@
 // values). The z-box bounds of epsilon-gamma-box, deep-taylor and the z-box rule follow the preset: the
 // normalised black and white of each channel (photo.js boxBounds), as Zennit's examples pass them.
 //
-// The crop and resize run in createImageBitmap (off the main thread in browsers); the normalisation of the
-// H×W pixels is a loop of a few milliseconds even at 224×224. The engine runs in the worker as for drawings.
+// Decoding, cropping and scaling run in the photo worker (photo-input.js, photo-worker.js), off the main thread;
+// the normalisation of the H×W pixels is a loop of a few milliseconds even at 224×224. The engine runs in the
+// package's worker as for drawings.
 import { $, body, demo, state } from './state.js';
 import { setStatus, showError } from './status.js';
 import { addInputSource } from './inputs.js';
 import { useBoxBounds, describeMethod } from './methods.js';
 import { defaultPreset, normalisation, parseValues, boxBounds, photoInput, isPhotoModel } from './photo.js';
-import { loadPhoto, photoPixels, drawPhoto } from './photo-input.js';
-import { setPictureSource, repaintPicture } from './render/picture.js';
+import { openPhoto, cropPhoto, drawPhoto, displaySize } from './photo-input.js';
+import { setPictureSource, repaintPicture, clearPicture } from './render/picture.js';
 
 /** Photos offered for every photo model: the shapes model's samples (scripts/train_shapes.py made them). */
 const SAMPLE_INDEX = '/models/shapes-photos/index.json';
 
 const photo = {
-  loaded: null, // { bitmap, width, height, name }: the photo (photo-input.js loadPhoto)
+  loaded: null, // { name, width, height, decodedWidth, decodedHeight }: the photo open in the photo worker
+  display: null, // its crop as shown on the page (an ImageBitmap of the displayed size)
   rgba: null, // its H×W centre crop for the current model, RGBA bytes
   crop: null, // the crop's region of the photo, in photo pixels
   x: null, // the model's input: rgba normalised (C·H·W floats)
@@ -40,10 +42,8 @@ addInputSource({
 // z-box bounds follow the preset in photo mode
 useBoxBounds(() => (state.mode === 'photo' && photo.norm ? boxBounds(photo.norm) : null));
 
-// the picture a download draws the heatmap over: the photo's crop at its own resolution
-setPictureSource(() => (state.mode === 'photo' && photo.crop
-  ? { source: photo.loaded.bitmap, rect: photo.crop, width: photo.crop.width, height: photo.crop.height }
-  : null));
+// a download of the heatmap over the photo is composed in the photo worker, at the crop's own resolution
+setPictureSource(() => (state.mode === 'photo' && photo.crop ? 'photo' : null));
 
 /** Is the page in photo mode for the model `info`? Sets state.mode and body[data-mode]. */
 export function chooseMode(info) {
@@ -68,6 +68,7 @@ function readPreset() {
   } catch (err) {
     help.textContent = `${err.message} — the previous normalisation is kept.`;
     help.classList.add('error');
+    if (preset !== 'custom' && demo.preset) $('preset').value = demo.preset.name; // the menu shows what is used
     return false;
   }
   const { low, high } = boxBounds(photo.norm);
@@ -93,44 +94,63 @@ function normaliseInput() {
 }
 
 // ---------------------------------------------------------------- the photo
-/** Crops and resizes the photo for the current model, shows it, and re-explains (`trigger`). */
+/**
+ * Crops and scales the photo for the current model (in the photo worker), shows it, and re-explains (`trigger`;
+ * none: only the display changed size). A new photo or model: the heatmap of the old one is taken off at once.
+ */
 async function preparePhoto(trigger) {
   if (!photo.loaded || state.mode !== 'photo') return;
   const v = ++photo.version;
   const { H, W } = state.info.image;
-  const { rgba, crop } = await photoPixels(photo.loaded, H, W);
-  if (v !== photo.version || state.mode !== 'photo') return; // a newer photo or model meanwhile
-  Object.assign(photo, { rgba, crop });
-  normaliseInput();
+  if (trigger) markStale();
+  const { rgba, crop, display } = await cropPhoto(H, W, displaySize($('photo'), H / W).width);
+  if (v !== photo.version || state.mode !== 'photo') return display.close(); // a newer photo or model meanwhile
+  photo.display?.close();
+  Object.assign(photo, { rgba, crop, display });
   showPhoto();
+  if (!trigger) return repaintPicture();
+  normaliseInput();
   changed(trigger);
+}
+
+/** Until the new photo's result is painted, the old heatmap is not shown over it, and the old result is dimmed. */
+function markStale() {
+  clearPicture();
+  body.dataset.stale = '';
 }
 
 /** Draws the photo's crop at the size it is shown, and says what the model sees of it. */
 function showPhoto() {
-  if (!photo.crop) return;
-  drawPhoto($('photo'), photo.loaded, photo.crop);
-  $('photo-hint').hidden = true;
-  const { width, height, name } = photo.loaded;
   const { H, W } = state.info.image;
-  $('photo-caption').textContent = `${name}: ${width}×${height}, its centre ${photo.crop.width}×${photo.crop.height} ` +
+  drawPhoto($('photo'), photo.display, H / W);
+  $('photo-hint').hidden = true;
+  const { width, height, decodedWidth, decodedHeight, name } = photo.loaded;
+  const kept = decodedWidth !== width ? ` (kept at ${decodedWidth}×${decodedHeight})` : '';
+  $('photo-caption').textContent = `${name}: ${width}×${height}${kept}, its centre ${photo.crop.width}×${photo.crop.height} ` +
     `scaled to the model's ${W}×${H}.`;
   demo.photo = { name, width, height, crop: { ...photo.crop }, shown: { width: $('photo').width, height: $('photo').height } };
 }
 
+// Photos are opened one after another (the worker holds one): a photo chosen while another is opening waits.
+let opening = Promise.resolve();
+
 /** A new photo (a File, or the URL of a sample): decoded, then explained. */
-export async function usePhoto(source, name) {
+export function usePhoto(source, name) {
   const v = ++photo.version;
+  opening = opening.then(() => openAndExplain(source, name, v));
+  return opening;
+}
+
+async function openAndExplain(source, name, v) {
+  if (v !== photo.version) return; // another photo was chosen meanwhile
   setStatus(`Reading the photo ${name ?? source.name}…`);
   let loaded;
   try {
-    loaded = await loadPhoto(source, name);
+    loaded = await openPhoto(source, name);
   } catch (err) {
-    showError('Could not use the photo', err);
+    showError('Could not use the photo', err); // the worker keeps the last good photo, which stays explained
     return;
   }
-  if (v !== photo.version) return loaded.bitmap.close(); // another photo was chosen meanwhile
-  photo.loaded?.bitmap.close();
   photo.loaded = loaded;
   if (typeof source !== 'string') $('photo-sample').value = '';
   await preparePhoto('photo');
@@ -163,6 +183,7 @@ function useSample(k) {
  */
 export async function enterPhotoMode() {
   const { C, H, W } = state.info.image;
+  $('preset').querySelector('option[value="imagenet"]').disabled = C !== 3; // ImageNet's mean/std are RGB's
   $('preset').value = presetFor(C);
   readPreset() || (($('preset').value = defaultPreset(C)), readPreset());
   describeMethod(); // the low/high inputs give way to the preset's bounds
@@ -221,8 +242,6 @@ export function initPhotoMode({ flush }) {
     usePhoto(file);
   });
   window.addEventListener('resize', () => {
-    if (state.mode !== 'photo' || !photo.crop) return;
-    showPhoto();
-    repaintPicture();
+    if (state.mode === 'photo' && photo.crop) preparePhoto(null); // a display of the new size, no new explanation
   });
 }

@@ -687,8 +687,9 @@ class Model {
       epsilon: number(options.epsilon, 1e-6, 'epsilon', { min: 0 }),
       stabilizer,
       gamma: number(options.gamma, 0.25, 'gamma', { min: 0 }),
-      low: bounds(options.low, 'low', this.#inputSize, this.#channels()),
-      high: bounds(options.high, 'high', this.#inputSize, this.#channels()),
+      // a token model's z-box is for the layer after its embedding, whose size the engine checks
+      low: bounds(options.low, 'low', this.#tokenInput() ? null : this.#inputSize, this.#channels()),
+      high: bounds(options.high, 'high', this.#tokenInput() ? null : this.#inputSize, this.#channels()),
       zeroBias: boolean(options.zeroBias, 'zeroBias'),
       product: options.product === undefined ? 'uniform' : (oneOf(options.product, productRules, 'product'), options.product),
       overrides: hasRules ? this.#normalizeRules(options.rules, stabilizer) : [],
@@ -741,6 +742,8 @@ class Model {
     if (!values.every(Number.isFinite)) throw new Error('explain: outputRelevance contains NaN or Infinity');
     return values;
   }
+
+  #tokenInput() { return this.#inputType !== 'float32'; }
 
   // An image input [C, H, W] has C channels, whose z-box bounds may be given one per channel (see bounds()).
   #channels() {
@@ -923,14 +926,17 @@ function boolean(value, what) {
 function bounds(value, what, expectedLength, channels = null) {
   if (value === undefined || value === null) return null;
   const allowed = boundsLengths(expectedLength, channels);
+  const expected = 'a number, an array of numbers, a Float32Array or a Float64Array';
   if (typeof value === 'number') return checkedBounds(Float32Array.of(value), what, allowed);
   const maxLength = expectedLength ?? MAX_BOUNDS;
   const copy = copyArray(value, `explain: ${what}`, {
-    expected: 'a number or a Float32Array', maxLength,
+    expected, maxLength,
     tooLong: (length) => new Error(`explain: ${what} has ${length} values, ${expectedLength == null ? `more than ${maxLength}` : `expected ${allowed.text}`}`),
   });
   if (ArrayBuffer.isView(copy) && !(copy instanceof Float32Array || copy instanceof Float64Array))
-    throw new TypeError(`explain: ${what} must be a number or a Float32Array (got ${describe(value)})`);
+    throw new TypeError(`explain: ${what} must be ${expected} (got ${describe(value)})`);
+  const wrong = Array.isArray(copy) ? copy.findIndex((v) => typeof v !== 'number') : -1;
+  if (wrong >= 0) throw new TypeError(`explain: ${what} must be ${expected} (value ${wrong} is ${describe(copy[wrong])})`);
   const values = checkedBounds(Float32Array.from(copy), what, allowed);
   return channels && values.length === channels.count && values.length !== expectedLength ? spreadChannels(values, channels.plane) : values;
 }

@@ -3,6 +3,7 @@
 import { $, body, num, demo, state } from '../state.js';
 import { setStatus, showError } from '../status.js';
 import { fmt } from '../format.js';
+import { nameOf } from '../classes.js';
 
 /** Colour maps: a value in [−1, 1] → [r, g, b] (0..255). */
 export const COLORMAPS = {
@@ -98,23 +99,27 @@ export function paintInput(input) {
   const img = new ImageData(W, H);
   const under = new ImageData(W, H);
   const dark = colormapName() === 'coldhot';
+  const clamp = (v) => Math.min(1, Math.max(0, v));
   for (let i = 0; i < W * H; i++) {
-    for (let ch = 0; ch < 3; ch++) {
-      const v = Math.min(1, Math.max(0, input[(C === 3 ? ch : 0) * H * W + i]));
-      img.data[4 * i + ch] = Math.round(v * 255);
-      // beneath the overlay: ink on paper for blue–white–red, faint white ink on black for cold-and-hot
-      under.data[4 * i + ch] = dark ? Math.round(v * 120) : 255 - Math.round(v * 160);
-    }
+    for (let ch = 0; ch < 3; ch++) img.data[4 * i + ch] = Math.round(clamp(input[(C === 3 ? ch : 0) * H * W + i]) * 255);
+    // beneath the overlay: a digit is ink on paper for blue–white–red (inverted), faint white ink on black for
+    // cold-and-hot; a photo is its grey (its colours, or their complements, would read as relevance colours)
+    const v = C === 3 ? (0.299 * img.data[4 * i] + 0.587 * img.data[4 * i + 1] + 0.114 * img.data[4 * i + 2]) / 255 : clamp(input[i]);
+    const grey = dark ? Math.round(v * 120) : C === 3 ? Math.round(110 + v * 145) : 255 - Math.round(v * 160);
+    under.data[4 * i] = under.data[4 * i + 1] = under.data[4 * i + 2] = grey;
     img.data[4 * i + 3] = under.data[4 * i + 3] = 255;
   }
   inputCanvas.getContext('2d').putImageData(img, 0, 0);
   for (const m of Object.values(maps)) m.under.getContext('2d').putImageData(under, 0, 0);
-  $('input-size').textContent = `${W}×${H}${C > 1 ? `×${C}` : ''}`;
+  $('input-size').textContent = sizeText(state.info.image);
 }
+
+const sizeText = (image) => (image ? `${image.W}×${image.H}${image.C > 1 ? `×${image.C}` : ''}` : '');
 
 /** Empties the input and every map, and the main map's labels. */
 export function clearHeatmaps() {
   $('heatmap-target').textContent = '';
+  $('input-size').textContent = sizeText(state.info?.image); // the chosen model's, before any input
   showLegend(0);
   inputCanvas.getContext('2d').clearRect(0, 0, inputCanvas.width, inputCanvas.height);
   for (const m of Object.values(maps)) {
@@ -169,7 +174,8 @@ function downloadPng() {
     if (a.href) URL.revokeObjectURL(a.href);
     a.href = URL.createObjectURL(blob);
     const r = demo.lastResult;
-    a.download = `lrp-${state.name}-${r.method.replace(/[^a-z0-9-]+/gi, '_')}-class${r.target}.png`;
+    const name = nameOf(r.target) ? `-${nameOf(r.target).replace(/[^a-z0-9-]+/gi, '_').replace(/^_+|_+$/g, '').slice(0, 40)}` : '';
+    a.download = `lrp-${state.name}-${r.method.replace(/[^a-z0-9-]+/gi, '_')}-class${r.target}${name}.png`;
     a.click();
   }, 'image/png');
 }

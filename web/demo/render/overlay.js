@@ -61,16 +61,18 @@ export function composeOverlay(picture, source, width, height, R, W, H, style) {
   return out;
 }
 
-/** Saves a canvas as a PNG file through a temporary link. */
+/** Saves a Blob as a file through a temporary link. */
+export function downloadBlob(blob, filename) {
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = filename;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+}
+
+/** Saves a canvas as a PNG file. */
 export function downloadCanvas(canvas, filename) {
-  canvas.toBlob((blob) => {
-    if (!blob) return;
-    const a = document.createElement('a');
-    a.href = URL.createObjectURL(blob);
-    a.download = filename;
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
-  }, 'image/png');
+  canvas.toBlob((blob) => blob && downloadBlob(blob, filename), 'image/png');
 }

@@ -7,13 +7,15 @@
 import { $, num, demo, state } from '../state.js';
 import { setStatus, showError } from '../status.js';
 import { colormap, plane, stats } from './heatmap.js';
-import { paintOverlay, composeOverlay, downloadCanvas } from './overlay.js';
+import { paintOverlay, overlayPixels, composeOverlay, downloadCanvas, downloadBlob } from './overlay.js';
+import { composePhoto } from '../photo-input.js';
+import { classLabel } from '../classes.js';
 
 const canvases = { photo: $('photo-heatmap'), draw: $('canvas-heatmap') };
 let last = null; // { req, m }: the result painted over the picture (to repaint on resize, colour or opacity change)
-let picture = null; // () => { source: canvas|ImageBitmap, rect: region of it | null, width, height } for downloads
+let picture = null; // () => 'photo' when the picture is a photo (its PNG is composed in the photo worker), else null
 
-/** Photo mode says how to get the picture at its own resolution (photo-mode.js). */
+/** Photo mode says when the picture is its photo (photo-mode.js). */
 export function setPictureSource(fn) {
   picture = fn;
 }
@@ -73,8 +75,15 @@ export function clearPicture() {
   for (const c of Object.values(canvases)) clearCanvas(c);
 }
 
+/** The file name of a download: the model, method and explained class ("…-class207-golden_retriever"). */
+function fileName(r, suffix) {
+  const safe = (t) => String(t).replace(/[^a-z0-9-]+/gi, '_').replace(/^_+|_+$/g, '').slice(0, 40);
+  const name = classLabel(r.target) !== String(r.target) ? `-${safe(classLabel(r.target))}` : '';
+  return `lrp-${safe(state.name)}-${safe(r.method)}-class${r.target}${name}${suffix}.png`;
+}
+
 /** The heatmap over the picture as a PNG at the picture's resolution (the photo's crop in its own pixels). */
-function downloadPicture() {
+async function downloadPicture() {
   const r = demo.lastResult;
   if (!last || !r) {
     setStatus('Nothing to download yet: choose a photo or draw a digit first.');
@@ -87,12 +96,24 @@ function downloadPicture() {
   }
   const { H, W } = state.info.image;
   const R = plane(job.relevance);
-  const src = picture?.() ?? { source: $('canvas'), rect: null, width: $('canvas').width, height: $('canvas').height };
+  const s = style(stats(R).maxAbs);
+  if (picture?.() === 'photo') {
+    // composed in the photo worker: a 4096×4096 crop would take the main thread far over 100 ms
+    try {
+      const png = await composePhoto(overlayPixels(R, W, H, s.maxAbs, s.colormap, s.opacity), W, H);
+      demo.pictureDownload = { width: png.width, height: png.height };
+      downloadBlob(png.blob, fileName(r, '-photo'));
+    } catch (err) {
+      showError('Download', err);
+    }
+    return;
+  }
+  const canvas = $('canvas');
   const p = last.req.placement ?? { x: 0, y: 0, width: 1, height: 1 };
-  const rect = { x: p.x * src.width, y: p.y * src.height, width: p.width * src.width, height: p.height * src.height };
-  const out = composeOverlay(src.source, src.rect, src.width, src.height, R, W, H, style(stats(R).maxAbs, rect));
+  const rect = { x: p.x * canvas.width, y: p.y * canvas.height, width: p.width * canvas.width, height: p.height * canvas.height };
+  const out = composeOverlay(canvas, null, canvas.width, canvas.height, R, W, H, { ...s, rect });
   demo.pictureDownload = { width: out.width, height: out.height };
-  downloadCanvas(out, `lrp-${state.name}-${r.method.replace(/[^a-z0-9-]+/gi, '_')}-class${r.target}-${state.mode === 'photo' ? 'photo' : 'drawing'}.png`);
+  downloadCanvas(out, fileName(r, '-drawing'));
 }
 
 /** The overlay-source choice and the picture download; the overlay follows resizes. */

@@ -26,6 +26,7 @@ export function showEmpty() {
   clearFlow();
   clearAttention();
   clearPicture();
+  delete body.dataset.stale;
   body.dataset.drawing = 'empty';
   demo.lastResult = null;
 }
@@ -58,6 +59,7 @@ function paintJob(map, job) {
  */
 export function paintResult(req, m) {
   lastPaint = { req, m };
+  delete body.dataset.stale; // a new photo's result: the old one is replaced
   const { logits, results } = m;
   const main = results.main;
   const { predicted, probs, top5 } = showPrediction(logits);
