@@ -47,7 +47,7 @@ function describeLabels(outputSize) {
   const help = $('labels-help');
   help.classList.remove('error');
   if (!state.labels) {
-    help.textContent = `No class names: the ${outputSize} classes are shown by index. Give a file to name them.`;
+    help.textContent = `No class names: ${outputSize === 1 ? 'the class is' : `the ${outputSize} classes are`} shown by index. Give a file to name them.`;
     return;
   }
   const n = state.labels.length;

@@ -59,7 +59,10 @@ export type InputType = 'float32' | 'int64' | 'int32';
  * `high`, and `rules.first`) of an image model [C, H, W] also one value per channel (length C, spread over the
  * channel's H·W values: e.g. the ImageNet-normalised black and white, (0 − mean_c)/std_c and (1 − mean_c)/std_c, as in
  * Zennit's examples); or one value per input value of the layer (NCHW order). Another length throws an Error
- * naming the lengths allowed ("expected 1, 3 (one per channel) or 150528 (one per input value)").
+ * naming the lengths allowed ("expected 1, 3 (one per channel) or 150528 (one per input value)"). Rules for other
+ * layers (`conv`, `dense`, a layer index) take a number or one value per input of their layer; a token model's bounds
+ * are for the layer after its embedding, whose size the engine checks. Values must be numbers (a TypeError names
+ * the first that is not).
  */
 export type Bounds = number | FloatArray;
 

@@ -11,7 +11,7 @@ const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
  * worker's engine (its wasm memory, and what of it loaded models and running calls hold).
  */
 export function modelSummary(label, model, info, engine) {
-  const parts = [label, `input ${info.inputShape.join('×')}`, `${info.outputSize} outputs`, `${info.layers.length} layers`];
+  const parts = [label, `input ${info.inputShape.join('×')}`, plural(info.outputSize, 'output'), plural(info.layers.length, 'layer')];
   if (Number.isFinite(model.operations)) parts.push(`${formatCount(model.operations)} operations per pass`);
   if (Number.isFinite(model.parameters)) parts.push(`${formatCount(model.parameters)} parameters`);
   if (engine?.memoryBytes) {
