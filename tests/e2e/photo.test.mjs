@@ -227,6 +227,18 @@ test('a file that is not a photo is named on the page; the last photo stays expl
   assert.equal(after.source, before.source);
 });
 
+test('an SVG photo is drawn, then explained like any other', async () => {
+  const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="300" height="200"><rect width="300" height="200" fill="#3a8"/>' +
+    '<circle cx="150" cy="100" r="60" fill="#d33"/></svg>';
+  await page.setInputFiles('#photo-file', { name: 'circle.svg', mimeType: 'image/svg+xml', buffer: Buffer.from(svg) });
+  const r = await resultFor('circle.svg');
+  assert.equal(r.top5.length, 5);
+  assert.match(await page.textContent('#photo-caption'), /circle\.svg: 2048×1365, its centre 1365×1365/);
+  const wide = shapesIndex.find((s) => s.width !== s.height);
+  await page.setInputFiles('#photo-file', path.join(SHAPES, wide.file));
+  await resultFor(wide.file);
+});
+
 test('a new method or target cancels the stale request; a busy state shows; the main thread stays free', async () => {
   // integrated gradients with 256 steps: a few hundred ms or more on the shapes CNN — then the target changes
   const source = (await lastResult()).source;
