@@ -4,7 +4,7 @@
 import createLrpEngine from '../../build/wasm/lrp_engine.js';
 // The build's platform (web/src/platform/: browser, node or inline), chosen by scripts/bundle.mjs.
 import * as platform from '#platform';
-import { convertOnnx, decodeOnnx } from './onnx/index.js';
+import { convertOnnx, decodeOnnx, parameterCount } from './onnx/index.js';
 import { describe } from './describe.js';
 import { MAX_TOKENS, checkBytes, copyArray, copyList, expectedInput, tooManyTokens } from './arguments.js';
 import { evaluate as evaluateModel } from './evaluate.js';
@@ -397,7 +397,7 @@ class Model {
     this.#module = module;
     this.#maxOperations = maxOperations;
     this.#onnxOperators = new Map(decoded.graph.node.map((node) => [node.displayName, node.opType]));
-    this.#parameters = countParameters(decoded.graph);
+    this.#parameters = parameterCount(decoded.graph);
     this.#inputType = spec.inputType ?? 'float32';
     this.#vocabularySize = spec.vocabularySize ?? null;
     this.#dynamicAxes = Object.freeze([...(spec.dynamicAxes ?? [])]);
@@ -966,18 +966,6 @@ function checkedBounds(values, what, allowed) {
   if (allowed != null && !allowed.lengths.includes(values.length))
     throw new Error(`explain: ${what} has ${values.length} values, expected ${allowed.text}`);
   return values;
-}
-
-// The learned parameters of an ONNX graph: the values of its floating-point initializers (FLOAT, FLOAT16, DOUBLE,
-// BFLOAT16 in onnx.proto's TensorProto.DataType).
-const FLOAT_TYPES = new Set([1, 10, 11, 16]);
-function countParameters(graph) {
-  let count = 0;
-  for (const tensor of graph.initializer ?? []) {
-    if (!FLOAT_TYPES.has(tensor.dataType)) continue;
-    count += (tensor.dims ?? []).reduce((n, d) => n * Number(d), 1);
-  }
-  return count;
 }
 
 /**

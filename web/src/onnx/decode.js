@@ -218,6 +218,17 @@ export function tensorFromProto(proto, label) {
   return { dims, data: readElements(proto, count, format, label), type: format.type };
 }
 
+/**
+ * The learned parameters of a decoded graph: the values of its initializers of the element types the importer
+ * reads as floats (FLOAT, DOUBLE); integer initializers (shapes, indices) are not parameters.
+ */
+export function parameterCount(graph) {
+  let count = 0;
+  for (const tensor of graph.initializer ?? [])
+    if (ELEMENT_FORMATS[tensor.dataType]?.type === 'float') count += product(tensor.dims.map(toSafeInteger));
+  return count;
+}
+
 /** Element count of constant dims, checked before anything is allocated (0 is legal: empty tensor). */
 export function elementCount(dims, label) {
   checkRank(dims.length, label);

@@ -82,6 +82,8 @@ export function convertOnnx(model, { sequenceLength = 1 } = {}) {
 }
 
 /** The ONNX operator types the importer converts on tensors computed from the input (Erf and Pow: inside GELU and LayerNorm). */
+export { parameterCount } from './decode.js';
+
 export const supportedOperators = Object.freeze([...new Set([...convertedOperators(), 'Erf', 'Pow'])].sort());
 
 /** The operator types evaluated at load time when all their inputs are constants (shape arithmetic, …). */
