@@ -162,6 +162,34 @@ async function loadImageFile(file) {
   flushFrame('image');
 }
 
+/** Calls `use(file)` with each file chosen in the file input `input` (cleared, so the same file can be chosen again). */
+export function onFileChosen(input, use) {
+  input.addEventListener('change', () => {
+    const file = input.files[0];
+    input.value = '';
+    if (file) use(file);
+  });
+}
+
+/**
+ * Makes `zone` a drop target that outlines itself while a file is dragged over it; `take(file)` is offered a file
+ * dropped on it and says whether it used it (otherwise the drop goes on to the page's handler).
+ */
+export function dropZone(zone, take) {
+  zone.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    zone.classList.add('dragging');
+  });
+  zone.addEventListener('dragleave', () => zone.classList.remove('dragging'));
+  zone.addEventListener('drop', (e) => {
+    zone.classList.remove('dragging');
+    const file = [...(e.dataTransfer?.files ?? [])][0];
+    if (!file || !take(file)) return;
+    e.preventDefault();
+    e.stopPropagation();
+  });
+}
+
 /**
  * Listens to the test-digit choice, the image file input and files dropped on the page: an .onnx file is a model
  * (`modelFile(file)`), a .txt or .json file class names (`labelsFile(file)`), an image a photo in photo mode
@@ -175,22 +203,10 @@ export function initInputs({ modelFile, labelsFile, photoFile }) {
   $('random').addEventListener('click', () => {
     if (samples) pickSample(Math.floor(Math.random() * samples.n));
   });
-  $('image-file').addEventListener('change', (e) => {
-    loadImageFile(e.target.files[0]);
-    e.target.value = '';
-  });
-  const dropZone = $('drop-zone');
-  dropZone.addEventListener('dragover', (e) => {
-    e.preventDefault();
-    dropZone.classList.add('dragging');
-  });
-  dropZone.addEventListener('dragleave', () => dropZone.classList.remove('dragging'));
-  dropZone.addEventListener('drop', (e) => {
-    e.preventDefault();
-    e.stopPropagation();
-    dropZone.classList.remove('dragging');
-    const file = [...(e.dataTransfer?.files ?? [])][0];
-    if (file) loadImageFile(file);
+  onFileChosen($('image-file'), loadImageFile);
+  dropZone($('drop-zone'), (file) => {
+    loadImageFile(file); // whatever is dropped on the canvas is an image
+    return true;
   });
   // a file dropped anywhere else must not navigate away from the page: it is taken as what its name says
   document.addEventListener('dragover', (e) => e.preventDefault());

@@ -1,4 +1,5 @@
 // Class names for a model's outputs, and the top-k of its logits (pure functions, no DOM).
+import { softmax } from './format.js';
 
 /**
  * Class names from a labels file: a JSON array of names; a JSON object from index to name, or to
@@ -50,12 +51,8 @@ export const className = (labels, k) => labels?.[k] ?? `class ${k}`;
  * @returns {{ class: number, logit: number, probability: number }[]}
  */
 export function topK(logits, k = 5) {
-  let max = -Infinity;
-  for (const v of logits) if (v > max) max = v;
-  let total = 0;
-  for (const v of logits) total += Math.exp(v - max);
-  return Array.from(logits, (logit, index) => ({ class: index, logit }))
+  const probs = softmax(logits);
+  return Array.from(logits, (logit, index) => ({ class: index, logit, probability: probs[index] }))
     .sort((a, b) => b.logit - a.logit || a.class - b.class)
-    .slice(0, k)
-    .map((entry) => ({ ...entry, probability: Math.exp(entry.logit - max) / total }));
+    .slice(0, k);
 }

@@ -22,7 +22,7 @@ import {
   cancelExplaining, onResult,
 } from './client.js';
 import { initDrawing, flushFrame, scheduleFrame, fitCanvas, redraw } from './drawing.js';
-import { currentInput, hasInput, forgetInputs, loadSamples, initInputs } from './inputs.js';
+import { currentInput, hasInput, forgetInputs, loadSamples, initInputs, onFileChosen } from './inputs.js';
 import { initHeatmapControls } from './render/heatmap.js';
 import { buildScores, showLatency, showPhotoLatency } from './render/scores.js';
 import { initFlow, resetFlow, chosenUnit, drawUnits } from './render/flow.js';
@@ -105,8 +105,7 @@ async function useModel(name) {
   resetFlow();
   forgetResult();
   await chooseLabels(name, model.outputSize, MODELS[name]?.labels).catch((err) => showError('Class names', err));
-  buildScores(model.outputSize);
-  fillTargets(model.outputSize, nameOf);
+  showClasses(model.outputSize);
   describeModel(labelOfModel(name), descriptionOfModel(name));
   body.dataset.state = 'ready';
   if (!info.image) {
@@ -167,9 +166,14 @@ async function loadLabelsFile(file) {
     labelsError(err);
     return;
   }
-  buildScores(state.model.outputSize);
-  fillTargets(state.model.outputSize, nameOf);
+  showClasses(state.model.outputSize);
   repaintResult();
+}
+
+/** The `n` classes, by their names where they have them, in the scores and the target menus. */
+function showClasses(n) {
+  buildScores(n);
+  fillTargets(n, nameOf);
 }
 
 /** After work that may have grown the engine's memory: the summary shows its new size. */
@@ -194,11 +198,7 @@ initDrawing({
 initInputs({ modelFile: loadModelFile, labelsFile: loadLabelsFile, photoFile: (file) => usePhoto(file) });
 initPhotoMode({ flush: flushFrame });
 initPicture();
-$('labels-file').addEventListener('change', (e) => {
-  const file = e.target.files[0];
-  e.target.value = '';
-  if (file) loadLabelsFile(file);
-});
+onFileChosen($('labels-file'), loadLabelsFile);
 initFlow({ changed: flushFrame });
 initAttention();
 initFaithfulness({ engineMayHaveGrown });
@@ -208,11 +208,7 @@ modelSelect.addEventListener('change', () => {
     showError('Error', err);
   });
 });
-$('model-file').addEventListener('change', (e) => {
-  const file = e.target.files[0];
-  e.target.value = '';
-  if (file) loadModelFile(file);
-});
+onFileChosen($('model-file'), loadModelFile);
 
 async function init() {
   initHeatmapControls({ recolour: () => hasInput() && repaintResult() });

@@ -81,11 +81,11 @@ export async function openPhoto(source, name = source?.name ?? String(source)) {
 
 /**
  * The model's view of the open photo: its centre crop (photo.js centreCrop) scaled to H×W, as RGBA bytes, and
- * the same crop `displayWidth` pixels wide for the page (an ImageBitmap).
- * @returns {Promise<{ rgba: Uint8ClampedArray, crop: { x, y, width, height }, display: ImageBitmap }>}
+ * the same crop `displayWidth` pixels wide for the page (an ImageBitmap); with `input: false` the latter only.
+ * @returns {Promise<{ rgba?: Uint8ClampedArray, crop: { x, y, width, height }, display: ImageBitmap }>}
  */
-export async function cropPhoto(H, W, displayWidth) {
-  const { rgba, crop, display } = await call('crop', { H, W, displayWidth });
+export async function cropPhoto(H, W, displayWidth, { input = true } = {}) {
+  const { rgba, crop, display } = await call('crop', { H, W, displayWidth, input });
   return { rgba, crop, display };
 }
 

@@ -10,11 +10,11 @@
 // package's worker as for drawings.
 import { $, body, demo, state } from './state.js';
 import { setStatus, showError } from './status.js';
-import { addInputSource } from './inputs.js';
+import { addInputSource, onFileChosen, dropZone } from './inputs.js';
 import { useBoxBounds, describeMethod } from './methods.js';
 import { defaultPreset, normalisation, parseValues, boxBounds, photoInput, isPhotoModel } from './photo.js';
 import { openPhoto, cropPhoto, drawPhoto, displaySize } from './photo-input.js';
-import { setPictureSource, repaintPicture, clearPicture } from './render/picture.js';
+import { clearPicture } from './render/picture.js';
 
 /** Photos offered for every photo model: the shapes model's samples (scripts/train_shapes.py made them). */
 const SAMPLE_INDEX = '/models/shapes-photos/index.json';
@@ -41,9 +41,6 @@ addInputSource({
 
 // z-box bounds follow the preset in photo mode
 useBoxBounds(() => (state.mode === 'photo' && photo.norm ? boxBounds(photo.norm) : null));
-
-// a download of the heatmap over the photo is composed in the photo worker, at the crop's own resolution
-setPictureSource(() => (state.mode === 'photo' && photo.crop ? 'photo' : null));
 
 /** Is the page in photo mode for the model `info`? Sets state.mode and body[data-mode]. */
 export function chooseMode(info) {
@@ -87,30 +84,52 @@ function presetFor(C) {
   return defaultPreset(C);
 }
 
+/** The model's input: the crop normalised by the preset (again when the preset changes). */
 function normaliseInput() {
   const { C, H, W } = state.info.image;
   photo.x = photo.rgba ? photoInput(photo.rgba, H, W, C, photo.norm) : null;
-  photo.pixels = photo.rgba ? photoInput(photo.rgba, H, W, C, { mean: photo.norm.mean.map(() => 0), std: photo.norm.std.map(() => 1) }) : null;
+}
+
+/** The crop as it looks, in [0, 1] (no preset), for the input thumbnail: once per crop. */
+function cropPixels() {
+  const { C, H, W } = state.info.image;
+  const identity = { mean: new Array(C).fill(0), std: new Array(C).fill(1) };
+  return photoInput(photo.rgba, H, W, C, identity);
 }
 
 // ---------------------------------------------------------------- the photo
 /**
- * Crops and scales the photo for the current model (in the photo worker), shows it, and re-explains (`trigger`;
- * none: only the display changed size). A new photo or model: the heatmap of the old one is taken off at once.
+ * Crops and scales the photo for the current model (in the photo worker), shows it, and re-explains (`trigger`).
+ * A new photo or model: the heatmap of the old one is taken off at once.
  */
 async function preparePhoto(trigger) {
   if (!photo.loaded || state.mode !== 'photo') return;
   const v = ++photo.version;
   const { H, W } = state.info.image;
-  if (trigger) markStale();
+  markStale();
   const { rgba, crop, display } = await cropPhoto(H, W, displaySize($('photo'), H / W).width);
   if (v !== photo.version || state.mode !== 'photo') return display.close(); // a newer photo or model meanwhile
   photo.display?.close();
   Object.assign(photo, { rgba, crop, display });
+  photo.pixels = cropPixels();
   showPhoto();
-  if (!trigger) return repaintPicture();
   normaliseInput();
   changed(trigger);
+}
+
+/**
+ * The page was resized: the photo is drawn again at its new size (the overlay follows by itself: picture.js). Not
+ * a new version: a photo or model being prepared meanwhile wins, and this display is dropped.
+ */
+async function redrawPhoto() {
+  if (state.mode !== 'photo' || !photo.crop) return;
+  const v = photo.version;
+  const { H, W } = state.info.image;
+  const { display } = await cropPhoto(H, W, displaySize($('photo'), H / W).width, { input: false });
+  if (v !== photo.version || state.mode !== 'photo') return display.close();
+  photo.display?.close();
+  photo.display = display;
+  showPhoto();
 }
 
 /** Until the new photo's result is painted, the old heatmap is not shown over it, and the old result is dimmed. */
@@ -185,7 +204,10 @@ export async function enterPhotoMode() {
   const { C, H, W } = state.info.image;
   $('preset').querySelector('option[value="imagenet"]').disabled = C !== 3; // ImageNet's mean/std are RGB's
   $('preset').value = presetFor(C);
-  readPreset() || (($('preset').value = defaultPreset(C)), readPreset());
+  if (!readPreset()) {
+    $('preset').value = defaultPreset(C); // a custom preset with another number of channels
+    readPreset();
+  }
   describeMethod(); // the low/high inputs give way to the preset's bounds
   photo.x = null;
   photo.rgba = null;
@@ -210,38 +232,23 @@ export function initPhotoMode({ flush }) {
   $('photo-sample').addEventListener('change', () => {
     if ($('photo-sample').value !== '') useSample(Number($('photo-sample').value));
   });
-  for (const id of ['photo-file', 'photo-camera']) {
-    $(id).addEventListener('change', (e) => {
-      const file = e.target.files[0];
-      e.target.value = '';
-      if (file) usePhoto(file);
-    });
-  }
+  for (const id of ['photo-file', 'photo-camera']) onFileChosen($(id), (file) => usePhoto(file));
   const onPreset = () => {
     $('preset').dataset.touched = '1';
     if (!readPreset() || state.mode !== 'photo') return;
     normaliseInput();
-    describeMethod();
     if (photo.x) changed('preset');
   };
   $('preset').addEventListener('change', onPreset);
   $('preset-mean').addEventListener('change', onPreset);
   $('preset-std').addEventListener('change', onPreset);
-  const zone = $('photo-zone');
-  zone.addEventListener('dragover', (e) => {
-    e.preventDefault();
-    zone.classList.add('dragging');
-  });
-  zone.addEventListener('dragleave', () => zone.classList.remove('dragging'));
-  zone.addEventListener('drop', (e) => {
-    zone.classList.remove('dragging');
-    const file = [...(e.dataTransfer?.files ?? [])][0];
-    if (!file || /\.(onnx|txt|json)$/i.test(file.name)) return; // the page's drop handler takes those
-    e.preventDefault();
-    e.stopPropagation();
+  // a model or labels file dropped on the photo goes on to the page's drop handler (inputs.js)
+  dropZone($('photo-zone'), (file) => {
+    if (/\.(onnx|txt|json)$/i.test(file.name)) return false;
     usePhoto(file);
+    return true;
   });
   window.addEventListener('resize', () => {
-    if (state.mode === 'photo' && photo.crop) preparePhoto(null); // a display of the new size, no new explanation
+    redrawPhoto().catch((err) => showError('Photo', err));
   });
 }

@@ -4,7 +4,8 @@
 //
 // Messages { id, op, ... } → { id, ok: true, ... } | { id, ok: false, error }:
 //   open    { blob, maxSide }            → { width, height, decodedWidth, decodedHeight }
-//   crop    { H, W, displayWidth }       → { rgba (H·W·4 bytes), crop (in the photo's own pixels), display: ImageBitmap }
+//   crop    { H, W, displayWidth, input } → { rgba (H·W·4 bytes; none when `input` is false), crop (in the photo's
+//                                           own pixels), display: ImageBitmap }
 //   compose { overlay, W, H }            → { blob: PNG, width, height } (overlay: W×H RGBA bytes over the crop)
 import { centreCrop } from './photo.js';
 
@@ -47,14 +48,14 @@ const operations = {
     return { width, height, decodedWidth: bitmap.width, decodedHeight: bitmap.height };
   },
 
-  crop({ H, W, displayWidth }) {
+  crop({ H, W, displayWidth, input = true }) {
     if (!photo) throw new Error('no photo is open');
     const c = centreCrop(photo.width, photo.height, H, W);
     crop = { x: Math.round(c.x), y: Math.round(c.y), width: Math.max(1, Math.round(c.width)), height: Math.max(1, Math.round(c.height)) };
-    const input = drawCrop(W, H);
-    const rgba = input.ctx.getImageData(0, 0, W, H).data;
     const dw = Math.max(1, Math.round(displayWidth));
     const display = drawCrop(dw, Math.max(1, Math.round((dw * H) / W))).c.transferToImageBitmap();
+    if (!input) return { result: { crop, display }, transfer: [display] }; // the page was resized: the picture only
+    const rgba = drawCrop(W, H).ctx.getImageData(0, 0, W, H).data;
     return { result: { rgba, crop, display }, transfer: [rgba.buffer, display] };
   },
 

@@ -4,6 +4,7 @@ import { $, body, num, demo, state } from '../state.js';
 import { setStatus, showError } from '../status.js';
 import { fmt } from '../format.js';
 import { nameOf } from '../classes.js';
+import { downloadCanvas } from './overlay.js';
 
 /** Colour maps: a value in [−1, 1] → [r, g, b] (0..255). */
 export const COLORMAPS = {
@@ -165,19 +166,17 @@ function downloadPng() {
   const g = c.getContext('2d');
   g.imageSmoothingEnabled = false; // nearest neighbour: crisp pixels
   g.drawImage(src, 0, 0, c.width, c.height);
-  c.toBlob((blob) => {
-    if (!blob) {
-      showError('Download', new Error('the browser could not encode the PNG'));
-      return;
-    }
-    const a = $('download-link');
-    if (a.href) URL.revokeObjectURL(a.href);
-    a.href = URL.createObjectURL(blob);
-    const r = demo.lastResult;
-    const name = nameOf(r.target) ? `-${nameOf(r.target).replace(/[^a-z0-9-]+/gi, '_').replace(/^_+|_+$/g, '').slice(0, 40)}` : '';
-    a.download = `lrp-${state.name}-${r.method.replace(/[^a-z0-9-]+/gi, '_')}-class${r.target}${name}.png`;
-    a.click();
-  }, 'image/png');
+  downloadCanvas(c, downloadName(demo.lastResult)).catch((err) => showError('Download', err));
+}
+
+/**
+ * The file name of a download of result `r`: the model, method and explained class, with its name when the classes
+ * have names ("lrp-custom-epsilon-gamma-box-class207-golden_retriever-photo.png" for `suffix` '-photo').
+ */
+export function downloadName(r, suffix = '') {
+  const safe = (t) => String(t).replace(/[^a-z0-9-]+/gi, '_').replace(/^_+|_+$/g, '').slice(0, 40);
+  const name = nameOf(r.target) ? `-${safe(nameOf(r.target))}` : '';
+  return `lrp-${safe(state.name)}-${safe(r.method)}-class${r.target}${name}${suffix}.png`;
 }
 
 /** The colour map, opacity, overlay and download controls, applied once now. */

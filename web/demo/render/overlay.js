@@ -14,7 +14,7 @@ export function overlayPixels(R, W, H, maxAbs, colormap, opacity = 1) {
   for (let i = 0; i < W * H; i++) {
     const r = R[i];
     const v = maxAbs > 0 && Number.isFinite(r) ? Math.max(-1, Math.min(1, r / maxAbs)) : 0;
-    const [cr, cg, cb] = colormap(v === 0 ? 0 : Math.sign(v));
+    const [cr, cg, cb] = colormap(Math.sign(v)); // the colour says the sign, the opacity the magnitude
     out[4 * i] = cr;
     out[4 * i + 1] = cg;
     out[4 * i + 2] = cb;
@@ -45,16 +45,14 @@ export function paintOverlay(canvas, R, W, H, { maxAbs, colormap, opacity, rect 
 }
 
 /**
- * A canvas of `width`×`height` with `picture` (a canvas or ImageBitmap, drawn whole or its `source` region) and the
- * overlay over it: the PNG a person downloads at the photo's resolution.
+ * A copy of `picture` (a canvas: the drawing) with the overlay over it, at the picture's size: the PNG a person
+ * downloads over a drawing. (A photo's is composed in the photo worker: photo-worker.js.)
  */
-export function composeOverlay(picture, source, width, height, R, W, H, style) {
+export function composeOverlay(picture, R, W, H, style) {
+  const { width, height } = picture;
   const out = Object.assign(document.createElement('canvas'), { width, height });
   const ctx = out.getContext('2d');
-  ctx.imageSmoothingEnabled = true;
-  ctx.imageSmoothingQuality = 'high';
-  if (source) ctx.drawImage(picture, source.x, source.y, source.width, source.height, 0, 0, width, height);
-  else ctx.drawImage(picture, 0, 0, width, height);
+  ctx.drawImage(picture, 0, 0);
   const layer = Object.assign(document.createElement('canvas'), { width, height });
   paintOverlay(layer, R, W, H, style);
   ctx.drawImage(layer, 0, 0);
@@ -72,7 +70,11 @@ export function downloadBlob(blob, filename) {
   setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
 }
 
-/** Saves a canvas as a PNG file. */
+/** Saves a canvas as a PNG file; rejects when the browser cannot encode it. */
 export function downloadCanvas(canvas, filename) {
-  canvas.toBlob((blob) => blob && downloadBlob(blob, filename), 'image/png');
+  return new Promise((resolve, reject) => canvas.toBlob((blob) => {
+    if (!blob) return reject(new Error('the browser could not encode the PNG'));
+    downloadBlob(blob, filename);
+    resolve();
+  }, 'image/png'));
 }

@@ -6,19 +6,12 @@
 // `placement`: fractions of the canvas); a test digit or an image shown as it is covers the whole canvas.
 import { $, num, demo, state } from '../state.js';
 import { setStatus, showError } from '../status.js';
-import { colormap, plane, stats } from './heatmap.js';
+import { colormap, plane, stats, downloadName } from './heatmap.js';
 import { paintOverlay, overlayPixels, composeOverlay, downloadCanvas, downloadBlob } from './overlay.js';
 import { composePhoto } from '../photo-input.js';
-import { classLabel } from '../classes.js';
 
 const canvases = { photo: $('photo-heatmap'), draw: $('canvas-heatmap') };
 let last = null; // { req, m }: the result painted over the picture (to repaint on resize, colour or opacity change)
-let picture = null; // () => 'photo' when the picture is a photo (its PNG is composed in the photo worker), else null
-
-/** Photo mode says when the picture is its photo (photo-mode.js). */
-export function setPictureSource(fn) {
-  picture = fn;
-}
 
 /** The job shown over the picture (#overlay-source): the method's, the comparison's, or none. */
 function overlayJob(m) {
@@ -38,6 +31,12 @@ function fitOverlay(canvas) {
   if (canvas.width !== width || canvas.height !== height) Object.assign(canvas, { width, height });
 }
 
+/** Where the model's field lies over a width×height picture: the request's placement, or all of it. */
+function fieldOver(req, width, height) {
+  const p = req.placement ?? { x: 0, y: 0, width: 1, height: 1 };
+  return { x: p.x * width, y: p.y * height, width: p.width * width, height: p.height * height };
+}
+
 // On the page the overlay's opacity is CSS (--overlay-opacity, the slider); a download has it painted in.
 const style = (maxAbs, rect = null, opacity = num('opacity', 72) / 100) => ({ maxAbs, colormap: colormap(), opacity, rect });
 
@@ -54,9 +53,7 @@ export function paintPicture(req, m) {
   }
   const { H, W } = state.info.image;
   const R = plane(job.relevance);
-  const p = req.placement ?? { x: 0, y: 0, width: 1, height: 1 };
-  const rect = { x: p.x * canvas.width, y: p.y * canvas.height, width: p.width * canvas.width, height: p.height * canvas.height };
-  paintOverlay(canvas, R, W, H, style(stats(R).maxAbs, rect, 1));
+  paintOverlay(canvas, R, W, H, style(stats(R).maxAbs, fieldOver(req, canvas.width, canvas.height), 1));
   return { width: canvas.width, height: canvas.height, source: $('overlay-source').value };
 }
 
@@ -75,13 +72,6 @@ export function clearPicture() {
   for (const c of Object.values(canvases)) clearCanvas(c);
 }
 
-/** The file name of a download: the model, method and explained class ("…-class207-golden_retriever"). */
-function fileName(r, suffix) {
-  const safe = (t) => String(t).replace(/[^a-z0-9-]+/gi, '_').replace(/^_+|_+$/g, '').slice(0, 40);
-  const name = classLabel(r.target) !== String(r.target) ? `-${safe(classLabel(r.target))}` : '';
-  return `lrp-${safe(state.name)}-${safe(r.method)}-class${r.target}${name}${suffix}.png`;
-}
-
 /** The heatmap over the picture as a PNG at the picture's resolution (the photo's crop in its own pixels). */
 async function downloadPicture() {
   const r = demo.lastResult;
@@ -97,23 +87,21 @@ async function downloadPicture() {
   const { H, W } = state.info.image;
   const R = plane(job.relevance);
   const s = style(stats(R).maxAbs);
-  if (picture?.() === 'photo') {
-    // composed in the photo worker: a 4096×4096 crop would take the main thread far over 100 ms
-    try {
+  try {
+    if (state.mode === 'photo') {
+      // composed in the photo worker: a 4096×4096 crop would take the main thread far over 100 ms
       const png = await composePhoto(overlayPixels(R, W, H, s.maxAbs, s.colormap, s.opacity), W, H);
       demo.pictureDownload = { width: png.width, height: png.height };
-      downloadBlob(png.blob, fileName(r, '-photo'));
-    } catch (err) {
-      showError('Download', err);
+      downloadBlob(png.blob, downloadName(r, '-photo'));
+    } else {
+      const canvas = $('canvas');
+      const out = composeOverlay(canvas, R, W, H, { ...s, rect: fieldOver(last.req, canvas.width, canvas.height) });
+      demo.pictureDownload = { width: out.width, height: out.height };
+      await downloadCanvas(out, downloadName(r, '-drawing'));
     }
-    return;
+  } catch (err) {
+    showError('Download', err);
   }
-  const canvas = $('canvas');
-  const p = last.req.placement ?? { x: 0, y: 0, width: 1, height: 1 };
-  const rect = { x: p.x * canvas.width, y: p.y * canvas.height, width: p.width * canvas.width, height: p.height * canvas.height };
-  const out = composeOverlay(canvas, null, canvas.width, canvas.height, R, W, H, { ...s, rect });
-  demo.pictureDownload = { width: out.width, height: out.height };
-  downloadCanvas(out, fileName(r, '-drawing'));
 }
 
 /** The overlay-source choice and the picture download; the overlay follows resizes. */

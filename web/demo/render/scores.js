@@ -103,11 +103,16 @@ export function clearPrediction() {
   resetScores();
 }
 
+/** Records a time under `key` in demo.latencies and returns their median (kept in demo.latency[key]). */
+function record(key, ms) {
+  (demo.latencies[key] ??= []).push(ms);
+  return (demo.latency[key] = median(demo.latencies[key]));
+}
+
 /** Records a stroke → heatmap time on model `name` (demo.latencies, demo.latency: their median) and shows it. */
 export function showLatency(name, label, ms) {
-  (demo.latencies[name] ??= []).push(ms);
-  demo.latency[name] = median(demo.latencies[name]);
-  $('latency').textContent = `Last stroke → heatmap: ${ms.toFixed(0)} ms (median ${demo.latency[name].toFixed(0)} ms on the ${label}).`;
+  const mid = record(name, ms);
+  $('latency').textContent = `Last stroke → heatmap: ${ms.toFixed(0)} ms (median ${mid.toFixed(0)} ms on the ${label}).`;
 }
 
 /**
@@ -115,8 +120,7 @@ export function showLatency(name, label, ms) {
  * heatmap in demo.latencies.photo and demo.latency.photo (their median), and shows it.
  */
 export function showPhotoLatency(label, ms) {
-  (demo.latencies.photo ??= []).push(ms);
-  demo.latency.photo = median(demo.latencies.photo);
+  const mid = record('photo', ms);
   const s = (v) => (v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(0)} ms`);
-  $('latency').textContent = `Request → heatmap: ${s(ms)} (median ${s(demo.latency.photo)} on ${label}), computed in the worker.`;
+  $('latency').textContent = `Request → heatmap: ${s(ms)} (median ${s(mid)} on ${label}), computed in the worker.`;
 }
