@@ -327,78 +327,69 @@ function zooIndex() {
   return existsSync(ZOO) ? readdirSync(ZOO).filter((d) => existsSync(path.join(ZOO, d, 'reference.json'))) : [];
 }
 
-function checkInChild(name, opset) {
+// Runs a Node script in a child process: its output lines indented in the log, the JSON after `tag` on one of its
+// lines as its result (`payload`), the last `tail` informative stderr lines kept for a message, killed after
+// `timeoutS` seconds. Resolves with { payload | null, code, signal, timedOut, seconds, stderrTail }.
+function runScript(args, { tag, timeoutS, tail }) {
   return new Promise((resolve) => {
     const started = performance.now();
-    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child', '--runs', String(RUNS), name, opset], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let payload = null;
     const stderrTail = [];
     createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (line) => {
-      if (line.startsWith(CHILD_TAG)) payload = JSON.parse(line.slice(CHILD_TAG.length));
+      if (line.startsWith(tag)) payload = JSON.parse(line.slice(tag.length));
       else console.log(`  ${line}`);
     });
     createInterface({ input: child.stderr, crlfDelay: Infinity }).on('line', (line) => {
       console.error(`  ${line}`);
       if (line.trim()) stderrTail.push(line.trim());
-      if (stderrTail.length > 30) stderrTail.shift();
+      if (stderrTail.length > tail) stderrTail.shift();
     });
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
-    }, TIMEOUT_S * 1000);
+    }, timeoutS * 1000);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      const seconds = (performance.now() - started) / 1000;
-      if (payload) return resolve({ ...payload, seconds });
-      const base = { model: name, opset: Number(opset), seconds, failures: [] };
-      if (timedOut) return resolve({ ...base, status: 'timeout', message: `no result within ${TIMEOUT_S} s (child killed)` });
-      // the last informative stderr line, e.g. V8's "FATAL ERROR: ... JavaScript heap out of memory"
-      const hint = [...stderrTail].reverse().find((l) => /error|abort|memory|fatal/i.test(l)) ?? stderrTail.at(-1) ?? '';
-      resolve({ ...base, status: 'crash', message: `child process died (exit code ${code}${signal ? `, signal ${signal}` : ''})${hint ? `: ${hint}` : ''}` });
+      resolve({ payload, code, signal, timedOut, seconds: (performance.now() - started) / 1000, stderrTail });
     });
   });
 }
 
+const exitText = ({ code, signal }) => `exit code ${code}${signal ? `, signal ${signal}` : ''}`;
+
+async function checkInChild(name, opset) {
+  const run = await runScript([fileURLToPath(import.meta.url), '--child', '--runs', String(RUNS), name, opset],
+    { tag: CHILD_TAG, timeoutS: TIMEOUT_S, tail: 30 });
+  const { payload, seconds, stderrTail } = run;
+  if (payload) return { ...payload, seconds };
+  const base = { model: name, opset: Number(opset), seconds, failures: [] };
+  if (run.timedOut) return { ...base, status: 'timeout', message: `no result within ${TIMEOUT_S} s (child killed)` };
+  // the last informative stderr line, e.g. V8's "FATAL ERROR: ... JavaScript heap out of memory"
+  const hint = [...stderrTail].reverse().find((l) => /error|abort|memory|fatal/i.test(l)) ?? stderrTail.at(-1) ?? '';
+  return { ...base, status: 'crash', message: `child process died (${exitText(run)})${hint ? `: ${hint}` : ''}` };
+}
+
 // The demo step: scripts/demo-check.mjs in its own process (it starts the server and chromium), its report
-// indented in the log, its result from the DEMO_CHECK line; killed after the zoo's per-model timeout.
-function checkInDemo(name, opset) {
-  return new Promise((resolve) => {
-    const started = performance.now();
-    const screenshot = path.join(ZOO, name, `demo-opset${opset}.png`);
-    const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'demo-check.mjs'), path.join(ZOO, name, `opset${opset}.onnx`),
-      '--json', '--screenshot', screenshot, '--timeout', String(TIMEOUT_S)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let payload = null;
-    const stderrTail = [];
-    createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (line) => {
-      if (line.startsWith(DEMO_TAG)) payload = JSON.parse(line.slice(DEMO_TAG.length));
-      else console.log(`  ${line}`);
-    });
-    createInterface({ input: child.stderr, crlfDelay: Infinity }).on('line', (line) => {
-      console.error(`  ${line}`);
-      if (line.trim()) stderrTail.push(line.trim());
-      if (stderrTail.length > 10) stderrTail.shift();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), (TIMEOUT_S + 60) * 1000);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      const seconds = (performance.now() - started) / 1000;
-      if (!payload) {
-        return resolve({ ok: false, seconds, error: `demo-check gave no result (exit code ${code}${signal ? `, signal ${signal}` : ''})${stderrTail.length ? `: ${stderrTail.at(-1)}` : ''}` });
-      }
-      // the figures of the page, not its whole state (results.json stays readable)
-      const { ok, error, mode, explainMs, maxLongTask, longTasks, photoMs, loadMs } = payload;
-      resolve({
-        ok, error, mode, explainMs, maxLongTask, photoMs, loadMs, seconds,
-        longTaskMs: longTasks?.unsupported ? null : longTasks?.max ?? null,
-        top5: payload.top5?.map((t) => ({ class: t.class, name: t.name, logit: t.logit, probability: t.probability })),
-        screenshot: payload.screenshot && path.relative(ROOT, payload.screenshot),
-      });
-    });
-  });
+// indented in the log, its result from the DEMO_CHECK line; killed a minute after the zoo's per-model timeout
+// (demo-check has that timeout of its own).
+async function checkInDemo(name, opset) {
+  const screenshot = path.join(ZOO, name, `demo-opset${opset}.png`);
+  const run = await runScript([path.join(ROOT, 'scripts', 'demo-check.mjs'), path.join(ZOO, name, `opset${opset}.onnx`),
+    '--json', '--screenshot', screenshot, '--timeout', String(TIMEOUT_S)], { tag: DEMO_TAG, timeoutS: TIMEOUT_S + 60, tail: 10 });
+  const { payload, seconds, stderrTail } = run;
+  if (!payload) {
+    return { ok: false, seconds, error: `demo-check gave no result (${exitText(run)})${stderrTail.length ? `: ${stderrTail.at(-1)}` : ''}` };
+  }
+  // the figures of the page, not its whole state (results.json stays readable)
+  const { ok, error, mode, explainMs, maxLongTask, longTasks, photoMs, loadMs } = payload;
+  return {
+    ok, error, mode, explainMs, maxLongTask, photoMs, loadMs, seconds,
+    longTaskMs: longTasks?.unsupported ? null : longTasks?.max ?? null,
+    top5: payload.top5?.map((t) => ({ class: t.class, name: t.name, logit: t.logit, probability: t.probability })),
+    screenshot: payload.screenshot && path.relative(ROOT, payload.screenshot),
+  };
 }
 
 const passedPackage = (r) => r.status === 'ok' || (r.status === 'oom' && OOM_ALLOWED.has(r.model));
