@@ -10,7 +10,7 @@
 // then the photo in #photo-file (default: tests/e2e/fixtures/photo/photo.png, a generated 200×150 scene), and
 // waits until the demo has explained the photo with that model: window.__lrpDemo.lastResult.top5 is set (the
 // demo's photo mode sets demo.mode = 'photo' and lastResult = { top5: [{ class, name, logit, probability }], … }).
-// Then it prints the top-5, the explain time (demo.latency, where the demo records it), the longest task the
+// Then it prints the top-5, the explain time (demo.latency.photo: request → painted heatmap), the longest task the
 // page's main thread ran after the photo was chosen (demo.maxLongTask, and this script's own measure from the
 // browser's Long Tasks API), and writes a screenshot of the page. With --expect, the top-5 must agree with
 // PyTorch's for that photo (a reference.json of scripts/make_photo_fixtures.py; compareTop5 of
@@ -196,7 +196,7 @@ async function check({ model, photo, screenshot, timeoutS, expect }, log) {
     s.longTasks = await page.evaluate(() => window.__demoCheck?.state ?? null);
     Object.assign(result, {
       ok: true, mode: s.mode, top5: s.top5, status: s.status,
-      latency: s.latency, explainMs: explainTime(s.latency), maxLongTask: s.maxLongTask,
+      latency: s.latency, explainMs: s.latency?.photo ?? null, maxLongTask: s.maxLongTask, // photo mode's median (ms)
       longTasks: s.longTasks,
     });
   } catch (e) {
@@ -231,18 +231,6 @@ async function compareWithReference(result, file) {
   }
 }
 
-/**
- * The explain time the demo recorded: demo.latency is a number, or (as for drawings) a map from the model's name
- * to the median time in ms; the photo's entry is the one of the custom model or of 'photo'.
- */
-function explainTime(latency) {
-  if (typeof latency === 'number') return latency;
-  if (!latency || typeof latency !== 'object') return null;
-  for (const key of ['photo', 'custom']) if (typeof latency[key] === 'number') return latency[key];
-  const numbers = Object.values(latency).filter((v) => typeof v === 'number');
-  return numbers.length === 1 ? numbers[0] : null;
-}
-
 const ms = (v) => (typeof v === 'number' && Number.isFinite(v) ? `${v.toFixed(0)} ms` : 'not recorded');
 
 function report(r) {
@@ -254,7 +242,7 @@ function report(r) {
       const logit = typeof t.logit === 'number' ? t.logit.toFixed(4) : '-';
       console.log(`  ${k + 1}. class ${String(t.class).padStart(4)}  ${String(t.name ?? '').padEnd(30)}  logit ${logit.padStart(9)}  p ${p}`);
     }
-    console.log(`explain time (demo.latency): ${ms(r.explainMs)}${r.latency && typeof r.latency === 'object' ? ` ${JSON.stringify(r.latency)}` : ''}`);
+    console.log(`explain time (demo.latency.photo, request → heatmap): ${ms(r.explainMs)}`);
     console.log(`photo chosen → top-5 on the page: ${ms(r.photoMs)} (model load: ${ms(r.loadMs)})`);
     const own = r.longTasks?.unsupported ? 'Long Tasks API unsupported' : `${ms(r.longTasks?.max)} (${r.longTasks?.count ?? 0} tasks ≥ 50 ms, Long Tasks API)`;
     console.log(`longest main-thread task after the photo: demo.maxLongTask ${ms(r.maxLongTask)}; measured ${own}`);
@@ -262,11 +250,6 @@ function report(r) {
   if (r.expected) console.log(`PyTorch's top-5 (${path.relative(ROOT, r.expected.file)}): ${r.expected.top5.join(', ')}; tolerance ${r.expected.tolerance.toFixed(4)}`);
   if (r.screenshot) console.log(`screenshot: ${r.screenshot}`);
   console.log(r.ok ? 'OK' : `FAIL: ${r.error}`);
-}
-
-/** Runs the check in this process; returns the result object (ok, top5, explainMs, maxLongTask, error, ...). */
-export async function demoCheck(options, log = () => {}) {
-  return check({ photo: DEFAULT_PHOTO, timeoutS: DEFAULT_TIMEOUT_S, ...options }, log);
 }
 
 async function main() {
