@@ -24,6 +24,7 @@ test('presets: ImageNet mean/std for 3 channels, [0, 1] and [−1, 1], custom va
   assert.deepEqual(parseValues('0.485, 0.456 0.406', 'mean'), [0.485, 0.456, 0.406]);
   assert.throws(() => parseValues('0.5, x', 'std'), /std: 'x' is not a number/);
   assert.throws(() => parseValues(' ', 'std'), /std: no values/);
+  assert.throws(() => parseValues('1e309', 'mean'), /mean: '1e309' is too large/);
 });
 
 test('z-box bounds follow the preset: the normalised black and white of each channel', () => {

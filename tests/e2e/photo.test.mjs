@@ -233,6 +233,7 @@ test('an SVG photo is drawn, then explained like any other', async () => {
   await page.setInputFiles('#photo-file', { name: 'circle.svg', mimeType: 'image/svg+xml', buffer: Buffer.from(svg) });
   const r = await resultFor('circle.svg');
   assert.equal(r.top5.length, 5);
+  assert.equal(await page.evaluate(() => window.__lrpDemo.error), null, 'the broken file\'s error is gone once a photo is explained');
   assert.match(await page.textContent('#photo-caption'), /circle\.svg: 2048×1365, its centre 1365×1365/);
   const wide = shapesIndex.find((s) => s.width !== s.height);
   await page.setInputFiles('#photo-file', path.join(SHAPES, wide.file));

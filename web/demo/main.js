@@ -90,7 +90,7 @@ async function useModel(name) {
   state.model = model;
   state.name = name;
   demo.modelName = name;
-  demo.error = null; // an earlier model's error is not this one's
+  demo.modelError = null; // an earlier model file's failure is not this one's
   $('latency').textContent = ''; // timed on the previous model
   const info = (state.info = modelInfo(model));
   const wasPhoto = state.mode === 'photo';

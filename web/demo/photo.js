@@ -54,7 +54,8 @@ export function parseValues(text, what) {
   if (parts.length === 0) throw new Error(`${what}: no values`);
   return parts.map((part) => {
     const v = Number(part);
-    if (!Number.isFinite(v)) throw new Error(`${what}: '${part}' is not a number`);
+    if (Number.isNaN(v)) throw new Error(`${what}: '${part}' is not a number`);
+    if (!Number.isFinite(v)) throw new Error(`${what}: '${part}' is too large (beyond float64)`);
     return v;
   });
 }

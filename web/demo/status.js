@@ -4,8 +4,12 @@ import { $, body, demo } from './state.js';
 
 const statusEl = $('status');
 
-/** Shows `text` in the status line; `kind` 'error' makes it an alert. */
+/**
+ * Shows `text` in the status line; `kind` 'error' makes it an alert. demo.error is the error the line shows:
+ * anything else shown there (a later result, a model loading) clears it.
+ */
 export function setStatus(text, kind = 'info') {
+  if (kind !== 'error') demo.error = null;
   statusEl.textContent = text;
   statusEl.dataset.kind = kind;
   statusEl.classList.toggle('error', kind === 'error');
